@@ -1,0 +1,68 @@
+// argv -> command + options. Only parsing: no I/O, so it is easy to test.
+
+import { parseArgs } from 'node:util';
+import { AgentError } from '../errors.ts';
+
+export const COMMANDS = ['init', 'run', 'exec', 'check', 'webhook', 'version', 'erlang-call', 'help'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+export interface CliArgs {
+  command: Command;
+  config?: string;
+  logLevel?: string;
+  /** exec: the command after `--` */
+  child: string[];
+  /** webhook / erlang-call parse their own flags */
+  rest: string[];
+}
+
+export const USAGE = `usage:
+  erlmcp-secrets init    -c agent.yaml             fetch, validate, render once, then exit
+  erlmcp-secrets run     -c agent.yaml             init, then stay as sidecar
+  erlmcp-secrets exec    -c agent.yaml -- CMD ...  init, then run CMD with secrets in its env
+  erlmcp-secrets check   -c agent.yaml             config and templates only, no backend calls
+  erlmcp-secrets webhook --tls-cert F --tls-key F [--listen ADDR] [--config webhook.yaml]
+  erlmcp-secrets erlang-call --node N --cookie-file F 'mod:fun(args)'
+  erlmcp-secrets version
+options:
+  -c, --config FILE   agent config (YAML or JSON); default: $ERLMCP_SECRETS_CONFIG text
+  --log-level LEVEL   trace | debug | info | warn | error | fatal | silent
+exit codes: 0 ok, 1 internal error, 2 usage/config/template, 3 secret missing or invalid, 4 backend unreachable/denied/timeout`;
+
+export function parseCli(argv: string[]): CliArgs {
+  const [first, ...tail] = argv;
+  if (first === undefined || first === '-h' || first === '--help') return { command: 'help', child: [], rest: [] };
+  if (!(COMMANDS as readonly string[]).includes(first)) {
+    throw new AgentError('usage', `unknown command "${first}" (commands: ${COMMANDS.filter((c) => c !== 'help').join(', ')})`);
+  }
+  const command = first as Command;
+  if (command === 'webhook' || command === 'erlang-call') return { command, child: [], rest: tail };
+
+  const dashdash = tail.indexOf('--');
+  const own = dashdash === -1 ? tail : tail.slice(0, dashdash);
+  const child = dashdash === -1 ? [] : tail.slice(dashdash + 1);
+  let values: { config?: string | undefined; 'log-level'?: string | undefined };
+  try {
+    ({ values } = parseArgs({
+      args: own,
+      options: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } },
+      allowPositionals: false,
+      strict: true,
+    }));
+  } catch (e) {
+    throw new AgentError('usage', `${command}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}`);
+  }
+  if (command === 'exec' && child.length === 0) throw new AgentError('usage', 'exec: give the command to run after --, e.g. exec -c agent.yaml -- /opt/erlmcp/bin/erlmcp foreground');
+  if (command !== 'exec' && child.length > 0) throw new AgentError('usage', `${command}: unexpected arguments after --`);
+  const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+  if (values['log-level'] !== undefined && !levels.includes(values['log-level'])) {
+    throw new AgentError('usage', `--log-level: "${values['log-level']}" is not one of ${levels.join(', ')}`);
+  }
+  return {
+    command,
+    ...(values.config !== undefined ? { config: values.config } : {}),
+    ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+    child,
+    rest: [],
+  };
+}

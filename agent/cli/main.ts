@@ -1,0 +1,116 @@
+// Wires the pieces for each command and maps every failure to the contract's
+// exit codes, here and nowhere else.
+
+import { AgentError, asAgentError, isAgentError } from '../errors.ts';
+import { createLogger, type Logger, type LogLevel } from '../log/logger.ts';
+import { loadConfig, type AgentConfig } from '../config/load.ts';
+import { prepareTemplates, type PreparedTemplate } from '../pipeline/prepare-templates.ts';
+import { runInit, type InitResult } from '../pipeline/init.ts';
+import { openProviders, closeProviders } from '../providers/open.ts';
+import type { Provider } from '../providers/provider.ts';
+import { VERSION } from '../version.ts';
+import { parseCli, USAGE, type CliArgs } from './args.ts';
+import { EXIT } from './exit-codes.ts';
+import { reportFailure } from './report.ts';
+
+export interface CliIO {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  env: NodeJS.ProcessEnv;
+}
+
+const defaultIO: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env };
+
+export async function main(argv: string[], io: CliIO = defaultIO): Promise<number> {
+  let args: CliArgs;
+  const logger = createLogger({ level: (io.env.ERLMCP_SECRETS_LOG_LEVEL as LogLevel | undefined) ?? 'info', destination: io.stderr });
+  try {
+    args = parseCli(argv);
+  } catch (e) {
+    io.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    return EXIT.config;
+  }
+  if (args.logLevel) logger.level = args.logLevel;
+  try {
+    switch (args.command) {
+      case 'help':
+        io.stdout.write(`${USAGE}\n`);
+        return EXIT.ok;
+      case 'version':
+        io.stdout.write(`erlmcp-secrets ${VERSION} (node ${process.version})\n`);
+        return EXIT.ok;
+      case 'check':
+        return await check(args, io, logger);
+      case 'init':
+        return await init(args, io, logger);
+      case 'run': {
+        const { runSidecar } = await import('../sidecar/run.ts');
+        return await runSidecar(await gate(args, io, logger));
+      }
+      case 'exec': {
+        const { runExec } = await import('../sidecar/exec.ts');
+        return await runExec(await gate(args, io, logger), args.child);
+      }
+      case 'webhook': {
+        const { runWebhook } = await import('../webhook/cli.ts');
+        return await runWebhook(args.rest);
+      }
+      case 'erlang-call': {
+        const { runErlangCall } = await import('../erldist/cli.ts');
+        return await runErlangCall(args.rest);
+      }
+    }
+  } catch (e) {
+    const err = isAgentError(e) ? e : asAgentError(e, args.command);
+    if (err.code === 'internal') logger.error({ err: e }, 'internal error');
+    return reportFailure(args.command, err, logger, io.env);
+  }
+}
+
+async function configure(args: CliArgs, io: CliIO, logger: Logger): Promise<{ config: AgentConfig; templates: PreparedTemplate[] }> {
+  const config = await loadConfig(args.config, io.env);
+  if (!args.logLevel && !io.env.ERLMCP_SECRETS_LOG_LEVEL) logger.level = config.log.level;
+  const templates = await prepareTemplates(config);
+  return { config, templates };
+}
+
+async function check(args: CliArgs, io: CliIO, logger: Logger): Promise<number> {
+  const { config, templates } = await configure(args, io, logger);
+  const { lintConfig } = await import('../pipeline/lint.ts');
+  const warnings = lintConfig(config, templates);
+  for (const w of warnings) logger.warn(w);
+  const n = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
+  io.stdout.write(
+    `${config.origin}: ok: ${n(Object.keys(config.providers).length, 'provider')}, ${n(Object.keys(config.secrets).length, 'secret')}, ${n(templates.length, 'template')}, ${n(config.reload.length, 'reload notifier')}${warnings.length ? `, ${n(warnings.length, 'warning')}` : ''}\n`,
+  );
+  return EXIT.ok;
+}
+
+export interface GateResult extends InitResult {
+  config: AgentConfig;
+  templates: PreparedTemplate[];
+  providers: Map<string, Provider>;
+  logger: Logger;
+  io: CliIO;
+}
+
+/** config + templates + providers + the init gate; the providers stay open for run/exec */
+async function gate(args: CliArgs, io: CliIO, logger: Logger): Promise<GateResult> {
+  const { config, templates } = await configure(args, io, logger);
+  const providers = await openProviders(config, { logger, baseDir: config.baseDir, now: Date.now });
+  try {
+    const result = await runInit({ config, templates, providers, logger });
+    return { ...result, config, templates, providers, logger, io };
+  } catch (e) {
+    await closeProviders(providers);
+    throw e;
+  }
+}
+
+async function init(args: CliArgs, io: CliIO, logger: Logger): Promise<number> {
+  const result = await gate(args, io, logger);
+  await closeProviders(result.providers);
+  return EXIT.ok;
+}
+
+export { AgentError };

@@ -1,0 +1,35 @@
+// How a failed command tells the operator what went wrong: one JSON log line
+// per problem, a closing line with the exit code, and (in Kubernetes) the
+// termination message that `kubectl describe pod` shows.
+
+import { writeFileSync, existsSync } from 'node:fs';
+import type { AgentError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import { scrub } from '../log/secret-registry.ts';
+import { exitCodeFor } from './exit-codes.ts';
+
+const TERMINATION_LOG = '/dev/termination-log';
+
+export function reportFailure(command: string, err: AgentError, logger: Logger, env: NodeJS.ProcessEnv = process.env): number {
+  const exitCode = exitCodeFor(err.code);
+  for (const p of err.problems) logger.error({ code: err.code }, p);
+  logger.fatal({ code: err.code, exitCode, problems: err.problems }, `${command} failed: ${summary(err)}`);
+  writeTerminationMessage(`erlmcp-secrets ${command} failed (exit ${exitCode}):\n${err.problems.map((p) => `- ${p}`).join('\n')}\n`, env);
+  return exitCode;
+}
+
+function summary(err: AgentError): string {
+  const n = err.problems.length;
+  return n === 1 ? err.problems[0]! : `${n} problems`;
+}
+
+function writeTerminationMessage(text: string, env: NodeJS.ProcessEnv): void {
+  const file = env.ERLMCP_SECRETS_TERMINATION_LOG ?? (existsSync(TERMINATION_LOG) ? TERMINATION_LOG : undefined);
+  if (!file) return;
+  try {
+    // Kubernetes keeps at most 4096 bytes of it.
+    writeFileSync(file, scrub(text).slice(0, 4096));
+  } catch {
+    /* not in a pod, or not writable: the log lines above carry the same */
+  }
+}

@@ -1,0 +1,42 @@
+// Durations in config: "30s", "5m", "1h30m", "250ms", or a bare number of seconds.
+
+import { z } from 'zod';
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+
+/** milliseconds, or undefined when the text is not a duration */
+export function parseDuration(text: string): number | undefined {
+  const s = text.trim();
+  if (s === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
+  let total = 0;
+  PART.lastIndex = 0;
+  let matched = 0;
+  while (PART.lastIndex < s.length) {
+    const start = PART.lastIndex;
+    const m = PART.exec(s);
+    if (!m || m.index !== start) return undefined;
+    total += Number(m[1]) * (UNIT_MS[m[2]!] ?? NaN);
+    matched++;
+  }
+  return matched > 0 && Number.isFinite(total) ? Math.round(total) : undefined;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0 && ms > 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0 && ms > 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** zod schema: a duration string or seconds -> milliseconds */
+export const durationSchema = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return Math.round(v * 1000);
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (use e.g. 30s, 5m, 1h, 250ms)` });
+    return z.NEVER;
+  }
+  return ms;
+});

@@ -1,0 +1,230 @@
+// File (YAML or JSON) or env text -> one validated AgentConfig. Every problem
+// is collected and reported at once, each with its file and config path.
+// Nothing else in the agent reads raw config.
+
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { AgentError } from '../errors.ts';
+import { PROVIDER_TYPES, knownProviderTypes } from '../providers/registry.ts';
+import { configSchema, type Escape, type RawConfig } from './schema.ts';
+import { issueLines } from './issues.ts';
+import type { Rule } from './rules-schema.ts';
+import type { ReloadConfig } from './reload-schema.ts';
+
+export const CONFIG_ENV = 'ERLMCP_SECRETS_CONFIG';
+
+export interface ProviderConfig {
+  name: string;
+  type: string;
+  /** validated by the provider type's own schema */
+  settings: Record<string, unknown>;
+}
+
+export interface SecretConfig {
+  name: string;
+  provider: string;
+  providerType: string;
+  /** provider-specific fields (path, id, name, version...) */
+  spec: Record<string, unknown>;
+  require: Record<string, Rule>;
+  /** false when the config gave no `require`: then any key may be used */
+  requireDeclared: boolean;
+  ttlMs?: number;
+  refreshMs?: number;
+}
+
+export interface TemplateConfig {
+  index: number;
+  /** for messages: `templates[0] (templates/erlmcp.env.mustache)` */
+  label: string;
+  sourcePath?: string;
+  contents?: string;
+  /** absolute, inside outputRoot */
+  destination: string;
+  mode: number;
+  /** undefined: inferred from the destination's name at render time */
+  escape?: Escape;
+  uid?: number;
+  gid?: number;
+}
+
+export interface AgentConfig {
+  /** where the config came from: a file path or the env var name */
+  origin: string;
+  /** relative paths in the config resolve against this directory */
+  baseDir: string;
+  providers: Record<string, ProviderConfig>;
+  secrets: Record<string, SecretConfig>;
+  templates: TemplateConfig[];
+  reload: ReloadConfig[];
+  outputRoot: string;
+  refresh: RawConfig['refresh'];
+  init: RawConfig['init'];
+  server: RawConfig['server'];
+  exec: RawConfig['exec'];
+  log: RawConfig['log'];
+}
+
+export async function loadConfigFile(file: string): Promise<AgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code ?? 'error'})`;
+    throw new AgentError('config', `${file}: ${why}; pass the agent config with -c FILE`, { where: file });
+  }
+  return parseConfigText(text, file, path.dirname(path.resolve(file)));
+}
+
+/** Config from `-c FILE`, else from the ERLMCP_SECRETS_CONFIG env var (the webhook injects it so). */
+export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<AgentConfig> {
+  if (file !== undefined) return loadConfigFile(file);
+  const text = env[CONFIG_ENV];
+  if (text !== undefined && text.trim() !== '') return parseConfigText(text, `$${CONFIG_ENV}`, process.cwd());
+  throw new AgentError('usage', `no config: pass -c FILE or set ${CONFIG_ENV} to the config's YAML or JSON text`);
+}
+
+export function parseConfigText(text: string, origin: string, baseDir: string): AgentConfig {
+  const raw = parseDocument(text, origin);
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) throw configError(origin, issueLines(parsed.error));
+  return resolve(parsed.data, origin, baseDir);
+}
+
+function parseDocument(text: string, origin: string): unknown {
+  try {
+    // YAML 1.2 is a superset of JSON, so one parser serves both formats.
+    return parseYaml(text, { prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    if (e instanceof YAMLParseError) {
+      const [line, col] = e.linePos?.[0] ? [e.linePos[0].line, e.linePos[0].col] : [undefined, undefined];
+      // Only the first line of the parser's message: later lines quote the
+      // source text, which we never echo.
+      const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      const where = line === undefined ? '' : ` at line ${line}, column ${col}`;
+      throw configError(origin, [`not valid YAML or JSON${where}: ${first}`]);
+    }
+    throw e;
+  }
+}
+
+function resolve(cfg: RawConfig, origin: string, baseDir: string): AgentConfig {
+  const problems: string[] = [];
+  const providers: Record<string, ProviderConfig> = {};
+  for (const [name, p] of Object.entries(cfg.providers)) {
+    const type = PROVIDER_TYPES[p.type];
+    if (!type) {
+      problems.push(`providers.${name}.type: unknown type "${p.type}" (known: ${knownProviderTypes().join(', ')})`);
+      continue;
+    }
+    const r = type.configSchema.safeParse(p);
+    if (!r.success) problems.push(...issueLines(r.error, ['providers', name]));
+    else providers[name] = { name, type: p.type, settings: r.data };
+  }
+
+  const secrets: Record<string, SecretConfig> = {};
+  const providerNames = Object.keys(cfg.providers);
+  for (const [name, s] of Object.entries(cfg.secrets)) {
+    const { provider, require, ttl, refresh, ...spec } = s;
+    const rawProvider = cfg.providers[provider];
+    if (!rawProvider) {
+      const known = providerNames.length ? providerNames.join(', ') : 'none declared under providers:';
+      problems.push(`secrets.${name}.provider: unknown provider "${provider}" (known: ${known})`);
+      continue;
+    }
+    const type = PROVIDER_TYPES[rawProvider.type];
+    if (!type) continue; // already reported under providers
+    const r = type.secretSchema.safeParse(spec);
+    if (!r.success) {
+      problems.push(...issueLines(r.error, ['secrets', name]));
+      continue;
+    }
+    secrets[name] = {
+      name,
+      provider,
+      providerType: rawProvider.type,
+      spec: r.data,
+      require: require ?? {},
+      requireDeclared: require !== undefined,
+      ...(ttl !== undefined ? { ttlMs: ttl } : {}),
+      ...(refresh !== undefined ? { refreshMs: refresh } : {}),
+    };
+  }
+  problems.push(...crossCheckRules(secrets));
+
+  const outputRoot = path.resolve(baseDir, cfg.output.root);
+  const templates: TemplateConfig[] = [];
+  const seen = new Map<string, number>();
+  cfg.templates.forEach((t, index) => {
+    const destination = path.resolve(outputRoot, t.destination);
+    const rel = path.relative(outputRoot, destination);
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+      problems.push(`templates[${index}].destination: ${t.destination} is outside the output root ${outputRoot}; write under output.root or change output.root`);
+      return;
+    }
+    const dup = seen.get(destination);
+    if (dup !== undefined) {
+      problems.push(`templates[${index}].destination: ${destination} is also written by templates[${dup}]`);
+      return;
+    }
+    seen.set(destination, index);
+    const sourcePath = t.source === undefined ? undefined : path.resolve(baseDir, t.source);
+    templates.push({
+      index,
+      label: `templates[${index}] (${t.source ?? path.basename(destination)})`,
+      ...(sourcePath !== undefined ? { sourcePath } : {}),
+      ...(t.contents !== undefined ? { contents: t.contents } : {}),
+      destination,
+      mode: t.mode,
+      ...(t.escape !== undefined ? { escape: t.escape } : {}),
+      ...(t.uid !== undefined ? { uid: t.uid } : {}),
+      ...(t.gid !== undefined ? { gid: t.gid } : {}),
+    });
+  });
+
+  if (problems.length) throw configError(origin, problems);
+  return {
+    origin,
+    baseDir,
+    providers,
+    secrets,
+    templates,
+    reload: cfg.reload,
+    outputRoot,
+    refresh: cfg.refresh,
+    init: cfg.init,
+    server: cfg.server,
+    exec: cfg.exec,
+    log: cfg.log,
+  };
+}
+
+/** rules that reference other secrets must point at something declared */
+function crossCheckRules(secrets: Record<string, SecretConfig>): string[] {
+  const out: string[] = [];
+  for (const s of Object.values(secrets)) {
+    for (const [key, rule] of Object.entries(s.require)) {
+      if (!rule.matchesCertificate) continue;
+      const [other, otherKey] = rule.matchesCertificate.split('.', 2) as [string, string];
+      const target = secrets[other];
+      if (!target) out.push(`secrets.${s.name}.require.${key}.matchesCertificate: no secret "${other}" is declared`);
+      else if (target.requireDeclared && !(otherKey in target.require)) {
+        out.push(`secrets.${s.name}.require.${key}.matchesCertificate: secret "${other}" declares no key "${otherKey}"`);
+      }
+    }
+    for (const [key, rule] of Object.entries(s.require)) {
+      if (rule.minLength !== undefined && rule.maxLength !== undefined && rule.minLength > rule.maxLength) {
+        out.push(`secrets.${s.name}.require.${key}: minLength ${rule.minLength} is greater than maxLength ${rule.maxLength}`);
+      }
+    }
+  }
+  return out;
+}
+
+function configError(origin: string, lines: string[]): AgentError {
+  const problems = lines.map((l) => `${origin}: ${l}`);
+  const head = problems.length === 1 ? problems[0]! : `${origin}: ${problems.length} problems in the config`;
+  return new AgentError('config', head, { where: origin, problems });
+}

@@ -1,0 +1,121 @@
+// TS term -> Erlang source text, in the style of io_lib:format("~tp") on one
+// line. Used for CLI output and for the reasons quoted in error messages, so
+// the output for literal terms parses back with call-parser.ts.
+// Pids, refs, ports and funs have no literal syntax; they print as
+// #Pid<'node'.Id.Serial>, #Ref<...>, #Port<...>, #Fun<...> so the node is visible.
+
+import {
+  Atom,
+  BitBinary,
+  ErlExport,
+  ErlFloat,
+  ErlFun,
+  ErlMap,
+  ImproperList,
+  Pid,
+  Port,
+  Ref,
+  Tuple,
+  type Term,
+} from './terms.ts';
+
+const RESERVED_WORDS = new Set([
+  'after', 'and', 'andalso', 'band', 'begin', 'bnot', 'bor', 'bsl', 'bsr', 'bxor', 'case', 'catch', 'cond',
+  'div', 'else', 'end', 'fun', 'if', 'let', 'maybe', 'not', 'of', 'or', 'orelse', 'receive', 'rem', 'try',
+  'when', 'xor',
+]);
+
+function escapeChar(cp: number, quote: string): string {
+  switch (cp) {
+    case 0x0a: return '\\n';
+    case 0x0d: return '\\r';
+    case 0x09: return '\\t';
+    case 0x0b: return '\\v';
+    case 0x08: return '\\b';
+    case 0x0c: return '\\f';
+    case 0x1b: return '\\e';
+    case 0x7f: return '\\d';
+    case 0x5c: return '\\\\';
+    default:
+      if (String.fromCodePoint(cp) === quote) return `\\${quote}`;
+      if (cp < 0x20) return `\\${cp.toString(8).padStart(3, '0')}`;
+      return String.fromCodePoint(cp);
+  }
+}
+
+function quoted(codePoints: Iterable<number>, quote: string): string {
+  let out = quote;
+  for (const cp of codePoints) out += escapeChar(cp, quote);
+  return out + quote;
+}
+
+export function formatAtom(a: Atom): string {
+  const n = a.name;
+  if (/^[a-z][a-zA-Z0-9_@]*$/.test(n) && !RESERVED_WORDS.has(n)) return n;
+  return quoted([...n].map((c) => c.codePointAt(0) as number), "'");
+}
+
+export function formatFloat(f: number): string {
+  if (Object.is(f, -0)) return '-0.0';
+  // JS gives the shortest round-tripping digits; Erlang wants a '.' in the
+  // mantissa and no '+' in the exponent.
+  const s = f.toString();
+  const [mantissa = s, exponent] = s.split('e');
+  const m = mantissa.includes('.') ? mantissa : `${mantissa}.0`;
+  return exponent === undefined ? m : `${m}e${exponent.replace('+', '')}`;
+}
+
+/** printable like io_lib:printable_unicode_list/1 (what ~tp prints as "...") */
+function isPrintableCodePoint(cp: number): boolean {
+  if (cp >= 0x20 && cp <= 0x7e) return true;
+  if (cp >= 0xa0 && cp <= 0xd7ff) return true;
+  if (cp >= 0xe000 && cp <= 0xfffd) return true;
+  if (cp >= 0x10000 && cp <= 0x10ffff) return true;
+  return [0x0a, 0x0d, 0x09, 0x0b, 0x08, 0x0c, 0x1b].includes(cp);
+}
+
+function isPrintableString(list: Term[]): list is number[] {
+  return list.length > 0 && list.every((x) => typeof x === 'number' && Number.isInteger(x) && isPrintableCodePoint(x));
+}
+
+function formatBinary(bytes: Uint8Array): string {
+  if (bytes.length === 0) return '<<>>';
+  const asciiPrintable = [...bytes].every((b) => isPrintableCodePoint(b) && b < 0x7f);
+  if (asciiPrintable) return `<<${quoted(bytes, '"')}>>`;
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+  const roundTrips = Buffer.from(text, 'utf8').equals(Buffer.from(bytes));
+  const cps = [...text].map((c) => c.codePointAt(0) as number);
+  if (roundTrips && cps.every(isPrintableCodePoint)) return `<<${quoted(cps, '"')}/utf8>>`;
+  return `<<${[...bytes].join(',')}>>`;
+}
+
+function formatBitBinary(b: BitBinary): string {
+  if (b.bits === 8) return formatBinary(b.bytes);
+  const whole = [...b.bytes.subarray(0, b.bytes.length - 1)].map(String);
+  const last = (b.bytes[b.bytes.length - 1] as number) >> (8 - b.bits);
+  return `<<${[...whole, `${last}:${b.bits}`].join(',')}>>`;
+}
+
+export function formatTerm(t: Term): string {
+  if (typeof t === 'number') return Number.isInteger(t) ? String(t) : formatFloat(t);
+  if (typeof t === 'bigint') return t.toString();
+  if (typeof t === 'boolean') return String(t);
+  if (typeof t === 'string') return formatBinary(Buffer.from(t, 'utf8'));
+  if (t instanceof Atom) return formatAtom(t);
+  if (t instanceof ErlFloat) return formatFloat(t.value);
+  if (t instanceof Uint8Array) return formatBinary(t);
+  if (t instanceof BitBinary) return formatBitBinary(t);
+  if (Array.isArray(t)) {
+    if (isPrintableString(t)) return quoted(t, '"');
+    return `[${t.map(formatTerm).join(',')}]`;
+  }
+  if (t instanceof ImproperList) return `[${t.elements.map(formatTerm).join(',')}|${formatTerm(t.tail)}]`;
+  if (t instanceof Tuple) return `{${t.elements.map(formatTerm).join(',')}}`;
+  if (t instanceof ErlMap) return `#{${t.entries.map(([k, v]) => `${formatTerm(k)} => ${formatTerm(v)}`).join(',')}}`;
+  if (t instanceof Pid) return `#Pid<${formatAtom(t.node)}.${t.id}.${t.serial}>`;
+  if (t instanceof Ref) return `#Ref<${formatAtom(t.node)}.${[...t.ids].reverse().join('.')}>`;
+  if (t instanceof Port) return `#Port<${formatAtom(t.node)}.${t.id}>`;
+  if (t instanceof ErlExport) return `fun ${formatAtom(t.module)}:${formatAtom(t.function)}/${t.arity}`;
+  if (t instanceof ErlFun) return `#Fun<${formatAtom(t.module)}.${t.oldIndex}.${t.oldUniq}>`;
+  return String(t);
+}

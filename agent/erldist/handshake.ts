@@ -1,0 +1,197 @@
+// The initiating side of the version-6 distribution handshake (OTP 23+):
+//   -> send_name 'N' Flags Creation Name
+//   <- status 's' ok | ok_simultaneous | nok | not_allowed | alive
+//   <- challenge 'N' Flags Challenge Creation Name
+//   -> challenge_reply 'r' OurChallenge MD5(Cookie ++ Challenge)
+//   <- challenge_ack 'a' MD5(Cookie ++ OurChallenge)
+// The node proves it knows the cookie too: a wrong ack digest is rejected.
+
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import { MANDATORY_25, OUR_FLAGS, REQUIRED_FROM_PEER } from './dist-flags.ts';
+import { ErlDistError } from './errors.ts';
+import type { SocketReader } from './socket-reader.ts';
+
+export interface HandshakeParams {
+  ourName: string;
+  ourCreation: number;
+  cookie: string;
+  /** the node we mean to reach; the peer's own name must match when given */
+  expectedPeer: string | undefined;
+  /** how errors name the peer */
+  peerLabel: string;
+  flags?: bigint;
+}
+
+export interface HandshakeResult {
+  peerName: string;
+  peerFlags: bigint;
+  peerCreation: number;
+}
+
+/** MD5(Cookie ++ integer_to_list(Challenge)), Challenge read as unsigned 32-bit. */
+export function challengeDigest(cookie: string, challenge: number): Buffer {
+  return createHash('md5')
+    .update(Buffer.from(cookie, 'latin1'))
+    .update(String(challenge >>> 0))
+    .digest();
+}
+
+export function encodeSendName(name: string, flags: bigint, creation: number): Buffer {
+  const nameBytes = Buffer.from(name, 'utf8');
+  const out = Buffer.alloc(2 + 1 + 8 + 4 + 2 + nameBytes.length);
+  out.writeUInt16BE(out.length - 2, 0);
+  out.write('N', 2, 'latin1');
+  out.writeBigUInt64BE(flags, 3);
+  out.writeUInt32BE(creation >>> 0, 11);
+  out.writeUInt16BE(nameBytes.length, 15);
+  nameBytes.copy(out, 17);
+  return out;
+}
+
+export function encodeChallengeReply(ourChallenge: number, digest: Buffer): Buffer {
+  const out = Buffer.alloc(2 + 1 + 4 + 16);
+  out.writeUInt16BE(out.length - 2, 0);
+  out.write('r', 2, 'latin1');
+  out.writeUInt32BE(ourChallenge >>> 0, 3);
+  digest.copy(out, 7);
+  return out;
+}
+
+export interface Challenge {
+  flags: bigint;
+  challenge: number;
+  creation: number;
+  name: string;
+}
+
+export function parseChallenge(packet: Buffer, peerLabel: string): Challenge {
+  if (packet.length < 19 || packet[0] !== 0x4e /* N */) {
+    const tag = packet.length === 0 ? 'an empty packet' : `tag ${JSON.stringify(String.fromCharCode(packet[0] as number))}`;
+    throw new ErlDistError(
+      'protocol',
+      `${peerLabel} sent ${tag} where a version-6 challenge ('N') was expected; is it an Erlang node of OTP 23 or newer?`,
+    );
+  }
+  const nlen = packet.readUInt16BE(17);
+  if (packet.length < 19 + nlen) throw new ErlDistError('protocol', `${peerLabel} sent a truncated challenge`);
+  return {
+    flags: packet.readBigUInt64BE(1),
+    challenge: packet.readUInt32BE(9),
+    creation: packet.readUInt32BE(13),
+    name: packet.subarray(19, 19 + nlen).toString('utf8'),
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, reader: SocketReader, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const e = new ErlDistError('timeout', `${what} did not complete within ${ms} ms`);
+      reader.abort(e);
+      reject(e);
+    }, ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+function describeStatus(status: string, params: HandshakeParams): ErlDistError {
+  const peer = params.peerLabel;
+  switch (status) {
+    case 'nok':
+      return new ErlDistError('handshake', `${peer} is connecting to us at the same time (status nok); retry`);
+    case 'not_allowed':
+      return new ErlDistError(
+        'handshake',
+        `${peer} does not allow connections from ${params.ourName} (status not_allowed: check net_kernel:allow/1 on the node)`,
+      );
+    default:
+      return new ErlDistError('protocol', `${peer} answered our name with an unknown status ${JSON.stringify(status)}`);
+  }
+}
+
+async function run(socket: Duplex, reader: SocketReader, params: HandshakeParams): Promise<HandshakeResult> {
+  const peer = params.peerLabel;
+  const flags = params.flags ?? OUR_FLAGS;
+  socket.write(encodeSendName(params.ourName, flags, params.ourCreation));
+
+  let statusPacket: Buffer;
+  try {
+    statusPacket = await reader.next(2);
+  } catch (e) {
+    if (e instanceof ErlDistError && e.kind === 'closed') {
+      throw new ErlDistError(
+        'handshake',
+        `${peer} closed the connection after we sent our name ${params.ourName}: ` +
+          'it refused the name (long names and short names must match the node: -name vs -sname) ' +
+          'or is not an Erlang distribution port',
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  if (statusPacket[0] !== 0x73 /* s */) {
+    throw new ErlDistError('protocol', `${peer} did not send a handshake status; is this an Erlang distribution port?`);
+  }
+  const status = statusPacket.subarray(1).toString('latin1');
+  if (status === 'alive') {
+    // A connection under our name already exists (an earlier process of this
+    // agent that died without closing). We are the same logical node: replace it.
+    const reply = Buffer.from([0, 5, 0x73, ...Buffer.from('true')]);
+    socket.write(reply);
+  } else if (status !== 'ok' && status !== 'ok_simultaneous') {
+    throw describeStatus(status, params);
+  }
+
+  const challenge = parseChallenge(await reader.next(2), peer);
+  if (params.expectedPeer !== undefined && challenge.name !== params.expectedPeer) {
+    throw new ErlDistError(
+      'handshake',
+      `reached a node that calls itself ${challenge.name}, not ${params.expectedPeer}: check the node name and port`,
+    );
+  }
+  if ((challenge.flags & REQUIRED_FROM_PEER) !== REQUIRED_FROM_PEER || (challenge.flags & MANDATORY_25) === 0n) {
+    throw new ErlDistError(
+      'handshake',
+      `${peer} lacks distribution features we need (flags 0x${challenge.flags.toString(16)}); it must run OTP 23 or newer`,
+    );
+  }
+
+  const ourChallenge = randomBytes(4).readUInt32BE(0);
+  socket.write(encodeChallengeReply(ourChallenge, challengeDigest(params.cookie, challenge.challenge)));
+
+  let ack: Buffer;
+  try {
+    ack = await reader.next(2);
+  } catch (e) {
+    if (e instanceof ErlDistError && e.kind === 'closed') {
+      throw new ErlDistError(
+        'cookie',
+        `the node rejected our cookie: ${peer} closed the connection after our challenge reply ` +
+          '(check that the cookie file holds the same cookie as the node\'s -setcookie/.erlang.cookie)',
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+  if (ack.length !== 17 || ack[0] !== 0x61 /* a */) {
+    throw new ErlDistError('protocol', `${peer} sent a malformed challenge acknowledgement`);
+  }
+  const expected = challengeDigest(params.cookie, ourChallenge);
+  if (!timingSafeEqual(ack.subarray(1), expected)) {
+    throw new ErlDistError(
+      'cookie',
+      `${peer} answered our challenge with a wrong digest: it does not know our cookie (or is not who it claims to be); connection refused`,
+    );
+  }
+  return { peerName: challenge.name, peerFlags: challenge.flags, peerCreation: challenge.creation };
+}
+
+export function performHandshake(
+  socket: Duplex,
+  reader: SocketReader,
+  params: HandshakeParams,
+  timeoutMs: number,
+): Promise<HandshakeResult> {
+  return withTimeout(run(socket, reader, params), timeoutMs, reader, `the distribution handshake with ${params.peerLabel}`);
+}

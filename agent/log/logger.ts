@@ -1,0 +1,45 @@
+// JSON-lines logger on stderr (stdout belongs to command output and, in exec
+// mode, to the application). Redaction by key paths plus a scrub of every
+// known secret value in the serialized line.
+
+import pino from 'pino';
+import { scrub } from './secret-registry.ts';
+
+export type Logger = pino.Logger;
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+// Keys that hold credentials in the payloads we might log by mistake
+// (request bodies, SDK errors). Values under them never reach the output.
+const REDACT_PATHS = [
+  'password', '*.password', 'token', '*.token', 'client_token', '*.client_token',
+  'secret_id', '*.secret_id', 'jwt', '*.jwt', 'data', '*.data', 'value', '*.value',
+  'headers.authorization', '*.headers.authorization', 'headers["x-vault-token"]', '*.headers["x-vault-token"]',
+  'SecretString', '*.SecretString', 'SecretBinary', '*.SecretBinary', 'cookie', '*.cookie',
+];
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** where lines go; default stderr. Tests pass an in-memory stream. */
+  destination?: { write(line: string): unknown };
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const out = opts.destination ?? process.stderr;
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      base: { app: 'erlmcp-secrets' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+      hooks: { streamWrite: (line) => scrub(line) },
+    },
+    { write: (line: string) => out.write(line) },
+  );
+}
+
+/** a logger that drops everything (library defaults, pure-function tests) */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

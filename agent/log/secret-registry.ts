@@ -1,0 +1,47 @@
+// Second line of defence: every secret value the agent has seen is registered
+// here, and every log line is scrubbed of them before it is written. The first
+// line is that no code passes a value to the logger at all.
+
+const MIN_LENGTH = 4; // shorter values ("1", "true") would blank out ordinary words
+
+const known = new Set<string>();
+let pattern: RegExp | undefined;
+
+export function registerSecretValue(value: string): void {
+  if (value.length < MIN_LENGTH || known.has(value)) return;
+  known.add(value);
+  // JSON-escaped forms too: log lines are JSON, so a value with a quote or
+  // newline appears escaped in the output.
+  const escaped = JSON.stringify(value).slice(1, -1);
+  if (escaped !== value) known.add(escaped);
+  pattern = undefined;
+}
+
+export function registerSecretData(data: Record<string, string>): void {
+  for (const v of Object.values(data)) registerSecretValue(v);
+}
+
+function currentPattern(): RegExp | undefined {
+  if (known.size === 0) return undefined;
+  if (!pattern) {
+    // longest first so a value that contains another is replaced whole
+    const alternatives = [...known].sort((a, b) => b.length - a.length).map(escapeRegExp);
+    pattern = new RegExp(alternatives.join('|'), 'g');
+  }
+  return pattern;
+}
+
+export function scrub(text: string): string {
+  const p = currentPattern();
+  return p ? text.replace(p, '[REDACTED]') : text;
+}
+
+/** for tests only */
+export function forgetSecretValues(): void {
+  known.clear();
+  pattern = undefined;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

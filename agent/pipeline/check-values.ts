@@ -1,0 +1,34 @@
+// After fetching: every `require` rule, plus every key a template uses, must
+// hold. Produces problems (names and rules, never values).
+
+import type { AgentConfig } from '../config/load.ts';
+import type { SecretValue } from '../providers/provider.ts';
+import { validateSecret, type Problem } from '../validate/index.ts';
+import type { PreparedTemplate } from './prepare-templates.ts';
+
+export function checkValues(config: AgentConfig, templates: PreparedTemplate[], values: Map<string, SecretValue>, now: number, names?: Iterable<string>): Problem[] {
+  const problems: Problem[] = [];
+  const lookup = (secret: string, key: string) => values.get(secret)?.data[key];
+  const only = names ? new Set(names) : undefined;
+  for (const [name, value] of values) {
+    if (only && !only.has(name)) continue;
+    const secret = config.secrets[name];
+    if (!secret) continue;
+    problems.push(...validateSecret(name, secret.require, value.data, { lookup, now: () => now }));
+  }
+  // Keys that templates use but `require` does not list are still required:
+  // a missing key never renders as an empty string.
+  const reported = new Set(problems.map((p) => `${p.secret}.${p.key}`));
+  for (const t of templates) {
+    for (const ref of t.parsed.refs) {
+      const value = values.get(ref.secret);
+      if (!value || (only && !only.has(ref.secret))) continue;
+      const id = `${ref.secret}.${ref.key}`;
+      if (!Object.hasOwn(value.data, ref.key) && !reported.has(id)) {
+        reported.add(id);
+        problems.push({ secret: ref.secret, key: ref.key, rule: 'present', message: `${id}: missing (used by ${t.config.label} at line ${ref.line}; keys present: ${Object.keys(value.data).join(', ') || 'none'})` });
+      }
+    }
+  }
+  return problems;
+}

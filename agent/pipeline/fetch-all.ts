@@ -1,0 +1,94 @@
+// Fetches every declared secret concurrently (bounded per provider), retrying
+// transient failures with backoff until the init deadline. Permanent failures
+// (missing, denied) are not retried: retrying a 403 forever is the failure
+// mode of other init containers that this agent exists to avoid.
+
+import { AgentError, asAgentError } from '../errors.ts';
+import type { AgentConfig, SecretConfig } from '../config/load.ts';
+import type { Provider, SecretValue } from '../providers/provider.ts';
+import type { Logger } from '../log/logger.ts';
+import { formatDuration } from '../config/duration.ts';
+import { nextBackoff } from '../scheduler/timing.ts';
+import { Limiter } from './limiter.ts';
+
+export interface FetchAllOptions {
+  config: AgentConfig;
+  providers: Map<string, Provider>;
+  logger: Logger;
+  /** epoch ms after which no new attempt starts */
+  deadline: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** fetch only these secrets (default: all) */
+  names?: string[];
+}
+
+export interface FetchAllResult {
+  values: Map<string, SecretValue>;
+  failures: Map<string, AgentError>;
+}
+
+const ATTEMPT_TIMEOUT_MS = 30_000;
+
+export async function fetchAll(opts: FetchAllOptions): Promise<FetchAllResult> {
+  const { config, providers } = opts;
+  const limiters = new Map<string, Limiter>();
+  for (const name of providers.keys()) limiters.set(name, new Limiter(config.init.concurrency));
+  const values = new Map<string, SecretValue>();
+  const failures = new Map<string, AgentError>();
+  const secrets = (opts.names ?? Object.keys(config.secrets)).map((n) => config.secrets[n]!);
+  await Promise.all(
+    secrets.map(async (secret) => {
+      const provider = providers.get(secret.provider);
+      if (!provider) {
+        failures.set(secret.name, new AgentError('internal', `secrets.${secret.name}: provider ${secret.provider} was not opened`));
+        return;
+      }
+      const result = await limiters.get(secret.provider)!.run(() => fetchWithRetry(secret, provider, opts));
+      if (result instanceof AgentError) failures.set(secret.name, result);
+      else values.set(secret.name, result);
+    }),
+  );
+  return { values, failures };
+}
+
+async function fetchWithRetry(secret: SecretConfig, provider: Provider, opts: FetchAllOptions): Promise<SecretValue | AgentError> {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const ref = { name: secret.name, spec: secret.spec };
+  const what = provider.describe(ref);
+  const started = now();
+  for (let attempt = 1; ; attempt++) {
+    const remaining = opts.deadline - now();
+    try {
+      const value = await provider.fetch(ref, AbortSignal.timeout(Math.max(1, Math.min(remaining, ATTEMPT_TIMEOUT_MS))));
+      opts.logger.info(
+        { audit: true, secret: secret.name, provider: provider.name, ref: what, version: value.version, leased: value.lease !== undefined, attempts: attempt, durationMs: now() - started, outcome: 'ok' },
+        'secret fetched',
+      );
+      return value;
+    } catch (e) {
+      const err = asAgentError(e, `${secret.name} (${what})`);
+      const wait = nextBackoff(attempt, opts.config.init.backoff.initial, opts.config.init.backoff.max, opts.random ?? Math.random);
+      const left = opts.deadline - now();
+      const retry = err.retryable && left > 0;
+      opts.logger.warn(
+        { audit: true, secret: secret.name, provider: provider.name, ref: what, attempts: attempt, outcome: err.code, retrying: retry, retryInMs: retry ? Math.min(wait, left) : undefined, err: err.message },
+        retry ? 'secret fetch failed, will retry' : 'secret fetch failed',
+      );
+      if (!retry) {
+        if (err.retryable) {
+          return new AgentError('unavailable', `${secret.name}: ${provider.type} provider "${provider.name}" still failing after ${attempt} attempt${attempt > 1 ? 's' : ''} in ${formatDuration(now() - started)} (init.timeout ${formatDuration(opts.config.init.timeout)}): ${err.message}`, {
+            retryable: false,
+            provider: provider.name,
+            where: `secrets.${secret.name}`,
+            cause: err,
+          });
+        }
+        return err;
+      }
+      await sleep(Math.min(wait, left));
+    }
+  }
+}

@@ -1,0 +1,93 @@
+// The init gate: fetch every secret, validate, render, write; or fail with a
+// report that names every problem. Used by `init`, and as the first step of
+// `run` and `exec`.
+
+import { AgentError } from '../errors.ts';
+import type { AgentConfig } from '../config/load.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Provider, SecretValue } from '../providers/provider.ts';
+import { SecretStore } from '../store/store.ts';
+import { writeAtomic, removeStaleTemps, type WriteOutcome } from '../writer/atomic-write.ts';
+import path from 'node:path';
+import { fetchAll } from './fetch-all.ts';
+import { checkValues } from './check-values.ts';
+import { renderAll } from './render-all.ts';
+import type { PreparedTemplate } from './prepare-templates.ts';
+
+export interface InitDeps {
+  config: AgentConfig;
+  templates: PreparedTemplate[];
+  providers: Map<string, Provider>;
+  logger: Logger;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface WrittenFile {
+  destination: string;
+  bytes: number;
+  mode: number;
+  outcome: WriteOutcome;
+}
+
+export interface InitResult {
+  store: SecretStore;
+  files: WrittenFile[];
+}
+
+/** Throws an AgentError whose `problems` list every failure; see failureCode for the precedence. */
+export async function runInit(deps: InitDeps): Promise<InitResult> {
+  const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const started = now();
+  const { values, failures } = await fetchAll({
+    config,
+    providers: deps.providers,
+    logger,
+    deadline: started + config.init.timeout,
+    now,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+
+  const errors: AgentError[] = [...failures].map(([name, e]) => prefixed(name, e));
+  const problems = checkValues(config, deps.templates, values, now());
+  if (problems.length) errors.push(new AgentError('validation', problems[0]!.message, { problems: problems.map((p) => p.message) }));
+  if (errors.length) throw combine(errors);
+
+  const store = new SecretStore();
+  for (const [name, v] of values) store.set(name, v, now());
+  const files = await renderAndWrite(deps.templates, store, logger);
+  logger.info({ secrets: values.size, files: files.length, durationMs: now() - started }, 'init complete');
+  return { store, files };
+}
+
+export async function renderAndWrite(templates: Iterable<PreparedTemplate>, store: SecretStore, logger: Logger): Promise<WrittenFile[]> {
+  const list = [...templates];
+  const rendered = renderAll(list, store.templateData());
+  await removeStaleTemps(list.map((t) => path.dirname(t.config.destination)));
+  const files: WrittenFile[] = [];
+  for (const r of rendered) {
+    const c = r.template.config;
+    const outcome = await writeAtomic(c.destination, r.bytes, { mode: c.mode, ...(c.uid !== undefined ? { uid: c.uid } : {}), ...(c.gid !== undefined ? { gid: c.gid } : {}) });
+    files.push({ destination: c.destination, bytes: r.bytes.length, mode: c.mode, outcome });
+    logger.info({ file: c.destination, bytes: r.bytes.length, mode: `0${c.mode.toString(8)}`, outcome, secrets: [...r.template.secrets] }, `template ${outcome}`);
+  }
+  return files;
+}
+
+function prefixed(name: string, e: AgentError): AgentError {
+  if (e.message.startsWith(`${name}:`)) return e;
+  return new AgentError(e.code, `${name}: ${e.message}`, { retryable: e.retryable, ...(e.provider ? { provider: e.provider } : {}), where: e.where ?? `secrets.${name}`, cause: e });
+}
+
+/** Backend failures (exit 4) outrank missing or invalid values (exit 3): when a
+ * backend is down, what we could not fetch was never checked at all. */
+export function combine(errors: AgentError[]): AgentError {
+  if (errors.length === 1) return errors[0]!;
+  const order = ['internal', 'auth', 'unavailable', 'timeout', 'missing', 'validation', 'template', 'config', 'usage'] as const;
+  const code = order.find((c) => errors.some((e) => e.code === c)) ?? 'internal';
+  const problems = errors.flatMap((e) => e.problems);
+  return new AgentError(code, `${problems.length} problems`, { problems });
+}
+
+export type { SecretValue };

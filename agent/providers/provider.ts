@@ -1,0 +1,67 @@
+// The one interface every backend implements (modelled on consul-template's
+// dependency package). A provider fetches; it never renders, writes or logs values.
+
+import type { Logger } from '../log/logger.ts';
+
+/** A declared secret as a provider sees it: its name in the config and the
+ * provider-specific fields (vault `path`, aws `id`, azure/gcp `name`, ...),
+ * already validated by the provider's own schema. */
+export interface SecretRef {
+  /** the secret's name in `secrets:` (the template namespace) */
+  name: string;
+  /** provider-specific, validated by the provider's secretSchema */
+  spec: Record<string, unknown>;
+}
+
+export interface Lease {
+  id: string;
+  ttlSeconds: number;
+  renewable: boolean;
+  /** epoch ms when this lease was obtained or last renewed */
+  obtainedAt: number;
+}
+
+export interface SecretValue {
+  /** key -> value: what templates see as {{name.key}} */
+  data: Record<string, string>;
+  /** backend version (KV v2 version, AWS VersionId, ...), for change detection and audit */
+  version?: string;
+  /** present for leased (dynamic) secrets */
+  lease?: Lease;
+}
+
+export interface ProviderContext {
+  logger: Logger;
+  /** directory of the config file: relative paths in provider config resolve here */
+  baseDir: string;
+  /** epoch ms; injectable so tests control time */
+  now(): number;
+  /** a provider calls this when values it handed out are no longer good
+   * (e.g. the Vault token was replaced, so leases obtained under it will be revoked) */
+  invalidate?(reason: string, secretNames?: string[]): void;
+}
+
+export interface Provider {
+  readonly type: string;
+  /** the provider's name in `providers:` */
+  readonly name: string;
+  /** read one secret. Throws AgentError: missing | auth | unavailable (retryable) */
+  fetch(ref: SecretRef, signal: AbortSignal): Promise<SecretValue>;
+  /** cheap check whether `known` is still current (KV v2 metadata, DescribeSecret, ...).
+   * Absent: the scheduler calls fetch and compares. */
+  changed?(ref: SecretRef, known: SecretValue, signal: AbortSignal): Promise<boolean>;
+  /** extend a lease; returns the value with the renewed lease (ttl may come back capped) */
+  renew?(ref: SecretRef, value: SecretValue, signal: AbortSignal): Promise<SecretValue>;
+  /** give a lease back (optional revoke on shutdown) */
+  revoke?(value: SecretValue): Promise<void>;
+  /** push notification of changes (file watcher); returns an unsubscribe function */
+  watch?(ref: SecretRef, onChange: () => void): () => void;
+  /** a one-line human description of ref for logs and reports, never a value */
+  describe(ref: SecretRef): string;
+  close(): Promise<void>;
+}
+
+/** What a provider module exports; loaded lazily so unused SDKs cost nothing. */
+export interface ProviderModule {
+  create(name: string, config: Record<string, unknown>, ctx: ProviderContext): Promise<Provider>;
+}

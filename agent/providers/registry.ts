@@ -1,0 +1,25 @@
+// Provider types by name. Each entry is light (schemas only); the provider
+// module itself, with its SDK, is imported only when a provider of that type
+// is configured. Adding a backend = one folder + one line here.
+
+import type { z } from 'zod';
+import type { ProviderModule } from './provider.ts';
+import * as vault from './vault/schema.ts';
+import * as file from './file/schema.ts';
+
+export interface ProviderType {
+  /** the provider block in `providers:` (with `type`) */
+  configSchema: z.ZodType<Record<string, unknown>>;
+  /** the provider-specific fields of a secret (everything but provider/require/ttl/refresh) */
+  secretSchema: z.ZodType<Record<string, unknown>>;
+  load(): Promise<ProviderModule>;
+}
+
+export const PROVIDER_TYPES: Record<string, ProviderType> = {
+  vault: { configSchema: vault.providerConfigSchema, secretSchema: vault.secretSpecSchema, load: () => import('./vault/provider.ts') },
+  file: { configSchema: file.providerConfigSchema, secretSchema: file.secretSpecSchema, load: () => import('./file/provider.ts') },
+};
+
+export function knownProviderTypes(): string[] {
+  return Object.keys(PROVIDER_TYPES);
+}

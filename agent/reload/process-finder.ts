@@ -1,0 +1,75 @@
+// Finds target processes for the `signal` notifier: by pid file, or by name
+// through /proc (works across containers of a pod with shareProcessNamespace).
+// Also tells whether a process is a BEAM (the Erlang VM), which SIGHUP and
+// friends kill unless the application installed a handler.
+
+import { readFile, readdir, readlink } from 'node:fs/promises';
+import { basename } from 'node:path';
+
+export interface ProcessInfo {
+  pid: number;
+  /** /proc/PID/comm: the kernel's name (15 chars at most) */
+  comm: string;
+  /** argv, when readable */
+  argv: string[];
+  /** /proc/PID/exe target, when readable (needs same user or CAP_SYS_PTRACE) */
+  exe: string | undefined;
+}
+
+export interface ProcFs {
+  /** where proc is mounted; tests point this at a fake tree */
+  root: string;
+}
+
+const DEFAULT_PROC: ProcFs = { root: '/proc' };
+
+export async function readProcessInfo(pid: number, proc: ProcFs = DEFAULT_PROC): Promise<ProcessInfo | undefined> {
+  const dir = `${proc.root}/${pid}`;
+  let comm: string;
+  try {
+    comm = (await readFile(`${dir}/comm`, 'utf8')).replace(/\n$/, '');
+  } catch {
+    return undefined; // gone, or not a process
+  }
+  const argv = await readFile(`${dir}/cmdline`)
+    .then((b) => b.toString('utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1))
+    .catch(() => [] as string[]);
+  const exe = await readlink(`${dir}/exe`).catch(() => undefined);
+  return { pid, comm, argv, exe };
+}
+
+/** pid from a pid file: first token must be a positive integer */
+export async function readPidFile(path: string): Promise<number> {
+  const text = await readFile(path, 'utf8');
+  const token = text.trim().split(/\s+/)[0] ?? '';
+  if (!/^[1-9]\d*$/.test(token)) throw new Error(`pid file ${path} does not hold a process id (starts with "${token.slice(0, 20)}")`);
+  return Number(token);
+}
+
+/** the process matches `name` by comm, argv[0]'s basename or exe's basename */
+export function matchesName(p: ProcessInfo, name: string): boolean {
+  // the kernel cuts comm to 15 characters
+  if (p.comm === name || (name.length > 15 && p.comm === name.slice(0, 15))) return true;
+  const argv0 = p.argv[0];
+  if (argv0 && basename(argv0) === name) return true;
+  return p.exe !== undefined && basename(p.exe.replace(/ \(deleted\)$/, '')) === name;
+}
+
+export async function findProcessesByName(name: string, proc: ProcFs = DEFAULT_PROC, exclude: number[] = [process.pid]): Promise<ProcessInfo[]> {
+  const entries = await readdir(proc.root);
+  const found: ProcessInfo[] = [];
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    const pid = Number(e);
+    if (exclude.includes(pid)) continue;
+    const info = await readProcessInfo(pid, proc);
+    if (info && matchesName(info, name)) found.push(info);
+  }
+  return found.sort((a, b) => a.pid - b.pid);
+}
+
+/** the Erlang VM's emulator is beam.smp (or beam / beam.emu in odd builds) */
+export function isBeam(p: ProcessInfo): boolean {
+  const names = [p.comm, p.exe && basename(p.exe.replace(/ \(deleted\)$/, '')), p.argv[0] && basename(p.argv[0])];
+  return names.some((n) => typeof n === 'string' && /^beam(\.smp|\.emu)?$/.test(n));
+}

@@ -1,0 +1,83 @@
+// ParsedTemplate + secret data -> file text. Strict: every reference must
+// resolve, and every escaped value must fit its format; all failures are
+// reported together, naming secret.key and line, never a value.
+
+import type { Escape } from '../config/schema.ts';
+import { AgentError } from '../errors.ts';
+import { escapeValue } from './escape.ts';
+import { showLines, showReference, type ParsedTemplate, type TemplateReference } from './template.ts';
+
+export type SecretData = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+const MAX_NAMES_SHOWN = 20;
+
+export function renderTemplate(t: ParsedTemplate, data: SecretData, escape: Escape): string {
+  const unresolved = groupByReference(t.references.filter((r) => lookup(data, r) === undefined));
+  if (unresolved.length > 0) {
+    const problems = unresolved.map(([ref, lines]) => `${t.label}: ${showReference(ref)} ${showLines(lines)}: ${whyUnresolved(data, ref)}`);
+    throw new AgentError('template', problems.join('\n'), { where: t.label, problems });
+  }
+
+  // keyed by secret.key: the same value fails the same way wherever it is used
+  const failed = new Map<string, { ref: TemplateReference; reason: string }>();
+  let out = '';
+  for (const part of t.parts) {
+    if (part.kind === 'text') {
+      out += part.text;
+      continue;
+    }
+    const ref = part.reference;
+    const value = lookup(data, ref) as string;
+    if (ref.raw) {
+      out += value;
+      continue;
+    }
+    const escaped = escapeValue(value, escape);
+    if (escaped.ok) out += escaped.text;
+    else failed.set(`${ref.secret}\0${ref.key}`, { ref, reason: escaped.reason });
+  }
+  if (failed.size > 0) {
+    const problems = [...failed.values()].map(({ ref, reason }) => {
+      const lines = t.references.filter((r) => r.secret === ref.secret && r.key === ref.key && !r.raw).map((r) => r.line);
+      return `${t.label}: ${showReference(ref)} ${showLines(lines)}: the value of ${ref.secret}.${ref.key} cannot be written with escape "${escape}": ${reason}`;
+    });
+    throw new AgentError('validation', problems.join('\n'), { where: t.label, problems });
+  }
+  return out;
+}
+
+function lookup(data: SecretData, ref: TemplateReference): string | undefined {
+  const secret = Object.hasOwn(data, ref.secret) ? data[ref.secret] : undefined;
+  if (secret === undefined || !Object.hasOwn(secret, ref.key)) return undefined;
+  const value = secret[ref.key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function whyUnresolved(data: SecretData, ref: TemplateReference): string {
+  const secret = Object.hasOwn(data, ref.secret) ? data[ref.secret] : undefined;
+  if (secret === undefined) {
+    const names = Object.keys(data);
+    return `no secret "${ref.secret}" (${names.length === 0 ? 'no secrets are defined' : `secrets: ${listNames(names)}`})`;
+  }
+  const keys = Object.keys(secret);
+  return `secret "${ref.secret}" has no key "${ref.key}" (${keys.length === 0 ? 'it has no keys' : `keys: ${listNames(keys)}`})`;
+}
+
+/** Key names are not secret and are what the operator needs to fix a typo. */
+function listNames(names: string[]): string {
+  const sorted = [...names].sort();
+  const shown = sorted.slice(0, MAX_NAMES_SHOWN).join(', ');
+  return sorted.length > MAX_NAMES_SHOWN ? `${shown} and ${sorted.length - MAX_NAMES_SHOWN} more` : shown;
+}
+
+/** One entry per secret.key (and raw-ness), in first-use order, with every line it is used on. */
+function groupByReference(refs: readonly TemplateReference[]): Array<[TemplateReference, number[]]> {
+  const groups = new Map<string, [TemplateReference, number[]]>();
+  for (const r of refs) {
+    const id = `${r.secret}\0${r.key}`;
+    const group = groups.get(id);
+    if (group) group[1].push(r.line);
+    else groups.set(id, [r, [r.line]]);
+  }
+  return [...groups.values()];
+}

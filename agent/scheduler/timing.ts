@@ -1,0 +1,114 @@
+// Pure timing decisions: given what we know and the time now, when do we look
+// again and what do we do then. No timers here; `rand` is injected (a function
+// returning [0,1)) so tests can sweep it.
+//
+//   nextStaticCheck(lastCheckAt, intervalMs, jitter, rand)     -> epoch ms
+//   nextLeaseAction(lease, now, opts)                           -> renew | refetch, at
+//   nextTokenAction(token, now, opts)                           -> renew-self | relogin | none, at
+//   nextBackoff(attempt, initialMs, maxMs, rand)                -> ms (exponential, jittered)
+//   nextDecorrelatedBackoff(previousMs, initialMs, maxMs, rand) -> ms
+//
+// Lease policy (the Vault agent / consul-template way):
+// - renewable lease: renew at `fraction` of its TTL, pulled earlier by 10-20%
+//   of that so many secrets obtained together do not renew together;
+// - not renewable, or capped (a renewal came back shorter than what we asked
+//   for, so max_ttl is near and renewing cannot extend it): fetch a fresh
+//   value at 80-90% of the time the lease has left.
+
+import type { Lease } from '../providers/provider.ts';
+
+export type Rand = () => number;
+
+/** the fraction of a lease's TTL at which to renew, before jitter */
+export const DEFAULT_RENEW_FRACTION = 2 / 3;
+/** renewal is pulled earlier by this share of the renewal delay (min, max) */
+export const RENEW_JITTER = { min: 0.1, max: 0.2 } as const;
+/** a refetch happens at this share of the remaining lease time (min, max) */
+export const REFETCH_AT = { min: 0.8, max: 0.9 } as const;
+
+function between(min: number, max: number, rand: Rand): number {
+  const r = Math.min(Math.max(rand(), 0), 1);
+  return min + (max - min) * r;
+}
+
+/** next poll of a static secret: interval spread by ±jitter (0.1 = ±10%) */
+export function nextStaticCheck(lastCheckAt: number, intervalMs: number, jitter: number, rand: Rand): number {
+  const j = Math.min(Math.max(jitter, 0), 1);
+  return lastCheckAt + Math.round(intervalMs * between(1 - j, 1 + j, rand));
+}
+
+export interface LeaseTimingOptions {
+  /** renew at this fraction of the TTL (refresh.leaseRenewFraction) */
+  fraction?: number;
+  rand: Rand;
+  /** the TTL a renewal asks for: the lease's original duration. When the
+   * current TTL is shorter, the backend capped the renewal at max TTL. */
+  requestedTtlSeconds?: number;
+}
+
+export type LeaseAction =
+  | { action: 'renew'; at: number; reason: string }
+  | { action: 'refetch'; at: number; reason: string };
+
+export function leaseExpiresAt(lease: Lease): number {
+  return lease.obtainedAt + lease.ttlSeconds * 1000;
+}
+
+export function nextLeaseAction(lease: Lease, now: number, opts: LeaseTimingOptions): LeaseAction {
+  const fraction = opts.fraction ?? DEFAULT_RENEW_FRACTION;
+  const expiresAt = leaseExpiresAt(lease);
+  const remaining = expiresAt - now;
+  const refetchAt = (): number => now + Math.max(0, Math.floor(remaining * between(REFETCH_AT.min, REFETCH_AT.max, opts.rand)));
+
+  if (lease.ttlSeconds <= 0 || remaining <= 0) return { action: 'refetch', at: now, reason: 'lease expired' };
+  if (!lease.renewable) return { action: 'refetch', at: refetchAt(), reason: 'lease is not renewable' };
+  if (opts.requestedTtlSeconds !== undefined && lease.ttlSeconds < opts.requestedTtlSeconds) {
+    return { action: 'refetch', at: refetchAt(), reason: `renewal capped at ${lease.ttlSeconds}s (asked ${opts.requestedTtlSeconds}s): max TTL is near` };
+  }
+  const delay = lease.ttlSeconds * 1000 * fraction;
+  const at = lease.obtainedAt + Math.floor(delay * (1 - between(RENEW_JITTER.min, RENEW_JITTER.max, opts.rand)));
+  return { action: 'renew', at: Math.max(now, at), reason: 'renewable lease' };
+}
+
+export interface TokenInfo {
+  /** seconds the token had left when obtainedAt was recorded; 0 = never expires */
+  ttlSeconds: number;
+  renewable: boolean;
+  /** epoch ms of login or last renew-self */
+  obtainedAt: number;
+  /** the TTL the last renew-self asked for (usually the token's creation TTL) */
+  requestedTtlSeconds?: number;
+}
+
+export type TokenAction =
+  | { action: 'renew-self'; at: number; reason: string }
+  | { action: 'relogin'; at: number; reason: string }
+  | { action: 'none'; reason: string };
+
+/** the Vault token's own lifecycle: same policy as leases, with "relogin" in
+ * place of "refetch" and no action for tokens that never expire */
+export function nextTokenAction(token: TokenInfo, now: number, opts: Omit<LeaseTimingOptions, 'requestedTtlSeconds'>): TokenAction {
+  if (token.ttlSeconds === 0) return { action: 'none', reason: 'token does not expire' };
+  const lease: Lease = { id: 'token', ttlSeconds: token.ttlSeconds, renewable: token.renewable, obtainedAt: token.obtainedAt };
+  const a = nextLeaseAction(lease, now, { ...opts, requestedTtlSeconds: token.requestedTtlSeconds });
+  if (a.action === 'renew') return { action: 'renew-self', at: a.at, reason: 'renewable token' };
+  const reason = a.reason.replace('lease', 'token');
+  return { action: 'relogin', at: a.at, reason };
+}
+
+/** exponential backoff with jitter: attempt 0 waits `initial`; attempt n waits
+ * a uniform draw in [initial, min(max, initial * 2^n)]. The floor at `initial`
+ * keeps a failing backend from being hit again at once. */
+export function nextBackoff(attempt: number, initialMs: number, maxMs: number, rand: Rand): number {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, Math.min(attempt, 52)));
+  const floor = Math.min(initialMs, ceiling);
+  return Math.round(between(floor, ceiling, rand));
+}
+
+/** "decorrelated jitter" (AWS architecture blog): next = min(max, rand in
+ * [initial, previous * 3]); spreads retries of many clients better than
+ * plain exponential when they failed at the same moment */
+export function nextDecorrelatedBackoff(previousMs: number, initialMs: number, maxMs: number, rand: Rand): number {
+  const upper = Math.max(initialMs, previousMs * 3);
+  return Math.min(maxMs, Math.round(between(initialMs, upper, rand)));
+}

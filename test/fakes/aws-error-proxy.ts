@@ -1,0 +1,100 @@
+// An HTTP front for the moto emulator that counts Secrets Manager calls by
+// action and answers chosen calls with the exact error AWS sends (moto does
+// not enforce IAM and never throttles). Bodies follow the AWS JSON 1.1
+// protocol: status, `x-amzn-ErrorType` header and `{"__type", "message"}`.
+
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export interface AwsErrorReply {
+  status: number;
+  type: string;
+  message: string;
+}
+
+interface Rule {
+  action: string;
+  secretId: string;
+  reply: AwsErrorReply;
+}
+
+export interface AwsErrorProxy {
+  url: string;
+  /** calls seen per action (GetSecretValue, DescribeSecret, ...) including injected failures */
+  calls: Map<string, number>;
+  count(action: string): number;
+  resetCounts(): void;
+  /** answer every `action` call for `secretId` with this error until cleared */
+  fail(action: string, secretId: string, reply: AwsErrorReply): void;
+  clearFailures(): void;
+  close(): Promise<void>;
+}
+
+export const ACCESS_DENIED = (action: string, secretId: string): AwsErrorReply => ({
+  status: 400,
+  type: 'AccessDeniedException',
+  message: `User: arn:aws:sts::123456789012:assumed-role/erlmcp-agent/botocore-session is not authorized to perform: secretsmanager:${action} on resource: ${secretId} because no identity-based policy allows the secretsmanager:${action} action`,
+});
+export const THROTTLED: AwsErrorReply = { status: 400, type: 'ThrottlingException', message: 'Rate exceeded' };
+export const INTERNAL_ERROR: AwsErrorReply = { status: 500, type: 'InternalServiceError', message: 'An error occurred (InternalServiceError) when calling the operation.' };
+
+export async function startAwsErrorProxy(upstream: string): Promise<AwsErrorProxy> {
+  const calls = new Map<string, number>();
+  let rules: Rule[] = [];
+  const target = new URL(upstream);
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const action = String(req.headers['x-amz-target'] ?? '').replace(/^secretsmanager\./, '');
+      calls.set(action, (calls.get(action) ?? 0) + 1);
+      let secretId = '';
+      try {
+        secretId = String((JSON.parse(body.toString()) as { SecretId?: unknown }).SecretId ?? '');
+      } catch {
+        // not JSON: forward as is
+      }
+      const rule = rules.find((r) => r.action === action && r.secretId === secretId);
+      if (rule) {
+        const payload = JSON.stringify({ __type: rule.reply.type, message: rule.reply.message });
+        res.writeHead(rule.reply.status, {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-errortype': `${rule.reply.type}:http://internal.amazon.com/coral/com.amazonaws.secretsmanager/`,
+          'x-amzn-requestid': '7a62c49f-347e-4fc4-9331-6e8eEXAMPLE',
+          'content-length': Buffer.byteLength(payload),
+        });
+        res.end(payload);
+        return;
+      }
+      const up = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+        },
+      );
+      up.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      up.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    count: (action) => calls.get(action) ?? 0,
+    resetCounts: () => calls.clear(),
+    fail: (action, secretId, reply) => void rules.push({ action, secretId, reply }),
+    clearFailures: () => void (rules = []),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

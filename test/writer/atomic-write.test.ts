@@ -1,0 +1,95 @@
+import t from 'tap';
+import { mkdtempSync, readFileSync, statSync, writeFileSync, readdirSync, mkdirSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { writeAtomic, removeStaleTemps } from '../../agent/writer/atomic-write.ts';
+
+const tmp = () => mkdtempSync(path.join(tmpdir(), 'writer-'));
+
+t.test('writes with mode, creates directories, skips unchanged bytes', async (t) => {
+  const dir = tmp();
+  const dest = path.join(dir, 'a/b/erlmcp.env');
+  t.equal(await writeAtomic(dest, Buffer.from('X=1\n'), { mode: 0o400 }), 'written');
+  t.equal(readFileSync(dest, 'utf8'), 'X=1\n');
+  t.equal(statSync(dest).mode & 0o777, 0o400);
+  const mtime = statSync(dest).mtimeMs;
+  const ino = statSync(dest).ino;
+  t.equal(await writeAtomic(dest, Buffer.from('X=1\n'), { mode: 0o400 }), 'unchanged');
+  t.equal(statSync(dest).ino, ino, 'same inode: nothing was replaced');
+  t.equal(statSync(dest).mtimeMs, mtime);
+  t.equal(await writeAtomic(dest, Buffer.from('X=1\n'), { mode: 0o440 }), 'mode-changed');
+  t.equal(statSync(dest).mode & 0o777, 0o440);
+  t.equal(await writeAtomic(dest, Buffer.from('X=2\n'), { mode: 0o440 }), 'written');
+  t.not(statSync(dest).ino, ino, 'replaced by rename');
+  t.equal(readFileSync(dest, 'utf8'), 'X=2\n');
+  t.same(readdirSync(path.dirname(dest)), ['erlmcp.env'], 'no temp file left');
+});
+
+t.test('refuses to replace a directory and reports a clear error', async (t) => {
+  const dir = tmp();
+  mkdirSync(path.join(dir, 'x'));
+  await t.rejects(writeAtomic(path.join(dir, 'x'), Buffer.from('a'), { mode: 0o400 }), { code: 'config', message: `${path.join(dir, 'x')} exists and is not a regular file; remove it or choose another destination` });
+});
+
+t.test('replaces a symlink by a file instead of writing through it', async (t) => {
+  const dir = tmp();
+  const target = path.join(dir, 'elsewhere');
+  writeFileSync(target, 'keep');
+  symlinkSync(target, path.join(dir, 'link'));
+  await writeAtomic(path.join(dir, 'link'), Buffer.from('new'), { mode: 0o400 });
+  t.equal(readFileSync(target, 'utf8'), 'keep', 'the symlink target is untouched');
+  t.equal(readFileSync(path.join(dir, 'link'), 'utf8'), 'new');
+});
+
+t.test('unwritable directory gives an operator message', async (t) => {
+  if (process.getuid?.() === 0) {
+    // root ignores permissions; use a path under a file instead
+    const dir = tmp();
+    writeFileSync(path.join(dir, 'file'), '');
+    await t.rejects(writeAtomic(path.join(dir, 'file/sub/x'), Buffer.from('a'), { mode: 0o400 }), {
+      code: 'internal',
+      message: new RegExp(`^cannot write ${path.join(dir, 'file/sub/x')}: (ENOTDIR|EEXIST); check that the output volume is mounted and writable by this user$`),
+    });
+  }
+});
+
+t.test('stale temp files from a killed writer are removed', async (t) => {
+  const dir = tmp();
+  writeFileSync(path.join(dir, '.erlmcp-secrets-x.env.123.abcd'), 'partial');
+  writeFileSync(path.join(dir, 'keep.env'), 'k');
+  t.equal(await removeStaleTemps([dir, dir]), 1);
+  t.same(readdirSync(dir), ['keep.env']);
+});
+
+t.test('kill -9 during rendering leaves every destination old or new, never partial', async (t) => {
+  const dir = tmp();
+  const files = ['a.env', 'b.env', 'c.json'].map((f) => path.join(dir, f));
+  // Each generation writes a large, self-checking content: N copies of one line.
+  const whole = (content: string) => {
+    const line = content.slice(0, content.indexOf('\n') + 1);
+    return /^gen-\d+\n$/.test(line) && content === line.repeat(200_000);
+  };
+  const script = `
+    import { writeAtomic } from ${JSON.stringify(path.resolve('agent/writer/atomic-write.ts'))};
+    const files = ${JSON.stringify(files)};
+    for (let n = 0; ; n++) {
+      for (const f of files) await writeAtomic(f, Buffer.from(\`gen-\${n}\\n\`.repeat(200_000)), { mode: 0o400 });
+      if (n === 0) process.stdout.write('ready\\n');
+    }`;
+  for (let round = 0; round < 5; round++) {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    await new Promise((r) => setTimeout(r, 30 + round * 37));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    for (const f of files) {
+      const content = readFileSync(f, 'utf8');
+      t.ok(whole(content), `round ${round}: ${path.basename(f)} is a whole generation (${content.length} bytes)`);
+    }
+  }
+  const leftovers = readdirSync(dir).filter((n) => n.startsWith('.erlmcp-secrets-'));
+  t.ok(leftovers.length <= 5, 'at most one temp per killed round');
+  await removeStaleTemps([dir]);
+  t.same(readdirSync(dir).sort(), ['a.env', 'b.env', 'c.json']);
+});
