@@ -1,6 +1,11 @@
 // Bundles the agent into one file, dist/erlmcp-secrets.js, that runs with no
 // node_modules beside it. ESM with require/__dirname defined, because some
 // SDKs (google-gax) locate files through them.
+//
+// `--sea` builds the same program as CommonJS into dist/erlmcp-secrets.cjs,
+// the main script of the single executable (image/build-binary.mjs): Node 24
+// runs a SEA's main only as CommonJS. Its entry, image/sea-entry.ts, can also
+// serve as a V8 startup snapshot entry.
 
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -9,10 +14,11 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-const outfile = path.join(root, 'dist', 'erlmcp-secrets.js');
+const sea = process.argv.includes('--sea');
+const outfile = path.join(root, 'dist', sea ? 'erlmcp-secrets.cjs' : 'erlmcp-secrets.js');
 mkdirSync(path.dirname(outfile), { recursive: true });
 
-const banner = [
+const esmBanner = [
   '#!/usr/bin/env node',
   "import { createRequire as __erlmcpCreateRequire } from 'node:module';",
   "import { fileURLToPath as __erlmcpFileURLToPath } from 'node:url';",
@@ -23,19 +29,19 @@ const banner = [
 ].join('\n');
 
 const result = await build({
-  entryPoints: [path.join(root, 'agent/cli/entry.ts')],
+  entryPoints: [path.join(root, sea ? 'image/sea-entry.ts' : 'agent/cli/entry.ts')],
   outfile,
   bundle: true,
   platform: 'node',
   target: 'node24',
-  format: 'esm',
+  format: sea ? 'cjs' : 'esm',
   minifySyntax: true,
   minifyWhitespace: true,
   keepNames: false,
   legalComments: 'none',
   sourcemap: false,
   metafile: true,
-  banner: { js: banner },
+  ...(sea ? {} : { banner: { js: esmBanner } }),
   define: { 'process.env.ERLMCP_SECRETS_BUNDLED': '"1"' },
   logLevel: 'warning',
 });

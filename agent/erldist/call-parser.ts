@@ -79,7 +79,7 @@ class Parser {
   private atomLiteral(what: string): Atom {
     const c = this.peek();
     if (c === "'") return atom(this.quotedText("'"));
-    const m = /^[a-z][a-zA-Z0-9_@]*/.exec(this.src.slice(this.pos));
+    const m = /^[a-z\u00df-\u00f6\u00f8-\u00ff][a-zA-Z0-9_@\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff]*/.exec(this.src.slice(this.pos));
     if (m === null) {
       if (c !== undefined && /[A-Z_]/.test(c)) this.fail(`${what} must be an atom; ${c}... is a variable`);
       this.fail(`expected ${what} (an atom)`);
@@ -121,7 +121,7 @@ class Parser {
     if (this.lookingAt('<<')) return this.binary();
     if (this.lookingAt('#{')) return this.map();
     if (c === '-' || c === '+' || /[0-9]/.test(c)) return this.number();
-    if (/[a-z]/.test(c)) {
+    if (/[a-z\u00df-\u00f6\u00f8-\u00ff]/.test(c)) {
       const a = this.atomLiteral('an atom');
       if (this.peek() === '(' || this.peek() === ':') this.fail('nested calls are not allowed; arguments must be literal terms', start);
       return a;

@@ -194,8 +194,9 @@ export class ErlDistClient {
         const why =
           e.code === 'ECONNREFUSED'
             ? 'connection refused (nothing listens there: is the node running, is the port right?)'
-            : this.opts.tls && e.code !== 'ECONNRESET' && e.code !== 'ENOTFOUND'
-              ? `TLS handshake failed: ${e.message}`
+            : this.opts.tls && e.code !== 'ENOTFOUND'
+              ? `TLS handshake failed (${e.message}): check that the CA file signed the node's certificate ` +
+                'and that the node trusts our client certificate'
               : e.message;
         reject(new ErlDistError('unreachable', `cannot connect to ${where}: ${why}`, { cause: e }));
       };
@@ -226,6 +227,7 @@ export class ErlDistClient {
           cookie: this.opts.cookie,
           expectedPeer: this.node,
           peerLabel,
+          lengthHeader: this.opts.tls ? 4 : 2,
         },
         Math.max(1, deadline - Date.now()),
       );
@@ -268,10 +270,9 @@ export class ErlDistClient {
     const op = control.elements[0];
     let to: Term | undefined;
     switch (op) {
+      // {2, _, ToPid} {12, _, ToPid, Token} {22, From, ToPid} {33, From, Alias} {34, From, Alias, Token}
       case SEND:
       case SEND_TT:
-        to = control.elements[2];
-        break;
       case SEND_SENDER:
       case ALIAS_SEND:
       case ALIAS_SEND_TT:

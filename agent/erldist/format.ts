@@ -51,7 +51,9 @@ function quoted(codePoints: Iterable<number>, quote: string): string {
 
 export function formatAtom(a: Atom): string {
   const n = a.name;
-  if (/^[a-z][a-zA-Z0-9_@]*$/.test(n) && !RESERVED_WORDS.has(n)) return n;
+  // Erlang's unquoted atoms: a lowercase first letter, then letters, digits,
+  // _ and @; Latin-1 letters count as letters (io_lib quotes anything beyond).
+  if (/^[a-z\u00df-\u00f6\u00f8-\u00ff][a-zA-Z0-9_@\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u00ff]*$/.test(n) && !RESERVED_WORDS.has(n)) return n;
   return quoted([...n].map((c) => c.codePointAt(0) as number), "'");
 }
 

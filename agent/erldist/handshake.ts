@@ -5,12 +5,24 @@
 //   -> challenge_reply 'r' OurChallenge MD5(Cookie ++ Challenge)
 //   <- challenge_ack 'a' MD5(Cookie ++ OurChallenge)
 // The node proves it knows the cookie too: a wrong ack digest is rejected.
+// Handshake packets carry a 2-byte length over TCP; inet_tls_dist runs its
+// TLS socket with {packet, 4}, so inside TLS the length takes 4 bytes.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { MANDATORY_25, OUR_FLAGS, REQUIRED_FROM_PEER } from './dist-flags.ts';
 import { ErlDistError } from './errors.ts';
 import type { SocketReader } from './socket-reader.ts';
+
+export type LengthHeader = 2 | 4;
+
+function framed(body: Buffer, header: LengthHeader): Buffer {
+  const out = Buffer.alloc(header + body.length);
+  if (header === 2) out.writeUInt16BE(body.length, 0);
+  else out.writeUInt32BE(body.length, 0);
+  body.copy(out, header);
+  return out;
+}
 
 export interface HandshakeParams {
   ourName: string;
@@ -21,6 +33,8 @@ export interface HandshakeParams {
   /** how errors name the peer */
   peerLabel: string;
   flags?: bigint;
+  /** 2 over TCP, 4 over TLS */
+  lengthHeader?: LengthHeader;
 }
 
 export interface HandshakeResult {
@@ -37,25 +51,23 @@ export function challengeDigest(cookie: string, challenge: number): Buffer {
     .digest();
 }
 
-export function encodeSendName(name: string, flags: bigint, creation: number): Buffer {
+export function encodeSendName(name: string, flags: bigint, creation: number, header: LengthHeader = 2): Buffer {
   const nameBytes = Buffer.from(name, 'utf8');
-  const out = Buffer.alloc(2 + 1 + 8 + 4 + 2 + nameBytes.length);
-  out.writeUInt16BE(out.length - 2, 0);
-  out.write('N', 2, 'latin1');
-  out.writeBigUInt64BE(flags, 3);
-  out.writeUInt32BE(creation >>> 0, 11);
-  out.writeUInt16BE(nameBytes.length, 15);
-  nameBytes.copy(out, 17);
-  return out;
+  const body = Buffer.alloc(1 + 8 + 4 + 2 + nameBytes.length);
+  body.write('N', 0, 'latin1');
+  body.writeBigUInt64BE(flags, 1);
+  body.writeUInt32BE(creation >>> 0, 9);
+  body.writeUInt16BE(nameBytes.length, 13);
+  nameBytes.copy(body, 15);
+  return framed(body, header);
 }
 
-export function encodeChallengeReply(ourChallenge: number, digest: Buffer): Buffer {
-  const out = Buffer.alloc(2 + 1 + 4 + 16);
-  out.writeUInt16BE(out.length - 2, 0);
-  out.write('r', 2, 'latin1');
-  out.writeUInt32BE(ourChallenge >>> 0, 3);
-  digest.copy(out, 7);
-  return out;
+export function encodeChallengeReply(ourChallenge: number, digest: Buffer, header: LengthHeader = 2): Buffer {
+  const body = Buffer.alloc(1 + 4 + 16);
+  body.write('r', 0, 'latin1');
+  body.writeUInt32BE(ourChallenge >>> 0, 1);
+  digest.copy(body, 5);
+  return framed(body, header);
 }
 
 export interface Challenge {
@@ -113,18 +125,19 @@ function describeStatus(status: string, params: HandshakeParams): ErlDistError {
 async function run(socket: Duplex, reader: SocketReader, params: HandshakeParams): Promise<HandshakeResult> {
   const peer = params.peerLabel;
   const flags = params.flags ?? OUR_FLAGS;
-  socket.write(encodeSendName(params.ourName, flags, params.ourCreation));
+  const header = params.lengthHeader ?? 2;
+  socket.write(encodeSendName(params.ourName, flags, params.ourCreation, header));
 
   let statusPacket: Buffer;
   try {
-    statusPacket = await reader.next(2);
+    statusPacket = await reader.next(header);
   } catch (e) {
     if (e instanceof ErlDistError && e.kind === 'closed') {
       throw new ErlDistError(
         'handshake',
         `${peer} closed the connection after we sent our name ${params.ourName}: ` +
-          'it refused the name (long names and short names must match the node: -name vs -sname) ' +
-          'or is not an Erlang distribution port',
+          'it refused the name (see the node\'s log), or the port is not a plain-TCP Erlang distribution port ' +
+          '(a node with -proto_dist inet_tls needs the TLS options)',
         { cause: e },
       );
     }
@@ -137,13 +150,12 @@ async function run(socket: Duplex, reader: SocketReader, params: HandshakeParams
   if (status === 'alive') {
     // A connection under our name already exists (an earlier process of this
     // agent that died without closing). We are the same logical node: replace it.
-    const reply = Buffer.from([0, 5, 0x73, ...Buffer.from('true')]);
-    socket.write(reply);
+    socket.write(framed(Buffer.from('strue', 'latin1'), header));
   } else if (status !== 'ok' && status !== 'ok_simultaneous') {
     throw describeStatus(status, params);
   }
 
-  const challenge = parseChallenge(await reader.next(2), peer);
+  const challenge = parseChallenge(await reader.next(header), peer);
   if (params.expectedPeer !== undefined && challenge.name !== params.expectedPeer) {
     throw new ErlDistError(
       'handshake',
@@ -158,11 +170,11 @@ async function run(socket: Duplex, reader: SocketReader, params: HandshakeParams
   }
 
   const ourChallenge = randomBytes(4).readUInt32BE(0);
-  socket.write(encodeChallengeReply(ourChallenge, challengeDigest(params.cookie, challenge.challenge)));
+  socket.write(encodeChallengeReply(ourChallenge, challengeDigest(params.cookie, challenge.challenge), header));
 
   let ack: Buffer;
   try {
-    ack = await reader.next(2);
+    ack = await reader.next(header);
   } catch (e) {
     if (e instanceof ErlDistError && e.kind === 'closed') {
       throw new ErlDistError(

@@ -2,7 +2,10 @@
 // here, and every log line is scrubbed of them before it is written. The first
 // line is that no code passes a value to the logger at all.
 
-const MIN_LENGTH = 4; // shorter values ("1", "true") would blank out ordinary words
+// Shorter values (a port, "erlmcp" as a user name) would blank out ordinary
+// words and paths in every log line. Short values are still never logged by
+// the code itself; this is only the net under it.
+const MIN_LENGTH = 8;
 
 const known = new Set<string>();
 let pattern: RegExp | undefined;

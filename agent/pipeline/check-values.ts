@@ -20,7 +20,7 @@ export function checkValues(config: AgentConfig, templates: PreparedTemplate[], 
   // a missing key never renders as an empty string.
   const reported = new Set(problems.map((p) => `${p.secret}.${p.key}`));
   for (const t of templates) {
-    for (const ref of t.parsed.refs) {
+    for (const ref of t.parsed.references) {
       const value = values.get(ref.secret);
       if (!value || (only && !only.has(ref.secret))) continue;
       const id = `${ref.secret}.${ref.key}`;

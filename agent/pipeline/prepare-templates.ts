@@ -6,8 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { AgentError } from '../errors.ts';
 import type { AgentConfig, TemplateConfig } from '../config/load.ts';
 import type { Escape } from '../config/schema.ts';
-import { parseTemplate, type ParsedTemplate } from '../render/template.ts';
-import { inferEscape } from '../render/escape.ts';
+import { parseTemplate, inferEscape, secretsUsed, type ParsedTemplate } from '../render/index.ts';
 
 export interface PreparedTemplate {
   config: TemplateConfig;
@@ -41,7 +40,7 @@ export async function prepareTemplates(config: AgentConfig): Promise<PreparedTem
       continue;
     }
     problems.push(...undeclaredRefs(config, t, parsed));
-    prepared.push({ config: t, parsed, escape: t.escape ?? inferEscape(t.destination), secrets: new Set(parsed.refs.map((r) => r.secret)) });
+    prepared.push({ config: t, parsed, escape: t.escape ?? inferEscape(t.destination), secrets: new Set(secretsUsed(parsed)) });
   }
   if (config.exec) {
     for (const [name, text] of Object.entries(config.exec.env)) {
@@ -65,7 +64,7 @@ export async function prepareTemplates(config: AgentConfig): Promise<PreparedTem
 function undeclaredRefs(config: AgentConfig, t: { label: string }, parsed: ParsedTemplate): string[] {
   const out: string[] = [];
   const declared = Object.keys(config.secrets);
-  for (const ref of parsed.refs) {
+  for (const ref of parsed.references) {
     const secret = config.secrets[ref.secret];
     if (!secret) {
       out.push(`${t.label}: {{${ref.secret}.${ref.key}}} at line ${ref.line}: no secret "${ref.secret}" is declared (declared: ${declared.join(', ') || 'none'})`);

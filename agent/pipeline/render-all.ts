@@ -2,7 +2,7 @@
 // rendered, so a failing init never leaves half of the files behind.
 
 import { AgentError } from '../errors.ts';
-import { renderTemplate } from '../render/template.ts';
+import { renderTemplate } from '../render/index.ts';
 import type { PreparedTemplate } from './prepare-templates.ts';
 
 export interface RenderedFile {

@@ -39,15 +39,18 @@ export async function runNotifiers(list: readonly Notifier[], change: ChangeSet,
 }
 
 async function runOne(n: Notifier, change: ChangeSet, outer: AbortSignal | undefined, started: number, now: () => number): Promise<Outcome> {
-  const timeout = AbortSignal.timeout(n.timeoutMs);
-  const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
+  // our own ref'd timer, not AbortSignal.timeout (unref'd): a hung notifier
+  // must still be cut off when nothing else keeps the event loop busy
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(new DOMException(`timed out after ${n.timeoutMs} ms`, 'TimeoutError')), n.timeoutMs);
+  const signal = outer ? AbortSignal.any([outer, timeout.signal]) : timeout.signal;
   // a notifier that ignores its signal must not hang the loop: race it
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<Outcome>((resolve) => {
     onAbort = () =>
       resolve({
         ok: false,
-        detail: timeout.aborted ? `timed out after ${n.timeoutMs} ms` : 'cancelled (agent shutting down)',
+        detail: timeout.signal.aborted ? `timed out after ${n.timeoutMs} ms` : 'cancelled (agent shutting down)',
         durationMs: now() - started,
       });
     if (signal.aborted) onAbort();
@@ -59,6 +62,7 @@ async function runOne(n: Notifier, change: ChangeSet, outer: AbortSignal | undef
     const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     return { ok: false, detail: `notifier threw ${why}`, durationMs: now() - started };
   } finally {
+    clearTimeout(timer);
     if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }

@@ -54,7 +54,7 @@ export class SignalNotifier implements Notifier {
       return done(false, e instanceof Error ? e.message : String(e));
     }
     if (targets.length === 0) {
-      return done(false, this.cfg.pidFile ? `no running process for ${this.describe().slice(5 + this.cfg.signal.length)}` : `no process named "${this.cfg.processName}" (is shareProcessNamespace: true set on the pod?)`);
+      return done(false, `no process named "${this.cfg.processName}" (is shareProcessNamespace: true set on the pod?)`);
     }
     const sig = this.cfg.signal as NodeJS.Signals;
     if (BEAM_FATAL_SIGNALS.has(sig) && this.cfg.beamHandlerInstalled !== true) {
@@ -96,7 +96,8 @@ export class SignalNotifier implements Notifier {
         throw e;
       }
       const info = await readProcessInfo(pid, proc);
-      return info ? [info] : [];
+      if (!info) throw new Error(`pid ${pid} from pid file ${this.cfg.pidFile} is not running`);
+      return [info];
     }
     return findProcessesByName(this.cfg.processName ?? '', proc);
   }

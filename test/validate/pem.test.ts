@@ -67,9 +67,9 @@ t.test('chains: every certificate is checked and named by position', async (t) =
 
 t.test('things that are not certificates', async (t) => {
   const cases: Array<[string, string]> = [
-    ['CanaryNotPem-certificate-body', 'format | tls.v: not a PEM certificate: no BEGIN CERTIFICATE block'],
+    ['CanaryNotPem-zq7Xw9Kd', 'format | tls.v: not a PEM certificate: no BEGIN CERTIFICATE block'],
     [leaf.keyPem, 'format | tls.v: not a PEM certificate: no BEGIN CERTIFICATE block (it holds a private key)'],
-    [leaf.certPem.replace(/\n[A-Za-z0-9+/]{30}/, '\nCanaryCorruptCertificateBody00'), 'format | tls.v: not a PEM certificate: does not parse as X.509'],
+    [leaf.certPem.replace(/\n[A-Za-z0-9+/]{30}/, '\nCanaryCorruptCrtBodyZq8Xw1Ty7L'), 'format | tls.v: not a PEM certificate: does not parse as X.509'],
   ];
   for (const [value, expected] of cases) {
     const got = run({ format: 'pem-certificate' }, value, Date.now());
@@ -83,8 +83,8 @@ t.test('pem-private-key: plain keys pass, encrypted keys and wrong PEM types are
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   t.same(run({ format: 'pem-private-key' }, rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(), Date.now()), [], 'PKCS#1 RSA');
   const encrypted = 'format | tls.v: is an encrypted (passphrase-protected) private key, which the agent cannot use; store it decrypted (openssl pkey -in key.pem -out plain.pem)';
-  const pkcs8Encrypted = rsa.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'CanaryPassphrase-1' }).toString();
-  const legacyEncrypted = rsa.privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'CanaryPassphrase-1' }).toString();
+  const pkcs8Encrypted = rsa.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'CanaryPhr-Qx81tZ' }).toString();
+  const legacyEncrypted = rsa.privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'CanaryPhr-Qx81tZ' }).toString();
   t.match(pkcs8Encrypted, /BEGIN ENCRYPTED PRIVATE KEY/);
   t.match(legacyEncrypted, /Proc-Type: 4,ENCRYPTED/);
   const cases: Array<[string, string]> = [
@@ -98,7 +98,7 @@ t.test('pem-private-key: plain keys pass, encrypted keys and wrong PEM types are
   for (const [value, expected] of cases) {
     const got = run({ format: 'pem-private-key' }, value, Date.now());
     t.same(got, [expected]);
-    assertNoLeak(t, got, [...pemBody(value), 'CanaryPassphrase-1', 'CanaryNotAKey', 'CanaryCorrupt']);
+    assertNoLeak(t, got, [...pemBody(value), 'CanaryPhr-Qx81tZ', 'CanaryNotAKey', 'CanaryCorrupt']);
   }
 });
 

@@ -79,8 +79,9 @@ export function mapAwsError(e: unknown, c: AwsCallContext): AgentError {
   if (err.name === 'ResourceNotFoundException') {
     return new AgentError('missing', `${at}: secret "${c.secretId}" (${c.selector}) was not found in region ${c.region}: check secrets.${c.secret}.id, the provider's region, and that a version carries that stage or id`, init);
   }
-  // GetSecretValue on a secret that DeleteSecret scheduled for removal
-  if (err.name === 'InvalidRequestException' && /marked for deletion|scheduled for deletion/i.test(err.message)) {
+  // GetSecretValue on a secret that DeleteSecret scheduled for removal. AWS says
+  // "...because it was marked for deletion."; moto "...currently marked deleted."
+  if (err.name === 'InvalidRequestException' && /marked (for )?delet|scheduled for deletion/i.test(err.message)) {
     return scheduledForDeletion(c);
   }
   if (err.name === 'AccessDeniedException') {

@@ -3,47 +3,98 @@
 //
 // The `dotenv` package (both its default and its `fast` parser) has no escape
 // for a quote character: inside '...' and `...` nothing is unescaped, inside
-// "..." only \n and \r are expanded, and a backslash before any quote is kept.
-// So the value must be wrapped in a quote kind it does not contain, chosen in
-// this order:
-//   1. '...'  literal; also literal for docker compose env_file and systemd
-//             EnvironmentFile. Not for values with ' or a carriage return
-//             (dotenv turns CR LF and lone CR into LF before parsing).
-//   2. "..."  newline and CR written as \n and \r. Not for values with " or
-//             with a backslash followed by n or r (dotenv would expand it).
-//             compose interpolates $VAR and systemd unescapes \ inside "...".
-//   3. `...`  literal for dotenv only; not for values with ` or CR.
-//   4. bare   for a one-line value without #, surrounding whitespace or a
-//             leading quote. dotenv-exact; compose and systemd may differ.
-// A value that ends in a backslash is never quoted: dotenv reads \' (\", \`)
-// as "not the end yet" and, depending on the lines that follow, can run on
-// into the next variable. It is written bare when it can be.
-// Anything else (e.g. a value with all of ' " ` and a # or a line break, or a
-// multi-line value ending in a backslash) is refused.
+// "..." only \n and \r are expanded, and a backslash before a quote is kept
+// (but makes the parser look past that quote for the closing one). So a value
+// is wrapped in quotes that dotenv is known to read back exactly, preferring,
+// in this order:
+//
+//   1. a quote kind the value does not contain: '...' (literal, and also
+//      literal for docker compose env_file and systemd EnvironmentFile), then
+//      "..." (line feed and CR written as \n and \r), then `...`;
+//   2. a quote kind whose every occurrence in the value follows a backslash:
+//      dotenv's quoted reading runs to the real closing quote and keeps the
+//      backslashes, which are the value's own;
+//   3. a quote kind with an inner quote not after a backslash: the quoted
+//      reading cannot end there (the line goes on), so dotenv falls back to
+//      reading the line bare and strips the outer quotes. Only without "#"
+//      (a bare line ends there) and without a raw line break;
+//   4. bare, for one line without "#", surrounding whitespace or a leading
+//      quote (nor a quoted stretch between U+2028/U+2029 line separators).
+//
+// Everywhere: '...' and `...` cannot hold a carriage return (dotenv turns
+// CR LF and lone CR into LF before parsing); "..." cannot hold a backslash
+// followed by n or r (dotenv would expand it); a quote that dotenv may take
+// as the closing one must not be followed by U+2028/U+2029 (a line end to
+// dotenv); and the value must not end in a backslash unless an inner quote
+// stops the reading first (\' at the end reads as "not the end yet" and runs
+// on into the next variable).
+// A value that fits none of these is refused, e.g. one with ', " and ` (each
+// not after a backslash) and a "#" or a line break. Forms 2-4 are
+// dotenv-exact; docker compose and systemd read them differently.
 
 import { refused, written, type Escaped } from './escaped.ts';
 
 export const DOTENV_LIMITS =
-  'dotenv has no escape for quote characters, so a value is written inside a quote kind it does not contain, or bare when it is one line without "#", ' +
-  'surrounding whitespace or a leading quote; a value fitting neither (or a multi-line value ending in a backslash) cannot be written';
+  'dotenv has no escape for quote characters, so a value with all three kinds of quote (\', " and `) together with "#" or a line break cannot be written, ' +
+  'nor can a few rarer combinations (see agent/render/escapers/dotenv.ts)';
 
-const QUOTES = `'"\``;
+type Quote = "'" | '"' | '`';
+type Reading = 'whole' | 'stopped' | 'broken';
 
-export function escapeDotenv(value: string): Escaped {
-  if (!value.endsWith('\\')) {
-    if (!value.includes("'") && !value.includes('\r')) return written(`'${value}'`);
-    if (!value.includes('"') && !/\\[nr]/.test(value)) return written(`"${value.replaceAll('\n', '\\n').replaceAll('\r', '\\r')}"`);
-    if (!value.includes('`') && !value.includes('\r')) return written(`\`${value}\``);
-  }
-  if (fitsBare(value)) return written(value);
-  return refused(DOTENV_LIMITS);
+const QUOTES: readonly Quote[] = ["'", '"', '`'];
+const SEPARATOR_AHEAD = /^\s*[\u2028\u2029]/;
+
+/** The text between the quotes: only "..." gets \n and \r escapes. */
+function body(value: string, q: Quote): string {
+  return q === '"' ? value.replaceAll('\n', '\\n').replaceAll('\r', '\\r') : value;
 }
+
+/** Whether dotenv's quoted reading of q + b + q ends at the closing quote
+ * ('whole'), gives up at an inner quote and falls back to a bare reading
+ * ('stopped'), or ends somewhere wrong ('broken'). Both parsers consider the
+ * inner quotes after a backslash and the first one not after a backslash. */
+function quotedReading(b: string, q: Quote): Reading {
+  let endsEarly = false;
+  for (let i = b.indexOf(q); i !== -1; i = b.indexOf(q, i + 1)) {
+    
+    if (b[i - 1] !== '\\') return endsEarly ? 'broken' : 'stopped';
+  }
+  // All inner quotes (if any) are after a backslash: the greedy reading wins
+  // at the real closing quote, unless that one looks escaped too.
+  return b.endsWith('\\') ? 'broken' : 'whole';
+}
+
+function expressible(value: string, q: Quote): boolean {
+  return q === '"' ? !/\\[nr]/.test(value) : !value.includes('\r');
+}
+
+function wrap(value: string, pass: 1 | 2 | 3): string | undefined {
+  for (const q of QUOTES) {
+    if (!expressible(value, q)) continue;
+    if (pass === 1 && value.includes(q)) continue;
+    const b = body(value, q);
+    const reading = quotedReading(b, q);
+    if (pass < 3 && reading === 'whole') return q + b + q;
+    if (pass === 3 && reading === 'stopped' && !b.includes('#') && !/[\r\n]/.test(b)) return q + b + q;
+  }
+  return undefined;
+}
+
+// dotenv strips one pair of matching quotes from each "line" of a bare value,
+// and counts U+2028/U+2029 as line ends there.
+const BARE_QUOTE_STRIP = /^(['"`])([\s\S]*)\1$/gm;
 
 function fitsBare(value: string): boolean {
   return (
     value !== '' &&
-    !/[#\r\n\u2028\u2029]/.test(value) && // dotenv's comment start and line ends (the fast parser counts U+2028/9)
+    !/[#\r\n]/.test(value) &&
     !/^\s|\s$/.test(value) && // dotenv trims JavaScript whitespace from bare values
-    !QUOTES.includes(value[0] ?? '')
+    !QUOTES.includes(value[0] as Quote) &&
+    value.replace(BARE_QUOTE_STRIP, '$2') === value
   );
+}
+
+export function escapeDotenv(value: string): Escaped {
+  const text = wrap(value, 1) ?? wrap(value, 2) ?? wrap(value, 3) ?? (fitsBare(value) ? value : undefined);
+  return text === undefined ? refused(DOTENV_LIMITS) : written(text);
 }

@@ -1,0 +1,153 @@
+// `erlmcp-secrets erlang-call --node N --cookie-file F 'mod:fun(Args)'`
+// Prints the result as an Erlang term on stdout.
+// Exit: 0 ok, 1 {badrpc, Reason}, 2 usage, 4 unreachable / bad cookie / timeout.
+
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parseErlangCall } from './call-parser.ts';
+import { ErlDistClient, type ErlDistClientOptions } from './client.ts';
+import { defaultEpmdPort } from './epmd.ts';
+import { ErlDistError, isErlDistError } from './errors.ts';
+import { formatTerm } from './format.ts';
+
+export const ERLANG_CALL_EXIT = { ok: 0, badrpc: 1, usage: 2, unreachable: 4 } as const;
+
+export const ERLANG_CALL_USAGE = `usage: erlmcp-secrets erlang-call --node NAME@HOST --cookie-file FILE [options] 'mod:fun(Args)'
+
+  --node N              target node (erlmcp@host for -sname, erlmcp@host.domain / @IP for -name)
+  --cookie-file F       file holding the distribution cookie
+  --timeout MS          call timeout in milliseconds (default 30000)
+  --connect-timeout MS  EPMD + connect + handshake timeout (default 10000)
+  --host H              connect to H instead of the node name's host
+  --port P              the node's distribution port: skip EPMD
+  --epmd-port P         EPMD port (default $ERL_EPMD_PORT or 4369)
+  --local-name N        our hidden node name (default erlmcp_secrets_<hash>@<host>)
+  --tls-ca F --tls-cert F --tls-key F   TLS distribution (-proto_dist inet_tls)
+  --tls-server-name S   name to verify in the node's certificate
+
+Arguments must be literal terms: atoms, numbers, "strings", <<"binaries">>, [lists], {tuples}, #{maps}.
+Exit codes: 0 ok, 1 the call failed on the node (badrpc), 2 usage, 4 unreachable / cookie rejected / timeout.`;
+
+export interface ErlangCallIO {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+  env: NodeJS.ProcessEnv;
+}
+
+function usage(message: string): never {
+  throw new ErlDistError('usage', message);
+}
+
+function positiveInt(flag: string, v: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n <= 0 || n > max) usage(`${flag} ${JSON.stringify(v)} is not a positive integer${max < 65536 ? ' port number' : ''}`);
+  return n;
+}
+
+function readCookie(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'latin1');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    usage(`cannot read the cookie file ${file} (${code})`);
+  }
+  const cookie = text.trim();
+  if (cookie === '') usage(`the cookie file ${file} is empty`);
+  if (/[\r\n]/.test(cookie)) usage(`the cookie file ${file} holds more than one line; it must hold only the cookie`);
+  return cookie;
+}
+
+function buildOptions(argv: string[], env: NodeJS.ProcessEnv): { options: ErlDistClientOptions; call: string; timeoutMs: number | undefined } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        node: { type: 'string' },
+        'cookie-file': { type: 'string' },
+        timeout: { type: 'string' },
+        'connect-timeout': { type: 'string' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        'epmd-port': { type: 'string' },
+        'local-name': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-server-name': { type: 'string' },
+      },
+    });
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.node === undefined) usage('--node is required (e.g. --node erlmcp@127.0.0.1)');
+  if (v['cookie-file'] === undefined) usage('--cookie-file is required');
+  if (parsed.positionals.length !== 1) {
+    usage(`expected exactly one call such as 'erlmcp_config:reload()', got ${parsed.positionals.length} arguments (quote the call)`);
+  }
+  const tlsFlags = [v['tls-ca'], v['tls-cert'], v['tls-key']];
+  if (tlsFlags.some((f) => f !== undefined) && tlsFlags.some((f) => f === undefined)) {
+    usage('TLS needs all three of --tls-ca, --tls-cert and --tls-key');
+  }
+  const options: ErlDistClientOptions = {
+    node: v.node,
+    cookie: readCookie(v['cookie-file']),
+    epmdPort: positiveInt('--epmd-port', v['epmd-port'], 65535) ?? defaultEpmdPort(env),
+  };
+  const port = positiveInt('--port', v.port, 65535);
+  if (port !== undefined) options.port = port;
+  const connectTimeout = positiveInt('--connect-timeout', v['connect-timeout']);
+  if (connectTimeout !== undefined) options.connectTimeoutMs = connectTimeout;
+  if (v.host !== undefined) options.host = v.host;
+  if (v['local-name'] !== undefined) options.localNodeName = v['local-name'];
+  if (v['tls-ca'] !== undefined && v['tls-cert'] !== undefined && v['tls-key'] !== undefined) {
+    options.tls = { caFile: v['tls-ca'], certFile: v['tls-cert'], keyFile: v['tls-key'] };
+    if (v['tls-server-name'] !== undefined) options.tls.serverName = v['tls-server-name'];
+  }
+  return { options, call: parsed.positionals[0] as string, timeoutMs: positiveInt('--timeout', v.timeout) };
+}
+
+export function exitCodeFor(e: unknown): number {
+  if (!isErlDistError(e)) return ERLANG_CALL_EXIT.unreachable;
+  switch (e.kind) {
+    case 'usage':
+    case 'encode':
+      return ERLANG_CALL_EXIT.usage;
+    case 'badrpc':
+      return ERLANG_CALL_EXIT.badrpc;
+    default:
+      return ERLANG_CALL_EXIT.unreachable;
+  }
+}
+
+export async function runErlangCall(
+  argv: string[],
+  io: ErlangCallIO = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout.write(`${ERLANG_CALL_USAGE}\n`);
+    return ERLANG_CALL_EXIT.ok;
+  }
+  let client: ErlDistClient | undefined;
+  try {
+    const { options, call, timeoutMs } = buildOptions(argv, io.env);
+    const parsed = parseErlangCall(call);
+    client = new ErlDistClient(options);
+    const result = await client.call(parsed.module, parsed.function, parsed.args, timeoutMs === undefined ? {} : { timeoutMs });
+    io.stdout.write(`${formatTerm(result)}\n`);
+    return ERLANG_CALL_EXIT.ok;
+  } catch (e) {
+    const code = exitCodeFor(e);
+    const message = e instanceof Error ? e.message : String(e);
+    io.stderr.write(`erlang-call: ${message}\n`);
+    if (code === ERLANG_CALL_EXIT.usage && isErlDistError(e) && e.kind === 'usage') io.stderr.write(`${ERLANG_CALL_USAGE}\n`);
+    return code;
+  } finally {
+    client?.close();
+  }
+}

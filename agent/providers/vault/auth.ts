@@ -1,0 +1,271 @@
+// Who we are to Vault: log in with the configured method, learn the token's
+// TTL, renew it. Credential files resolve against the config's directory and
+// are re-read on every login (a rotated token or secret ID is picked up).
+
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { AgentError } from '../../errors.ts';
+import type { Logger } from '../../log/logger.ts';
+import { registerSecretValue } from '../../log/secret-registry.ts';
+import type { VaultHttp, VaultReply } from './client.ts';
+import { type VaultCallContext, aborted, httpFailure, transportFailure, vaultSays } from './errors.ts';
+import type { VaultAuthConfig } from './schema.ts';
+
+export interface TokenState {
+  token: string;
+  /** +1 per login: leases remember which token they came from */
+  generation: number;
+  renewable: boolean;
+  /** epoch ms of the login or last renewal */
+  obtainedAt: number;
+  ttlSeconds: number;
+  /** epoch ms; undefined for a token that never expires */
+  expiresAt: number | undefined;
+}
+
+export interface TokenInfo {
+  ttlSeconds: number;
+  renewable: boolean;
+  expiresAt: number | undefined;
+}
+
+export interface VaultAuthOptions {
+  provider: string;
+  address: string;
+  namespace: string | undefined;
+  baseDir: string;
+  now(): number;
+  logger: Logger;
+  timeoutMs: number;
+  caFile: string | undefined;
+}
+
+interface AuthBlock {
+  client_token: string;
+  lease_duration: number;
+  renewable: boolean;
+  policies?: unknown;
+}
+
+function authBlock(body: unknown): AuthBlock | undefined {
+  const a = (body as { auth?: Record<string, unknown> } | undefined)?.auth;
+  if (!a || typeof a.client_token !== 'string' || a.client_token === '') return undefined;
+  return {
+    client_token: a.client_token,
+    lease_duration: typeof a.lease_duration === 'number' ? a.lease_duration : 0,
+    renewable: a.renewable === true,
+    policies: a.policies,
+  };
+}
+
+export class VaultAuth {
+  readonly #http: VaultHttp;
+  readonly #cfg: VaultAuthConfig;
+  readonly #o: VaultAuthOptions;
+  #state: TokenState | undefined;
+  #generation = 0;
+  #loggingIn: Promise<TokenState> | undefined;
+  /** credentials read from files and tokens received, so error texts can be scrubbed of them; shared live with call contexts */
+  readonly sensitive: string[] = [];
+
+  constructor(http: VaultHttp, cfg: VaultAuthConfig, opts: VaultAuthOptions) {
+    this.#http = http;
+    this.#cfg = cfg;
+    this.#o = opts;
+  }
+
+  get state(): TokenState | undefined {
+    return this.#state;
+  }
+
+  info(): TokenInfo | undefined {
+    const s = this.#state;
+    if (!s) return undefined;
+    const ttl = s.expiresAt === undefined ? 0 : Math.max(0, Math.floor((s.expiresAt - this.#o.now()) / 1000));
+    return { ttlSeconds: ttl, renewable: s.renewable, expiresAt: s.expiresAt };
+  }
+
+  /** the current token, logging in first when there is none or it has run out by our clock */
+  async ensure(signal?: AbortSignal): Promise<TokenState> {
+    const s = this.#state;
+    if (s && (s.expiresAt === undefined || this.#o.now() < s.expiresAt)) return s;
+    return this.login(signal);
+  }
+
+  /** a fresh login; concurrent callers share one */
+  login(signal?: AbortSignal): Promise<TokenState> {
+    this.#loggingIn ??= this.#login(signal).finally(() => {
+      this.#loggingIn = undefined;
+    });
+    return this.#loggingIn;
+  }
+
+  /** renew-self. Returns undefined when this token cannot be renewed (not renewable, run out, revoked): the caller logs in again. */
+  async renew(signal?: AbortSignal): Promise<TokenState | undefined> {
+    const s = this.#state;
+    if (!s) return this.login(signal); // first use: a fresh token is as good as a renewed one
+    if (!s.renewable || (s.expiresAt !== undefined && this.#o.now() >= s.expiresAt)) return undefined;
+    const c = this.#context('renewing the Vault token', 'auth/token/renew-self', 'update');
+    const reply = await this.#send(c, 'POST', 'auth/token/renew-self', { token: s.token, body: {}, signal });
+    if (reply.status === 400 || reply.status === 403) return undefined;
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    const a = authBlock(reply.body);
+    if (!a) throw new AgentError('unavailable', `vault provider "${this.#o.provider}": Vault at ${this.#o.address} answered renew-self without an auth block`, { provider: this.#o.provider });
+    const now = this.#o.now();
+    const next: TokenState = {
+      ...s,
+      renewable: a.renewable,
+      obtainedAt: now,
+      ttlSeconds: a.lease_duration,
+      expiresAt: a.lease_duration > 0 ? now + a.lease_duration * 1000 : undefined,
+    };
+    if (this.#state?.generation === s.generation) this.#state = next;
+    this.#o.logger.info({ provider: this.#o.provider, ttlSeconds: a.lease_duration, renewable: a.renewable }, 'vault token renewed');
+    return next;
+  }
+
+  /** asks Vault whether a token still works: tells a dead token from a policy denial */
+  async alive(s: TokenState, signal?: AbortSignal): Promise<boolean> {
+    const c = this.#context('looking up the Vault token', 'auth/token/lookup-self', 'read');
+    try {
+      const reply = await this.#send(c, 'GET', 'auth/token/lookup-self', { token: s.token, signal });
+      return reply.status !== 403;
+    } catch {
+      return true; // cannot tell: keep the original answer
+    }
+  }
+
+  async #login(signal?: AbortSignal): Promise<TokenState> {
+    const cfg = this.#cfg;
+    let state: TokenState;
+    if (cfg.method === 'token') state = await this.#tokenFileLogin(cfg.tokenFile, signal);
+    else if (cfg.method === 'kubernetes') {
+      const jwt = await this.#readCredential('auth.jwtFile', cfg.jwtFile);
+      state = await this.#methodLogin(cfg.mount, { role: cfg.role, jwt }, signal, (says) => this.#kubernetesRefused(cfg.mount, cfg.role, cfg.jwtFile, says));
+    } else {
+      const roleId = await this.#readCredential('auth.roleIdFile', cfg.roleIdFile);
+      const secretId = await this.#readCredential('auth.secretIdFile', cfg.secretIdFile);
+      state = await this.#methodLogin(cfg.mount, { role_id: roleId, secret_id: secretId }, signal, (says) => this.#approleRefused(cfg.mount, cfg.roleIdFile, cfg.secretIdFile, says));
+    }
+    this.#state = state;
+    return state;
+  }
+
+  async #tokenFileLogin(file: string, signal?: AbortSignal): Promise<TokenState> {
+    const token = await this.#readCredential('auth.tokenFile', file);
+    const c = this.#context('looking up the Vault token', 'auth/token/lookup-self', 'read');
+    const reply = await this.#send(c, 'GET', 'auth/token/lookup-self', { token, signal });
+    if (reply.status === 403) {
+      throw new AgentError(
+        'auth',
+        `vault provider "${this.#o.provider}": Vault at ${this.#o.address} does not accept the token in auth.tokenFile (${this.#abs(file)}): it is expired, revoked, or from another Vault or namespace (or lacks the default policy, which allows auth/token/lookup-self); put a valid token in the file`,
+        { where: `providers.${this.#o.provider}.auth.tokenFile`, provider: this.#o.provider },
+      );
+    }
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    const d = ((reply.body as { data?: Record<string, unknown> }).data ?? {}) as Record<string, unknown>;
+    const ttl = typeof d.ttl === 'number' ? d.ttl : 0;
+    const now = this.#o.now();
+    const state: TokenState = {
+      token,
+      generation: ++this.#generation,
+      renewable: d.renewable === true,
+      obtainedAt: now,
+      ttlSeconds: ttl,
+      expiresAt: ttl > 0 ? now + ttl * 1000 : undefined,
+    };
+    this.#o.logger.info({ provider: this.#o.provider, method: 'token', ttlSeconds: ttl, renewable: state.renewable }, 'vault token loaded');
+    return state;
+  }
+
+  async #methodLogin(mount: string, body: Record<string, string>, signal: AbortSignal | undefined, refused: (says: string) => AgentError): Promise<TokenState> {
+    const loginPath = `auth/${mount}/login`;
+    const c = this.#context(`logging in at ${loginPath}`, loginPath, 'update');
+    const reply = await this.#send(c, 'POST', loginPath, { body, signal });
+    if (reply.status === 400 || reply.status === 403) throw refused(vaultSays(reply.body, this.sensitive));
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    const a = authBlock(reply.body);
+    if (!a) throw new AgentError('auth', `vault provider "${this.#o.provider}": login at ${loginPath} returned no token`, { provider: this.#o.provider });
+    registerSecretValue(a.client_token);
+    this.#remember(a.client_token);
+    const now = this.#o.now();
+    this.#o.logger.info(
+      { provider: this.#o.provider, method: this.#cfg.method, mount, ttlSeconds: a.lease_duration, renewable: a.renewable, policies: a.policies },
+      'vault login succeeded',
+    );
+    return {
+      token: a.client_token,
+      generation: ++this.#generation,
+      renewable: a.renewable,
+      obtainedAt: now,
+      ttlSeconds: a.lease_duration,
+      expiresAt: a.lease_duration > 0 ? now + a.lease_duration * 1000 : undefined,
+    };
+  }
+
+  #kubernetesRefused(mount: string, role: string, jwtFile: string, says: string): AgentError {
+    return new AgentError(
+      'auth',
+      `vault provider "${this.#o.provider}": kubernetes login at auth/${mount}/login as role "${role}" was refused${says ? ` (${says})` : ''}: Vault did not accept the service account token in auth.jwtFile (${this.#abs(jwtFile)}) for that role; check the role exists and binds this pod's service account name and namespace`,
+      { where: `providers.${this.#o.provider}.auth`, provider: this.#o.provider },
+    );
+  }
+
+  #approleRefused(mount: string, roleIdFile: string, secretIdFile: string, says: string): AgentError {
+    return new AgentError(
+      'auth',
+      `vault provider "${this.#o.provider}": approle login at auth/${mount}/login was refused${says ? ` (${says})` : ''}: check auth.roleIdFile (${this.#abs(roleIdFile)}) and auth.secretIdFile (${this.#abs(secretIdFile)}); a secret ID can expire or run out of uses`,
+      { where: `providers.${this.#o.provider}.auth`, provider: this.#o.provider },
+    );
+  }
+
+  #remember(value: string): void {
+    if (!this.sensitive.includes(value)) this.sensitive.push(value);
+  }
+
+  #abs(file: string): string {
+    return path.resolve(this.#o.baseDir, file);
+  }
+
+  async #readCredential(key: string, file: string): Promise<string> {
+    const abs = this.#abs(file);
+    const where = `providers.${this.#o.provider}.${key}`;
+    let text: string;
+    try {
+      text = await readFile(abs, 'utf8');
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? 'error';
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : 'unreadable';
+      throw new AgentError('auth', `vault provider "${this.#o.provider}": cannot read ${key} ${abs}: ${why} (${code})`, { where, provider: this.#o.provider, retryable: false });
+    }
+    const value = text.trim();
+    if (value === '') throw new AgentError('auth', `vault provider "${this.#o.provider}": ${key} ${abs} is empty`, { where, provider: this.#o.provider, retryable: false });
+    registerSecretValue(value);
+    this.#remember(value);
+    return value;
+  }
+
+  #context(action: string, apiPath: string, capability: 'read' | 'update'): VaultCallContext {
+    return {
+      provider: this.#o.provider,
+      address: this.#o.address,
+      namespace: this.#o.namespace,
+      path: apiPath,
+      action,
+      where: `providers.${this.#o.provider}.auth`,
+      capability,
+      sensitive: this.sensitive,
+      caFile: this.#o.caFile,
+      timeoutMs: this.#o.timeoutMs,
+    };
+  }
+
+  async #send(c: VaultCallContext, method: 'GET' | 'POST', apiPath: string, opts: { token?: string; body?: unknown; signal?: AbortSignal | undefined }): Promise<VaultReply> {
+    try {
+      return await this.#http.call(method, apiPath, opts);
+    } catch (e) {
+      if (opts.signal?.aborted) throw aborted(c, opts.signal.reason);
+      throw transportFailure(c, e);
+    }
+  }
+}

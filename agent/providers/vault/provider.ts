@@ -1,0 +1,301 @@
+// The vault provider: KV v1, KV v2 and leased (dynamic) secrets over one
+// Vault token, with cheap change checks on KV v2 metadata, lease renew and
+// revoke, and the token lifecycle (renew, re-login) exposed for the
+// scheduler. It fetches and never logs a value.
+
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDuration } from '../../config/duration.ts';
+import { issueLines } from '../../config/issues.ts';
+import { AgentError } from '../../errors.ts';
+import type { Logger } from '../../log/logger.ts';
+import { registerSecretData } from '../../log/secret-registry.ts';
+import type { Provider, ProviderContext, SecretRef, SecretValue } from '../provider.ts';
+import { type TokenInfo, type TokenState, VaultAuth } from './auth.ts';
+import { type VaultReply, VaultHttp } from './client.ts';
+import { type VaultCallContext, aborted, emptyResponse, httpFailure, transportFailure, vaultSays, versionDeleted, versionDestroyed } from './errors.ts';
+import { kvV2MetadataPath, kvV2Tombstone, kvV2VersionState, leaseRenewal, toSecretValue } from './response.ts';
+import { type VaultProviderConfig, type VaultSecretSpec, providerConfigSchema, secretSpecSchema } from './schema.ts';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+interface LeaseOwner {
+  secret: string;
+  /** the token generation the lease was obtained under */
+  generation: number;
+  /** the TTL Vault first gave, asked for again on renew */
+  initialTtl: number;
+}
+
+export class VaultProvider implements Provider {
+  readonly type = 'vault';
+  readonly name: string;
+  readonly #cfg: VaultProviderConfig;
+  readonly #http: VaultHttp;
+  readonly #auth: VaultAuth;
+  readonly #ctx: ProviderContext;
+  readonly #log: Logger;
+  readonly #timeoutMs: number;
+  readonly #leases = new Map<string, LeaseOwner>();
+  /** metadata paths the policy does not let us read: poll those with full reads */
+  readonly #metadataDenied = new Set<string>();
+
+  constructor(name: string, cfg: VaultProviderConfig, ca: string | undefined, timeoutMs: number, ctx: ProviderContext) {
+    this.name = name;
+    this.#cfg = cfg;
+    this.#ctx = ctx;
+    this.#log = ctx.logger;
+    this.#timeoutMs = timeoutMs;
+    this.#http = new VaultHttp({
+      address: cfg.address,
+      namespace: cfg.namespace || undefined,
+      ca,
+      serverName: cfg.tls?.serverName,
+      insecureSkipVerify: cfg.tls?.insecureSkipVerify ?? false,
+      timeoutMs,
+    });
+    this.#auth = new VaultAuth(this.#http, cfg.auth, {
+      provider: name,
+      address: this.#http.address,
+      namespace: cfg.namespace || undefined,
+      baseDir: ctx.baseDir,
+      now: () => ctx.now(),
+      logger: ctx.logger,
+      timeoutMs,
+      caFile: this.#caFileShown(),
+    });
+  }
+
+  describe(ref: SecretRef): string {
+    const s = specOf(ref);
+    const ns = this.#cfg.namespace ? ` in namespace "${this.#cfg.namespace}"` : '';
+    return `vault ${s.path}${s.version !== undefined ? ` (version ${s.version})` : ''}${ns} at ${this.#http.address}`;
+  }
+
+  async fetch(ref: SecretRef, signal: AbortSignal): Promise<SecretValue> {
+    const s = specOf(ref);
+    const c = this.#context(s.path, `reading ${s.path}`, `secrets.${ref.name}`, 'read');
+    const { reply, state } = await this.#authorized(c, 'GET', s.version !== undefined ? `${s.path}?version=${s.version}` : s.path, undefined, signal);
+    if (reply.status === 404) {
+      const tomb = kvV2Tombstone(reply.body);
+      if (tomb) throw tomb.destroyed ? versionDestroyed(c, tomb.version) : versionDeleted(c, tomb.version, tomb.deletionTime);
+    }
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    const value = toSecretValue(reply.body, this.#ctx.now());
+    if (!value) throw emptyResponse(c);
+    registerSecretData(value.data);
+    if (value.lease) this.#leases.set(value.lease.id, { secret: ref.name, generation: state.generation, initialTtl: value.lease.ttlSeconds });
+    this.#log.debug({ provider: this.name, secret: ref.name, path: s.path, version: value.version, leased: value.lease !== undefined }, 'vault secret read');
+    return value;
+  }
+
+  async changed(ref: SecretRef, known: SecretValue, signal: AbortSignal): Promise<boolean> {
+    // a leased secret is kept by renewing it; reading it again would mint new credentials
+    if (known.lease) return false;
+    const s = specOf(ref);
+    const metadataPath = known.version !== undefined ? kvV2MetadataPath(s.path) : undefined;
+    if (metadataPath === undefined || this.#metadataDenied.has(metadataPath)) return this.#changedByReading(ref, known, signal);
+
+    const c = this.#context(metadataPath, `reading ${metadataPath}`, `secrets.${ref.name}`, 'read');
+    const { reply } = await this.#authorized(c, 'GET', metadataPath, undefined, signal);
+    if (reply.status === 403) {
+      this.#metadataDenied.add(metadataPath);
+      this.#log.info(
+        { provider: this.name, secret: ref.name, path: metadataPath },
+        `the token may not read ${metadataPath}; checking ${s.path} for changes with full reads (grant read on the metadata path to make checks cheaper)`,
+      );
+      return this.#changedByReading(ref, known, signal);
+    }
+    if (reply.status === 404) return true; // the whole secret is gone: a fetch will say so
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    const state = kvV2VersionState(reply.body);
+    if (!state) return this.#changedByReading(ref, known, signal);
+    if (s.version !== undefined) return state.gone(s.version);
+    return String(state.currentVersion) !== known.version || state.gone(state.currentVersion);
+  }
+
+  async renew(ref: SecretRef, value: SecretValue, signal: AbortSignal): Promise<SecretValue> {
+    const lease = value.lease;
+    if (!lease) return value;
+    const owner = this.#leases.get(lease.id);
+    const c = this.#context('sys/leases/renew', `renewing lease ${lease.id}`, `secrets.${ref.name}`, 'update');
+    const { reply } = await this.#authorized(c, 'PUT', 'sys/leases/renew', { lease_id: lease.id, increment: owner?.initialTtl ?? lease.ttlSeconds }, signal);
+    if (reply.status === 400) {
+      this.#leases.delete(lease.id);
+      const says = vaultSays(reply.body, this.#auth.sensitive);
+      throw new AgentError(
+        'missing',
+        `vault provider "${this.name}": lease ${lease.id} can no longer be renewed${says ? ` (Vault: ${says})` : ''}: the credentials were revoked or have expired; fetch new ones`,
+        { where: `secrets.${ref.name}`, provider: this.name },
+      );
+    }
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    const renewed = leaseRenewal(reply.body);
+    if (!renewed) throw new AgentError('unavailable', `vault provider "${this.name}": Vault at ${this.#http.address} answered a lease renewal without lease_duration`, { provider: this.name });
+    this.#log.debug({ provider: this.name, secret: ref.name, leaseId: lease.id, ttlSeconds: renewed.ttlSeconds }, 'vault lease renewed');
+    return { ...value, lease: { id: lease.id, ttlSeconds: renewed.ttlSeconds, renewable: renewed.renewable, obtainedAt: this.#ctx.now() } };
+  }
+
+  async revoke(value: SecretValue): Promise<void> {
+    const lease = value.lease;
+    if (!lease) return;
+    const owner = this.#leases.get(lease.id);
+    const where = owner ? `secrets.${owner.secret}` : `providers.${this.name}`;
+    const c = this.#context('sys/leases/revoke', `revoking lease ${lease.id}`, where, 'update');
+    const { reply } = await this.#authorized(c, 'PUT', 'sys/leases/revoke', { lease_id: lease.id }, undefined);
+    if (reply.status !== 204 && reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    this.#leases.delete(lease.id);
+  }
+
+  /** the token's remaining life by our clock; undefined before the first login */
+  tokenInfo(): TokenInfo | undefined {
+    return this.#auth.info();
+  }
+
+  /** renew the token; when Vault will not (not renewable, expired, revoked), log in again */
+  async renewToken(signal?: AbortSignal): Promise<TokenInfo> {
+    const renewed = await this.#auth.renew(signal);
+    if (!renewed) {
+      this.#log.info({ provider: this.name }, 'vault token cannot be renewed; logging in again');
+      await this.relogin(signal);
+    }
+    return this.#auth.info()!;
+  }
+
+  /** a new token; secrets whose leases came from the old one are reported through ctx.invalidate */
+  async relogin(signal?: AbortSignal): Promise<TokenInfo> {
+    const old = this.#auth.state?.generation;
+    await this.#auth.login(signal);
+    if (old !== undefined) this.#afterTokenReplaced(old);
+    return this.#auth.info()!;
+  }
+
+  async close(): Promise<void> {
+    this.#http.close();
+  }
+
+  #afterTokenReplaced(oldGeneration: number): void {
+    const names = new Set<string>();
+    for (const [id, owner] of this.#leases) {
+      if (owner.generation <= oldGeneration) {
+        names.add(owner.secret);
+        this.#leases.delete(id);
+      }
+    }
+    this.#log.info({ provider: this.name, affectedSecrets: [...names] }, 'vault token replaced');
+    if (names.size > 0) this.#ctx.invalidate?.('vault token replaced', [...names]);
+  }
+
+  async #changedByReading(ref: SecretRef, known: SecretValue, signal: AbortSignal): Promise<boolean> {
+    const fresh = await this.fetch(ref, signal);
+    return fresh.version !== known.version || !sameData(fresh.data, known.data);
+  }
+
+  /** a usable token: logs in when there is none, and again (reporting lost leases) when ours has run out */
+  async #token(signal: AbortSignal | undefined): Promise<TokenState> {
+    const s = this.#auth.state;
+    if (s && s.expiresAt !== undefined && this.#ctx.now() >= s.expiresAt) return this.#reloginFrom(s.generation, signal);
+    return this.#auth.ensure(signal);
+  }
+
+  async #reloginFrom(generation: number, signal: AbortSignal | undefined): Promise<TokenState> {
+    const s = this.#auth.state;
+    if (s && s.generation !== generation) return s; // someone else already logged in again
+    await this.relogin(signal);
+    return this.#auth.state!;
+  }
+
+  /**
+   * One call with our token. A 403 means either the policy says no or the
+   * token died (revoked, expired early); lookup-self tells which, and a dead
+   * token is replaced and the call tried once more.
+   */
+  async #authorized(c: VaultCallContext, method: 'GET' | 'PUT', apiPath: string, body: unknown, signal: AbortSignal | undefined): Promise<{ reply: VaultReply; state: TokenState }> {
+    let state = await this.#token(signal);
+    let reply = await this.#send(c, method, apiPath, state.token, body, signal);
+    if (reply.status === 403 && !(await this.#auth.alive(state, signal))) {
+      this.#log.info({ provider: this.name }, 'vault token no longer valid; logging in again');
+      state = await this.#reloginFrom(state.generation, signal);
+      reply = await this.#send(c, method, apiPath, state.token, body, signal);
+    }
+    return { reply, state };
+  }
+
+  async #send(c: VaultCallContext, method: 'GET' | 'PUT', apiPath: string, token: string, body: unknown, signal: AbortSignal | undefined): Promise<VaultReply> {
+    try {
+      return await this.#http.call(method, apiPath, { token, body, signal });
+    } catch (e) {
+      if (signal?.aborted) throw aborted(c, signal.reason);
+      throw transportFailure(c, e);
+    }
+  }
+
+  #context(apiPath: string, action: string, where: string, capability: 'read' | 'update'): VaultCallContext {
+    return {
+      provider: this.name,
+      address: this.#http.address,
+      namespace: this.#cfg.namespace || undefined,
+      path: apiPath,
+      action,
+      where,
+      capability,
+      sensitive: this.#auth.sensitive,
+      caFile: this.#caFileShown(),
+      timeoutMs: this.#timeoutMs,
+    };
+  }
+
+  #caFileShown(): string | undefined {
+    const f = this.#cfg.tls?.caFile;
+    return f === undefined ? undefined : path.resolve(this.#ctx.baseDir, f);
+  }
+}
+
+function specOf(ref: SecretRef): VaultSecretSpec {
+  const r = secretSpecSchema.safeParse(ref.spec);
+  if (!r.success) {
+    const lines = issueLines(r.error, ['secrets', ref.name]);
+    throw new AgentError('config', lines.join('; '), { where: `secrets.${ref.name}`, problems: lines });
+  }
+  return r.data;
+}
+
+function sameData(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
+}
+
+function timeoutMs(t: VaultProviderConfig['timeout']): number {
+  if (t === undefined) return DEFAULT_TIMEOUT_MS;
+  return typeof t === 'number' ? Math.round(t * 1000) : (parseDuration(t) ?? DEFAULT_TIMEOUT_MS);
+}
+
+async function readCa(name: string, file: string, baseDir: string): Promise<string> {
+  const abs = path.resolve(baseDir, file);
+  const where = `providers.${name}.tls.caFile`;
+  let pem: string;
+  try {
+    pem = await readFile(abs, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? 'error';
+    throw new AgentError('config', `vault provider "${name}": cannot read tls.caFile ${abs} (${code})`, { where, provider: name });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new AgentError('config', `vault provider "${name}": tls.caFile ${abs} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`, { where, provider: name });
+  }
+  return pem;
+}
+
+export async function create(name: string, config: Record<string, unknown>, ctx: ProviderContext): Promise<VaultProvider> {
+  const parsed = providerConfigSchema.safeParse(config);
+  if (!parsed.success) {
+    const lines = issueLines(parsed.error, ['providers', name]);
+    throw new AgentError('config', `vault provider "${name}": invalid settings: ${lines.join('; ')}`, { where: `providers.${name}`, problems: lines });
+  }
+  const cfg = parsed.data;
+  const ca = cfg.tls?.caFile ? await readCa(name, cfg.tls.caFile, ctx.baseDir) : undefined;
+  if (cfg.tls?.insecureSkipVerify) {
+    ctx.logger.warn({ provider: name }, `vault provider "${name}": tls.insecureSkipVerify is on: Vault's certificate is not verified, so anyone on the path can read the secrets`);
+  }
+  return new VaultProvider(name, cfg, ca, timeoutMs(cfg.timeout), ctx);
+}

@@ -1,0 +1,124 @@
+// Reading Vault's answers. Pure. The secret path is the API path, so the kind
+// of engine is told by the response shape: KV v2 wraps the value in
+// data.data with data.metadata, a dynamic secret carries a lease_id, KV v1
+// (and anything else) returns the value as data.
+
+import type { SecretValue } from '../provider.ts';
+
+interface KvV2Metadata {
+  version: number;
+  created_time: string;
+  deletion_time: string;
+  destroyed: boolean;
+}
+
+export interface KvV2Tombstone {
+  version: number;
+  deletionTime: string;
+  destroyed: boolean;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function kvV2Metadata(v: unknown): KvV2Metadata | undefined {
+  if (!isObject(v) || typeof v.version !== 'number' || typeof v.created_time !== 'string') return undefined;
+  return {
+    version: v.version,
+    created_time: v.created_time,
+    deletion_time: typeof v.deletion_time === 'string' ? v.deletion_time : '',
+    destroyed: v.destroyed === true,
+  };
+}
+
+/** { data: { data: {...} | null, metadata: { version, created_time, ... } } } */
+function kvV2Parts(body: unknown): { data: unknown; metadata: KvV2Metadata } | undefined {
+  const outer = isObject(body) ? body.data : undefined;
+  if (!isObject(outer) || !('data' in outer)) return undefined;
+  const metadata = kvV2Metadata(outer.metadata);
+  if (!metadata || !(outer.data === null || isObject(outer.data))) return undefined;
+  return { data: outer.data, metadata };
+}
+
+/** a 404 for a soft-deleted or destroyed KV v2 version: the envelope with data: null */
+export function kvV2Tombstone(body: unknown): KvV2Tombstone | undefined {
+  const parts = kvV2Parts(body);
+  if (!parts || parts.data !== null) return undefined;
+  const m = parts.metadata;
+  if (!m.destroyed && m.deletion_time === '') return undefined;
+  return { version: m.version, deletionTime: m.deletion_time, destroyed: m.destroyed };
+}
+
+/** templates see strings: anything else is JSON text */
+export function stringifyValues(data: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  return out;
+}
+
+/** a 2xx read -> SecretValue; undefined when the body holds no data object */
+export function toSecretValue(body: unknown, now: number): SecretValue | undefined {
+  if (!isObject(body)) return undefined;
+  const v2 = kvV2Parts(body);
+  if (v2) {
+    if (!isObject(v2.data)) return undefined;
+    return { data: stringifyValues(v2.data), version: String(v2.metadata.version) };
+  }
+  if (!isObject(body.data)) return undefined;
+  const value: SecretValue = { data: stringifyValues(body.data) };
+  if (typeof body.lease_id === 'string' && body.lease_id !== '') {
+    value.lease = {
+      id: body.lease_id,
+      ttlSeconds: typeof body.lease_duration === 'number' ? body.lease_duration : 0,
+      renewable: body.renewable === true,
+      obtainedAt: now,
+    };
+  }
+  return value;
+}
+
+/**
+ * KV v2 metadata lives beside data: secret/data/app -> secret/metadata/app.
+ * The mount is not known, so the first `data` segment after the first
+ * segment is taken as the one after the mount (a mount whose own path has a
+ * `data` segment past its first is the one case this gets wrong).
+ */
+export function kvV2MetadataPath(dataPath: string): string | undefined {
+  const segs = dataPath.split('/');
+  const i = segs.indexOf('data', 1);
+  if (i === -1 || i === segs.length - 1) return undefined;
+  segs[i] = 'metadata';
+  return segs.join('/');
+}
+
+export interface KvV2VersionState {
+  currentVersion: number;
+  /** a version is gone when soft-deleted or destroyed (or never existed) */
+  gone(version: number): boolean;
+}
+
+/** from a metadata read: the current version and which versions are gone */
+export function kvV2VersionState(body: unknown): KvV2VersionState | undefined {
+  const d = isObject(body) ? body.data : undefined;
+  if (!isObject(d) || typeof d.current_version !== 'number') return undefined;
+  const versions = isObject(d.versions) ? d.versions : {};
+  return {
+    currentVersion: d.current_version,
+    gone(version) {
+      const v = versions[String(version)];
+      if (!isObject(v)) return true;
+      return v.destroyed === true || (typeof v.deletion_time === 'string' && v.deletion_time !== '');
+    },
+  };
+}
+
+export interface LeaseRenewal {
+  ttlSeconds: number;
+  renewable: boolean;
+}
+
+export function leaseRenewal(body: unknown): LeaseRenewal | undefined {
+  if (!isObject(body) || typeof body.lease_duration !== 'number') return undefined;
+  return { ttlSeconds: body.lease_duration, renewable: body.renewable === true };
+}

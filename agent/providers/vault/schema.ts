@@ -1,0 +1,73 @@
+// The vault provider's config and secret fields. Kept light (zod only, no
+// node-vault) because config loading imports it for every configured type.
+// Only defaults, no transforms: the provider re-checks its settings and
+// parsing twice must give the same result.
+
+import { z } from 'zod';
+import { parseDuration } from '../../config/duration.ts';
+
+const file = () => z.string().min(1, 'must name a file');
+
+const tokenAuthSchema = z.strictObject({
+  method: z.literal('token'),
+  /** file holding a Vault token (e.g. written by vault agent or mounted from a Secret) */
+  tokenFile: file(),
+});
+
+const kubernetesAuthSchema = z.strictObject({
+  method: z.literal('kubernetes'),
+  role: z.string().min(1, 'names the role of the Vault kubernetes auth method'),
+  /** the auth mount: auth/<mount>/login */
+  mount: z.string().min(1).default('kubernetes'),
+  jwtFile: file().default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+});
+
+const approleAuthSchema = z.strictObject({
+  method: z.literal('approle'),
+  mount: z.string().min(1).default('approle'),
+  roleIdFile: file(),
+  secretIdFile: file(),
+});
+
+export const authSchema = z.discriminatedUnion('method', [tokenAuthSchema, kubernetesAuthSchema, approleAuthSchema], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'must be one of token, kubernetes, approle' : undefined),
+});
+
+export const tlsSchema = z.strictObject({
+  /** PEM bundle of the CA(s) that signed Vault's certificate; replaces the system roots */
+  caFile: file().optional(),
+  /** the name to verify in Vault's certificate (and send as SNI), when it differs from the address host */
+  serverName: z.string().min(1).optional(),
+  /** never verify Vault's certificate: for local experiments only */
+  insecureSkipVerify: z.boolean().default(false),
+});
+
+export const providerConfigSchema = z.strictObject({
+  type: z.literal('vault'),
+  address: z
+    .string()
+    .refine((s) => /^https?:\/\/[^/\s]+/.test(s) && URL.canParse(s), 'address must be an http:// or https:// URL, e.g. https://vault.vault.svc:8200'),
+  /** Vault Enterprise namespace, sent as X-Vault-Namespace */
+  namespace: z.string().optional(),
+  tls: tlsSchema.optional(),
+  auth: authSchema,
+  /** per-request timeout: seconds, or a duration like "10s"; default 30s */
+  timeout: z
+    .union([z.number().positive(), z.string().refine((t) => (parseDuration(t) ?? 0) > 0, 'must be a duration like 10s or 1m')])
+    .optional(),
+});
+
+export const secretSpecSchema = z.strictObject({
+  /** the API path below /v1/: secret/data/x for KV v2, kv/x for KV v1, database/creds/role */
+  path: z
+    .string()
+    .min(1)
+    .refine((p) => !p.startsWith('/') && !p.startsWith('v1/'), 'path is the API path without a leading "/" or "v1/", e.g. secret/data/app')
+    .refine((p) => !p.includes('?') && !p.includes('//') && !p.endsWith('/'), 'path must not contain "?" or empty segments, nor end with "/"'),
+  /** KV v2 only: pin a version instead of reading the latest */
+  version: z.int().positive().optional(),
+});
+
+export type VaultProviderConfig = z.infer<typeof providerConfigSchema>;
+export type VaultAuthConfig = z.infer<typeof authSchema>;
+export type VaultSecretSpec = z.infer<typeof secretSpecSchema>;

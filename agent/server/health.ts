@@ -1,0 +1,101 @@
+// What /readyz reports: has the first render happened, and is every secret
+// still within its TTL since its last successful refresh. The sidecar marks
+// events; the answer is computed on demand from the injected clock, so a
+// secret goes stale by time passing alone, with nobody marking it.
+//
+//   health.markRendered()                      first render done
+//   health.markFresh('db', at, ttlMs)          refreshed at `at`; may be served ttlMs
+//   health.markError('db', err)                a refresh failed (code and time only)
+//   health.readiness() -> { ready, rendered, stale: [{ secret, staleSince, ... }] }
+//
+// Only names, times and error codes are kept: never a value or a message.
+
+import type { ErrorCode } from '../errors.ts';
+import { isAgentError } from '../errors.ts';
+
+export interface StaleSecret {
+  secret: string;
+  /** epoch ms when its TTL ran out */
+  staleSince: number;
+  /** epoch ms of the last successful refresh */
+  lastRefreshAt: number;
+  /** the last refresh failure, if any since */
+  lastError?: { code: ErrorCode; at: number };
+}
+
+export interface Readiness {
+  ready: boolean;
+  rendered: boolean;
+  stale: StaleSecret[];
+}
+
+interface SecretState {
+  lastRefreshAt?: number;
+  ttlMs?: number;
+  lastError?: { code: ErrorCode; at: number };
+}
+
+export class Health {
+  private readonly now: () => number;
+  private rendered = false;
+  private renderedAt: number | undefined;
+  private readonly secrets = new Map<string, SecretState>();
+
+  constructor(clock: { now(): number }) {
+    this.now = () => clock.now();
+  }
+
+  markRendered(at = this.now()): void {
+    this.rendered = true;
+    this.renderedAt ??= at;
+  }
+
+  /** a successful refresh at `at`; the value may be served for ttlMs from
+   * then (the secret's `ttl`, or a lease's remaining time). No ttlMs: never stale. */
+  markFresh(name: string, at = this.now(), ttlMs?: number): void {
+    const s = this.state(name);
+    s.lastRefreshAt = at;
+    s.ttlMs = ttlMs;
+    s.lastError = undefined;
+  }
+
+  /** a failed refresh: keeps the error's code only (messages may name paths we
+   * do not want on an unauthenticated endpoint; values never reach here) */
+  markError(name: string, err: unknown, at = this.now()): void {
+    this.state(name).lastError = { code: isAgentError(err) ? err.code : 'internal', at };
+  }
+
+  forget(name: string): void {
+    this.secrets.delete(name);
+  }
+
+  lastRefreshAt(name: string): number | undefined {
+    return this.secrets.get(name)?.lastRefreshAt;
+  }
+
+  firstRenderAt(): number | undefined {
+    return this.renderedAt;
+  }
+
+  readiness(): Readiness {
+    const now = this.now();
+    const stale: StaleSecret[] = [];
+    for (const [secret, s] of this.secrets) {
+      if (s.lastRefreshAt === undefined || s.ttlMs === undefined) continue;
+      const staleSince = s.lastRefreshAt + s.ttlMs;
+      if (now < staleSince) continue;
+      stale.push({ secret, staleSince, lastRefreshAt: s.lastRefreshAt, ...(s.lastError ? { lastError: s.lastError } : {}) });
+    }
+    stale.sort((a, b) => a.secret.localeCompare(b.secret));
+    return { ready: this.rendered && stale.length === 0, rendered: this.rendered, stale };
+  }
+
+  private state(name: string): SecretState {
+    let s = this.secrets.get(name);
+    if (!s) {
+      s = {};
+      this.secrets.set(name, s);
+    }
+    return s;
+  }
+}

@@ -1,0 +1,129 @@
+// The sidecar's HTTP endpoint (node:http, no framework):
+//   GET  /healthz  200 "ok": the process is alive and its event loop turns
+//   GET  /readyz   200 when the first render is done and nothing is stale past
+//                  its TTL; else 503. JSON body names stale secrets and since
+//                  when: names and times only, never values
+//   GET  /metrics  Prometheus text from the agent's own registry
+//   POST /quit     only with server.quit: true (a Job's sidecar stops when the
+//                  job is done); answers 202, then calls onQuit. Else 404.
+// Other methods on these paths: 405 with Allow. Anything else: 404.
+//
+//   const s = await startServer({ listen: '127.0.0.1:0', quit, health, metrics, onQuit, logger });
+//   s.port; await s.close();
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AgentError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Health, Readiness } from './health.ts';
+import { parseListenAddress } from './listen-address.ts';
+import type { AgentMetrics } from './metrics.ts';
+
+export interface ServerOptions {
+  /** server.listen */
+  listen: string;
+  /** server.quit */
+  quit: boolean;
+  health: Health;
+  metrics: AgentMetrics;
+  /** called once after POST /quit was answered */
+  onQuit?: () => void | Promise<void>;
+  logger: Logger;
+}
+
+export interface RunningServer {
+  host: string;
+  port: number;
+  /** http://host:port, for logs and tests */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const { host, port } = parseListenAddress(opts.listen);
+  let quitting = false;
+  const server = http.createServer((req, res) => {
+    void handle(req, res).catch((e: unknown) => {
+      opts.logger.error({ path: req.url, err: e instanceof Error ? e.name : 'error' }, 'health server request failed');
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    const method = req.method ?? 'GET';
+    const allow = (methods: string): boolean => {
+      if (methods.split(', ').includes(method)) return true;
+      res.setHeader('allow', methods);
+      send(res, 405, 'text/plain; charset=utf-8', `method ${method} not allowed on ${path}; use ${methods}\n`);
+      return false;
+    };
+    switch (path) {
+      case '/healthz':
+        if (allow('GET, HEAD')) send(res, 200, 'text/plain; charset=utf-8', 'ok\n');
+        return;
+      case '/readyz': {
+        if (!allow('GET, HEAD')) return;
+        const r = opts.health.readiness();
+        send(res, r.ready ? 200 : 503, 'application/json', `${JSON.stringify(readinessBody(r))}\n`);
+        return;
+      }
+      case '/metrics':
+        if (allow('GET, HEAD')) send(res, 200, opts.metrics.contentType, await opts.metrics.text());
+        return;
+      case '/quit':
+        if (!opts.quit) break;
+        if (!allow('POST')) return;
+        send(res, 202, 'text/plain; charset=utf-8', 'stopping\n');
+        if (!quitting) {
+          quitting = true;
+          opts.logger.info('POST /quit received: stopping');
+          res.once('finish', () => void Promise.resolve(opts.onQuit?.()).catch(() => {}));
+        }
+        return;
+    }
+    send(res, 404, 'text/plain; charset=utf-8', `not found; try /healthz, /readyz or /metrics\n`);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException): void => {
+      const why = e.code === 'EADDRINUSE' ? 'the address is in use' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : (e.code ?? e.message);
+      reject(new AgentError('config', `server.listen: cannot listen on ${opts.listen}: ${why}; pick another address or set server.enabled: false`, { where: 'server.listen', cause: e }));
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    host: addr.address,
+    port: addr.port,
+    url: `http://${shownHost}:${addr.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function readinessBody(r: Readiness): Record<string, unknown> {
+  return {
+    status: r.ready ? 'ready' : 'not ready',
+    rendered: r.rendered,
+    stale: r.stale.map((s) => ({
+      secret: s.secret,
+      staleSince: new Date(s.staleSince).toISOString(),
+      lastRefresh: new Date(s.lastRefreshAt).toISOString(),
+      ...(s.lastError ? { lastError: s.lastError.code, lastErrorAt: new Date(s.lastError.at).toISOString() } : {}),
+    })),
+  };
+}

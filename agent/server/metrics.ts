@@ -1,0 +1,124 @@
+// Prometheus metrics of one agent, in their own prom-client Registry (never
+// the global one: tests and the webhook create their own). Labels carry
+// provider, secret and notifier names, destinations and error codes: never a
+// value. Gauges that depend on time (seconds until expiry, stale count) are
+// computed at scrape time from the clock, so they are right between updates.
+//
+//   const m = new AgentMetrics({ clock, health, version });
+//   m.fetched('vault', 'db'); m.fetchFailed('vault', 'db', 'unavailable');
+//   m.leaseRenewal('dbcreds', 'renewed' | 'capped' | 'refetched' | 'failed');
+//   m.rendered('/run/secrets/erlmcp.env', 'written' | 'unchanged' | 'failed');
+//   m.reloaded('reload[0]:signal', ok);
+//   m.expiresAt('lease' | 'token' | 'certificate', name, epochMs);
+//   m.refreshed('db', epochMs);
+//   await m.text()  -> exposition text;  m.contentType
+
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { Health } from './health.ts';
+
+export type ExpiryKind = 'lease' | 'token' | 'certificate';
+export type RenewalOutcome = 'renewed' | 'capped' | 'refetched' | 'failed';
+export type RenderResult = 'written' | 'unchanged' | 'failed';
+
+export interface MetricsOptions {
+  clock: { now(): number };
+  health?: Health;
+  version: string;
+}
+
+const P = 'erlmcp_secrets_';
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly expiries = new Map<string, { kind: ExpiryKind; name: string; at: number }>();
+  private readonly fetches: Counter<'provider' | 'secret'>;
+  private readonly fetchErrors: Counter<'provider' | 'secret' | 'code'>;
+  private readonly renewals: Counter<'secret' | 'outcome'>;
+  private readonly renders: Counter<'destination' | 'result'>;
+  private readonly reloads: Counter<'notifier' | 'outcome'>;
+  private readonly lastRefresh: Gauge<'secret'>;
+
+  constructor(opts: MetricsOptions) {
+    const registers = [this.registry];
+    const now = (): number => opts.clock.now();
+    this.fetches = new Counter({ name: `${P}fetches_total`, help: 'Secret reads from a backend (fetch, or a cheap change check)', labelNames: ['provider', 'secret'], registers });
+    this.fetchErrors = new Counter({ name: `${P}fetch_errors_total`, help: 'Failed secret reads, by error code', labelNames: ['provider', 'secret', 'code'], registers });
+    this.renewals = new Counter({ name: `${P}lease_renewals_total`, help: 'Lease renewals by outcome (capped: granted less than asked, a refetch follows)', labelNames: ['secret', 'outcome'], registers });
+    this.renders = new Counter({ name: `${P}renders_total`, help: 'Template renders by result (unchanged: same bytes, no write)', labelNames: ['destination', 'result'], registers });
+    this.reloads = new Counter({ name: `${P}reloads_total`, help: 'Reload notifier runs by outcome', labelNames: ['notifier', 'outcome'], registers });
+    this.lastRefresh = new Gauge({ name: `${P}last_refresh_timestamp_seconds`, help: 'Unix time of the last successful refresh of each secret', labelNames: ['secret'], registers });
+    const expiries = this.expiries;
+    new Gauge({
+      name: `${P}expiry_seconds`,
+      help: 'Seconds until a lease, the backend token or a certificate expires (negative: expired)',
+      labelNames: ['kind', 'name'],
+      registers,
+      collect() {
+        this.reset();
+        for (const e of expiries.values()) this.set({ kind: e.kind, name: e.name }, (e.at - now()) / 1000);
+      },
+    });
+    const health = opts.health;
+    if (health) {
+      new Gauge({
+        name: `${P}stale_secrets`,
+        help: 'Secrets served past their TTL since the last successful refresh',
+        registers,
+        collect() {
+          this.set(health.readiness().stale.length);
+        },
+      });
+      new Gauge({
+        name: `${P}ready`,
+        help: '1 when the first render is done and nothing is stale',
+        registers,
+        collect() {
+          this.set(health.readiness().ready ? 1 : 0);
+        },
+      });
+    }
+    const info = new Gauge({ name: `${P}build_info`, help: 'Agent build information (always 1)', labelNames: ['version', 'nodejs'], registers });
+    info.set({ version: opts.version, nodejs: process.version }, 1);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  fetched(provider: string, secret: string): void {
+    this.fetches.inc({ provider, secret });
+  }
+
+  fetchFailed(provider: string, secret: string, code: string): void {
+    this.fetches.inc({ provider, secret });
+    this.fetchErrors.inc({ provider, secret, code });
+  }
+
+  leaseRenewal(secret: string, outcome: RenewalOutcome): void {
+    this.renewals.inc({ secret, outcome });
+  }
+
+  rendered(destination: string, result: RenderResult): void {
+    this.renders.inc({ destination, result });
+  }
+
+  reloaded(notifier: string, ok: boolean): void {
+    this.reloads.inc({ notifier, outcome: ok ? 'ok' : 'failed' });
+  }
+
+  refreshed(secret: string, atMs: number): void {
+    this.lastRefresh.set({ secret }, atMs / 1000);
+  }
+
+  expiresAt(kind: ExpiryKind, name: string, atMs: number): void {
+    this.expiries.set(`${kind}\0${name}`, { kind, name, at: atMs });
+  }
+
+  clearExpiry(kind: ExpiryKind, name: string): void {
+    this.expiries.delete(`${kind}\0${name}`);
+  }
+}

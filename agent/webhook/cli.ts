@@ -1,0 +1,160 @@
+// `erlmcp-secrets webhook --tls-cert F --tls-key F [--listen ADDR] [--config webhook.yaml]`
+// Runs until SIGTERM/SIGINT, then drains and exits 0. Exit 2 for usage,
+// config or certificate problems found at start-up.
+
+import { parseArgs } from 'node:util';
+import { AgentError, isAgentError } from '../errors.ts';
+import { createLogger, type Logger, type LogLevel } from '../log/logger.ts';
+import { startWebhookServer, type WebhookServer } from './server.ts';
+import { loadWebhookConfig, parseWebhookConfig, type WebhookConfig } from './webhook-config.ts';
+
+export const WEBHOOK_USAGE = `usage: erlmcp-secrets webhook --tls-cert FILE --tls-key FILE [options]
+  --listen ADDR          host:port to bind (default from --config, else 0.0.0.0:8443)
+  --config FILE          webhook config, YAML or JSON (agent image, Vault defaults, resources...)
+  --agent-image IMAGE    the agent image injected into pods
+  --mode MODE            default mode: native-sidecar | sidecar | init-only | exec
+  --vault-address URL    default Vault address for pods that use vault:
+  --vault-role ROLE      default Vault kubernetes-auth role
+  --vault-auth-mount M   default kubernetes auth mount (default kubernetes)
+  --vault-ca-file FILE   CA file path inside the agent container
+  --log-level LEVEL      trace | debug | info | warn | error | fatal | silent
+The certificate and key are re-read when their files change (cert-manager rotation).`;
+
+export interface WebhookRunOptions {
+  /** stops the webhook like SIGTERM does (tests) */
+  signal?: AbortSignal;
+  /** called once the server listens (tests) */
+  onListening?(server: WebhookServer): void;
+  stderr?: { write(s: string): unknown };
+  logger?: Logger;
+  /** cert watcher tuning, passed through (tests) */
+  debounceMs?: number;
+  pollMs?: number;
+}
+
+export async function runWebhook(argv: string[], run: WebhookRunOptions = {}): Promise<number> {
+  const stderr = run.stderr ?? process.stderr;
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        listen: { type: 'string' },
+        config: { type: 'string', short: 'c' },
+        'agent-image': { type: 'string' },
+        mode: { type: 'string' },
+        'vault-address': { type: 'string' },
+        'vault-role': { type: 'string' },
+        'vault-auth-mount': { type: 'string' },
+        'vault-ca-file': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+      strict: true,
+    }));
+  } catch (e) {
+    stderr.write(`webhook: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}\n${WEBHOOK_USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    stderr.write(`${WEBHOOK_USAGE}\n`);
+    return 0;
+  }
+  const certFile = values['tls-cert'] as string | undefined;
+  const keyFile = values['tls-key'] as string | undefined;
+  if (!certFile || !keyFile) {
+    stderr.write(`webhook: --tls-cert and --tls-key are required (the API server only calls webhooks over HTTPS)\n${WEBHOOK_USAGE}\n`);
+    return 2;
+  }
+  const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+  const level = (values['log-level'] as string | undefined) ?? process.env.ERLMCP_SECRETS_LOG_LEVEL ?? 'info';
+  if (!levels.includes(level)) {
+    stderr.write(`webhook: --log-level: "${level}" is not one of ${levels.join(', ')}\n`);
+    return 2;
+  }
+  const logger = run.logger ?? createLogger({ level: level as LogLevel, destination: stderr });
+
+  let config: WebhookConfig;
+  let host: string;
+  let port: number;
+  try {
+    const raw = (await loadWebhookConfig(values.config as string | undefined)) as Record<string, unknown>;
+    config = parseWebhookConfig(applyFlags(raw, values), values.config ? String(values.config) : 'webhook flags');
+    ({ host, port } = parseListen(config.listen));
+  } catch (e) {
+    if (!isAgentError(e)) throw e;
+    for (const p of e.problems) stderr.write(`webhook: ${p}\n`);
+    return 2;
+  }
+
+  let server: WebhookServer;
+  try {
+    server = await startWebhookServer({
+      certFile,
+      keyFile,
+      host,
+      port,
+      config,
+      logger,
+      ...(run.debounceMs !== undefined ? { debounceMs: run.debounceMs } : {}),
+      ...(run.pollMs !== undefined ? { pollMs: run.pollMs } : {}),
+    });
+  } catch (e) {
+    if (isAgentError(e)) {
+      stderr.write(`webhook: ${e.message}\n`);
+      return 2;
+    }
+    const err = e as NodeJS.ErrnoException;
+    stderr.write(`webhook: cannot listen on ${config.listen} (${err.code ?? err.message})\n`);
+    return 2;
+  }
+  run.onListening?.(server);
+
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      run.signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    if (run.signal?.aborted) stop();
+    else run.signal?.addEventListener('abort', stop);
+  });
+  logger.info('webhook stopping: draining connections');
+  await server.close();
+  return 0;
+}
+
+/** flags win over the config file */
+function applyFlags(raw: Record<string, unknown>, v: Record<string, string | boolean | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  const section = (name: string): Record<string, unknown> => {
+    const cur = out[name];
+    const obj = cur !== null && typeof cur === 'object' && !Array.isArray(cur) ? { ...(cur as Record<string, unknown>) } : {};
+    out[name] = obj;
+    return obj;
+  };
+  if (typeof v.listen === 'string') out.listen = v.listen;
+  if (typeof v.mode === 'string') out.mode = v.mode;
+  if (typeof v['agent-image'] === 'string') section('agent').image = v['agent-image'];
+  if (typeof v['vault-address'] === 'string') section('vault').address = v['vault-address'];
+  if (typeof v['vault-role'] === 'string') section('vault').role = v['vault-role'];
+  if (typeof v['vault-auth-mount'] === 'string') section('vault').authMount = v['vault-auth-mount'];
+  if (typeof v['vault-ca-file'] === 'string') section('vault').caFile = v['vault-ca-file'];
+  return out;
+}
+
+/** "0.0.0.0:8443", ":8443", "[::]:8443", "127.0.0.1:0" */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) {
+    throw new AgentError('usage', `listen address "${listen}" is not host:port (e.g. 0.0.0.0:8443, :8443, [::]:8443)`);
+  }
+  return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!), port };
+}

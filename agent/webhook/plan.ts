@@ -1,0 +1,223 @@
+// Pod + webhook defaults -> skip, deny (every problem, each naming its
+// annotation), or an injection plan that the patch builder turns into JSON
+// Patch. Pure.
+
+import { parseDuration } from '../config/duration.ts';
+import { key } from './annotation-keys.ts';
+import { parseAnnotations, type AnnotationSettings } from './annotations.ts';
+import { buildAgentConfig } from './agent-config.ts';
+import type { InjectionMode } from './modes.ts';
+import { NAMES, TOKEN_DIR, type Container, type Pod } from './pod-types.ts';
+import type { WebhookConfig } from './webhook-config.ts';
+
+export interface InjectionPlan {
+  mode: InjectionMode;
+  image: string;
+  imagePullPolicy: string;
+  /** the agent executable in its image; init/run is appended */
+  agentCommand: string[];
+  /** exec mode: copies the agent binary; the destination is appended */
+  copyCommand: string[];
+  mountPath: string;
+  volumeSizeLimit: string;
+  /** app containers that get the secrets volume */
+  targetContainers: string[];
+  /** init containers that get the secrets volume (named in secrets.erlmcp.io/containers) */
+  targetInitContainers: string[];
+  /** exec mode: container name -> the command line the agent wraps */
+  execCommands: Record<string, string[]>;
+  runAsUser: number;
+  runAsGroup: number;
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+  port: number;
+  /** startup probe: one try a second for the init timeout plus a margin */
+  startupFailureThreshold: number;
+  tlsSecret?: string;
+  /** the pod opted out of the automatic service-account token: project one for Vault */
+  projectToken: boolean;
+  /** the agent config as JSON-ready data, never parsed (durations stay as written) */
+  agentConfig: Record<string, unknown>;
+}
+
+export type PlanResult =
+  | { kind: 'skip'; reason: string }
+  | { kind: 'deny'; problems: string[] }
+  | { kind: 'inject'; plan: InjectionPlan; warnings: string[] };
+
+const OUR_CONTAINERS = new Set<string>([NAMES.agent, NAMES.initAgent, NAMES.copyBinary]);
+
+export function alreadyInjected(pod: Pod): boolean {
+  if (pod.metadata?.annotations?.[key('status')] === 'injected') return true;
+  const all = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])];
+  return all.some((c) => OUR_CONTAINERS.has(c.name));
+}
+
+export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
+  const annotations = pod.metadata?.annotations ?? {};
+  const inject = annotations[key('inject')];
+  if (inject === undefined) return { kind: 'skip', reason: `no ${key('inject')} annotation` };
+  if (inject === 'false') return { kind: 'skip', reason: `${key('inject')} is "false"` };
+  if (alreadyInjected(pod)) return { kind: 'skip', reason: 'already injected' };
+
+  const parsed = parseAnnotations(annotations, cfg.limits);
+  if (!parsed.ok) return { kind: 'deny', problems: parsed.problems };
+  const s = parsed.settings;
+  const problems: string[] = [];
+  if (s.status !== undefined) problems.push(`${key('status')}: is written by the webhook ("injected"); remove it from the pod template`);
+
+  const mode = pickMode(s, cfg, problems);
+  const image = pickImage(s, cfg, problems);
+  const spec = pod.spec;
+  const containers = spec.containers ?? [];
+  const initContainers = spec.initContainers ?? [];
+  const mountPath = s.volumeMountPath ?? cfg.volume.mountPath;
+
+  // which containers get the volume
+  const targets = s.containers ?? containers.map((c) => c.name);
+  const targetContainers: string[] = [];
+  const targetInitContainers: string[] = [];
+  for (const name of targets) {
+    if (containers.some((c) => c.name === name)) targetContainers.push(name);
+    else if (initContainers.some((c) => c.name === name) && mode !== 'exec') targetInitContainers.push(name);
+    else {
+      const known = (mode === 'exec' ? containers : [...containers, ...initContainers]).map((c) => `"${c.name}"`).join(', ');
+      problems.push(`${key('containers')}: the pod has no ${mode === 'exec' ? 'app ' : ''}container "${name}" (it has ${known})`);
+    }
+  }
+  for (const name of [...targetContainers, ...targetInitContainers]) {
+    const c = [...containers, ...initContainers].find((x) => x.name === name)!;
+    const clash = (c.volumeMounts ?? []).find((m) => m.mountPath.replace(/\/+$/, '') === mountPath);
+    if (clash) problems.push(`${key('volume-mount-path')}: container "${name}" already mounts volume "${clash.name}" at ${mountPath}; pick another path`);
+  }
+  for (const v of spec.volumes ?? []) {
+    if (Object.values(NAMES).includes(v.name as never)) problems.push(`${key('inject')}: the pod already has a volume named "${v.name}", a name the webhook needs; rename it`);
+  }
+
+  const port = s.port ?? cfg.agent.port;
+  if (mode === 'native-sidecar' || mode === 'sidecar') {
+    for (const c of [...containers, ...initContainers]) {
+      if ((c.ports ?? []).some((p) => p.containerPort === port)) {
+        problems.push(`${key('port')}: container "${c.name}" already uses port ${port}, which the agent listens on for its probes; pick another with ${key('port')}`);
+      }
+    }
+  }
+
+  const execCommands: Record<string, string[]> = {};
+  if (mode === 'exec') {
+    for (const name of targetContainers) {
+      const c = containers.find((x) => x.name === name)!;
+      const cmd = execCommandFor(c, s);
+      if (cmd) execCommands[name] = cmd;
+      else {
+        problems.push(
+          `${key('mode')}: exec must know what container "${name}" runs, and its spec has no command; the webhook never guesses an image's entrypoint. Set command (and args) on the container, or ${key('exec-command')} to a JSON array such as ["/opt/erlmcp/bin/erlmcp", "foreground"]`,
+        );
+      }
+    }
+  } else if (s.execCommand !== undefined) {
+    problems.push(`${key('exec-command')}: applies only with ${key('mode')}: exec`);
+  }
+
+  const { runAsUser, runAsGroup } = pickIdentity(pod, [...targetContainers, ...targetInitContainers], s, cfg);
+  const quit = s.quit ?? (mode === 'sidecar' && (spec.restartPolicy === 'Never' || spec.restartPolicy === 'OnFailure'));
+  if (s.quit === true && mode !== 'sidecar') problems.push(`${key('quit')}: POST /quit is only for mode sidecar (a native sidecar or init container stops by itself)`);
+  const tlsSecret = s.vaultTlsSecret ?? cfg.vault.tlsSecret;
+  const projectToken = spec.automountServiceAccountToken === false;
+
+  const built = buildAgentConfig({
+    settings: s,
+    defaults: cfg,
+    mountPath,
+    listen: mode === 'native-sidecar' || mode === 'sidecar' ? `0.0.0.0:${port}` : undefined,
+    quit,
+    execMode: mode === 'exec',
+    sharedProcessNamespace: spec.shareProcessNamespace === true,
+    ...(projectToken ? { jwtFile: `${TOKEN_DIR}/token` } : {}),
+    ...(tlsSecret !== undefined ? { tlsSecret } : {}),
+  });
+  if (!built.ok) problems.push(...built.problems);
+  if (problems.length || !built.ok) return { kind: 'deny', problems };
+
+  const initTimeoutMs = initTimeout(built.config);
+  const resources = {
+    requests: compact({ cpu: s.cpuRequest ?? cfg.agent.resources.requests.cpu, memory: s.memoryRequest ?? cfg.agent.resources.requests.memory }),
+    limits: compact({ cpu: s.cpuLimit ?? cfg.agent.resources.limits.cpu, memory: s.memoryLimit ?? cfg.agent.resources.limits.memory }),
+  };
+  return {
+    kind: 'inject',
+    warnings: built.warnings,
+    plan: {
+      mode,
+      image,
+      imagePullPolicy: cfg.agent.imagePullPolicy,
+      agentCommand: cfg.agent.command,
+      copyCommand: cfg.agent.copyCommand,
+      mountPath,
+      volumeSizeLimit: s.volumeSize ?? cfg.volume.sizeLimit,
+      targetContainers,
+      targetInitContainers,
+      execCommands,
+      runAsUser,
+      runAsGroup,
+      resources,
+      port,
+      startupFailureThreshold: Math.ceil(initTimeoutMs / 1000) + 10,
+      ...(tlsSecret !== undefined ? { tlsSecret } : {}),
+      projectToken,
+      agentConfig: built.config,
+    },
+  };
+}
+
+function pickMode(s: AnnotationSettings, cfg: WebhookConfig, problems: string[]): InjectionMode {
+  if (s.prePopulateOnly === true) {
+    if (s.mode !== undefined && s.mode !== 'init-only') {
+      problems.push(`${key('pre-populate-only')}: "true" means mode init-only, but ${key('mode')} is "${s.mode}"; keep one of them`);
+    }
+    return 'init-only';
+  }
+  return s.mode ?? cfg.mode;
+}
+
+function pickImage(s: AnnotationSettings, cfg: WebhookConfig, problems: string[]): string {
+  if (s.image === undefined) return cfg.agent.image;
+  if (!cfg.agent.allowImageOverride) {
+    problems.push(`${key('image')}: this webhook does not allow pods to choose the agent image (agent.allowImageOverride is false); remove the annotation`);
+  } else if (cfg.agent.allowedImagePrefixes.length > 0 && !cfg.agent.allowedImagePrefixes.some((p) => s.image!.startsWith(p))) {
+    problems.push(`${key('image')}: "${s.image}" is not under an allowed prefix (${cfg.agent.allowedImagePrefixes.join(', ')})`);
+  }
+  return s.image;
+}
+
+/** the full command line the exec wrapper runs, or undefined when only the image knows it */
+export function execCommandFor(c: Container, s: AnnotationSettings): string[] | undefined {
+  if (c.command && c.command.length > 0) return [...c.command, ...(c.args ?? [])];
+  if (s.execCommand) return [...s.execCommand, ...(c.args ?? [])];
+  return undefined;
+}
+
+/** Run the agent as the app's uid when the pod says which it is, so files
+ * with mode 0400/0440 are readable by the app without any group setup. */
+function pickIdentity(pod: Pod, names: string[], s: AnnotationSettings, cfg: WebhookConfig): { runAsUser: number; runAsGroup: number } {
+  const podSc = pod.spec.securityContext ?? {};
+  const all = [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])].filter((c) => names.includes(c.name));
+  const uids = new Set(all.map((c) => c.securityContext?.runAsUser ?? podSc.runAsUser));
+  const gids = new Set(all.map((c) => c.securityContext?.runAsGroup ?? podSc.runAsGroup));
+  const [uid] = uids;
+  const [gid] = gids;
+  const appUid = uids.size === 1 && typeof uid === 'number' && uid > 0 ? uid : undefined;
+  const appGid = gids.size === 1 && typeof gid === 'number' ? gid : undefined;
+  return { runAsUser: s.runAsUser ?? appUid ?? cfg.agent.runAsUser, runAsGroup: s.runAsGroup ?? appGid ?? cfg.agent.runAsGroup };
+}
+
+function initTimeout(config: Record<string, unknown>): number {
+  const t = (config.init as { timeout?: unknown } | undefined)?.timeout;
+  if (typeof t === 'number') return t * 1000;
+  if (typeof t === 'string') return parseDuration(t) ?? 120_000;
+  return 120_000;
+}
+
+function compact(r: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(r).filter((e): e is [string, string] => e[1] !== undefined));
+}
+

@@ -1,0 +1,303 @@
+%% erlmcp_secrets_reload: reload rendered secret files when the node gets SIGHUP.
+%%
+%% The erlmcp-secrets sidecar re-renders files (an env file, a sys.config
+%% fragment) when a secret changes and can then signal the node. Without a
+%% handler, SIGHUP kills a BEAM (the OS default action); this module makes
+%% SIGHUP mean "re-read the rendered files and apply them":
+%%
+%%   erlmcp_secrets_reload:install(#{
+%%       env_files    => ["/run/secrets/erlmcp/erlmcp.env"],   % KEY=VALUE lines
+%%       config_files => ["/run/secrets/erlmcp/secrets.config"], % [{App, [{K, V}]}].
+%%       callback     => {erlmcp_config, secrets_reloaded}       % optional, M:F/1 or fun/1
+%%   }).
+%%
+%% On each SIGHUP it reads every listed file; only when all of them parse does
+%% it apply them: os:putenv/2 for each env variable (unless putenv => false),
+%% application:set_env/4 for each {App, [{Key, Val}]} of the config files, and
+%% then the callback with #{env => #{Name => Value}, config => [{App, KVs}],
+%% files => [Path]}. A file that fails to read or parse leaves every previous
+%% value in place. Log lines name files, line numbers and counts, never values.
+%%
+%% After installing it, set `beamHandlerInstalled: true` on the sidecar's
+%% `signal` reload entry: the sidecar refuses to SIGHUP a BEAM otherwise.
+
+-module(erlmcp_secrets_reload).
+-behaviour(gen_event).
+
+-export([install/1, uninstall/0, reload_now/0, parse_env/1]).
+-export([init/1, handle_event/2, handle_call/2, handle_info/2, terminate/2, code_change/3]).
+
+-type opts() :: #{env_files => [file:filename()],
+                  config_files => [file:filename()],
+                  putenv => boolean(),
+                  callback => {module(), atom()} | fun((map()) -> term()),
+                  signal => atom(),
+                  load_now => boolean()}.
+
+%% ---------------------------------------------------------------------------
+%% API
+
+%% Adds the handler to erl_signal_server, then tells the runtime to deliver the
+%% signal (default sighup) to it instead of applying the OS default. Installing
+%% again replaces the previous options.
+-spec install(opts()) -> ok | {error, term()}.
+install(Opts) when is_map(Opts) ->
+    case check_opts(Opts) of
+        ok ->
+            _ = gen_event:delete_handler(erl_signal_server, ?MODULE, replaced),
+            case gen_event:add_handler(erl_signal_server, ?MODULE, Opts) of
+                ok ->
+                    ok = os:set_signal(maps:get(signal, Opts, sighup), handle),
+                    case maps:get(load_now, Opts, false) of
+                        true -> _ = reload_now(), ok;
+                        false -> ok
+                    end;
+                Other ->
+                    {error, Other}
+            end;
+        {error, _} = E ->
+            E
+    end;
+install(_) ->
+    {error, opts_must_be_a_map}.
+
+%% Removes the handler and restores the OS default for the signal.
+-spec uninstall() -> ok.
+uninstall() ->
+    Signal = case catch gen_event:call(erl_signal_server, ?MODULE, signal) of
+                 S when is_atom(S), S =/= 'EXIT' -> S;
+                 _ -> sighup
+             end,
+    _ = gen_event:delete_handler(erl_signal_server, ?MODULE, uninstall),
+    os:set_signal(Signal, default).
+
+%% Reloads now, as if the signal had arrived; returns ok or {error, Reason}.
+-spec reload_now() -> ok | {error, term()}.
+reload_now() ->
+    gen_event:call(erl_signal_server, ?MODULE, reload).
+
+%% ---------------------------------------------------------------------------
+%% gen_event callbacks
+
+init(Opts) ->
+    {ok, Opts}.
+
+handle_event(Signal, Opts) ->
+    case maps:get(signal, Opts, sighup) of
+        Signal -> _ = reload(Opts), {ok, Opts};
+        _ -> {ok, Opts}
+    end.
+
+handle_call(reload, Opts) ->
+    {ok, reload(Opts), Opts};
+handle_call(signal, Opts) ->
+    {ok, maps:get(signal, Opts, sighup), Opts};
+handle_call(_, Opts) ->
+    {ok, {error, unknown_call}, Opts}.
+
+handle_info(_, Opts) ->
+    {ok, Opts}.
+
+terminate(_, _) ->
+    ok.
+
+code_change(_, Opts, _) ->
+    {ok, Opts}.
+
+%% ---------------------------------------------------------------------------
+%% reload: read everything first, apply only when all of it is good
+
+reload(Opts) ->
+    EnvFiles = maps:get(env_files, Opts, []),
+    ConfigFiles = maps:get(config_files, Opts, []),
+    %% never let a bad file or callback take erl_signal_server's handler down
+    try read_all(EnvFiles, ConfigFiles) of
+        {ok, Env, Config} ->
+            apply_env(Env, maps:get(putenv, Opts, true)),
+            apply_config(Config),
+            Result = run_callback(maps:get(callback, Opts, undefined),
+                                  #{env => Env, config => Config, files => EnvFiles ++ ConfigFiles}),
+            logger:notice("erlmcp_secrets_reload: applied ~b variables from ~b env files "
+                          "and ~b applications from ~b config files",
+                          [maps:size(Env), length(EnvFiles), length(Config), length(ConfigFiles)]),
+            Result;
+        {error, Why} ->
+            logger:error("erlmcp_secrets_reload: ~ts; kept the previous values", [Why]),
+            {error, Why}
+    catch
+        Class:Reason ->
+            %% the reason may hold file contents: log only its shape
+            logger:error("erlmcp_secrets_reload: reload crashed (~p); kept the previous values", [Class]),
+            {error, {Class, element(1, as_tuple(Reason))}}
+    end.
+
+read_all(EnvFiles, ConfigFiles) ->
+    case read_env_files(EnvFiles, #{}) of
+        {ok, Env} ->
+            case read_config_files(ConfigFiles, []) of
+                {ok, Config} -> {ok, Env, Config};
+                {error, _} = E -> E
+            end;
+        {error, _} = E ->
+            E
+    end.
+
+read_env_files([], Acc) ->
+    {ok, Acc};
+read_env_files([Path | Rest], Acc) ->
+    case file:read_file(Path) of
+        {ok, Bin} ->
+            case parse_env(Bin) of
+                {ok, Vars} -> read_env_files(Rest, maps:merge(Acc, Vars));
+                {error, {Line, What}} -> {error, io_lib:format("~ts line ~b: ~ts", [Path, Line, What])}
+            end;
+        {error, Posix} ->
+            {error, io_lib:format("cannot read ~ts: ~ts", [Path, file:format_error(Posix)])}
+    end.
+
+read_config_files([], Acc) ->
+    {ok, lists:reverse(Acc)};
+read_config_files([Path | Rest], Acc) ->
+    case file:consult(Path) of
+        {ok, [Apps]} when is_list(Apps) ->
+            check_apps(Path, Apps, Rest, Acc);
+        {ok, Terms} ->
+            check_apps(Path, Terms, Rest, Acc);
+        {error, {Line, _Mod, _Term}} ->
+            %% the parser's message can quote a token, i.e. part of a value: give the line only
+            {error, io_lib:format("~ts line ~p: not a valid Erlang term file", [Path, Line])};
+        {error, Posix} when is_atom(Posix) ->
+            {error, io_lib:format("cannot read ~ts: ~ts", [Path, file:format_error(Posix)])};
+        {error, _} ->
+            {error, io_lib:format("cannot read ~ts", [Path])}
+    end.
+
+check_apps(Path, Apps, Rest, Acc) ->
+    Valid = lists:all(fun({App, KVs}) when is_atom(App), is_list(KVs) ->
+                              lists:all(fun({K, _}) -> is_atom(K); (_) -> false end, KVs);
+                         (_) -> false
+                      end, Apps),
+    case Valid of
+        true -> read_config_files(Rest, lists:reverse(Apps, Acc));
+        false -> {error, io_lib:format("~ts: expected [{App, [{Key, Value}]}]", [Path])}
+    end.
+
+apply_env(_, false) ->
+    ok;
+apply_env(Env, true) ->
+    maps:foreach(fun(K, V) -> true = os:putenv(K, V) end, Env).
+
+apply_config(Config) ->
+    lists:foreach(fun({App, KVs}) ->
+                          [ok = application:set_env(App, K, V, [{persistent, true}]) || {K, V} <- KVs]
+                  end, Config).
+
+run_callback(undefined, _) ->
+    ok;
+run_callback(Callback, Info) ->
+    try
+        _ = case Callback of
+                {M, F} -> M:F(Info);
+                Fun when is_function(Fun, 1) -> Fun(Info)
+            end,
+        ok
+    catch
+        Class:_ ->
+            logger:error("erlmcp_secrets_reload: callback ~p failed (~p); files were applied", [callback_name(Callback), Class]),
+            {error, callback_failed}
+    end.
+
+callback_name({M, F}) -> {M, F};
+callback_name(_) -> 'fun'.
+
+check_opts(Opts) ->
+    Files = maps:get(env_files, Opts, []) ++ maps:get(config_files, Opts, []),
+    case Files of
+        [] -> {error, no_files_given};
+        _ ->
+            case maps:get(callback, Opts, undefined) of
+                undefined -> ok;
+                {M, F} when is_atom(M), is_atom(F) -> ok;
+                Fun when is_function(Fun, 1) -> ok;
+                _ -> {error, bad_callback}
+            end
+    end.
+
+as_tuple(T) when is_tuple(T), tuple_size(T) > 0 -> T;
+as_tuple(T) when is_atom(T) -> {T};
+as_tuple(_) -> {error}.
+
+%% ---------------------------------------------------------------------------
+%% env file parsing: KEY=VALUE per line, as the agent's dotenv escaping writes
+%% it. Blank lines and # comments are skipped; "export " is allowed before a
+%% key; a value is bare (to the end of the line, trailing blanks dropped),
+%% 'single quoted' (literal) or "double quoted" (\n \r \t \\ \" \$ escapes; may
+%% span lines). Errors name the line, never a value.
+
+-spec parse_env(binary() | string()) -> {ok, #{string() => string()}} | {error, {pos_integer(), string()}}.
+parse_env(Bin) when is_binary(Bin) ->
+    case unicode:characters_to_list(Bin) of
+        L when is_list(L) -> parse_env(L);
+        _ -> {error, {1, "not valid UTF-8"}}
+    end;
+parse_env(Text) when is_list(Text) ->
+    env_lines(Text, 1, #{}).
+
+env_lines([], _, Acc) ->
+    {ok, Acc};
+env_lines([$\n | Rest], Line, Acc) ->
+    env_lines(Rest, Line + 1, Acc);
+env_lines([C | Rest], Line, Acc) when C =:= $\s; C =:= $\t; C =:= $\r ->
+    env_lines(Rest, Line, Acc);
+env_lines([$# | Rest], Line, Acc) ->
+    env_lines(skip_to_eol(Rest), Line, Acc);
+env_lines("export " ++ Rest, Line, Acc) ->
+    env_lines(Rest, Line, Acc);
+env_lines(Text, Line, Acc) ->
+    case lists:splitwith(fun is_key_char/1, Text) of
+        {[First | _] = Key, [$= | ValueText]} when not (First >= $0 andalso First =< $9) ->
+            case env_value(ValueText, Line) of
+                {ok, Value, Rest, NewLine} -> env_lines(Rest, NewLine, Acc#{Key => Value});
+                {error, _} = E -> E
+            end;
+        _ ->
+            {error, {Line, "expected NAME=VALUE"}}
+    end.
+
+env_value([$" | Rest], Line) -> double_quoted(Rest, Line, Line, []);
+env_value([$' | Rest], Line) -> single_quoted(Rest, Line, Line, []);
+env_value(Text, Line) ->
+    {Value, Rest} = lists:splitwith(fun(C) -> C =/= $\n end, Text),
+    {ok, string:trim(Value, trailing, " \t\r"), Rest, Line}.
+
+double_quoted([], Start, _, _) -> {error, {Start, "unterminated double quote"}};
+double_quoted([$\\, C | Rest], Start, Line, Acc) -> double_quoted(Rest, Start, Line, [unescape(C) | Acc]);
+double_quoted([$" | Rest], _, Line, Acc) -> after_quote(Rest, Line, lists:reverse(Acc));
+double_quoted([$\n | Rest], Start, Line, Acc) -> double_quoted(Rest, Start, Line + 1, [$\n | Acc]);
+double_quoted([C | Rest], Start, Line, Acc) -> double_quoted(Rest, Start, Line, [C | Acc]).
+
+single_quoted([], Start, _, _) -> {error, {Start, "unterminated single quote"}};
+single_quoted([$' | Rest], _, Line, Acc) -> after_quote(Rest, Line, lists:reverse(Acc));
+single_quoted([$\n | Rest], Start, Line, Acc) -> single_quoted(Rest, Start, Line + 1, [$\n | Acc]);
+single_quoted([C | Rest], Start, Line, Acc) -> single_quoted(Rest, Start, Line, [C | Acc]).
+
+%% after a closing quote only blanks or a comment may follow on that line
+after_quote(Rest, Line, Value) ->
+    {Tail, Next} = lists:splitwith(fun(C) -> C =/= $\n end, Rest),
+    case string:trim(Tail, both, " \t\r") of
+        "" -> {ok, Value, Next, Line};
+        [$# | _] -> {ok, Value, Next, Line};
+        _ -> {error, {Line, "unexpected text after a quoted value"}}
+    end.
+
+unescape($n) -> $\n;
+unescape($r) -> $\r;
+unescape($t) -> $\t;
+unescape(C) -> C.
+
+skip_to_eol(Text) ->
+    lists:dropwhile(fun(C) -> C =/= $\n end, Text).
+
+is_key_char(C) ->
+    (C >= $A andalso C =< $Z) orelse (C >= $a andalso C =< $z) orelse
+    (C >= $0 andalso C =< $9) orelse C =:= $_ orelse C =:= $. .

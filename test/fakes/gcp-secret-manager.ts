@@ -1,0 +1,207 @@
+// A protocol-faithful Secret Manager v1 gRPC server, written from the
+// official API reference because the Go module proxy does not serve the
+// community emulator. It speaks the real service definition (the client
+// library's own service.proto) over plaintext HTTP/2 on 127.0.0.1 and keeps
+// the real semantics that matter to the agent:
+// - response names carry the project NUMBER, requests may use id or number;
+// - `latest` is the newest version whatever its state, so AccessSecretVersion
+//   on a disabled newest version fails with FAILED_PRECONDITION (the
+//   community emulator skips disabled versions here, real GCP does not);
+// - NOT_FOUND / FAILED_PRECONDITION texts as the service words them;
+// - payload.data_crc32c on every access, checked on AddSecretVersion.
+// Faults (PERMISSION_DENIED, RESOURCE_EXHAUSTED, ...) are injected per method
+// and secret; calls are counted per method.
+
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const SM_PROTOS = join(dirname(require.resolve('@google-cloud/secret-manager/package.json')), 'build', 'protos');
+// google-gax exports no package.json; its entry is build/src/index.js
+const GAX_PROTOS = join(dirname(require.resolve('google-gax')), '..', 'protos');
+
+export type VersionState = 'ENABLED' | 'DISABLED' | 'DESTROYED';
+
+interface StoredVersion {
+  number: number;
+  state: VersionState;
+  data: Buffer | undefined;
+  crc: number | undefined;
+  createTime: { seconds: number; nanos: number };
+}
+
+interface StoredSecret {
+  versions: StoredVersion[];
+  aliases: Map<string, number>;
+}
+
+export interface InjectedStatus {
+  code: grpc.status;
+  details: string;
+}
+
+export interface GcpFake {
+  /** host:port for the provider's `endpoint` */
+  endpoint: string;
+  projectId: string;
+  projectNumber: string;
+  calls: Map<string, number>;
+  count(method: string): number;
+  resetCounts(): void;
+  createSecret(secret: string): void;
+  /** returns the new version number */
+  addVersion(secret: string, data: Buffer | string): number;
+  setState(secret: string, version: number, state: VersionState): void;
+  setAlias(secret: string, alias: string, version: number): void;
+  fail(method: string, secret: string, status: InjectedStatus): void;
+  clearFailures(): void;
+  /** AccessSecretVersion answers with a wrong data_crc32c for this secret */
+  corruptChecksum(secret: string): void;
+  close(): Promise<void>;
+}
+
+// Bit-at-a-time CRC-32C, deliberately not the agent's table-driven code, so
+// a bug in one does not hide in the other.
+function crc32cBitwise(buf: Buffer): number {
+  let crc = ~0 >>> 0;
+  for (const byte of buf) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return ~crc >>> 0;
+}
+
+export async function startGcpFake(opts: { projectId?: string; projectNumber?: string } = {}): Promise<GcpFake> {
+  const projectId = opts.projectId ?? 'erlmcp-test';
+  const projectNumber = opts.projectNumber ?? '804519340372';
+  const secrets = new Map<string, StoredSecret>();
+  const calls = new Map<string, number>();
+  let failures: { method: string; secret: string; status: InjectedStatus }[] = [];
+  const corrupted = new Set<string>();
+
+  const definition = protoLoader.loadSync('google/cloud/secretmanager/v1/service.proto', {
+    includeDirs: [SM_PROTOS, GAX_PROTOS],
+    keepCase: false,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
+  const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+    google: { cloud: { secretmanager: { v1: { SecretManagerService: { service: grpc.ServiceDefinition } } } } };
+  };
+  const service = loaded.google.cloud.secretmanager.v1.SecretManagerService.service;
+
+  const err = (code: grpc.status, details: string) => Object.assign(new Error(details), { code, details });
+  const secretPath = (s: string) => `projects/${projectNumber}/secrets/${s}`;
+
+  function parse(name: string): { secret: string; version?: string } | undefined {
+    const m = /^projects\/([^/]+)\/secrets\/([^/]+)(?:\/versions\/([^/]+))?$/.exec(name);
+    if (!m || (m[1] !== projectId && m[1] !== projectNumber)) return undefined;
+    return m[3] === undefined ? { secret: m[2]! } : { secret: m[2]!, version: m[3] };
+  }
+
+  function resolve(name: string): { secret: string; stored: StoredSecret; version: StoredVersion } {
+    const p = parse(name);
+    if (!p || p.version === undefined) throw err(grpc.status.INVALID_ARGUMENT, `Invalid resource field value in the request.`);
+    const stored = secrets.get(p.secret);
+    if (!stored || (p.version === 'latest' && stored.versions.length === 0)) throw err(grpc.status.NOT_FOUND, `Secret [${secretPath(p.secret)}] not found or has no versions.`);
+    let number: number | undefined;
+    if (p.version === 'latest') number = stored.versions.at(-1)!.number;
+    else if (/^\d+$/.test(p.version)) number = Number(p.version);
+    else number = stored.aliases.get(p.version);
+    const version = stored.versions.find((v) => v.number === number);
+    if (!version) throw err(grpc.status.NOT_FOUND, `Secret Version [${secretPath(p.secret)}/versions/${p.version}] not found.`);
+    return { secret: p.secret, stored, version };
+  }
+
+  function versionResource(secret: string, v: StoredVersion) {
+    return { name: `${secretPath(secret)}/versions/${v.number}`, createTime: v.createTime, state: v.state, etag: `"${v.number}-${v.state}"`, clientSpecifiedPayloadChecksum: v.crc !== undefined };
+  }
+
+  type Handler = (request: Record<string, unknown>) => unknown;
+  function unary(method: string, handler: Handler): grpc.handleUnaryCall<Record<string, unknown>, unknown> {
+    return (call, callback) => {
+      calls.set(method, (calls.get(method) ?? 0) + 1);
+      try {
+        const name = String(call.request.name ?? call.request.parent ?? '');
+        const secret = parse(name)?.secret;
+        const injected = failures.find((f) => f.method === method && f.secret === secret);
+        if (injected) throw err(injected.status.code, injected.status.details);
+        callback(null, handler(call.request));
+      } catch (e) {
+        callback(e as grpc.ServiceError);
+      }
+    };
+  }
+
+  const server = new grpc.Server();
+  server.addService(service, {
+    GetSecretVersion: unary('GetSecretVersion', (req) => {
+      const r = resolve(String(req.name));
+      return versionResource(r.secret, r.version);
+    }),
+    AccessSecretVersion: unary('AccessSecretVersion', (req) => {
+      const r = resolve(String(req.name));
+      if (r.version.state !== 'ENABLED') {
+        throw err(grpc.status.FAILED_PRECONDITION, `Secret Version [${secretPath(r.secret)}/versions/${r.version.number}] is in ${r.version.state} state.`);
+      }
+      const data = r.version.data ?? Buffer.alloc(0);
+      const crc = corrupted.has(r.secret) ? (crc32cBitwise(data) ^ 1) >>> 0 : crc32cBitwise(data);
+      return { name: `${secretPath(r.secret)}/versions/${r.version.number}`, payload: { data, dataCrc32c: String(crc) } };
+    }),
+  } as grpc.UntypedServiceImplementation);
+
+  const port = await new Promise<number>((ok, ko) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? ko(e) : ok(p))));
+
+  function mustGet(secret: string): StoredSecret {
+    const s = secrets.get(secret);
+    if (!s) throw new Error(`fake: no secret ${secret}`);
+    return s;
+  }
+
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    projectId,
+    projectNumber,
+    calls,
+    count: (m) => calls.get(m) ?? 0,
+    resetCounts: () => calls.clear(),
+    createSecret(secret) {
+      if (!secrets.has(secret)) secrets.set(secret, { versions: [], aliases: new Map() });
+    },
+    addVersion(secret, data) {
+      const s = mustGet(secret);
+      const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
+      const number = (s.versions.at(-1)?.number ?? 0) + 1;
+      s.versions.push({ number, state: 'ENABLED', data: bytes, crc: crc32cBitwise(bytes), createTime: { seconds: Math.floor(Date.now() / 1000), nanos: 0 } });
+      return number;
+    },
+    setState(secret, version, state) {
+      const v = mustGet(secret).versions.find((x) => x.number === version);
+      if (!v) throw new Error(`fake: no version ${version} of ${secret}`);
+      if (v.state === 'DESTROYED') throw new Error('fake: a destroyed version stays destroyed');
+      v.state = state;
+      if (state === 'DESTROYED') v.data = undefined;
+    },
+    setAlias(secret, alias, version) {
+      mustGet(secret).aliases.set(alias, version);
+    },
+    fail: (method, secret, status) => void failures.push({ method, secret, status }),
+    clearFailures: () => {
+      failures = [];
+      corrupted.clear();
+    },
+    corruptChecksum: (secret) => void corrupted.add(secret),
+    close: () =>
+      new Promise<void>((ok) => {
+        server.tryShutdown(() => ok());
+        setTimeout(() => {
+          server.forceShutdown();
+          ok();
+        }, 2_000).unref();
+      }),
+  };
+}

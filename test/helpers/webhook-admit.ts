@@ -1,0 +1,61 @@
+// Runs an AdmissionReview through the webhook's handler and applies the
+// returned JSON Patch with fast-json-patch, as the API server would.
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import jsonpatch from 'fast-json-patch';
+import { handleAdmissionReview, type AdmissionResponse } from '../../agent/webhook/admission.ts';
+import { defaultWebhookConfig, type WebhookConfig } from '../../agent/webhook/webhook-config.ts';
+import type { Pod } from '../../agent/webhook/pod-types.ts';
+
+export const FIXTURES = path.join(import.meta.dirname, '..', 'webhook', 'fixtures');
+
+export function testWebhookConfig(): WebhookConfig {
+  const cfg = defaultWebhookConfig();
+  cfg.agent.image = 'registry.example.com/erlmcp/erlmcp-secrets:0.1.0';
+  cfg.vault.address = 'https://vault.vault.svc:8200';
+  return cfg;
+}
+
+export interface Review {
+  apiVersion: string;
+  kind: string;
+  request: { uid: string; object: Pod; [k: string]: unknown };
+}
+
+export function loadReview(name: string): Review {
+  return JSON.parse(readFileSync(path.join(FIXTURES, name), 'utf8')) as Review;
+}
+
+export function reviewOf(pod: Pod, uid = 'test-uid'): Review {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid, kind: { group: '', version: 'v1', kind: 'Pod' }, resource: { group: '', version: 'v1', resource: 'pods' }, operation: 'CREATE', namespace: 'erlmcp', object: pod },
+  };
+}
+
+export interface Admitted {
+  response: AdmissionResponse;
+  ops: jsonpatch.Operation[];
+  /** the pod after the patch (the original when there is none) */
+  pod: Pod;
+}
+
+export function admit(review: Review, cfg: WebhookConfig = testWebhookConfig()): Admitted {
+  const out = handleAdmissionReview(review, cfg);
+  if (!out.ok) throw new Error(`HTTP ${out.httpStatus}: ${out.message}`);
+  const response = out.review.response;
+  const ops = response.patch ? (JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as jsonpatch.Operation[]) : [];
+  // validateOperation=true: an op on a missing path throws, as the API server would reject it
+  const pod = ops.length ? (jsonpatch.applyPatch(jsonpatch.deepClone(review.request.object), ops, true, false).newDocument as Pod) : review.request.object;
+  return { response, ops, pod };
+}
+
+/** the agent config a patched container carries in ERLMCP_SECRETS_CONFIG */
+export function agentConfigOf(pod: Pod, container: string): Record<string, unknown> {
+  const c = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((x) => x.name === container);
+  const v = c?.env?.find((e) => e.name === 'ERLMCP_SECRETS_CONFIG')?.value;
+  if (v === undefined) throw new Error(`container ${container} has no ERLMCP_SECRETS_CONFIG`);
+  return JSON.parse(v) as Record<string, unknown>;
+}
