@@ -7,7 +7,9 @@ import { startupSnapshot } from 'node:v8';
 import { main } from '../agent/cli/main.ts';
 
 function start(): void {
-  main(process.argv.slice(2)).then(
+  // The streams and env are read here, at start, not at module evaluation:
+  // in a snapshot, evaluation happened at build time.
+  main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
     (code) => {
       process.exitCode = code;
     },

@@ -153,7 +153,9 @@ function writeFun(w: ByteWriter, f: ErlFun, path: string): void {
 
 function writeTerm(w: ByteWriter, t: Term, path: string): void {
   if (typeof t === 'number') {
-    if (Number.isInteger(t)) writeInteger(w, t);
+    // Integers beyond 2^53 are bigints in this mapping; a JS number that large
+    // is a float that happens to have no fraction (1.5e300).
+    if (Number.isSafeInteger(t)) writeInteger(w, t);
     else writeFloat(w, t, path);
     return;
   }

@@ -99,7 +99,7 @@ function formatBitBinary(b: BitBinary): string {
 }
 
 export function formatTerm(t: Term): string {
-  if (typeof t === 'number') return Number.isInteger(t) ? String(t) : formatFloat(t);
+  if (typeof t === 'number') return Number.isSafeInteger(t) ? String(t) : formatFloat(t);
   if (typeof t === 'bigint') return t.toString();
   if (typeof t === 'boolean') return String(t);
   if (typeof t === 'string') return formatBinary(Buffer.from(t, 'utf8'));

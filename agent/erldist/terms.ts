@@ -3,7 +3,7 @@
 // Mapping (chosen so that decoding is unambiguous and re-encoding is exact):
 //   integer        number (safe integers) | bigint (anything larger)
 //   float          ErlFloat (a JS number alone cannot tell 1.0 from 1);
-//                  a non-integral JS number is also encoded as a float
+//                  a JS number that is not a safe integer is also encoded as a float
 //   atom           Atom (true/false may also be given as JS booleans)
 //   binary         Uint8Array (decoded as Buffer); a JS string is sent as a
 //                  UTF-8 binary; Erlang strings are lists of code points
@@ -195,13 +195,13 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 function asIntegerBig(t: Term): bigint | undefined {
   if (typeof t === 'bigint') return t;
-  if (typeof t === 'number' && Number.isInteger(t)) return BigInt(t);
+  if (typeof t === 'number' && Number.isSafeInteger(t)) return BigInt(t);
   return undefined;
 }
 
 function asFloat(t: Term): number | undefined {
   if (t instanceof ErlFloat) return t.value;
-  if (typeof t === 'number' && !Number.isInteger(t)) return t;
+  if (typeof t === 'number' && !Number.isSafeInteger(t)) return t;
   return undefined;
 }
 

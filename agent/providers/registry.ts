@@ -6,6 +6,9 @@ import type { z } from 'zod';
 import type { ProviderModule } from './provider.ts';
 import * as vault from './vault/schema.ts';
 import * as file from './file/schema.ts';
+import * as aws from './aws/schema.ts';
+import * as azure from './azure/schema.ts';
+import * as gcp from './gcp/schema.ts';
 
 export interface ProviderType {
   /** the provider block in `providers:` (with `type`) */
@@ -18,6 +21,9 @@ export interface ProviderType {
 export const PROVIDER_TYPES: Record<string, ProviderType> = {
   vault: { configSchema: vault.providerConfigSchema, secretSchema: vault.secretSpecSchema, load: () => import('./vault/provider.ts') },
   file: { configSchema: file.providerConfigSchema, secretSchema: file.secretSpecSchema, load: () => import('./file/provider.ts') },
+  aws: { configSchema: aws.providerConfigSchema, secretSchema: aws.secretSpecSchema, load: () => import('./aws/provider.ts') },
+  azure: { configSchema: azure.providerConfigSchema, secretSchema: azure.secretSpecSchema, load: () => import('./azure/provider.ts') },
+  gcp: { configSchema: gcp.providerConfigSchema, secretSchema: gcp.secretSpecSchema, load: () => import('./gcp/provider.ts') },
 };
 
 export function knownProviderTypes(): string[] {

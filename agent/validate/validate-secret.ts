@@ -21,7 +21,7 @@ import { checkCertificate } from './pem-certificate.ts';
 import { checkMatchesCertificate, parsePrivateKey } from './pem-private-key.ts';
 
 export interface ValidationContext {
-  /** another secret's value, for matchesCertificate; undefined when absent */
+  /** a key of any secret, the one being validated included, for matchesCertificate; undefined when absent */
   lookup(secretName: string, key: string): string | undefined;
   /** epoch ms */
   now(): number;

@@ -96,7 +96,7 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
     if (!r.ok) problems.push(`${k}: ${r.problem}`);
     else target.require = r.value;
   }
-  if (Object.keys(secrets).length === 0) {
+  if (Object.keys(s.secrets).length === 0 && Object.keys(inlineSecrets).length === 0) {
     problems.push(`${key('inject')}: the pod asks for injection but declares no secret; add ${key('secret-NAME')} (e.g. "vault:secret/data/database/erlmcp") or secrets in ${CONFIG}`);
   }
 
@@ -118,6 +118,25 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
     if (base && providers[name] && providers[name].type !== undefined && providers[name].type !== base.type) continue; // a custom provider that shadows a built-in name
     providers[name] = deepMerge(base ?? {}, providers[name] ?? {});
   }
+  const overrides: [string, string, string | undefined][] = [
+    ['aws', 'region', s.awsRegion],
+    ['azure', 'vaultUrl', s.azureVaultUrl],
+    ['gcp', 'project', s.gcpProject],
+  ];
+  for (const [name, field, value] of overrides) {
+    const p = providers[name];
+    if (value !== undefined && p && p.type === name) p[field] = value;
+  }
+  const unused: [string, string, boolean][] = [
+    ['aws-region', 'aws', s.awsRegion !== undefined],
+    ['azure-vault-url', 'azure', s.azureVaultUrl !== undefined],
+    ['gcp-project', 'gcp', s.gcpProject !== undefined],
+    ['vault-address', 'vault', s.vaultAddress !== undefined],
+    ['role', 'vault', s.role !== undefined],
+  ];
+  for (const [annotation, name, given] of unused) {
+    if (given && providers[name]?.type !== name) warnings.push(`${key(annotation)} is set, but no secret uses the ${name} provider`);
+  }
   const vault = providers.vault;
   if (vault && vault.type === 'vault') {
     applyVaultAnnotations(vault, inp);
@@ -126,7 +145,7 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
       warnings.push(`Vault is reached over plain http (${vault.address}); tokens and secrets cross the network unencrypted`);
     }
   }
-  problems.push(...checkCloudProviders(providers, used));
+  problems.push(...checkCloudProviders(providers, secrets, used));
 
   // --- templates ---
   const templates: Json[] = [];
@@ -294,12 +313,22 @@ function checkVault(vault: Json, by: string): string[] {
   return out;
 }
 
-function checkCloudProviders(providers: Record<string, Json>, used: Map<string, string>): string[] {
+function checkCloudProviders(providers: Record<string, Json>, secrets: Record<string, Json>, used: Map<string, string>): string[] {
   const out: string[] = [];
   const need: Record<string, [field: string, annotation: string, webhookKey: string]> = {
     aws: ['region', 'aws-region', 'aws.region'],
     azure: ['vaultUrl', 'azure-vault-url', 'azure.vaultUrl'],
   };
+  const gcp = providers.gcp;
+  if (gcp && gcp.type === 'gcp' && gcp.project === undefined) {
+    // a full resource name carries its project
+    const fromPath = Object.values(secrets)
+      .filter((s) => s.provider === 'gcp' && typeof s.name === 'string')
+      .map((s) => /^projects\/([^/]+)\//.exec(s.name as string)?.[1])
+      .find((p) => p !== undefined);
+    if (fromPath !== undefined) gcp.project = fromPath;
+    else out.push(`${used.get('gcp') ?? CONFIG}: uses gcp, but no project is known; set ${key('gcp-project')}, gcp.project in the webhook config, or name the secret as projects/P/secrets/S`);
+  }
   for (const [name, [field, annotation, webhookKey]] of Object.entries(need)) {
     const p = providers[name];
     if (!p || p.type !== name || p[field] !== undefined) continue;

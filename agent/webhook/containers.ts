@@ -38,7 +38,7 @@ function base(plan: InjectionPlan, name: string, subcommand: string): Container 
     env: [configEnv(plan)],
     resources: plan.resources,
     securityContext: securityContext(plan),
-    volumeMounts: [{ name: NAMES.volume, mountPath: plan.mountPath }, ...credentialMounts(plan)],
+    volumeMounts: [{ name: NAMES.volume, mountPath: plan.mountPath }, ...credentialMounts(plan), ...plan.agentExtraMounts],
   };
 }
 

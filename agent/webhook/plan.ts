@@ -7,7 +7,7 @@ import { key } from './annotation-keys.ts';
 import { parseAnnotations, type AnnotationSettings } from './annotations.ts';
 import { buildAgentConfig } from './agent-config.ts';
 import type { InjectionMode } from './modes.ts';
-import { NAMES, TOKEN_DIR, type Container, type Pod } from './pod-types.ts';
+import { CONFIG_ENV, NAMES, TOKEN_DIR, type Container, type Pod, type VolumeMount } from './pod-types.ts';
 import type { WebhookConfig } from './webhook-config.ts';
 
 export interface InjectionPlan {
@@ -35,6 +35,8 @@ export interface InjectionPlan {
   tlsSecret?: string;
   /** the pod opted out of the automatic service-account token: project one for Vault */
   projectToken: boolean;
+  /** app volumes the agent also needs: those holding file: provider paths */
+  agentExtraMounts: VolumeMount[];
   /** the agent config as JSON-ready data, never parsed (durations stay as written) */
   agentConfig: Record<string, unknown>;
 }
@@ -106,6 +108,9 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
   if (mode === 'exec') {
     for (const name of targetContainers) {
       const c = containers.find((x) => x.name === name)!;
+      if ((c.env ?? []).some((e) => e.name === CONFIG_ENV)) {
+        problems.push(`${key('mode')}: container "${name}" already sets ${CONFIG_ENV}; in mode exec the webhook sets it from the annotations, so remove it (or use ${key('config')})`);
+      }
       const cmd = execCommandFor(c, s);
       if (cmd) execCommands[name] = cmd;
       else {
@@ -137,6 +142,8 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
   });
   if (!built.ok) problems.push(...built.problems);
   if (problems.length || !built.ok) return { kind: 'deny', problems };
+  const mounts = fileProviderMounts(built.config, mode === 'exec' ? containers.filter((c) => targetContainers.includes(c.name)) : [...containers, ...initContainers]);
+  if (!mounts.ok) return { kind: 'deny', problems: mounts.problems };
 
   const initTimeoutMs = initTimeout(built.config);
   const resources = {
@@ -164,6 +171,7 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
       startupFailureThreshold: Math.ceil(initTimeoutMs / 1000) + 10,
       ...(tlsSecret !== undefined ? { tlsSecret } : {}),
       projectToken,
+      agentExtraMounts: mode === 'exec' ? [] : mounts.mounts,
       agentConfig: built.config,
     },
   };
@@ -208,6 +216,29 @@ function pickIdentity(pod: Pod, names: string[], s: AnnotationSettings, cfg: Web
   const appUid = uids.size === 1 && typeof uid === 'number' && uid > 0 ? uid : undefined;
   const appGid = gids.size === 1 && typeof gid === 'number' ? gid : undefined;
   return { runAsUser: s.runAsUser ?? appUid ?? cfg.agent.runAsUser, runAsGroup: s.runAsGroup ?? appGid ?? cfg.agent.runAsGroup };
+}
+
+/** A file provider reads from the agent's own filesystem: its path must lie on
+ * a volume some app container mounts, and the agent gets the same mount. */
+function fileProviderMounts(config: Record<string, unknown>, containers: Container[]): { ok: true; mounts: VolumeMount[] } | { ok: false; problems: string[] } {
+  const providers = (config.providers ?? {}) as Record<string, { type?: unknown; path?: unknown }>;
+  const mounts: VolumeMount[] = [];
+  const problems: string[] = [];
+  for (const [name, p] of Object.entries(providers)) {
+    if (p.type !== 'file' || typeof p.path !== 'string' || !p.path.startsWith('/')) continue;
+    const path = p.path;
+    const candidates = containers.flatMap((c) => c.volumeMounts ?? []).filter((m) => path === m.mountPath.replace(/\/+$/, '') || path.startsWith(`${m.mountPath.replace(/\/+$/, '')}/`));
+    const best = candidates.sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+    const by = name.startsWith('file-') ? key(`secret-${name.slice('file-'.length)}`) : key('config');
+    if (!best) {
+      problems.push(`${by}: ${path} is not on any volume the pod's containers mount; the agent reads files only from volumes it can share (mount the Secret or ConfigMap in the app container)`);
+      continue;
+    }
+    if (!mounts.some((m) => m.name === best.name && m.mountPath === best.mountPath)) {
+      mounts.push({ name: best.name, mountPath: best.mountPath, readOnly: true, ...(typeof best.subPath === 'string' ? { subPath: best.subPath } : {}) });
+    }
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, mounts };
 }
 
 function initTimeout(config: Record<string, unknown>): number {

@@ -56,18 +56,24 @@ export function parseSecretRef(value: string, secretName: string, inlineProvider
       }
       return { ok: true, value: { provider, type, spec: version === undefined ? { name } : { name, version } } };
     }
-    case 'gcp':
-      if (!GCP_SHORT.test(ref) && !GCP_RESOURCE.test(ref)) {
-        return { ok: false, problem: `a GCP secret is NAME or projects/P/secrets/S[/versions/V], got ${shown(ref)}` };
-      }
-      return { ok: true, value: { provider, type, spec: { name: ref } } };
+    case 'gcp': {
+      if (GCP_SHORT.test(ref)) return { ok: true, value: { provider, type, spec: { name: ref } } };
+      const m = GCP_RESOURCE.exec(ref);
+      if (!m) return { ok: false, problem: `a GCP secret is NAME or projects/P/secrets/S[/versions/V], got ${shown(ref)}` };
+      const version = m[1]?.slice('/versions/'.length);
+      const name = m[1] === undefined ? ref : ref.slice(0, -m[1].length);
+      return { ok: true, value: { provider, type, spec: version === undefined ? { name } : { name, version } } };
+    }
     case 'file': {
-      if (provider !== 'file') return { ok: true, value: { provider, type, spec: {} } };
-      // A built-in file ref names its own source, so it gets a provider of its own.
-      if (!ref.startsWith('/') || ref.split('/').includes('..')) {
-        return { ok: false, problem: `file: needs an absolute path without ".." (a mounted Secret dir or a .json/.yaml/.env file), got ${shown(ref)}` };
+      if (provider !== 'file') return { ok: true, value: { provider, type, spec: { path: ref } } };
+      // file:/dir/entry -> a provider on /dir reading entry (a mounted Secret's
+      // directory, or entry.json/.yaml/.env). Each such secret gets its own provider.
+      if (!ref.startsWith('/') || ref.split('/').slice(1).some((x) => x === '' || x === '.' || x === '..')) {
+        return { ok: false, problem: `file: needs an absolute path without empty, "." or ".." segments, e.g. "file:/etc/erlmcp/secrets/db", got ${shown(ref)}` };
       }
-      return { ok: true, value: { provider: `file-${secretName}`, type, spec: {}, providerBlock: { type: 'file', path: ref } } };
+      const cut = ref.lastIndexOf('/');
+      const dir = cut === 0 ? '/' : ref.slice(0, cut);
+      return { ok: true, value: { provider: `file-${secretName}`, type, spec: { path: ref.slice(cut + 1) }, providerBlock: { type: 'file', path: dir } } };
     }
     default:
       // a provider type we do not know the fields of: hand the reference over as `path`

@@ -82,7 +82,7 @@ t.test(`Erlang -> TS -> Erlang: ${COUNT} random terms`, async (t) => {
 });
 
 t.test('what Erlang sends decodes to the right TS values', async (t) => {
-  // Values made on the node, decoded here and formatted: compared with the node's own ~tw.
+  // Values made on the node, decoded here and formatted: compared with the node's own ~tp.
   const samples: Array<[string, Term[]]> = [
     ['erlang:list_to_atom', [[...'ümlaut'].map((c) => c.codePointAt(0) as number)]],
     ['erlang:float', [3]],
@@ -95,9 +95,10 @@ t.test('what Erlang sends decodes to the right TS values', async (t) => {
   for (const [mf, args] of samples) {
     const [m, f] = mf.split(':') as [string, string];
     const value = await client.call(m, f, args);
-    const printed = await client.call('io_lib', 'format', [[...'~tw'].map((c) => c.codePointAt(0) as number), [value]]);
+    const printed = await client.call('io_lib', 'format', [[...'~tp'].map((c) => c.codePointAt(0) as number), [value]]);
     const flat = await client.call('lists', 'flatten', [printed]);
-    const erlangText = String.fromCodePoint(...(flat as number[]));
-    t.equal(formatTerm(value), erlangText, `${mf}: our formatting matches io_lib:format("~tw")`);
+    // ~tp breaks long terms over lines; the content is what we compare.
+    const erlangText = String.fromCodePoint(...(flat as number[])).replace(/\n\s*/g, '');
+    t.equal(formatTerm(value), erlangText, `${mf}: our formatting matches io_lib:format("~tp")`);
   }
 });

@@ -29,6 +29,7 @@ export const HOSTILE_VALUES: Readonly<Record<string, string>> = {
   unicode: 'pässwörd-中文-日本',
   emoji: '🔑😀👍🏽',
   lineSeparators: 'a\u2028b\u2029c',
+  quotesBeforeSeparators: 'a\'\u2028b"\u2029c`\u2028d',
   nel: 'a\u0085b',
   bom: '\ufeffx',
   nbsp: '\u00a0x\u00a0',

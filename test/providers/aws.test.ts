@@ -49,6 +49,8 @@ if (moto) {
     } catch (e) {
       if (e instanceof AgentError) {
         errorTexts.push(e.message, ...e.problems);
+        // as the scheduler would: the whole error, cause and all, through the real logger
+        log.logger.warn({ err: e }, 'secret fetch failed');
         return e;
       }
       throw e;

@@ -147,6 +147,17 @@ t.test('changed(): one metadata call for KV v2, compared with the known version'
   h.vault.undeleteKv('secret/app', [2]);
   t.equal(await p.changed!(ref, latest, signal()), false);
 
+  const gone = { name: 'gone', spec: { path: 'secret/data/gone' } };
+  h.vault.setPolicy('app', { 'secret/data/*': ['read'], 'secret/metadata/*': ['read'] });
+  h.vault.putKv('secret/gone', { a: CANARY_A });
+  const goneValue = await p.fetch(gone, signal());
+  h.vault.putKv('secret/gone', { a: CANARY_A }); // v2
+  h.vault.destroyKv('secret/gone', [1, 2]);
+  t.equal(await p.changed!(gone, goneValue, signal()), true, 'every version destroyed');
+  h.vault.deleteKvMetadata('secret/gone');
+  t.equal(await p.changed!(gone, goneValue, signal()), true, 'metadata deleted: 404');
+  await t.rejects(p.fetch(gone, signal()), { code: 'missing', message: 'vault provider "vault": no secret at secret/data/gone' });
+
   const pinned = { name: 'app', spec: { path: 'secret/data/app', version: 1 } };
   const v1 = await p.fetch(pinned, signal());
   t.equal(await p.changed!(pinned, v1, signal()), false, 'a pinned version does not change with new writes');

@@ -12,7 +12,7 @@ import { escapeValue, parseTemplate, renderTemplate } from '../../agent/render/i
 import type { Escape } from '../../agent/config/schema.ts';
 import { HOSTILE_ALPHABET, randomString, seededRandom, showValue } from '../helpers/seeded-strings.ts';
 import { consultErlang } from '../helpers/erlang-consult.ts';
-import { sourceInBash } from '../helpers/bash-source.ts';
+import { sourceInShell } from '../helpers/shell-source.ts';
 
 const CASES = 300;
 const MAX_PIECES = 14;
@@ -78,19 +78,18 @@ t.test('dotenv (seed 101): written values parse back exactly; refused ones have 
   t.comment(`dotenv: ${written.length} of ${all.length} hostile values written, ${refused.length} refused`);
 });
 
-t.test('shell (seed 202): bash `source` gives back every value; only NUL is refused', async (t) => {
+t.test('shell (seed 202): bash and dash give back every value; only NUL is refused', async (t) => {
   const all = cases(202);
   const written = all.filter((v) => !v.includes('\0'));
   for (const v of all) t.equal(escapeValue(v, 'shell').ok, !v.includes('\0'), `refused iff NUL: ${showValue(v)}`);
   const dir = t.testdir();
   const file = join(dir, 'env.sh');
   writeFileSync(file, renderAll(written, (i) => `export V${i}={{h.v${i}}}`, 'shell'));
-  const got = sourceInBash(
-    file,
-    written.map((_, i) => `V${i}`),
-  );
-  const wrong = written.filter((v, i) => got[`V${i}`] !== v);
-  t.same(wrong, [], `all ${written.length} values exact after source`);
+  for (const shell of ['bash', 'dash'] as const) {
+    const got = sourceInShell(file, written.map((_, i) => `V${i}`), shell);
+    const wrong = written.filter((v, i) => got[`V${i}`] !== v);
+    t.same(wrong, [], `${shell}: all ${written.length} values exact after sourcing`);
+  }
 });
 
 t.test('json (seed 303): JSON.parse gives back every value', async (t) => {

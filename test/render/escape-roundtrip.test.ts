@@ -12,7 +12,7 @@ import type { Escape } from '../../agent/config/schema.ts';
 import { AgentError } from '../../agent/errors.ts';
 import { HOSTILE_VALUES, NUL_VALUE } from '../helpers/hostile-values.ts';
 import { consultErlang } from '../helpers/erlang-consult.ts';
-import { sourceInBash } from '../helpers/bash-source.ts';
+import { sourceInShell } from '../helpers/shell-source.ts';
 
 const names = Object.keys(HOSTILE_VALUES);
 const data = { h: { ...HOSTILE_VALUES, nul: NUL_VALUE } };
@@ -88,16 +88,18 @@ t.test('dotenv: values no dotenv quoting can carry are refused with a validation
   }
 });
 
-t.test('shell: bash `source` gives back every hostile value exactly', async (t) => {
+t.test('shell: bash and dash `.` give back every hostile value exactly', async (t) => {
   const dir = t.testdir();
   const file = join(dir, 'erlmcp.sh');
   const lines = names.map((n, i) => `export V${i}={{h.${n}}}`);
   // a second form: assignment without export, then a command on the same line
   lines.push('W={{h.commandSubstitution}}; true');
   writeFileSync(file, render(`${lines.join('\n')}\n`, 'shell'));
-  const got = sourceInBash(file, [...names.map((_, i) => `V${i}`), 'W']);
-  names.forEach((n, i) => t.equal(got[`V${i}`], HOSTILE_VALUES[n], n));
-  t.equal(got.W, HOSTILE_VALUES.commandSubstitution);
+  for (const shell of ['bash', 'dash'] as const) {
+    const got = sourceInShell(file, [...names.map((_, i) => `V${i}`), 'W'], shell);
+    names.forEach((n, i) => t.equal(got[`V${i}`], HOSTILE_VALUES[n], `${shell}: ${n}`));
+    t.equal(got.W, HOSTILE_VALUES.commandSubstitution, `${shell}: no command ran`);
+  }
 });
 
 t.test('shell: a NUL is refused (no shell variable can hold it)', async (t) => {

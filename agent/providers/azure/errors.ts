@@ -91,12 +91,18 @@ function parseBody(v: unknown): { code?: string; innerCode?: string } | undefine
       return undefined;
     }
   }
-  const err = (obj as { error?: { code?: unknown; innererror?: { code?: unknown } } } | undefined)?.error;
+  const err = (obj as { error?: { code?: unknown; innererror?: { code?: unknown }; innerError?: { code?: unknown } } } | undefined)?.error;
   if (!err || typeof err !== 'object') return undefined;
+  // the wire says `innererror`; the SDK's deserialized `details` says `innerError`
+  const inner = (err.innerError ?? err.innererror)?.code;
   return {
     ...(typeof err.code === 'string' ? { code: err.code } : {}),
-    ...(typeof err.innererror?.code === 'string' ? { innerCode: err.innererror.code } : {}),
+    ...(typeof inner === 'string' ? { innerCode: inner } : {}),
   };
+}
+
+export function credentialUnavailable(provider: string, credentialType: string, cause: unknown): AgentError {
+  return new AgentError('auth', `azure provider "${provider}": no Azure credential available (credential type ${credentialType}): on AKS use workload identity (pod label azure.workload.identity/use: "true" and the service account annotated with azure.workload.identity/client-id); elsewhere a managed identity, or AZURE_CLIENT_ID with AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE or AZURE_CLIENT_SECRET`, { where: `providers.${provider}.credential`, provider, cause });
 }
 
 export function mapAzureError(e: unknown, c: AzureCallContext): AgentError {
@@ -108,7 +114,7 @@ export function mapAzureError(e: unknown, c: AzureCallContext): AgentError {
     return new AgentError('timeout', `${at(c)}: request for ${which(c)} was aborted (init timeout or shutdown)`, init(c, e));
   }
   if (f.name === 'CredentialUnavailableError' || f.name === 'AggregateAuthenticationError') {
-    return new AgentError('auth', `${at(c)}: no Azure credential available (credential type ${c.credentialType}): on AKS use workload identity (pod label azure.workload.identity/use: "true" and the service account annotated with azure.workload.identity/client-id); elsewhere a managed identity, or AZURE_CLIENT_ID with AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE or AZURE_CLIENT_SECRET`, init(c, e));
+    return credentialUnavailable(c.provider, c.credentialType, e);
   }
   if (f.name === 'AuthenticationError') {
     return new AgentError('auth', `${at(c)}: Microsoft Entra ID refused to issue a token for the vault (credential type ${c.credentialType}): check the client id, tenant id, the federated credential or secret, and that the identity exists`, init(c, e));

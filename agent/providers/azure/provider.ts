@@ -16,7 +16,7 @@ import { AgentError } from '../../errors.ts';
 import { registerSecretData } from '../../log/secret-registry.ts';
 import type { Provider, ProviderContext, SecretRef, SecretValue } from '../provider.ts';
 import { buildCredential } from './credential.ts';
-import { emptyValue, expired, mapAzureError, notJsonObject, notYetValid, type AzureCallContext } from './errors.ts';
+import { credentialUnavailable, emptyValue, expired, mapAzureError, notJsonObject, notYetValid, type AzureCallContext } from './errors.ts';
 import { providerConfigSchema, secretSpecSchema, type AzureProviderConfig, type AzureSecretSpec } from './schema.ts';
 import { secretValueToData, versionFromId } from './secret-data.ts';
 
@@ -24,7 +24,14 @@ export async function create(name: string, config: Record<string, unknown>, ctx:
   const cfg = parseConfig(name, config);
   const identity = await import('@azure/identity');
   const resolvePath = (p: string) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
-  const credential = buildCredential(name, cfg.credential, { identity, resolvePath, readText: (p) => readFileSync(p, 'utf8') });
+  let credential: TokenCredential;
+  try {
+    credential = buildCredential(name, cfg.credential, { identity, resolvePath, readText: (p) => readFileSync(p, 'utf8') });
+  } catch (e) {
+    // e.g. WorkloadIdentityCredential without AZURE_CLIENT_ID: fail at start-up, clearly
+    if (e instanceof AgentError) throw e;
+    throw credentialUnavailable(name, cfg.credential.type, e);
+  }
   return new AzureProvider(name, cfg, ctx, credential);
 }
 

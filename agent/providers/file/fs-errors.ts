@@ -30,7 +30,7 @@ export function fsError(e: unknown, place: FilePlace, provider: string): AgentEr
   if (code === 'ELOOP') {
     return new AgentError('validation', `cannot read ${place.display}: its symbolic links form a loop`, { where: place.abs, provider });
   }
-  if (code === 'AbortError' || (e as { name?: unknown } | null)?.name === 'AbortError') {
+  if (code === 'ABORT_ERR' || (e as { name?: unknown } | null)?.name === 'AbortError') {
     return new AgentError('timeout', `reading ${place.display} was cancelled`, { where: place.abs, provider });
   }
   // EIO, EMFILE, ESTALE (NFS)...: may well pass

@@ -29,10 +29,11 @@ export function jsonErrorOffset(text: string): number | undefined {
       if (c < 0x20) fail();
       if (c === 0x5c) {
         const e = text[i + 1];
+        i++; // the error, if any, is at the character after the backslash
         if (e === 'u') {
-          if (!/^[0-9A-Fa-f]{4}$/.test(text.slice(i + 2, i + 6))) fail();
-          i += 6;
-        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i += 2;
+          i++;
+          for (let k = 0; k < 4; k++, i++) if (!isHex(text[i])) fail();
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
         else fail();
         continue;
       }
@@ -40,11 +41,24 @@ export function jsonErrorOffset(text: string): number | undefined {
     }
     fail();
   };
+  // like V8, an error points at the first character that cannot continue the number
+  const digits = () => {
+    if (!isDigit(text[i])) fail();
+    while (isDigit(text[i])) i++;
+  };
   const number = () => {
-    const re = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-    re.lastIndex = i;
-    if (!re.test(text)) fail();
-    i = re.lastIndex;
+    if (text[i] === '-') i++;
+    if (text[i] === '0') i++;
+    else digits();
+    if (text[i] === '.') {
+      i++;
+      digits();
+    }
+    if (text[i] === 'e' || text[i] === 'E') {
+      i++;
+      if (text[i] === '+' || text[i] === '-') i++;
+      digits();
+    }
   };
   const value = (): void => {
     skipSpace();
@@ -99,6 +113,14 @@ export function jsonErrorOffset(text: string): number | undefined {
     if (e instanceof RangeError) return undefined; // nested too deep for the stack
     throw e;
   }
+}
+
+function isDigit(c: string | undefined): boolean {
+  return c !== undefined && c >= '0' && c <= '9';
+}
+
+function isHex(c: string | undefined): boolean {
+  return c !== undefined && /^[0-9A-Fa-f]$/.test(c);
 }
 
 class SyntaxAt {

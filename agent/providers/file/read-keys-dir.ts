@@ -9,6 +9,7 @@
 // the value, byte for byte (a mounted Secret has no trailing newline to strip).
 
 import { readdir, stat } from 'node:fs/promises';
+import { isAgentError } from '../../errors.ts';
 import { fsError, isNotFound } from './fs-errors.ts';
 import { childPlace, type FilePlace } from './file-place.ts';
 import { readUtf8 } from './read-file.ts';
@@ -36,7 +37,7 @@ export async function readKeysDir(dir: FilePlace, provider: string, signal: Abor
       data[name] = await readUtf8(place, provider, signal);
     } catch (e) {
       // removed between readdir and read: an update is in flight; the watcher will fire again
-      if ((e as { code?: unknown }).code === 'missing') continue;
+      if (isAgentError(e) && e.code === 'missing') continue;
       throw e;
     }
   }

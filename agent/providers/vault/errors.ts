@@ -117,6 +117,16 @@ export function emptyResponse(c: VaultCallContext): AgentError {
   return new AgentError('missing', `${prefix(c)}: Vault returned no data for ${c.path}${inNamespace(c)}; is it a readable secret path?`, init(c));
 }
 
+/** Vault refused to renew a lease (not found, expired, not renewable): the values are gone */
+export function leaseGone(c: VaultCallContext, leaseId: string, body: unknown): AgentError {
+  const says = vaultSays(body, c.sensitive);
+  return new AgentError(
+    'missing',
+    `${prefix(c)}: lease ${leaseId} can no longer be renewed${says ? ` (Vault: ${says})` : ''}: the credentials were revoked or have expired; fetch new ones`,
+    init(c),
+  );
+}
+
 /** a non-2xx answer from Vault */
 export function httpFailure(c: VaultCallContext, status: number, body: unknown): AgentError {
   const says = vaultSays(body, c.sensitive);

@@ -13,7 +13,7 @@ import { registerSecretData } from '../../log/secret-registry.ts';
 import type { Provider, ProviderContext, SecretRef, SecretValue } from '../provider.ts';
 import { type TokenInfo, type TokenState, VaultAuth } from './auth.ts';
 import { type VaultReply, VaultHttp } from './client.ts';
-import { type VaultCallContext, aborted, emptyResponse, httpFailure, transportFailure, vaultSays, versionDeleted, versionDestroyed } from './errors.ts';
+import { type VaultCallContext, aborted, emptyResponse, httpFailure, leaseGone, transportFailure, versionDeleted, versionDestroyed } from './errors.ts';
 import { kvV2MetadataPath, kvV2Tombstone, kvV2VersionState, leaseRenewal, toSecretValue } from './response.ts';
 import { type VaultProviderConfig, type VaultSecretSpec, providerConfigSchema, secretSpecSchema } from './schema.ts';
 
@@ -76,10 +76,9 @@ export class VaultProvider implements Provider {
     const s = specOf(ref);
     const c = this.#context(s.path, `reading ${s.path}`, `secrets.${ref.name}`, 'read');
     const { reply, state } = await this.#authorized(c, 'GET', s.version !== undefined ? `${s.path}?version=${s.version}` : s.path, undefined, signal);
-    if (reply.status === 404) {
-      const tomb = kvV2Tombstone(reply.body);
-      if (tomb) throw tomb.destroyed ? versionDestroyed(c, tomb.version) : versionDeleted(c, tomb.version, tomb.deletionTime);
-    }
+    // current Vault answers a deleted version with 404 plus the envelope; some older releases with 200
+    const tomb = reply.status === 404 || reply.status === 200 ? kvV2Tombstone(reply.body) : undefined;
+    if (tomb) throw tomb.destroyed ? versionDestroyed(c, tomb.version) : versionDeleted(c, tomb.version, tomb.deletionTime);
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
     const value = toSecretValue(reply.body, this.#ctx.now());
     if (!value) throw emptyResponse(c);
@@ -122,12 +121,7 @@ export class VaultProvider implements Provider {
     const { reply } = await this.#authorized(c, 'PUT', 'sys/leases/renew', { lease_id: lease.id, increment: owner?.initialTtl ?? lease.ttlSeconds }, signal);
     if (reply.status === 400) {
       this.#leases.delete(lease.id);
-      const says = vaultSays(reply.body, this.#auth.sensitive);
-      throw new AgentError(
-        'missing',
-        `vault provider "${this.name}": lease ${lease.id} can no longer be renewed${says ? ` (Vault: ${says})` : ''}: the credentials were revoked or have expired; fetch new ones`,
-        { where: `secrets.${ref.name}`, provider: this.name },
-      );
+      throw leaseGone(c, lease.id, reply.body);
     }
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
     const renewed = leaseRenewal(reply.body);

@@ -56,7 +56,7 @@ function body(value: string, q: Quote): string {
 function quotedReading(b: string, q: Quote): Reading {
   let endsEarly = false;
   for (let i = b.indexOf(q); i !== -1; i = b.indexOf(q, i + 1)) {
-    
+    if (SEPARATOR_AHEAD.test(b.slice(i + 1))) endsEarly = true;
     if (b[i - 1] !== '\\') return endsEarly ? 'broken' : 'stopped';
   }
   // All inner quotes (if any) are after a backslash: the greedy reading wins

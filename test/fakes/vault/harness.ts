@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import type { Test } from 'tap';
 import type { ProviderContext } from '../../../agent/providers/provider.ts';
 import { type VaultProvider, create } from '../../../agent/providers/vault/provider.ts';
 import { startVaultFake, type VaultFake, type VaultFakeOptions } from './index.ts';
@@ -63,7 +64,7 @@ export async function vaultHarness(t: Teardown, opts: VaultFakeOptions = {}): Pr
       return p;
     },
     async tokenProvider(policies, extra = {}) {
-      const token = vault.createToken({ policies, ttl: 3600 });
+      const token = vault.createToken({ policies, ttl: 86400 });
       return h.provider({ auth: { method: 'token', tokenFile: h.file(`token-${providers.length}`, `${token}\n`) }, ...extra });
     },
   };
@@ -71,7 +72,7 @@ export async function vaultHarness(t: Teardown, opts: VaultFakeOptions = {}): Pr
 }
 
 /** every place a value could leak to */
-export function assertNoCanaries(t: { notOk(v: unknown, msg?: string): void }, canaries: string[], texts: string[]): void {
+export function assertNoCanaries(t: Pick<Test, 'notOk'>, canaries: string[], texts: string[]): void {
   const all = texts.join('\n');
   for (const c of canaries) t.notOk(all.includes(c), `canary ${c.slice(0, 8)}... never appears`);
 }

@@ -79,6 +79,8 @@ export interface VaultFake {
   deleteKv(path: string, versions?: number[], opts?: MountOptions): void;
   undeleteKv(path: string, versions: number[], opts?: MountOptions): void;
   destroyKv(path: string, versions: number[], opts?: MountOptions): void;
+  /** KV v2: remove every version and the metadata */
+  deleteKvMetadata(path: string, opts?: MountOptions): void;
 
   setPolicy(name: string, rules: PolicyRules, opts?: MountOptions): void;
   createToken(spec?: TokenSpec): string;
@@ -392,6 +394,10 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
     destroyKv(path, versions, o = {}) {
       const { engine, rest } = kvAt(path, o.namespace);
       if (engine instanceof KvV2) engine.destroy(rest, versions);
+    },
+    deleteKvMetadata(path, o = {}) {
+      const { engine, rest } = kvAt(path, o.namespace);
+      if (engine instanceof KvV2) engine.deleteMetadata(rest);
     },
     setPolicy(name, rules, o = {}) {
       policies.set(`${nsKey(o.namespace)}\0${name}`, rules);

@@ -19,6 +19,8 @@ export interface TokenEntry {
   expireAt: number | undefined;
   /** epoch ms; the renewal cap */
   maxExpireAt: number | undefined;
+  /** seconds, when the creator set one (0 = the system max applies) */
+  explicitMaxTtl: number;
   renewable: boolean;
   revoked: boolean;
   parent: string | undefined;
@@ -79,6 +81,7 @@ export class TokenStore {
       issuedAt: now,
       expireAt: effectiveTtl > 0 ? now + effectiveTtl * 1000 : undefined,
       maxExpireAt: effectiveTtl > 0 ? now + maxTtl * 1000 : undefined,
+      explicitMaxTtl: spec.maxTtl ?? 0,
       renewable: spec.renewable ?? effectiveTtl > 0,
       revoked: false,
       parent: spec.parent,
@@ -148,7 +151,7 @@ export class TokenStore {
       display_name: t.displayName,
       entity_id: '',
       expire_time: t.expireAt === undefined ? null : iso(t.expireAt),
-      explicit_max_ttl: 0,
+      explicit_max_ttl: t.explicitMaxTtl,
       id: t.id,
       issue_time: iso(t.issuedAt),
       last_renewal: t.lastRenewal === undefined ? undefined : iso(t.lastRenewal),

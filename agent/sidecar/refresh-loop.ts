@@ -1,0 +1,332 @@
+// The sidecar's refresh loop, after the init gate has filled the store and
+// written every file once:
+//
+//   scheduler (one timer per secret) --due--> check:
+//     static secret: provider.changed() when it has one (cheap), else fetch and
+//                    compare; a provider's watch() makes the secret due at once
+//     leased secret: renew at ~2/3 of the lease (timing.ts); when the lease is
+//                    not renewable, capped at max TTL, or renewal failed: fetch a new one
+//   a new value is validated (require rules, keys templates use) and
+//   trial-rendered before it replaces the last good one; a bad value is
+//   refused, logged by name, and retried with backoff: the files keep the last
+//   good content
+//   changed names --ChangeBatcher (refresh.wait)--> re-render only templates
+//   that use them --writer (skips equal bytes)--> notifiers, only when a file's
+//   bytes changed
+//   Health and metrics follow every step.
+//
+// All time comes from the injected Clock, so the loop runs under ManualClock
+// in tests. The loop never closes providers or the server: run.ts owns those.
+
+import type { AgentConfig, SecretConfig } from '../config/load.ts';
+import { AgentError, asAgentError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import { checkValues } from '../pipeline/check-values.ts';
+import { Limiter } from '../pipeline/limiter.ts';
+import type { PreparedTemplate } from '../pipeline/prepare-templates.ts';
+import { renderAll } from '../pipeline/render-all.ts';
+import type { Provider, SecretRef, SecretValue } from '../providers/provider.ts';
+import type { Notifier } from '../reload/notifier.ts';
+import { runNotifiers } from '../reload/run-notifiers.ts';
+import { ChangeBatcher } from '../scheduler/batcher.ts';
+import type { Clock } from '../scheduler/clock.ts';
+import { Scheduler, type CheckKind, type DueCheck } from '../scheduler/scheduler.ts';
+import { leaseExpiresAt, nextBackoff, nextLeaseAction, nextStaticCheck } from '../scheduler/timing.ts';
+import type { Health } from '../server/health.ts';
+import type { AgentMetrics } from '../server/metrics.ts';
+import { sameData, type SecretStore } from '../store/store.ts';
+import { writeAtomic, type WriteOptions, type WriteOutcome } from '../writer/atomic-write.ts';
+
+/** one provider call may take this long before it counts as failed */
+const CALL_TIMEOUT_MS = 30_000;
+
+export interface RefreshLoopDeps {
+  config: AgentConfig;
+  templates: PreparedTemplate[];
+  providers: Map<string, Provider>;
+  /** filled by the init gate */
+  store: SecretStore;
+  notifiers: Notifier[];
+  health: Health;
+  metrics: AgentMetrics;
+  logger: Logger;
+  clock: Clock;
+  rand?: () => number;
+  /** default: the atomic writer */
+  write?: (destination: string, bytes: Buffer, opts: WriteOptions) => Promise<WriteOutcome>;
+}
+
+interface SecretState {
+  /** consecutive failures, for backoff */
+  failures: number;
+  /** the TTL a renewal asks for: the lease's duration when it was obtained */
+  requestedTtlSeconds?: number;
+  /** for leased secrets: what the next due check does */
+  leaseAction?: 'renew' | 'refetch';
+  unwatch?: () => void;
+}
+
+export class RefreshLoop {
+  private readonly d: RefreshLoopDeps;
+  private readonly rand: () => number;
+  private readonly scheduler: Scheduler;
+  private readonly batcher: ChangeBatcher;
+  private readonly state = new Map<string, SecretState>();
+  private readonly limiters = new Map<string, Limiter>();
+  private readonly stopping = new AbortController();
+  private readonly write: (destination: string, bytes: Buffer, opts: WriteOptions) => Promise<WriteOutcome>;
+  private started = false;
+
+  constructor(deps: RefreshLoopDeps) {
+    this.d = deps;
+    this.rand = deps.rand ?? Math.random;
+    this.write = deps.write ?? writeAtomic;
+    this.scheduler = new Scheduler(deps.clock, (e) => this.d.logger.error({ err: asAgentError(e, 'refresh check').message }, 'refresh check crashed'));
+    this.scheduler.onDue((checks) => this.runChecks(checks));
+    const wait = deps.config.refresh.wait;
+    this.batcher = new ChangeBatcher(deps.clock, { minMs: wait.min, ...(wait.max !== undefined ? { maxMs: wait.max } : {}) }, (names) => this.applyChanges(names), (e) =>
+      this.d.logger.error({ err: asAgentError(e, 're-render').message }, 're-render crashed; files keep their last good content'),
+    );
+    for (const name of deps.providers.keys()) this.limiters.set(name, new Limiter(deps.config.init.concurrency));
+  }
+
+  /** schedule the first check of every secret and subscribe to push changes */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { config, store, health } = this.d;
+    for (const secret of Object.values(config.secrets)) {
+      const entry = store.get(secret.name);
+      if (!entry) continue;
+      const st: SecretState = { failures: 0 };
+      this.state.set(secret.name, st);
+      this.recordFresh(secret, entry.value, entry.freshAt);
+      if (entry.value.lease) st.requestedTtlSeconds = entry.value.lease.ttlSeconds;
+      const provider = this.d.providers.get(secret.provider);
+      if (provider?.watch) {
+        st.unwatch = provider.watch(refOf(secret), () => {
+          this.d.logger.debug({ secret: secret.name }, 'provider reported a change');
+          this.scheduler.trigger(secret.name, entry.value.lease ? 'leased' : 'static');
+        });
+      }
+      this.planNext(secret);
+    }
+    health.markRendered(this.d.clock.now());
+  }
+
+  /** make these secrets (default: all) due now, e.g. when a provider's token
+   * was replaced and leases obtained under it will be revoked */
+  invalidate(reason: string, names?: string[]): void {
+    const list = names ?? [...this.state.keys()];
+    this.d.logger.warn({ reason, secrets: list }, 'refetching secrets: provider invalidated them');
+    for (const n of list) {
+      const st = this.state.get(n);
+      if (!st) continue;
+      st.leaseAction = 'refetch';
+      this.scheduler.trigger(n);
+    }
+  }
+
+  /** when each secret is next checked (for logs and tests) */
+  nextCheck(name: string): { at: number; kind: CheckKind } | undefined {
+    return this.scheduler.nextAt(name);
+  }
+
+  /** stop timers and watches; waits for a re-render in progress */
+  async stop(): Promise<void> {
+    this.stopping.abort(new AgentError('unavailable', 'the agent is stopping'));
+    this.scheduler.stop();
+    this.batcher.dispose();
+    for (const st of this.state.values()) st.unwatch?.();
+    await this.batcher.idle();
+  }
+
+  // ---- scheduling --------------------------------------------------------
+
+  private planNext(secret: SecretConfig): void {
+    const entry = this.d.store.get(secret.name);
+    const st = this.state.get(secret.name);
+    if (!entry || !st) return;
+    const now = this.d.clock.now();
+    const lease = entry.value.lease;
+    if (lease) {
+      const a = nextLeaseAction(lease, now, { fraction: this.d.config.refresh.leaseRenewFraction, rand: this.rand, requestedTtlSeconds: st.requestedTtlSeconds });
+      const provider = this.d.providers.get(secret.provider);
+      st.leaseAction = a.action === 'renew' && provider?.renew ? 'renew' : 'refetch';
+      this.d.logger.debug({ secret: secret.name, action: st.leaseAction, at: new Date(a.at).toISOString(), reason: a.reason }, 'lease check planned');
+      this.scheduler.schedule(secret.name, a.at, 'leased');
+      return;
+    }
+    const interval = secret.refreshMs ?? this.d.config.refresh.interval;
+    this.scheduler.schedule(secret.name, nextStaticCheck(now, interval, this.d.config.refresh.jitter, this.rand), 'static');
+  }
+
+  private planRetry(secret: SecretConfig, kind: CheckKind): void {
+    const st = this.state.get(secret.name)!;
+    const { initial, max } = this.d.config.refresh.backoff;
+    const delay = nextBackoff(st.failures - 1, initial, max, this.rand);
+    this.scheduler.schedule(secret.name, this.d.clock.now() + delay, kind);
+  }
+
+  // ---- checks ------------------------------------------------------------
+
+  private async runChecks(checks: DueCheck[]): Promise<void> {
+    await Promise.all(checks.map((c) => this.check(c)));
+  }
+
+  private async check(due: DueCheck): Promise<void> {
+    const secret = this.d.config.secrets[due.name];
+    const provider = secret && this.d.providers.get(secret.provider);
+    const st = this.state.get(due.name);
+    if (!secret || !provider || !st || this.stopping.signal.aborted) return;
+    const limiter = this.limiters.get(secret.provider)!;
+    try {
+      await limiter.run(async () => {
+        if (due.kind === 'leased' && st.leaseAction === 'renew') await this.renew(secret, provider, st);
+        else await this.refresh(secret, provider, st, due.kind);
+      });
+      st.failures = 0;
+      this.planNext(secret);
+    } catch (e) {
+      if (this.stopping.signal.aborted) return;
+      const err = asAgentError(e, `secrets.${secret.name}: refresh`);
+      st.failures++;
+      this.d.metrics.fetchFailed(provider.name, secret.name, err.code);
+      this.d.health.markError(secret.name, err, this.d.clock.now());
+      if (due.kind === 'leased') {
+        // a renewal that failed (lease revoked, token replaced) is followed by a fresh lease
+        if (st.leaseAction === 'renew') this.d.metrics.leaseRenewal(secret.name, 'failed');
+        st.leaseAction = 'refetch';
+      }
+      this.d.logger.warn(
+        { audit: true, secret: secret.name, provider: provider.name, ref: provider.describe(refOf(secret)), outcome: err.code, failures: st.failures, err: err.message },
+        'secret refresh failed; files keep the last good value',
+      );
+      this.planRetry(secret, due.kind);
+    }
+  }
+
+  private callSignal(): AbortSignal {
+    return AbortSignal.any([this.stopping.signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]);
+  }
+
+  private async renew(secret: SecretConfig, provider: Provider, st: SecretState): Promise<void> {
+    const entry = this.d.store.get(secret.name)!;
+    const renewed = await provider.renew!(refOf(secret), entry.value, this.callSignal());
+    const now = this.d.clock.now();
+    this.d.metrics.fetched(provider.name, secret.name);
+    const asked = st.requestedTtlSeconds ?? entry.value.lease?.ttlSeconds;
+    const capped = renewed.lease !== undefined && asked !== undefined && renewed.lease.ttlSeconds < asked;
+    this.d.metrics.leaseRenewal(secret.name, capped ? 'capped' : 'renewed');
+    this.d.logger.info({ audit: true, secret: secret.name, provider: provider.name, ttlSeconds: renewed.lease?.ttlSeconds, capped }, capped ? 'lease renewed, capped at max TTL: a new lease follows' : 'lease renewed');
+    if (!sameData(entry.value.data, renewed.data)) {
+      await this.accept(secret, renewed, now);
+      return;
+    }
+    this.d.store.set(secret.name, renewed, now);
+    this.recordFresh(secret, renewed, now);
+  }
+
+  private async refresh(secret: SecretConfig, provider: Provider, st: SecretState, kind: CheckKind): Promise<void> {
+    const ref = refOf(secret);
+    const entry = this.d.store.get(secret.name)!;
+    if (kind === 'static' && provider.changed) {
+      const changed = await provider.changed(ref, entry.value, this.callSignal());
+      this.d.metrics.fetched(provider.name, secret.name);
+      if (!changed) {
+        const now = this.d.clock.now();
+        this.d.store.touch(secret.name, now);
+        this.recordFresh(secret, entry.value, now);
+        return;
+      }
+    }
+    const value = await provider.fetch(ref, this.callSignal());
+    const now = this.d.clock.now();
+    this.d.metrics.fetched(provider.name, secret.name);
+    if (value.lease) {
+      st.requestedTtlSeconds = value.lease.ttlSeconds;
+      if (kind === 'leased') this.d.metrics.leaseRenewal(secret.name, 'refetched');
+    }
+    if (sameData(entry.value.data, value.data)) {
+      this.d.store.set(secret.name, value, now);
+      this.recordFresh(secret, value, now);
+      return;
+    }
+    await this.accept(secret, value, now);
+  }
+
+  /** a changed value: validate and trial-render, then store and batch it */
+  private async accept(secret: SecretConfig, value: SecretValue, now: number): Promise<void> {
+    const candidate = new Map<string, SecretValue>();
+    for (const n of this.d.store.names()) candidate.set(n, this.d.store.get(n)!.value);
+    candidate.set(secret.name, value);
+    const problems = checkValues(this.d.config, this.d.templates, candidate, now, [secret.name]);
+    if (problems.length) {
+      throw new AgentError('validation', `${secret.name}: the new value breaks its rules, keeping the last good one: ${problems.map((p) => p.message).join('; ')}`, {
+        problems: problems.map((p) => p.message),
+        where: `secrets.${secret.name}`,
+      });
+    }
+    const data: Record<string, Record<string, string>> = {};
+    for (const [n, v] of candidate) data[n] = v.data;
+    // throws (validation/template) when the value cannot be written in its file's format
+    renderAll(this.dependents([secret.name]), data);
+    this.d.store.set(secret.name, value, now);
+    this.recordFresh(secret, value, now);
+    this.d.logger.info({ audit: true, secret: secret.name, version: value.version, leased: value.lease !== undefined }, 'secret changed');
+    this.batcher.add(secret.name);
+  }
+
+  private recordFresh(secret: SecretConfig, value: SecretValue, at: number): void {
+    const leaseLeft = value.lease ? leaseExpiresAt(value.lease) - at : undefined;
+    const ttls = [secret.ttlMs, leaseLeft].filter((x): x is number => x !== undefined);
+    this.d.health.markFresh(secret.name, at, ttls.length ? Math.min(...ttls) : undefined);
+    this.d.metrics.refreshed(secret.name, at);
+    if (value.lease) this.d.metrics.expiresAt('lease', secret.name, leaseExpiresAt(value.lease));
+    else this.d.metrics.clearExpiry('lease', secret.name);
+  }
+
+  // ---- re-render and reload ----------------------------------------------
+
+  private dependents(names: Iterable<string>): PreparedTemplate[] {
+    const set = new Set(names);
+    return this.d.templates.filter((t) => [...t.secrets].some((s) => set.has(s)));
+  }
+
+  private async applyChanges(names: ReadonlySet<string>): Promise<void> {
+    const { logger, metrics } = this.d;
+    const templates = this.dependents(names);
+    let rendered;
+    try {
+      rendered = renderAll(templates, this.d.store.templateData());
+    } catch (e) {
+      const err = asAgentError(e, 're-render');
+      for (const t of templates) metrics.rendered(t.config.destination, 'failed');
+      logger.error({ secrets: [...names], err: err.message, problems: err.problems }, 're-render failed; files keep their last good content');
+      return;
+    }
+    const files: string[] = [];
+    for (const r of rendered) {
+      const c = r.template.config;
+      try {
+        const outcome = await this.write(c.destination, r.bytes, { mode: c.mode, ...(c.uid !== undefined ? { uid: c.uid } : {}), ...(c.gid !== undefined ? { gid: c.gid } : {}) });
+        metrics.rendered(c.destination, outcome === 'unchanged' ? 'unchanged' : 'written');
+        logger.info({ file: c.destination, bytes: r.bytes.length, outcome, secrets: [...r.template.secrets] }, `template ${outcome}`);
+        if (outcome === 'written') files.push(c.destination);
+      } catch (e) {
+        metrics.rendered(c.destination, 'failed');
+        logger.error({ file: c.destination, err: asAgentError(e, `writing ${c.destination}`).message }, 'writing a re-rendered file failed; it keeps its last good content');
+      }
+    }
+    if (files.length === 0 || this.d.notifiers.length === 0 || this.stopping.signal.aborted) return;
+    await runNotifiers(this.d.notifiers, { secrets: [...names].sort(), files }, logger, {
+      signal: this.stopping.signal,
+      now: () => this.d.clock.now(),
+      onOutcome: (r) => metrics.reloaded(`reload[${r.index}]:${r.kind}`, r.ok),
+    });
+  }
+}
+
+function refOf(secret: SecretConfig): SecretRef {
+  return { name: secret.name, spec: secret.spec };
+}

@@ -1,0 +1,93 @@
+// `erlmcp-secrets run`: after the init gate, stay up as a sidecar: the refresh
+// loop, the health/metrics server, and a clean stop on SIGTERM/SIGINT or
+// POST /quit (exit 0; Kubernetes sends SIGTERM when the pod stops).
+//
+//   startSidecar(gate, opts) -> { stop(reason), stopped: Promise<void>, server }   (tests)
+//   runSidecar(gate)         -> exit code, wiring process signals              (cli)
+
+import type { GateResult } from '../cli/main.ts';
+import { EXIT } from '../cli/exit-codes.ts';
+import { closeProviders } from '../providers/open.ts';
+import { createNotifiers, type NotifierDeps } from '../reload/factory.ts';
+import { realClock, type Clock } from '../scheduler/clock.ts';
+import { Health } from '../server/health.ts';
+import { startServer, type RunningServer } from '../server/http-server.ts';
+import { AgentMetrics } from '../server/metrics.ts';
+import { VERSION } from '../version.ts';
+import { RefreshLoop } from './refresh-loop.ts';
+
+export type SidecarInput = Pick<GateResult, 'config' | 'templates' | 'providers' | 'store' | 'logger'>;
+
+export interface SidecarOptions {
+  clock?: Clock;
+  rand?: () => number;
+  /** builders for notifier kinds not in this module (the `erlang` one) */
+  notifierDeps?: NotifierDeps;
+  /** override server.listen (tests: 127.0.0.1:0) */
+  listen?: string;
+}
+
+export interface RunningSidecar {
+  loop: RefreshLoop;
+  health: Health;
+  metrics: AgentMetrics;
+  server: RunningServer | undefined;
+  /** idempotent; resolves when everything is closed */
+  stop(reason: string): Promise<void>;
+  /** resolves once stopped, whoever asked (signal, POST /quit, caller) */
+  stopped: Promise<void>;
+}
+
+export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}): Promise<RunningSidecar> {
+  const { config, logger } = gate;
+  const clock = opts.clock ?? realClock;
+  // The erlang notifier is plugged in here once agent/reload/erlang.ts exists:
+  //   notifierDeps.erlang = (cfg) => new ErlangNotifier(cfg, { logger, baseDir: config.baseDir })
+  const notifiers = createNotifiers(config.reload, opts.notifierDeps ?? {});
+  const health = new Health(clock);
+  const metrics = new AgentMetrics({ clock, health, version: VERSION });
+  const loop = new RefreshLoop({ ...gate, notifiers, health, metrics, clock, ...(opts.rand ? { rand: opts.rand } : {}) });
+
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let stopping: Promise<void> | undefined;
+  let server: RunningServer | undefined;
+  const stop = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info({ reason }, 'sidecar stopping');
+      await loop.stop();
+      await server?.close();
+      await closeProviders(gate.providers);
+      logger.info('sidecar stopped');
+      resolveStopped();
+    })();
+    return stopping;
+  };
+
+  loop.start();
+  if (config.server.enabled) {
+    try {
+      server = await startServer({ listen: opts.listen ?? config.server.listen, quit: config.server.quit, health, metrics, logger, onQuit: () => stop('POST /quit') });
+    } catch (e) {
+      await loop.stop();
+      throw e;
+    }
+    logger.info({ url: server.url, quit: config.server.quit }, 'health server listening');
+  }
+  logger.info({ secrets: Object.keys(config.secrets).length, notifiers: notifiers.map((n) => n.describe()) }, 'sidecar running');
+  return { loop, health, metrics, server, stop, stopped };
+}
+
+export async function runSidecar(gate: GateResult): Promise<number> {
+  const sidecar = await startSidecar(gate);
+  const onSignal = (sig: NodeJS.Signals): void => void sidecar.stop(sig);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    await sidecar.stopped;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  return EXIT.ok;
+}
