@@ -1,19 +1,29 @@
 // Bundles the agent into one file, dist/erlmcp-secrets.js, that runs with no
-// node_modules beside it. CommonJS on purpose: an ESM bundle's `import` of a
-// builtin builds an ESM facade of it, and node:http's facade alone loads
-// undici (~30 ms) at start-up; require() does not. google-gax also finds its
-// files through __dirname, which CommonJS has.
+// node_modules beside it.
 //
-// `--sea` builds the program from image/sea-entry.ts into
-// dist/erlmcp-secrets.cjs, the main script of the single executable
-// (image/build-binary.mjs); that entry can also serve as a V8 startup
-// snapshot entry.
+// - CommonJS: an ESM bundle's `import` of a builtin builds an ESM facade of
+//   it, and node:http's facade alone loads undici (~30 ms) at start-up;
+//   require() does not. google-gax also finds its files through __dirname.
+// - The file is a small loader (image/code-cache-loader.cjs) that holds the
+//   program as a string and compiles it with a V8 code cache, and holds each
+//   cloud provider with its SDK as a brotli-compressed chunk that is only
+//   decompressed and compiled when a provider of that type is configured
+//   (image/provider-chunks.mjs). A Vault-only init never parses the AWS,
+//   Azure or GCP SDKs.
+//
+// `--sea` builds the whole program, chunks inline, from image/sea-entry.ts
+// into dist/erlmcp-secrets.cjs: the main script of the single executable
+// (image/build-binary.mjs), which has its own code cache or snapshot.
+// `--analyze` prints what the main program is made of.
 
 import { build } from 'esbuild';
-import { lazyAxiosFetch } from './lazy-axios-fetch.mjs';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { lazyAxiosFetch } from './lazy-axios-fetch.mjs';
+import { buildProviderChunks, chunkImports } from './provider-chunks.mjs';
+import { SHARED_MODULES } from '../agent/providers/shared-modules.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -21,9 +31,7 @@ const sea = process.argv.includes('--sea');
 const outfile = path.join(root, 'dist', sea ? 'erlmcp-secrets.cjs' : 'erlmcp-secrets.js');
 mkdirSync(path.dirname(outfile), { recursive: true });
 
-const result = await build({
-  entryPoints: [path.join(root, sea ? 'image/sea-entry.ts' : 'agent/cli/entry.ts')],
-  outfile,
+const common = {
   bundle: true,
   platform: 'node',
   target: 'node24',
@@ -33,12 +41,31 @@ const result = await build({
   keepNames: false,
   legalComments: 'none',
   sourcemap: false,
-  metafile: true,
-  ...(sea ? {} : { banner: { js: '#!/usr/bin/env node' } }),
   define: { 'process.env.ERLMCP_SECRETS_BUNDLED': '"1"' },
   logLevel: 'warning',
   plugins: [lazyAxiosFetch],
+};
+
+const result = await build({
+  ...common,
+  write: sea,
+  metafile: true,
+  entryPoints: [path.join(root, sea ? 'image/sea-entry.ts' : 'agent/cli/entry.ts')],
+  outfile,
+  plugins: sea ? common.plugins : [...common.plugins, chunkImports],
 });
+
+if (!sea) {
+  const program = `(function (exports, require, module, __filename, __dirname) {${result.outputFiles[0].text}\n})`;
+  const chunks = await buildProviderChunks(root, Object.keys(SHARED_MODULES), common);
+  // the hash of everything names the cache files, so a new build never meets an old cache
+  const id = createHash('sha256').update(program).update(JSON.stringify(chunks)).digest('hex').slice(0, 16);
+  const loader = readFileSync(path.join(root, 'image/code-cache-loader.cjs'), 'utf8')
+    .replace('__PROGRAM__', () => JSON.stringify(program))
+    .replace('__CHUNKS__', () => JSON.stringify(chunks))
+    .replace('__PROGRAM_ID__', () => JSON.stringify(id));
+  writeFileSync(outfile, loader, { mode: 0o755 });
+}
 
 // The repository's package.json says "type": "module"; this one keeps the
 // bundle CommonJS inside dist/. Copied alone elsewhere, a .js file with no

@@ -48,7 +48,7 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
         return await runSidecar(await gate(args, io, logger));
       }
       case 'exec': {
-        const { runExec } = await import('../sidecar/exec.ts');
+        const { runExec } = await import('../exec/run-exec.ts');
         return await runExec(await gate(args, io, logger), args.child);
       }
       case 'webhook': {

@@ -12,16 +12,17 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 export function issueLines(error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = []): string[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      // one line per key, at the key's own path: `secrets.db.pth: unknown key`
+      return issue.keys.map((k) => `${formatPath([...prefix, ...issue.path, k])}: unknown key`);
+    }
     const path = formatPath([...prefix, ...issue.path]);
     return path === '' ? issue.message : `${path}: ${describeIssue(issue)}`;
   });
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') {
-    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  }
   if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) {
     return `required (expected ${issue.expected})`;
   }

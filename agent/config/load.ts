@@ -96,7 +96,7 @@ export function parseConfigText(text: string, origin: string, baseDir: string): 
 function parseDocument(text: string, origin: string): unknown {
   try {
     // YAML 1.2 is a superset of JSON, so one parser serves both formats.
-    return parseYaml(text, { prettyErrors: false, uniqueKeys: true });
+    return parseYaml(text, { prettyErrors: true, uniqueKeys: true });
   } catch (e) {
     if (e instanceof YAMLParseError) {
       const [line, col] = e.linePos?.[0] ? [e.linePos[0].line, e.linePos[0].col] : [undefined, undefined];
@@ -207,7 +207,9 @@ function crossCheckRules(secrets: Record<string, SecretConfig>): string[] {
   for (const s of Object.values(secrets)) {
     for (const [key, rule] of Object.entries(s.require)) {
       if (!rule.matchesCertificate) continue;
-      const [other, otherKey] = rule.matchesCertificate.split('.', 2) as [string, string];
+      const dot = rule.matchesCertificate.indexOf('.');
+      const other = rule.matchesCertificate.slice(0, dot);
+      const otherKey = rule.matchesCertificate.slice(dot + 1);
       const target = secrets[other];
       if (!target) out.push(`secrets.${s.name}.require.${key}.matchesCertificate: no secret "${other}" is declared`);
       else if (target.requireDeclared && !(otherKey in target.require)) {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 export const FORMATS = ['base64', 'hex', 'url', 'json', 'pem-certificate', 'pem-private-key'] as const;
 export type Format = (typeof FORMATS)[number];
 
-export const ruleSchema = z.strictObject({
+const ruleFields = z.strictObject({
   /** the key may be absent; when present the other rules apply */
   optional: z.boolean().optional(),
   minLength: z.int().positive().optional(),
@@ -32,11 +32,25 @@ export const ruleSchema = z.strictObject({
   /** pem-private-key: must be the key of the certificate at `secret.key` */
   matchesCertificate: z
     .string()
-    .regex(/^[A-Za-z0-9_-]+\.[^.\s]+$/, 'must name a certificate as "secret.key"')
+    .regex(/^[A-Za-z][A-Za-z0-9_-]*\.\S+$/, 'must name a certificate as "secret.key" (the key may contain dots: "tls.tls.crt")')
     .optional(),
 });
 
-export type Rule = z.output<typeof ruleSchema>;
+// Options that only mean something with a given format are refused without it,
+// rather than silently ignored.
+export const ruleSchema = ruleFields.superRefine((r, ctx) => {
+  const needs = (field: keyof typeof r, formats: string[]) => {
+    if (r[field] !== undefined && !formats.includes(r.format ?? '')) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `only applies with format: ${formats.join(' or ')}` });
+    }
+  };
+  needs('bytes', ['base64', 'hex']);
+  needs('minBytes', ['base64', 'hex']);
+  needs('expiresInMoreThanDays', ['pem-certificate']);
+  needs('matchesCertificate', ['pem-private-key']);
+});
+
+export type Rule = z.output<typeof ruleFields>;
 
 /** `require: [a, b]` or `require: { a: {}, b: { minLength: 16 } }`; `a:` with no value means `{}` */
 export const requireSchema = z

@@ -199,9 +199,11 @@ class Parser {
         }
       } else {
         const at = this.pos;
+        const segmentRule = 'binary segments must be strings or integers 0..255 (sizes and types are not supported)';
+        if (c === undefined || !/[-+0-9$]/.test(c)) this.fail(segmentRule, at);
         const n = c === '$' ? this.charLiteral() : this.number();
-        if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 255) {
-          this.fail('binary segments must be strings or integers 0..255 (sizes and types are not supported)', at);
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 255 || this.lookingAt(':') || this.lookingAt('/')) {
+          this.fail(segmentRule, at);
         }
         bytes.push(n);
       }

@@ -3,12 +3,14 @@
 // Exit: 0 ok, 1 {badrpc, Reason}, 2 usage, 4 unreachable / bad cookie / timeout.
 
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseErlangCall } from './call-parser.ts';
 import { ErlDistClient, type ErlDistClientOptions } from './client.ts';
 import { defaultEpmdPort } from './epmd.ts';
 import { ErlDistError, isErlDistError } from './errors.ts';
 import { formatTerm } from './format.ts';
+import { defaultLocalNodeName, splitNodeName } from './node-name.ts';
 
 export const ERLANG_CALL_EXIT = { ok: 0, badrpc: 1, usage: 2, unreachable: 4 } as const;
 
@@ -21,7 +23,7 @@ export const ERLANG_CALL_USAGE = `usage: erlmcp-secrets erlang-call --node NAME@
   --host H              connect to H instead of the node name's host
   --port P              the node's distribution port: skip EPMD
   --epmd-port P         EPMD port (default $ERL_EPMD_PORT or 4369)
-  --local-name N        our hidden node name (default erlmcp_secrets_<hash>@<host>)
+  --local-name N        our hidden node name (default erlmcp_secrets_cli_<hash>@<host>)
   --tls-ca F --tls-cert F --tls-key F   TLS distribution (-proto_dist inet_tls)
   --tls-server-name S   name to verify in the node's certificate
 
@@ -104,7 +106,9 @@ function buildOptions(argv: string[], env: NodeJS.ProcessEnv): { options: ErlDis
   const connectTimeout = positiveInt('--connect-timeout', v['connect-timeout']);
   if (connectTimeout !== undefined) options.connectTimeoutMs = connectTimeout;
   if (v.host !== undefined) options.host = v.host;
-  if (v['local-name'] !== undefined) options.localNodeName = v['local-name'];
+  // The CLI has its own fixed name so that it never displaces the sidecar's
+  // long-lived connection (same name = the node drops the older connection).
+  options.localNodeName = v['local-name'] ?? defaultLocalNodeName(splitNodeName(v.node, 'target node name'), os.hostname(), 'cli');
   if (v['tls-ca'] !== undefined && v['tls-cert'] !== undefined && v['tls-key'] !== undefined) {
     options.tls = { caFile: v['tls-ca'], certFile: v['tls-cert'], keyFile: v['tls-key'] };
     if (v['tls-server-name'] !== undefined) options.tls.serverName = v['tls-server-name'];

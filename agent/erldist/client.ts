@@ -214,9 +214,8 @@ export class ErlDistClient {
     const port = await this.resolvePort(host, deadline);
     const socket = await this.openSocket(host, port, deadline);
     const peerLabel = `node ${this.node} (${host}:${port})`;
+    // The reader owns the socket's 'data', 'error' and 'close' events from here on.
     const reader = new SocketReader(socket, peerLabel);
-    // Until the handshake is done, errors surface through the reader.
-    socket.on('error', () => undefined);
     try {
       const hs = await performHandshake(
         socket,
@@ -307,12 +306,19 @@ export class ErlDistClient {
       call.reject(
         byUs
           ? new ErlDistError('closed', `the client was closed while ${call.label} was running on ${this.node}`)
-          : new ErlDistError(
-              'closed',
-              `node ${this.node} went away while ${call.label} was running (connection closed); ` +
-                'whether the call took effect is unknown',
-              { cause },
-            ),
+          : cause instanceof ErlDistError && cause.kind === 'protocol'
+            ? new ErlDistError(
+                'closed',
+                `dropped the connection to node ${this.node} while ${call.label} was running: ${cause.message}; ` +
+                  'whether the call took effect is unknown',
+                { cause },
+              )
+            : new ErlDistError(
+                'closed',
+                `node ${this.node} went away while ${call.label} was running (connection closed); ` +
+                  'whether the call took effect is unknown',
+                { cause },
+              ),
       );
     }
   }
@@ -362,6 +368,12 @@ export class ErlDistClient {
           ),
         );
       }, timeoutMs);
+      if (this.conn !== conn) {
+        // The connection died between connecting and sending: nothing was sent.
+        clearTimeout(timer);
+        reject(new ErlDistError('closed', `the connection to ${this.node} closed before ${label} could be sent`));
+        return;
+      }
       this.pending.set(key, { label, resolve, reject, timer });
       conn.socket.write(frame);
     });

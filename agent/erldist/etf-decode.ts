@@ -22,7 +22,8 @@ import {
   type Term,
 } from './terms.ts';
 
-const MAX_DEPTH = 10_000;
+// Deep enough for any real reply, shallow enough to stay far from the JS stack limit.
+const MAX_DEPTH = 1_000;
 
 export interface DecodeOptions {
   /** atoms announced in a distribution header, indexed by ATOM_CACHE_REF */

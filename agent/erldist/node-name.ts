@@ -31,10 +31,15 @@ export function isLongHost(host: string): boolean {
   return host.includes('.') || host.includes(':');
 }
 
-/** erlmcp_secrets_<8 hex of sha256(hostname)>: stable for one pod/host, distinct across them. */
-export function defaultAlive(hostname = os.hostname()): string {
+/**
+ * erlmcp_secrets_<8 hex of sha256(hostname)>: stable for one pod/host, distinct
+ * across them. `role` separates long-lived users (the sidecar) from one-shot
+ * ones (the CLI): a second connection under the same name makes the node drop
+ * the first, so each gets its own name (still a small, fixed set per host).
+ */
+export function defaultAlive(hostname = os.hostname(), role?: string): string {
   const digest = createHash('sha256').update(hostname).digest('hex').slice(0, 8);
-  return `erlmcp_secrets_${digest}`;
+  return role === undefined ? `erlmcp_secrets_${digest}` : `erlmcp_secrets_${role}_${digest}`;
 }
 
 /**
@@ -43,8 +48,8 @@ export function defaultAlive(hostname = os.hostname()): string {
  * it follows the target: our short hostname for -sname nodes, our FQDN or the
  * target-style loopback address for -name nodes.
  */
-export function defaultLocalNodeName(target: NodeName, hostname = os.hostname()): string {
-  const alive = defaultAlive(hostname);
+export function defaultLocalNodeName(target: NodeName, hostname = os.hostname(), role?: string): string {
+  const alive = defaultAlive(hostname, role);
   if (!isLongHost(target.host)) return `${alive}@${hostname.split('.')[0] ?? hostname}`;
   if (isLongHost(hostname)) return `${alive}@${hostname}`;
   return `${alive}@${target.host.includes(':') ? '::1' : '127.0.0.1'}`;

@@ -6,6 +6,10 @@
 import type { Duplex } from 'node:stream';
 import { ErlDistError } from './errors.ts';
 
+// No reply to an rpc call is anywhere near this; a bigger length is a broken
+// or hostile peer, and buffering towards it would only eat memory.
+export const MAX_PACKET_BYTES = 256 * 1024 * 1024;
+
 interface Waiter {
   header: 2 | 4;
   resolve: (packet: Buffer) => void;
@@ -17,9 +21,11 @@ export class SocketReader {
   private waiter: Waiter | null = null;
   private closedWith: ErlDistError | null = null;
   private readonly describePeer: string;
+  private readonly socket: Duplex;
 
   constructor(socket: Duplex, describePeer: string) {
     this.describePeer = describePeer;
+    this.socket = socket;
     socket.on('data', (chunk: Buffer) => {
       this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
       this.pump();
@@ -62,6 +68,13 @@ export class SocketReader {
     if (w === null) return;
     if (this.buffered.length >= w.header) {
       const len = w.header === 2 ? this.buffered.readUInt16BE(0) : this.buffered.readUInt32BE(0);
+      if (len > MAX_PACKET_BYTES) {
+        this.waiter = null;
+        this.closedWith = new ErlDistError('protocol', `${this.describePeer} announced a ${len}-byte message; the limit is ${MAX_PACKET_BYTES}`);
+        this.socket.destroy();
+        w.reject(this.closedWith);
+        return;
+      }
       if (this.buffered.length >= w.header + len) {
         const packet = this.buffered.subarray(w.header, w.header + len);
         this.buffered = this.buffered.subarray(w.header + len);

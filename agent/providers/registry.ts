@@ -4,6 +4,7 @@
 
 import type { z } from 'zod';
 import type { ProviderModule } from './provider.ts';
+import './shared-modules.ts';
 import * as vault from './vault/schema.ts';
 import * as file from './file/schema.ts';
 import * as aws from './aws/schema.ts';

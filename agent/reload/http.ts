@@ -10,6 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { ReloadConfig } from '../config/reload-schema.ts';
 import { scrub } from '../log/secret-registry.ts';
+import { realClock } from '../scheduler/clock.ts';
 import type { ChangeSet, Notifier, Outcome } from './notifier.ts';
 
 export type HttpReloadConfig = Extract<ReloadConfig, { type: 'http' }>;
@@ -58,7 +59,7 @@ export class HttpNotifier implements Notifier {
         return done(false, `cannot read caFile ${this.cfg.caFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
       }
     }
-    const sleep = this.deps.sleep ?? defaultSleep;
+    const sleep = this.deps.sleep ?? ((ms: number, signal: AbortSignal) => realClock.sleep(ms, signal));
     let last = '';
     for (let attempt = 0; attempt <= this.cfg.retries; attempt++) {
       if (attempt > 0) {
@@ -113,18 +114,4 @@ function describeRequestError(e: unknown): string {
   if (err.code === 'ENOTFOUND') return 'host not found';
   if (err.code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(err.code)) return `TLS verification failed (${err.code}); set caFile to the server's CA`;
   return err.code ?? err.name ?? 'request failed';
-}
-
-function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -18,11 +18,18 @@ const SUPPORTED = 'supported: {{secret.key}}, raw {{{secret.key}}} or {{& secret
 
 type Token = [type: string, value: string, start: number, end: number, ...rest: unknown[]];
 
+// A private writer, with fixed default delimiters and no cache: the webhook
+// parses templates from pod annotations, and Mustache's shared cache would
+// keep every template text it ever saw.
+const writer = new Mustache.Writer();
+(writer as unknown as { templateCache: undefined }).templateCache = undefined;
+const DEFAULT_TAGS: [string, string] = ['{{', '}}'];
+
 export function parseTemplate(text: string, label: string): ParsedTemplate {
   const lineAt = lineIndex(text);
   let tokens: Token[];
   try {
-    tokens = Mustache.parse(text) as unknown as Token[];
+    tokens = writer.parse(text, DEFAULT_TAGS) as Token[];
   } catch (e) {
     throw new AgentError('template', `${label}: ${describeSyntaxError(e, text, lineAt)}`, { where: label });
   }
@@ -78,6 +85,7 @@ export function parseTemplate(text: string, label: string): ParsedTemplate {
  * first dot, so keys that contain dots (`tls.tls.crt`) still work. */
 function toReference(name: string, line: number, raw: boolean): TemplateReference | string {
   const dot = name.indexOf('.');
+  if (name === '') return 'an empty tag; use {{secret.key}}';
   if (name === '.') return '"." (the current context) is not supported; use {{secret.key}}';
   if (dot === -1) return `"${name}" names no key; use {{secret.key}}${SECRET_NAME.test(name) ? `, e.g. {{${name}.password}}` : ''}`;
   const secret = name.slice(0, dot);

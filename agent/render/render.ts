@@ -18,7 +18,7 @@ export function renderTemplate(t: ParsedTemplate, data: SecretData, escape: Esca
     throw new AgentError('template', problems.join('\n'), { where: t.label, problems });
   }
 
-  // keyed by secret.key: the same value fails the same way wherever it is used
+  // keyed by secret.key and rawness: the same value fails the same way wherever it is used
   const failed = new Map<string, { ref: TemplateReference; reason: string }>();
   let out = '';
   for (const part of t.parts) {
@@ -27,19 +27,16 @@ export function renderTemplate(t: ParsedTemplate, data: SecretData, escape: Esca
       continue;
     }
     const ref = part.reference;
-    const value = lookup(data, ref) as string;
-    if (ref.raw) {
-      out += value;
-      continue;
-    }
-    const escaped = escapeValue(value, escape);
+    // raw still goes through 'none', which refuses what cannot be UTF-8
+    const escaped = escapeValue(lookup(data, ref) as string, ref.raw ? 'none' : escape);
     if (escaped.ok) out += escaped.text;
-    else failed.set(`${ref.secret}\0${ref.key}`, { ref, reason: escaped.reason });
+    else failed.set(`${ref.secret}\0${ref.key}\0${ref.raw}`, { ref, reason: escaped.reason });
   }
   if (failed.size > 0) {
     const problems = [...failed.values()].map(({ ref, reason }) => {
-      const lines = t.references.filter((r) => r.secret === ref.secret && r.key === ref.key && !r.raw).map((r) => r.line);
-      return `${t.label}: ${showReference(ref)} ${showLines(lines)}: the value of ${ref.secret}.${ref.key} cannot be written with escape "${escape}": ${reason}`;
+      const lines = t.references.filter((r) => r.secret === ref.secret && r.key === ref.key && r.raw === ref.raw).map((r) => r.line);
+      const how = ref.raw ? 'raw' : `with escape "${escape}"`;
+      return `${t.label}: ${showReference(ref)} ${showLines(lines)}: the value of ${ref.secret}.${ref.key} cannot be written ${how}: ${reason}`;
     });
     throw new AgentError('validation', problems.join('\n'), { where: t.label, problems });
   }
@@ -58,6 +55,12 @@ function whyUnresolved(data: SecretData, ref: TemplateReference): string {
   if (secret === undefined) {
     const names = Object.keys(data);
     return `no secret "${ref.secret}" (${names.length === 0 ? 'no secrets are defined' : `secrets: ${listNames(names)}`})`;
+  }
+  if (Object.hasOwn(secret, ref.key)) {
+    // the types say string; a provider that hands over a number or null is a bug, not a typo
+    const v: unknown = secret[ref.key];
+    const kind = v === null || v === undefined ? String(v) : `of type ${typeof v}`;
+    return `secret "${ref.secret}" key "${ref.key}" is ${kind}, not text (a provider bug: please report it)`;
   }
   const keys = Object.keys(secret);
   return `secret "${ref.secret}" has no key "${ref.key}" (${keys.length === 0 ? 'it has no keys' : `keys: ${listNames(keys)}`})`;

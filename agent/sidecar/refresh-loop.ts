@@ -76,6 +76,7 @@ export class RefreshLoop {
   private readonly stopping = new AbortController();
   private readonly write: (destination: string, bytes: Buffer, opts: WriteOptions) => Promise<WriteOutcome>;
   private started = false;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(deps: RefreshLoopDeps) {
     this.d = deps;
@@ -132,6 +133,13 @@ export class RefreshLoop {
     return this.scheduler.nextAt(name);
   }
 
+  /** resolves when no check and no re-render is running (tests: real file
+   * I/O does not advance with a manual clock) */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+    await this.batcher.idle();
+  }
+
   /** stop timers and watches; waits for a re-render in progress */
   async stop(): Promise<void> {
     this.stopping.abort(new AgentError('unavailable', 'the agent is stopping'));
@@ -171,7 +179,13 @@ export class RefreshLoop {
   // ---- checks ------------------------------------------------------------
 
   private async runChecks(checks: DueCheck[]): Promise<void> {
-    await Promise.all(checks.map((c) => this.check(c)));
+    const run = Promise.all(checks.map((c) => this.check(c))).then(() => {});
+    this.inFlight.add(run);
+    try {
+      await run;
+    } finally {
+      this.inFlight.delete(run);
+    }
   }
 
   private async check(due: DueCheck): Promise<void> {

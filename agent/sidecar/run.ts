@@ -43,7 +43,13 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
   const clock = opts.clock ?? realClock;
   // The erlang notifier is plugged in here once agent/reload/erlang.ts exists:
   //   notifierDeps.erlang = (cfg) => new ErlangNotifier(cfg, { logger, baseDir: config.baseDir })
-  const notifiers = createNotifiers(config.reload, opts.notifierDeps ?? {});
+  let notifiers;
+  try {
+    notifiers = createNotifiers(config.reload, opts.notifierDeps ?? {});
+  } catch (e) {
+    await closeProviders(gate.providers);
+    throw e;
+  }
   const health = new Health(clock);
   const metrics = new AgentMetrics({ clock, health, version: VERSION });
   const loop = new RefreshLoop({ ...gate, notifiers, health, metrics, clock, ...(opts.rand ? { rand: opts.rand } : {}) });
@@ -70,6 +76,7 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
       server = await startServer({ listen: opts.listen ?? config.server.listen, quit: config.server.quit, health, metrics, logger, onQuit: () => stop('POST /quit') });
     } catch (e) {
       await loop.stop();
+      await closeProviders(gate.providers);
       throw e;
     }
     logger.info({ url: server.url, quit: config.server.quit }, 'health server listening');

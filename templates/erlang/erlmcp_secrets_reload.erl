@@ -6,7 +6,7 @@
 %% SIGHUP mean "re-read the rendered files and apply them":
 %%
 %%   erlmcp_secrets_reload:install(#{
-%%       env_files    => ["/run/secrets/erlmcp/erlmcp.env"],   % KEY=VALUE lines
+%%       env_files    => ["/run/secrets/erlmcp/erlmcp.env"],   % KEY=VALUE, read as dotenv does
 %%       config_files => ["/run/secrets/erlmcp/secrets.config"], % [{App, [{K, V}]}].
 %%       callback     => {erlmcp_config, secrets_reloaded}       % optional, M:F/1 or fun/1
 %%   }).
@@ -44,14 +44,17 @@
 install(Opts) when is_map(Opts) ->
     case check_opts(Opts) of
         ok ->
-            _ = gen_event:delete_handler(erl_signal_server, ?MODULE, replaced),
-            case gen_event:add_handler(erl_signal_server, ?MODULE, Opts) of
+            _ = (catch gen_event:delete_handler(erl_signal_server, ?MODULE, replaced)),
+            %% catch: erl_signal_server is absent in a minimal (embedded) boot
+            case catch gen_event:add_handler(erl_signal_server, ?MODULE, Opts) of
                 ok ->
                     ok = os:set_signal(maps:get(signal, Opts, sighup), handle),
                     case maps:get(load_now, Opts, false) of
                         true -> _ = reload_now(), ok;
                         false -> ok
                     end;
+                {'EXIT', {noproc, _}} ->
+                    {error, no_signal_server};
                 Other ->
                     {error, Other}
             end;
@@ -228,11 +231,23 @@ as_tuple(T) when is_atom(T) -> {T};
 as_tuple(_) -> {error}.
 
 %% ---------------------------------------------------------------------------
-%% env file parsing: KEY=VALUE per line, as the agent's dotenv escaping writes
-%% it. Blank lines and # comments are skipped; "export " is allowed before a
-%% key; a value is bare (to the end of the line, trailing blanks dropped),
-%% 'single quoted' (literal) or "double quoted" (\n \r \t \\ \" \$ escapes; may
-%% span lines). Errors name the line, never a value.
+%% env file parsing: exactly what the `dotenv` npm package (v16-v18, default
+%% parser) reads, because that is the reader the agent's `dotenv` escaping is
+%% written and tested for. The same line pattern, with JavaScript's meaning
+%% of \s, ^, $ and . spelled out (JS counts U+2028/U+2029 as line ends and
+%% U+FEFF as a space; PCRE's defaults differ):
+%%   - CR LF and lone CR become LF first;
+%%   - each match of  [export] KEY=VALUE [# comment]  sets KEY (later wins);
+%%     KEY is [A-Za-z0-9_.-]+, "KEY: VALUE" is accepted too; lines that do
+%%     not match are skipped, as dotenv does;
+%%   - VALUE is '...', "..." or `...` (a backslash before the quote does not
+%%     end it, and stays), or bare text up to # or the line end;
+%%   - the value is trimmed, one pair of matching outer quotes is removed, and
+%%     only when it started with " are \n and \r turned into LF and CR.
+%% Errors name the file, never a value.
+
+-define(JS_SPACE, "[\\t\\n\\x{0b}\\x{0c}\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}\\x{feff}]").
+-define(JS_EOL, "[\\n\\x{2028}\\x{2029}]").
 
 -spec parse_env(binary() | string()) -> {ok, #{string() => string()}} | {error, {pos_integer(), string()}}.
 parse_env(Bin) when is_binary(Bin) ->
@@ -240,64 +255,43 @@ parse_env(Bin) when is_binary(Bin) ->
         L when is_list(L) -> parse_env(L);
         _ -> {error, {1, "not valid UTF-8"}}
     end;
-parse_env(Text) when is_list(Text) ->
-    env_lines(Text, 1, #{}).
+parse_env(Text0) when is_list(Text0) ->
+    Text = re:replace(Text0, "\\r\\n?", "\n", [global, unicode, {return, list}]),
+    S = ?JS_SPACE,
+    LineStart = "(?:\\A|(?<=" ?JS_EOL "))",
+    LineEnd = "(?=" ?JS_EOL "|\\z)",
+    Pattern = LineStart ++ S ++ "*(?:export" ++ S ++ "+)?([\\w.-]+)(?:" ++ S ++ "*=" ++ S ++ "*?|:" ++ S ++ "+?)"
+        "(" ++ S ++ "*'(?:\\\\'|[^'])*'|" ++ S ++ "*\"(?:\\\\\"|[^\"])*\"|" ++ S ++ "*`(?:\\\\`|[^`])*`|[^#\\r\\n]+)?"
+        ++ S ++ "*(?:#[^\\n\\x{2028}\\x{2029}]*)?" ++ LineEnd,
+    {ok, Line} = re:compile(Pattern, [unicode]),
+    {ok, Quotes} = re:compile(LineStart ++ "(['\"`])([\\s\\S]*)\\1" ++ LineEnd, [unicode]),
+    Matches = case re:run(Text, Line, [global, {capture, all, list}]) of
+                  {match, Ms} -> Ms;
+                  nomatch -> []
+              end,
+    {ok, lists:foldl(fun(M, Acc) ->
+                             {Key, Raw} = case M of
+                                              [_, K] -> {K, ""};
+                                              [_, K, V | _] -> {K, V}
+                                          end,
+                             Acc#{Key => env_value(Raw, Quotes)}
+                     end, #{}, Matches)}.
 
-env_lines([], _, Acc) ->
-    {ok, Acc};
-env_lines([$\n | Rest], Line, Acc) ->
-    env_lines(Rest, Line + 1, Acc);
-env_lines([C | Rest], Line, Acc) when C =:= $\s; C =:= $\t; C =:= $\r ->
-    env_lines(Rest, Line, Acc);
-env_lines([$# | Rest], Line, Acc) ->
-    env_lines(skip_to_eol(Rest), Line, Acc);
-env_lines("export " ++ Rest, Line, Acc) ->
-    env_lines(Rest, Line, Acc);
-env_lines(Text, Line, Acc) ->
-    case lists:splitwith(fun is_key_char/1, Text) of
-        {[First | _] = Key, [$= | ValueText]} when not (First >= $0 andalso First =< $9) ->
-            case env_value(ValueText, Line) of
-                {ok, Value, Rest, NewLine} -> env_lines(Rest, NewLine, Acc#{Key => Value});
-                {error, _} = E -> E
-            end;
+env_value(Raw, Quotes) ->
+    Trimmed = js_trim(Raw),
+    Unquoted = re:replace(Trimmed, Quotes, "\\2", [global, {return, list}]),
+    case Trimmed of
+        [$" | _] ->
+            re:replace(re:replace(Unquoted, "\\\\n", "\n", [global, unicode, {return, list}]),
+                       "\\\\r", "\r", [global, unicode, {return, list}]);
         _ ->
-            {error, {Line, "expected NAME=VALUE"}}
+            Unquoted
     end.
 
-env_value([$" | Rest], Line) -> double_quoted(Rest, Line, Line, []);
-env_value([$' | Rest], Line) -> single_quoted(Rest, Line, Line, []);
-env_value(Text, Line) ->
-    {Value, Rest} = lists:splitwith(fun(C) -> C =/= $\n end, Text),
-    {ok, string:trim(Value, trailing, " \t\r"), Rest, Line}.
+js_trim(S) ->
+    Drop = fun(C) -> is_js_space(C) end,
+    lists:reverse(lists:dropwhile(Drop, lists:reverse(lists:dropwhile(Drop, S)))).
 
-double_quoted([], Start, _, _) -> {error, {Start, "unterminated double quote"}};
-double_quoted([$\\, C | Rest], Start, Line, Acc) -> double_quoted(Rest, Start, Line, [unescape(C) | Acc]);
-double_quoted([$" | Rest], _, Line, Acc) -> after_quote(Rest, Line, lists:reverse(Acc));
-double_quoted([$\n | Rest], Start, Line, Acc) -> double_quoted(Rest, Start, Line + 1, [$\n | Acc]);
-double_quoted([C | Rest], Start, Line, Acc) -> double_quoted(Rest, Start, Line, [C | Acc]).
-
-single_quoted([], Start, _, _) -> {error, {Start, "unterminated single quote"}};
-single_quoted([$' | Rest], _, Line, Acc) -> after_quote(Rest, Line, lists:reverse(Acc));
-single_quoted([$\n | Rest], Start, Line, Acc) -> single_quoted(Rest, Start, Line + 1, [$\n | Acc]);
-single_quoted([C | Rest], Start, Line, Acc) -> single_quoted(Rest, Start, Line, [C | Acc]).
-
-%% after a closing quote only blanks or a comment may follow on that line
-after_quote(Rest, Line, Value) ->
-    {Tail, Next} = lists:splitwith(fun(C) -> C =/= $\n end, Rest),
-    case string:trim(Tail, both, " \t\r") of
-        "" -> {ok, Value, Next, Line};
-        [$# | _] -> {ok, Value, Next, Line};
-        _ -> {error, {Line, "unexpected text after a quoted value"}}
-    end.
-
-unescape($n) -> $\n;
-unescape($r) -> $\r;
-unescape($t) -> $\t;
-unescape(C) -> C.
-
-skip_to_eol(Text) ->
-    lists:dropwhile(fun(C) -> C =/= $\n end, Text).
-
-is_key_char(C) ->
-    (C >= $A andalso C =< $Z) orelse (C >= $a andalso C =< $z) orelse
-    (C >= $0 andalso C =< $9) orelse C =:= $_ orelse C =:= $. .
+is_js_space(C) ->
+    lists:member(C, [9, 10, 11, 12, 13, 32, 16#a0, 16#1680, 16#2028, 16#2029, 16#202f, 16#205f, 16#3000, 16#feff])
+        orelse (C >= 16#2000 andalso C =< 16#200a).

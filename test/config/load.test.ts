@@ -92,7 +92,7 @@ templates:
 refresh: { interval: soon }
 secrts: {}
 `);
-  t.ok(problems.includes('agent.yaml: secrts: unknown key "secrts"'));
+  t.ok(problems.includes('agent.yaml: secrts: unknown key'));
   t.ok(problems.includes('agent.yaml: templates[0]: give exactly one of source or contents'));
   t.ok(problems.includes('agent.yaml: templates[2].mode: mode is octal like "0400"'));
   t.ok(problems.includes('agent.yaml: refresh.interval: "soon" is not a duration (use e.g. 30s, 5m, 1h, 250ms)'));
@@ -168,4 +168,31 @@ t.test('files and the env var', async (t) => {
   const fromEnv = await loadConfig(undefined, { ERLMCP_SECRETS_CONFIG: '{"providers":{"l":{"type":"file","path":"/x"}}}' });
   t.equal(fromEnv.origin, '$ERLMCP_SECRETS_CONFIG');
   await t.rejects(loadConfig(undefined, {}), { code: 'usage', message: 'no config: pass -c FILE or set ERLMCP_SECRETS_CONFIG to the config\'s YAML or JSON text' });
+});
+
+t.test('rule options that need a format are refused without it; cert keys may contain dots', async (t) => {
+  const problems = problemsOf(`
+providers: { local: { type: file, path: x } }
+secrets:
+  a: { provider: local, require: { k: { bytes: 32 }, c: { expiresInMoreThanDays: 3, format: pem-private-key } } }
+`);
+  t.same(problems.sort(), [
+    'agent.yaml: secrets.a.require.c.expiresInMoreThanDays: only applies with format: pem-certificate',
+    'agent.yaml: secrets.a.require.k.bytes: only applies with format: base64 or hex',
+  ]);
+  const c = parseConfigText(
+    `
+providers: { local: { type: file, path: x } }
+secrets:
+  tls: { provider: local, require: { tls.crt: { format: pem-certificate }, tls.key: { format: pem-private-key, matchesCertificate: tls.tls.crt } } }
+`,
+    'agent.yaml',
+    base,
+  );
+  t.equal(c.secrets.tls!.require['tls.key']!.matchesCertificate, 'tls.tls.crt');
+  t.same(problemsOf(`
+providers: { local: { type: file, path: x } }
+secrets:
+  tls: { provider: local, require: { tls.crt: {}, key: { format: pem-private-key, matchesCertificate: tls.crt } } }
+`), ['agent.yaml: secrets.tls.require.key.matchesCertificate: secret "tls" declares no key "crt"']);
 });

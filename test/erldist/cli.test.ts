@@ -56,6 +56,9 @@ t.test('a successful call prints the result as an Erlang term, exit 0', async (t
   t.equal(r2.code, 0);
   t.equal(r2.stdout, '[#{k => 2.5},{a,b},[1,2],"str",atom,42,<<"bin">>,1]\n');
 
+  const hidden = await run([...base, 'erlang:nodes(hidden)']);
+  t.match(hidden.stdout, /^\[erlmcp_secrets_cli_[0-9a-f]{8}@/, 'the CLI connects under its own fixed hidden name');
+
   const r3 = await run([...base, '--timeout', '5000', 'erlang:list_to_atom("it\'s")']);
   outputs.push(r3.stdout, r3.stderr);
   t.equal(r3.stdout, "'it\\'s'\n", 'atoms that need quotes are quoted');

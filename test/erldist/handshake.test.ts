@@ -202,6 +202,16 @@ t.test('after the handshake', async (t) => {
     t.match(warnings[1], /unknown tag 255/);
   });
 
+  await t.test('an absurd frame length drops the connection instead of buffering', async (t) => {
+    const { client } = await withPeer(t, {
+      onCall: (s) => s.write(Buffer.from([0x40, 0, 0, 0, 112])),
+    });
+    const e = await rejected(client.call('m', 'f', []));
+    t.equal(e.kind, 'closed');
+    t.match(e.message, /announced a 1073741824-byte message; the limit is 268435456/);
+    t.equal(client.connected, false);
+  });
+
   await t.test('the peer closes during a call', async (t) => {
     const { client } = await withPeer(t, { onCall: (s) => s.close() });
     const e = await rejected(client.call('m', 'f', [1, 2]));

@@ -78,6 +78,12 @@ t.test('-name (long names) node found through EPMD', async (t) => {
   t.equal(await client.call('erlang', '+', [big, 1]), big + 1n, 'bignums in both directions');
   const text = await client.call('unicode', 'characters_to_binary', [[...'héllo wörld ✓'].map((c) => c.codePointAt(0) as number)]);
   t.equal(Buffer.from(text as Uint8Array).toString('utf8'), 'héllo wörld ✓');
+  t.match(client.localNodeName, /^erlmcp_secrets_[0-9a-f]{8}@.*\./, 'a long-names node gets a long local name');
+
+  const wrong = new ErlDistClient({ node: node.node, cookie: 'nope', epmdPort: nodes.epmdPort });
+  const e = await rejected(wrong.call('erlang', 'node', []));
+  t.equal(e.kind, 'cookie', 'a wrong cookie is reported as such for long names too');
+  wrong.close();
 });
 
 t.test('node on a fixed port without EPMD', async (t) => {
@@ -93,10 +99,27 @@ t.test('node on a fixed port without EPMD', async (t) => {
   t.equal(e.kind, 'unreachable', 'no EPMD runs for it');
   t.match(e.message, /cannot reach EPMD at .*connection refused/);
 
+  const wrongCookie = new ErlDistClient({ node: node.node, cookie: 'nope', port });
+  t.equal((await rejected(wrongCookie.call('erlang', 'node', []))).kind, 'cookie', 'wrong cookie on a fixed port');
+
   const wrongName = new ErlDistClient({ node: `someone_else@${node.node.split('@')[1]}`, cookie: COOKIE, port });
   const mismatch = await rejected(wrongName.call('erlang', 'node', []));
   t.equal(mismatch.kind, 'handshake');
   t.match(mismatch.message, new RegExp(`calls itself ${node.node}, not someone_else@`), 'a port that belongs to another node is refused');
+});
+
+t.test('node with a fixed listen port (inet_dist_listen_min/max), reached without asking EPMD', async (t) => {
+  const nodes = await ErlangNodes.forTest(t);
+  const port = await freePort();
+  const node = await nodes.start({
+    sname: uniqueName('rpc_m'),
+    cookie: COOKIE,
+    extraArgs: ['-kernel', 'inet_dist_listen_min', String(port), '-kernel', 'inet_dist_listen_max', String(port)],
+  });
+  // An EPMD port where nothing listens: the call must not need it.
+  const client = new ErlDistClient({ node: node.node, cookie: COOKIE, port, epmdPort: await freePort() });
+  t.teardown(() => client.close());
+  t.equal(await client.call('erlang', 'node', []), atom(node.node));
 });
 
 t.test('failures are clear errors, never hangs', async (t) => {

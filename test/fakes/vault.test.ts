@@ -353,6 +353,10 @@ t.test('modes: sealed, rate limited, performance standby, injected failures; sys
 
   const healthy = await call('GET', 'sys/health', { token: null });
   t.match([healthy.status, healthy.body], [200, { initialized: true, sealed: false, standby: false }]);
+  const head = await fetch(`${vault.url}/v1/sys/health`, { method: 'HEAD' });
+  t.same([head.status, await head.text()], [200, ''], 'HEAD: status only');
+  const bearer = await fetch(`${vault.url}/v1/secret/data/app`, { headers: { Authorization: `Bearer ${vault.rootToken}` } });
+  t.equal(bearer.status, 200, 'Authorization: Bearer works like X-Vault-Token');
 
   vault.setMode('sealed');
   t.same(await call('GET', 'secret/data/app').then((r) => [r.status, r.body]), [503, { errors: ['Vault is sealed'] }]);
@@ -378,8 +382,9 @@ t.test('modes: sealed, rate limited, performance standby, injected failures; sys
   t.same((await call('GET', 'secret/data/app')).body, { errors: ['internal error'] });
   t.equal((await call('GET', 'secret/data/app')).status, 500);
   t.equal((await call('GET', 'secret/data/app')).status, 200, 'only the next two');
-  t.equal(vault.count('/v1/secret/data/app'), 6);
+  t.equal(vault.count('/v1/secret/data/app'), 7);
   t.equal(vault.count('/v1/sys/health', 'GET'), 5);
+  t.equal(vault.count('/v1/sys/health', 'HEAD'), 1);
 });
 
 t.test('malformed requests', async (t) => {

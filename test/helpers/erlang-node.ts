@@ -73,12 +73,20 @@ export class ErlangNodes {
     return scope;
   }
 
+  /** Without a test (benchmarks): the caller must await shutdown(). */
+  static async standalone(): Promise<ErlangNodes> {
+    return new ErlangNodes(await freePort());
+  }
+
   get env(): NodeJS.ProcessEnv {
-    return { ...process.env, ERL_EPMD_PORT: String(this.epmdPort) };
+    return { ...process.env, ERL_EPMD_PORT: String(this.epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' };
   }
 
   async start(spec: NodeSpec): Promise<RunningNode> {
-    const args: string[] = ['-noinput', '+S', '1:1', '+A', '1', '-setcookie', spec.cookie];
+    // Loopback only: the distribution listener (inet_dist_use_interface) and,
+    // through ERL_EPMD_ADDRESS in env, the EPMD that erl starts.
+    const args: string[] = ['-noinput', '+S', '1:1', '+A', '1', '-setcookie', spec.cookie,
+      '-kernel', 'inet_dist_use_interface', '{127,0,0,1}'];
     if (spec.sname !== undefined) args.push('-sname', spec.sname);
     if (spec.name !== undefined) args.push('-name', spec.name);
     if (spec.fixedPort !== undefined) {

@@ -99,14 +99,20 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** runs argv as uid/gid 65532 with no supplementary groups and a bare environment */
+/**
+ * argv as uid/gid 65532 with no supplementary groups: `env -i` first, so the
+ * program sees only the given environment (the test runner adds NODE_OPTIONS
+ * hooks to every child it spawns; the image has none of them)
+ */
+export function asImageUser(argv: string[], env: Record<string, string> = {}): string[] {
+  const vars = Object.entries({ PATH: '/usr/bin:/bin', ...env }).map(([k, v]) => `${k}=${v}`);
+  return ['env', '-i', ...vars, 'setpriv', `--reuid=${IMAGE_UID}`, `--regid=${IMAGE_UID}`, '--clear-groups', '--', ...argv];
+}
+
 export function runAsImageUser(argv: string[], opts: RunOptions): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn('setpriv', [`--reuid=${IMAGE_UID}`, `--regid=${IMAGE_UID}`, '--clear-groups', '--', ...argv], {
-      cwd: opts.cwd,
-      env: { PATH: '/usr/bin:/bin', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const [cmd, ...args] = asImageUser(argv, opts.env);
+    const child = spawn(cmd!, args, { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -131,6 +131,18 @@ if (moto) {
     t.match(d.message, /may not call secretsmanager:DescribeSecret on secret "erlmcp\/db"/);
   });
 
+  t.test('KMS DecryptionFailure and rejected credentials are `auth`', async (t) => {
+    t.teardown(() => proxy.clearFailures());
+    proxy.fail('GetSecretValue', 'erlmcp/db', { status: 400, type: 'DecryptionFailure', message: "Secrets Manager can't decrypt the protected secret text using the provided KMS key." });
+    const kms = await rejection(provider.fetch(ref('db', { id: 'erlmcp/db' }), signal));
+    t.equal(kms.code, 'auth');
+    t.equal(kms.message, 'aws provider "aws": Secrets Manager could not decrypt secret "erlmcp/db" with its KMS key: allow kms:Decrypt on that key for the agent\'s role');
+    proxy.fail('GetSecretValue', 'erlmcp/cookie', { status: 400, type: 'ExpiredTokenException', message: 'The security token included in the request is expired' });
+    const expired = await rejection(provider.fetch(ref('cookie', { id: 'erlmcp/cookie' }), signal));
+    t.equal(expired.code, 'auth');
+    t.equal(expired.message, 'aws provider "aws": AWS rejected the credentials (ExpiredTokenException) calling secretsmanager:GetSecretValue in region us-east-1: check the role (IRSA/Pod Identity) or the AWS_* variables, and the system clock');
+  });
+
   t.test('throttling is `unavailable` and retryable, with no hidden SDK retries', async (t) => {
     proxy.fail('GetSecretValue', 'erlmcp/cookie', THROTTLED);
     t.teardown(() => proxy.clearFailures());

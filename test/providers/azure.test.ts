@@ -18,14 +18,16 @@ import { memoryLogger } from '../helpers/memory-logger.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 import { makeCertificate } from '../helpers/openssl-certs.ts';
 import { ACCESS_DENIED_BODY, THROTTLED_BODY, startAzureFake } from '../fakes/azure-keyvault.ts';
+import { startManagedIdentityFake } from '../fakes/azure-managed-identity.ts';
 
 const CANARIES = {
   password: 'CANARY-az-pw-1d9f3b7c',
   plain: 'CANARY-az-plain-8c2e6a40',
   rotated: 'CANARY-az-rotated-f00dcafe',
   pfx: Buffer.from('CANARY-az-pfx-5a5a3c3c').toString('base64'),
-  clientSecret: 'CANARY-az-client-secret-77aa',
+  clientSecret: 'CANARY-az-cs-77aa90bd',
   token: 'CANARY-az-token-e1e2e3e4',
+  miToken: 'CANARY-az-mi-token-0b1c2d3e',
 };
 const ALL_CANARIES = Object.values(CANARIES);
 
@@ -66,6 +68,8 @@ async function rejection(p: Promise<unknown>): Promise<AgentError> {
   } catch (e) {
     if (e instanceof AgentError) {
       errorTexts.push(e.message, ...e.problems);
+      // as the scheduler would: the whole error, cause and all, through the real logger
+      log.logger.warn({ err: e }, 'secret fetch failed');
       return e;
     }
     throw e;
@@ -242,6 +246,43 @@ t.test('no credential in the environment is `auth` with the workload identity hi
   t.equal(e.code, 'auth');
   t.equal(e.where, 'providers.azure.credential');
   t.equal(e.message, 'azure provider "azure": no Azure credential available (credential type workload): on AKS use workload identity (pod label azure.workload.identity/use: "true" and the service account annotated with azure.workload.identity/client-id); elsewhere a managed identity, or AZURE_CLIENT_ID with AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE or AZURE_CLIENT_SECRET');
+});
+
+t.test('credential type managed, end to end: the identity endpoint\'s token reaches the vault', async (t) => {
+  const mi = await startManagedIdentityFake(CANARIES.miToken);
+  t.teardown(() => mi.close());
+  const saved = { ...process.env };
+  const keys = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'IMDS_ENDPOINT', 'IDENTITY_SERVER_THUMBPRINT', 'MSI_ENDPOINT', 'MSI_SECRET'];
+  t.teardown(() => {
+    for (const k of keys) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+  for (const k of keys) delete process.env[k];
+  process.env.IDENTITY_ENDPOINT = mi.endpoint;
+  process.env.IDENTITY_HEADER = mi.identityHeader;
+  const clientId = '0e4f6a8c-1b2d-4c3e-8f5a-6b7c8d9e0f1a';
+  const p = await create('azure', { ...config, credential: { type: 'managed', clientId } }, ctx);
+  fake.resetCounts();
+  const v = await p.fetch(ref('cookie', { name: 'erlmcp-cookie' }), signal);
+  t.same(v.data, { value: CANARIES.plain });
+  t.equal(mi.requests.length, 1, 'one token request');
+  t.same(mi.requests[0], { resource: 'https://vault.azure.net', clientId, apiVersion: '2019-08-01', identityHeader: mi.identityHeader }, 'asked for the vault resource, as the user-assigned identity');
+  t.same(fake.tokens, [CANARIES.miToken], 'the vault saw exactly the token the identity endpoint issued');
+});
+
+t.test('a credential that fails at token time is `auth`, naming the credential type', async (t) => {
+  const unavailable: TokenCredential = { getToken: async () => { throw new identity.CredentialUnavailableError('ManagedIdentityCredential: no managed identity endpoint found'); } };
+  const p1 = await createWithCredential('azure', { ...config, credential: { type: 'managed' } }, ctx, unavailable);
+  const e1 = await rejection(p1.fetch(ref('db', { name: 'erlmcp-db' }), signal));
+  t.equal(e1.code, 'auth');
+  t.match(e1.message, /^azure provider "azure": no Azure credential available \(credential type managed\): on AKS use workload identity/);
+  const refused: TokenCredential = { getToken: async () => { throw new identity.AuthenticationError(401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' }); } };
+  const p2 = await createWithCredential('azure', config, ctx, refused);
+  const e2 = await rejection(p2.fetch(ref('db', { name: 'erlmcp-db' }), signal));
+  t.equal(e2.code, 'auth');
+  t.equal(e2.message, 'azure provider "azure": Microsoft Entra ID refused to issue a token for the vault (credential type default): check the client id, tenant id, the federated credential or secret, and that the identity exists');
 });
 
 t.test('credential: each type builds its @azure/identity class; secrets come from files', async (t) => {

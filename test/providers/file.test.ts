@@ -132,6 +132,19 @@ t.test('db.env: parsed by dotenv, hostile values survive when quoted', async (t)
   });
 });
 
+t.test('a key named __proto__ is an ordinary key in JSON and YAML', async (t) => {
+  const f = fixture(t);
+  f.write('s/j.json', '{"__proto__": "CanaryProtoJson", "ok": "1"}');
+  f.write('s/y.yaml', '__proto__: { polluted: yes }\nok: "1"\n');
+  const p = await f.provider('s');
+  const j = (await fetchSecret(p, 'j')).data;
+  const y = (await fetchSecret(p, 'y')).data;
+  t.same(Object.entries(j), [['__proto__', 'CanaryProtoJson'], ['ok', '1']]);
+  t.same(Object.entries(y), [['__proto__', '{"polluted":"yes"}'], ['ok', '1']]);
+  t.equal(Object.getPrototypeOf(y), Object.prototype);
+  t.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
 t.test('a plain file is key "value", minus one trailing newline', async (t) => {
   const f = fixture(t);
   f.write('s/cookie', 'CanaryCookie-abc\n');

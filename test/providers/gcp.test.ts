@@ -8,6 +8,12 @@ import { create } from '../../agent/providers/gcp/provider.ts';
 import { crc32c } from '../../agent/providers/gcp/crc32c.ts';
 import type { Provider, SecretRef } from '../../agent/providers/provider.ts';
 import { AgentError } from '../../agent/errors.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freeLoopbackPort } from '../helpers/emulators.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
@@ -21,6 +27,17 @@ const CANARIES = {
   disabled: 'CANARY-gcp-disabled-c4d5e6f7',
 };
 const ALL_CANARIES = Object.values(CANARIES);
+
+// Any probe of the GCE metadata server goes to this loopback counter instead
+// of 169.254.169.254, and the file asserts at the end that none was made.
+const metadataProbes: string[] = [];
+const metadataServer = createServer((req, res) => {
+  metadataProbes.push(req.url ?? '');
+  res.writeHead(404).end();
+});
+await new Promise<void>((ok) => metadataServer.listen(0, '127.0.0.1', ok));
+t.teardown(() => new Promise<void>((ok) => metadataServer.close(() => ok())));
+process.env.GCE_METADATA_HOST = `127.0.0.1:${(metadataServer.address() as AddressInfo).port}`;
 
 const started = performance.now();
 const fake = await startGcpFake();
@@ -40,6 +57,8 @@ async function rejection(p: Promise<unknown>): Promise<AgentError> {
   } catch (e) {
     if (e instanceof AgentError) {
       errorTexts.push(e.message, ...e.problems);
+      // as the scheduler would: the whole error, cause and all, through the real logger
+      log.logger.warn({ err: e }, 'secret fetch failed');
       return e;
     }
     throw e;
@@ -187,6 +206,37 @@ t.test('an unreachable endpoint is retryable `unavailable`', async (t) => {
   t.equal(e.message, `gcp provider "gcp": Secret Manager at 127.0.0.1:${port} answered UNAVAILABLE for secret "erlmcp-db" in project erlmcp-test; will retry`);
 });
 
+t.test('no application default credentials is `auth` with the Workload Identity hint', async (t) => {
+  const saved = { ...process.env };
+  t.teardown(() => {
+    for (const k of ['GOOGLE_APPLICATION_CREDENTIALS', 'METADATA_SERVER_DETECTION', 'CLOUDSDK_CONFIG']) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
+  delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+  process.env.METADATA_SERVER_DETECTION = 'none'; // never probe the metadata server
+  process.env.CLOUDSDK_CONFIG = '/nonexistent/erlmcp-gcloud';
+  const port = await freeLoopbackPort();
+  const anon = await create('gcp', { type: 'gcp', project: 'erlmcp-test', endpoint: `127.0.0.1:${port}` }, ctx);
+  t.teardown(() => anon.close());
+  const e = await rejection(anon.fetch(ref('db', { name: 'erlmcp-db' }), signal));
+  t.equal(e.code, 'auth');
+  t.equal(e.message, 'gcp provider "gcp": no Google credentials found: on GKE enable Workload Identity and annotate the pod\'s service account with iam.gke.io/gcp-service-account; elsewhere set GOOGLE_APPLICATION_CREDENTIALS to a credentials file');
+  // credentials that appear later are picked up: the failed client was dropped
+  const dir = mkdtempSync(join(tmpdir(), 'erlmcp-gcp-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dir, 'sa.json'), JSON.stringify({
+    type: 'service_account', project_id: 'erlmcp-test', private_key_id: '0', client_id: '1',
+    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    client_email: 'erlmcp@erlmcp-test.iam.gserviceaccount.com', token_uri: 'http://127.0.0.1:9/token',
+  }));
+  process.env.GOOGLE_APPLICATION_CREDENTIALS = join(dir, 'sa.json');
+  const later = await rejection(anon.fetch(ref('db', { name: 'erlmcp-db' }), signal));
+  t.equal(later.code, 'unavailable', 'past the credentials now: the (closed) endpoint is what fails');
+});
+
 t.test('a CRC32C mismatch is a retryable error, and no value is returned', async (t) => {
   t.teardown(() => fake.clearFailures());
   fake.corruptChecksum('erlmcp-cookie');
@@ -245,6 +295,10 @@ t.test('bad provider config and secret specs are `config` errors', async (t) => 
   const spec = await rejection(provider.fetch(ref('db', { name: 'a/b', version: 'v 1' }), signal));
   t.equal(spec.code, 'config');
   t.same(spec.problems, ['secrets.db.name: a secret id like "erlmcp-db" or "projects/P/secrets/S"', 'secrets.db.version: a version number, an alias, or "latest"']);
+});
+
+t.test('the metadata server was never asked (insecure mode needs no credentials)', async (t) => {
+  t.same(metadataProbes, []);
 });
 
 t.test('no canary value in any error message or log line', async (t) => {

@@ -8,8 +8,8 @@ import type { AgentError } from '../../agent/errors.ts';
 import { assertNoCanaries, signal, vaultHarness } from '../fakes/vault/harness.ts';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.CANARY-jwt-payload-4b1f.sig';
-const SECRET_ID = 'CANARY-secret-id-90ad77e1';
-const ROLE_ID = 'CANARY-role-id-3c5e0b12';
+const SECRET_ID = 'CANARY-sid-90ad77e1';
+const ROLE_ID = 'CANARY-rid-3c5e0b12';
 const VALUE = 'CANARY-value-1f2e3d4c';
 
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as AgentError);
@@ -22,7 +22,7 @@ t.test('token method: tokenFile resolves against baseDir; lookup-self gives TTL'
   const p = await h.provider({ auth: { method: 'token', tokenFile: h.file('vault-token', `  ${token}\n`) } });
   t.equal(p.tokenInfo(), undefined, 'no login before the first use');
   t.same(await p.fetch({ name: 'app', spec: { path: 'secret/data/app' } }, signal()), { data: { v: VALUE }, version: '1' });
-  t.same(p.tokenInfo(), { ttlSeconds: 1800, renewable: true, expiresAt: h.vault.now() + 1800_000 });
+  t.same(p.tokenInfo(), { ttlSeconds: 1800, renewable: true, obtainedAt: h.vault.now(), expiresAt: h.vault.now() + 1800_000, requestedTtlSeconds: 1800 });
   t.ok(h.logLines.some((l) => l.includes('"msg":"vault token loaded"')));
   assertNoCanaries(t, [token, VALUE], h.logLines);
 });
@@ -98,7 +98,7 @@ t.test('approle login, and a wrong secret ID never echoed', async (t) => {
   t.same((await p.fetch({ name: 'app', spec: { path: 'secret/data/app' } }, signal())).data, { v: VALUE });
   t.equal(p.tokenInfo()!.ttlSeconds, 900);
 
-  const bad = await h.provider({ auth: { method: 'approle', roleIdFile, secretIdFile: h.file('bad-secret-id', 'CANARY-wrong-secret-id-0042') } });
+  const bad = await h.provider({ auth: { method: 'approle', roleIdFile, secretIdFile: h.file('bad-secret-id', 'CANARY-wrongsid-0042') } });
   const e = await failure(bad.fetch({ name: 'app', spec: { path: 'secret/data/app' } }, signal()));
   t.equal(e!.code, 'auth');
   t.equal(
@@ -106,7 +106,7 @@ t.test('approle login, and a wrong secret ID never echoed', async (t) => {
     `vault provider "vault": approle login at auth/approle/login was refused (invalid role or secret ID): check auth.roleIdFile (${h.dir}/role-id) and auth.secretIdFile (${h.dir}/bad-secret-id); a secret ID can expire or run out of uses`,
   );
   t.equal(e!.where, 'providers.vault.auth');
-  assertNoCanaries(t, [SECRET_ID, ROLE_ID, 'CANARY-wrong-secret-id-0042', VALUE], [e!.message, ...h.logLines]);
+  assertNoCanaries(t, [SECRET_ID, ROLE_ID, 'CANARY-wrongsid-0042', VALUE], [e!.message, ...h.logLines]);
 });
 
 t.test('renewToken: renew-self extends the TTL, capped at the max TTL, then re-login', async (t) => {
@@ -116,17 +116,21 @@ t.test('renewToken: renew-self extends the TTL, capped at the max TTL, then re-l
   const p = await h.provider({ auth: { method: 'kubernetes', role: 'erlmcp', jwtFile: h.file('jwt', JWT) } });
   await p.fetch({ name: 'app', spec: { path: 'secret/data/app' } }, signal());
   const start = h.vault.now();
-  t.same(p.tokenInfo(), { ttlSeconds: 600, renewable: true, expiresAt: start + 600_000 });
+  t.same(p.tokenInfo(), { ttlSeconds: 600, renewable: true, obtainedAt: start, expiresAt: start + 600_000, requestedTtlSeconds: 600 });
 
   h.vault.advance(400);
-  t.same(await p.renewToken(), { ttlSeconds: 500, renewable: true, expiresAt: start + 900_000 }, 'capped: 500s of the 900s max remain');
+  t.same(
+    await p.renewToken(),
+    { ttlSeconds: 500, renewable: true, obtainedAt: start + 400_000, expiresAt: start + 900_000, requestedTtlSeconds: 600 },
+    'capped: 500s of the 900s max remain, shorter than the 600s asked for',
+  );
   t.equal(h.vault.count('/v1/auth/token/renew-self', 'POST'), 1);
   t.equal(h.vault.count('/v1/auth/kubernetes/login'), 1, 'no new login yet');
 
   h.vault.advance(500); // the token reached its max TTL
   const after = await p.renewToken();
   t.equal(h.vault.count('/v1/auth/kubernetes/login'), 2, 'renewal refused, so logged in again');
-  t.same(after, { ttlSeconds: 600, renewable: true, expiresAt: h.vault.now() + 600_000 });
+  t.same(after, { ttlSeconds: 600, renewable: true, obtainedAt: h.vault.now(), expiresAt: h.vault.now() + 600_000, requestedTtlSeconds: 600 });
   t.ok(h.logLines.some((l) => l.includes('cannot be renewed; logging in again')));
 });
 
@@ -221,4 +225,18 @@ t.test('concurrent first fetches share one login', async (t) => {
   const values = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => p.fetch({ name: `s${i}`, spec: { path: `secret/data/s${i}` } }, signal())));
   t.same(values.map((v) => v.data.v), [0, 1, 2, 3, 4, 5].map((i) => `${VALUE}-${i}`));
   t.equal(h.vault.count('/v1/auth/kubernetes/login'), 1);
+});
+
+t.test('a token that never expires is not renewed, and re-reading the same token keeps its leases', async (t) => {
+  const h = await vaultHarness(t);
+  h.vault.addDatabaseRole('erlmcp', { ttl: 600, maxTtl: 6000 });
+  const p = await h.provider({ auth: { method: 'token', tokenFile: h.file('root', h.vault.rootToken) } });
+  await p.fetch({ name: 'dbcreds', spec: { path: 'database/creds/erlmcp' } }, signal());
+  const neverExpires = { ttlSeconds: 0, renewable: false, obtainedAt: h.vault.now(), expiresAt: undefined, requestedTtlSeconds: 0 };
+  t.same(p.tokenInfo(), neverExpires);
+  const before = h.vault.requests.length;
+  t.same(await p.renewToken(), neverExpires);
+  t.equal(h.vault.requests.length, before, 'no request for a non-expiring token');
+  await p.relogin();
+  t.same(h.invalidations, [], 'same token from the file: no lease was lost');
 });

@@ -195,5 +195,5 @@ t.test('bad settings are config errors at create()', async (t) => {
   const approle = await bad({ type: 'vault', address: h.vault.url, auth: { method: 'approle', roleIdFile: '' } });
   t.same(approle!.problems, ['providers.vault.auth.roleIdFile: must name a file', 'providers.vault.auth.secretIdFile: required (expected string)']);
   const typo = await bad({ ...base, namepsace: 'x' });
-  t.same(typo!.problems, ['providers.vault: unknown key "namepsace"']);
+  t.same(typo!.problems, ['providers.vault.namepsace: unknown key']);
 });

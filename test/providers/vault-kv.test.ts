@@ -95,7 +95,7 @@ t.test('bad secret specs are config errors', async (t) => {
     [{ path: '/secret/data/x' }, 'secrets.db.path: path is the API path without a leading "/" or "v1/", e.g. secret/data/app'],
     [{ path: 'secret/data/x?version=2' }, 'secrets.db.path: path must not contain "?" or empty segments, nor end with "/"'],
     [{ path: 'secret/data/x', version: 0 }, 'secrets.db.version: Too small: expected number to be >0'],
-    [{ path: 'secret/data/x', pth: 'x' }, 'secrets.db: unknown key "pth"'],
+    [{ path: 'secret/data/x', pth: 'x' }, 'secrets.db.pth: unknown key'],
   ];
   for (const [spec, message] of cases) {
     await t.rejects(p.fetch({ name: 'db', spec }, signal()), { code: 'config', message }, JSON.stringify(spec));

@@ -13,6 +13,7 @@ import { ExecNotifier } from '../../agent/reload/exec.ts';
 import { signalReloadSchema, execReloadSchema } from '../../agent/config/reload-schema.ts';
 import { runNotifiers } from '../../agent/reload/run-notifiers.ts';
 import { forgetSecretValues, registerSecretValue } from '../../agent/log/secret-registry.ts';
+import { escapeValue } from '../../agent/render/escape.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 
@@ -59,6 +60,12 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
+function dotenv(value: string): string {
+  const e = escapeValue(value, 'dotenv');
+  if (!e.ok) throw new Error(e.reason);
+  return e.text;
+}
+
 const signalCfg = (raw: Record<string, unknown>): SignalReloadConfig => signalReloadSchema.parse({ type: 'signal', ...raw }) as SignalReloadConfig;
 
 t.beforeEach(() => {
@@ -87,19 +94,19 @@ t.test('SIGHUP through the signal notifier makes the node re-read the rendered e
   t.ok(await waitFor(() => existsSync(seen) && readFileSync(seen, 'utf8').startsWith(V1), 10_000), 'node applied the first value');
   t.equal(readFileSync(seen, 'utf8'), `${V1}|${V1}|erlmcp`, 'callback value and os:getenv agree');
 
-  // the sidecar re-renders (dotenv escaping of a quote) and signals again
-  writeFileSync(envFile, `DB_USER=erlmcp\nDB_PASSWORD="${V2.replace(/"/g, '\\"')}"\n`);
+  // the sidecar re-renders (with its dotenv escaping: V2 holds quotes) and signals again
+  writeFileSync(envFile, `DB_USER=erlmcp\nDB_PASSWORD=${dotenv(V2)}\n`);
   const [second] = await runNotifiers([notifier], change, logger);
   t.equal(second?.ok, true);
   t.ok(await waitFor(() => readFileSync(seen, 'utf8').startsWith(V2), 10_000), 'node applied the second value');
   t.equal(readFileSync(seen, 'utf8'), `${V2}|${V2}|erlmcp`);
 
-  // a broken file: the node keeps the previous values and stays up
-  writeFileSync(envFile, `DB_PASSWORD="${V1} unterminated\n`);
+  // the file is gone (a failed render never deletes, but an operator might): the node keeps the previous values and stays up
+  rmSync(envFile);
   const [third] = await runNotifiers([notifier], change, logger);
   t.equal(third?.ok, true);
-  t.ok(await waitFor(() => node.output().includes('kept the previous values'), 10_000), 'node logged the parse error');
-  t.match(node.output(), /erlmcp\.env line 1: unterminated double quote/);
+  t.ok(await waitFor(() => node.output().includes('kept the previous values'), 10_000), 'node logged the read error');
+  t.match(node.output(), /cannot read .*erlmcp\.env: no such file or directory/);
   t.equal(readFileSync(seen, 'utf8'), `${V2}|${V2}|erlmcp`, 'values unchanged');
   t.equal(node.proc.exitCode, null, 'node still running');
   assertNoLeak(t, [node.output(), text()], [V1, V2]);
@@ -154,4 +161,30 @@ t.test('config_files: a sys.config fragment lands in application env; a bad one 
   t.ok(await waitFor(() => node.output().includes('not a valid Erlang term file'), 10_000));
   t.equal(readFileSync(seen, 'utf8'), `${V1}|4`, 'previous values kept');
   assertNoLeak(t, node.output(), [V1, V2.replace(/"/g, '')]);
+});
+
+t.test('install/1 refuses bad options; reload_now/0 reloads without a signal; uninstall/0 restores the default', async (t) => {
+  const envFile = join(dir, 'api.env');
+  writeFileSync(envFile, `API_KEY=${dotenv(V1)}\n`);
+  const out = execFileSync(
+    'erl',
+    [
+      '-noshell', '-pa', dir, '-eval',
+      `io:format("R:~p~n", [erlmcp_secrets_reload:install(#{})]),
+       io:format("R:~p~n", [erlmcp_secrets_reload:install(#{env_files => ["${envFile}"], callback => 42})]),
+       io:format("R:~p~n", [erlmcp_secrets_reload:install(nope)]),
+       ok = erlmcp_secrets_reload:install(#{env_files => ["${envFile}"], putenv => true}),
+       io:format("R:~p~n", [erlmcp_secrets_reload:reload_now()]),
+       io:format("R:~p~n", [os:getenv("API_KEY") =:= "${V1}"]),
+       ok = erlmcp_secrets_reload:uninstall(),
+       io:format("R:~p~n", [lists:member(erlmcp_secrets_reload, gen_event:which_handlers(erl_signal_server))]),
+       halt().`,
+    ],
+    { encoding: 'utf8' },
+  );
+  const lines = out.split('\n').filter((l) => l.startsWith('R:')).map((l) => l.slice(2));
+  t.same(lines.slice(0, 3), ['{error,no_files_given}', '{error,bad_callback}', '{error,opts_must_be_a_map}']);
+  t.same(lines.slice(-3), ['ok', 'true', 'false'], 'reload_now applied the file; uninstall removed the handler');
+  t.match(out, /applied 1 variables from 1 env files/, 'the node logged the reload');
+  assertNoLeak(t, out, [V1]);
 });

@@ -121,13 +121,15 @@ t.test('yaml: the yaml package gives back every hostile value, in block, nested 
   const nested = all.map((n) => `    ${n}: {{h.${n}}}`).join('\n');
   const flow = all.map((n) => `{{h.${n}}}`).join(', ');
   const text = render(`${block}\nnested:\n  deeper:\n${nested}\nflow: [${flow}]\nlist:\n${all.map((n) => `  - {{h.${n}}}`).join('\n')}\n`, 'yaml');
-  const doc = YAML.parseDocument(text);
-  t.same(doc.errors, [], 'no YAML errors');
-  const parsed = doc.toJS() as Record<string, unknown>;
-  for (const n of all) t.equal(parsed[n], data.h[n as keyof typeof data.h], `block: ${n}`);
-  t.same((parsed.nested as { deeper: unknown }).deeper, data.h, 'nested');
-  t.same(parsed.flow, all.map((n) => data.h[n as keyof typeof data.h]), 'flow sequence');
-  t.same(parsed.list, all.map((n) => data.h[n as keyof typeof data.h]), 'block sequence');
+  for (const version of ['1.2', '1.1'] as const) {
+    const doc = YAML.parseDocument(text, { version });
+    t.same(doc.errors, [], `YAML ${version}: no errors`);
+    const parsed = doc.toJS() as Record<string, unknown>;
+    for (const n of all) t.equal(parsed[n], data.h[n as keyof typeof data.h], `YAML ${version} block: ${n}`);
+    t.same((parsed.nested as { deeper: unknown }).deeper, data.h, `YAML ${version} nested`);
+    t.same(parsed.flow, all.map((n) => data.h[n as keyof typeof data.h]), `YAML ${version} flow sequence`);
+    t.same(parsed.list, all.map((n) => data.h[n as keyof typeof data.h]), `YAML ${version} block sequence`);
+  }
 });
 
 t.test('erlang: file:consult/1 in a real erl gives back every value as its exact UTF-8 bytes', async (t) => {

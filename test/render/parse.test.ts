@@ -2,6 +2,7 @@
 // everything it rejects.
 
 import t from 'tap';
+import Mustache from 'mustache';
 import { parseTemplate, secretsUsed } from '../../agent/render/index.ts';
 import { AgentError } from '../../agent/errors.ts';
 
@@ -99,7 +100,7 @@ t.test('sections, inverted sections and partials are rejected, each with what is
 });
 
 t.test('names that are not secret.key are rejected, all at once', async (t) => {
-  const err = parseError('A={{db}}\nB={{.}}\nC={{9lives.key}}\nD={{db.}}\nE={{{password}}}\nF={{ db password }}\n');
+  const err = parseError('A={{db}}\nB={{.}}\nC={{9lives.key}}\nD={{db.}}\nE={{{password}}}\nF={{ db password }}\nG={{ }}\n');
   t.equal(err.code, 'template');
   t.same(err.problems, [
     `${LABEL}: {{db}} at line 1: "db" names no key; use {{secret.key}}, e.g. {{db.password}}`,
@@ -108,10 +109,25 @@ t.test('names that are not secret.key are rejected, all at once', async (t) => {
     `${LABEL}: {{db.}} at line 4: no key after "db."; use {{secret.key}}`,
     `${LABEL}: {{{password}}} at line 5: "password" names no key; use {{secret.key}}, e.g. {{password.password}}`,
     `${LABEL}: {{ db password }} at line 6: "db password" names no key; use {{secret.key}}`,
+    `${LABEL}: {{ }} at line 7: an empty tag; use {{secret.key}}`,
   ]);
 });
 
 t.test('a long bad tag is shortened in the message', async (t) => {
   const err = parseError(`{{#${'x'.repeat(200)}}}{{/${'x'.repeat(200)}}}`);
   t.equal(err.message, `${LABEL}: {{#${'x'.repeat(54)}... at line 1: sections are not supported; ${SUPPORTED}`);
+});
+
+t.test("parsing neither fills Mustache's shared cache nor follows its global delimiters", async (t) => {
+  const cache = (Mustache.templateCache as unknown as { _cache: Record<string, unknown> })._cache;
+  const before = Object.keys(cache).length;
+  for (let i = 0; i < 50; i++) parseTemplate(`A={{s.k${i}}}`, LABEL);
+  t.equal(Object.keys(cache).length, before, 'nothing cached');
+  const saved = Mustache.tags;
+  Mustache.tags = ['<%', '%>'];
+  try {
+    t.same(parseTemplate('{{s.k}} <%s.j%>', LABEL).references, [{ secret: 's', key: 'k', line: 1, raw: false }]);
+  } finally {
+    Mustache.tags = saved;
+  }
 });

@@ -61,6 +61,14 @@ t.test('inherited properties are not keys or secrets', async (t) => {
   t.equal(renderError('{{toString.x}}').message, 'templates[0]: {{toString.x}} at line 1: no secret "toString" (secrets: cookie, db, jwt)');
 });
 
+t.test('a value that is not a string (a provider bug) is reported as such, without the value', async (t) => {
+  const data = { db: { port: 5432, password: null } } as unknown as SecretData;
+  t.same(renderError('{{db.port}}{{db.password}}', data).problems, [
+    'templates[0]: {{db.port}} at line 1: secret "db" key "port" is of type number, not text (a provider bug: please report it)',
+    'templates[0]: {{db.password}} at line 1: secret "db" key "password" is null, not text (a provider bug: please report it)',
+  ]);
+});
+
 t.test('a long key list is cut after 20 names', async (t) => {
   const many = Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${String(i).padStart(2, '0')}`, 'v']));
   const shown = Array.from({ length: 20 }, (_, i) => `k${String(i).padStart(2, '0')}`).join(', ');
@@ -93,6 +101,13 @@ t.test('a value that cannot be escaped is a validation error naming secret.key a
   t.same(err.problems, [
     'templates[0]: {{db.password}} at lines 1, 2: the value of db.password cannot be written with escape "shell": shell variables cannot hold a NUL character',
     'templates[0]: {{jwt.secret}} at line 4: the value of jwt.secret cannot be written with escape "shell": shell variables cannot hold a NUL character',
+  ]);
+});
+
+t.test('raw references skip escaping but not the UTF-8 check', async (t) => {
+  const err = renderError('A={{{db.password}}}\nB={{& db.password}}\n', { db: { password: `${CANARY}\udc00` } }, 'json');
+  t.same(err.problems, [
+    'templates[0]: {{{db.password}}} at lines 1, 2: the value of db.password cannot be written raw: it is not well-formed Unicode (it has a lone UTF-16 surrogate), so it cannot be written as UTF-8',
   ]);
 });
 

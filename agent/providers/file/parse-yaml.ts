@@ -38,7 +38,13 @@ function fromNode(node: unknown, doc: Document, depth: number, budget: { aliases
       if (typeof key !== 'string' && !(key instanceof Literal) && typeof key !== 'boolean') {
         throw invalid(place, 'a map key is not a plain scalar');
       }
-      out[key instanceof Literal ? key.text : String(key)] = fromNode(pair.value, doc, depth + 1, budget, place);
+      // defineProperty: a key named "__proto__" must stay a key, not replace the prototype
+      Object.defineProperty(out, key instanceof Literal ? key.text : String(key), {
+        value: fromNode(pair.value, doc, depth + 1, budget, place),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

@@ -31,9 +31,8 @@ export function isTreeMap(t: Tree | undefined): t is TreeMap {
  * - nested maps and lists as JSON text (a service-account JSON kept as a map, say).
  */
 export function keyMapOf(map: TreeMap): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, v] of Object.entries(map)) out[key] = leafText(v);
-  return out;
+  // fromEntries defines own properties: a key named "__proto__" stays a key
+  return Object.fromEntries(Object.entries(map).map(([key, v]) => [key, leafText(v)]));
 }
 
 function leafText(v: Tree): string {

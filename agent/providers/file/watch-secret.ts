@@ -6,7 +6,7 @@
 // are debounced, and onChange fires only when the secret's content version,
 // or the error it now fails with, differs from what it was.
 
-import { watch as chokidarWatch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import type { Logger } from '../../log/logger.ts';
 
 export interface WatchTarget {
@@ -52,31 +52,37 @@ export function watchSecret(opts: SecretWatchOptions): SecretWatch {
     }
   };
 
-  const watcher = chokidarWatch(target.root, {
-    ignoreInitial: true,
-    // a symlink swap is an event on the link itself; following links would
-    // make chokidar watch kubelet's timestamped dirs, which never change in place
-    followSymlinks: false,
-    depth: target.depth,
-    ignored: (p: string) => p !== target.root && !target.isRelevant(p),
+  // chokidar is loaded on first use: `init` and `exec` never watch
+  const started = import('chokidar').then(({ watch }) => {
+    const watcher: FSWatcher = watch(target.root, {
+      ignoreInitial: true,
+      // a symlink swap is an event on the link itself; following links would
+      // make chokidar watch kubelet's timestamped dirs, which never change in place
+      followSymlinks: false,
+      depth: target.depth,
+      ignored: (p: string) => p !== target.root && !target.isRelevant(p),
+    });
+    watcher.on('all', (_event: string, p: string) => {
+      if (closed || !target.isRelevant(p)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => void check(), opts.debounceMs);
+    });
+    watcher.on('error', (e: unknown) => {
+      const code = (e as { code?: unknown } | null)?.code;
+      opts.logger.warn({ secret: opts.label, code: typeof code === 'string' ? code : undefined }, 'file watch error; changes are still picked up by the refresh interval');
+    });
+    return new Promise<FSWatcher | undefined>((resolve) => watcher.once('ready', () => resolve(watcher)));
+  }).catch((e: unknown) => {
+    opts.logger.error({ secret: opts.label, err: e instanceof Error ? e.name : typeof e }, 'cannot start the file watcher; changes are still picked up by the refresh interval');
+    return undefined;
   });
-  watcher.on('all', (_event: string, p: string) => {
-    if (closed || !target.isRelevant(p)) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => void check(), opts.debounceMs);
-  });
-  watcher.on('error', (e: unknown) => {
-    const code = (e as { code?: unknown } | null)?.code;
-    opts.logger.warn({ secret: opts.label, code: typeof code === 'string' ? code : undefined }, 'file watch error; changes are still picked up by the refresh interval');
-  });
-  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
 
   return {
-    ready: Promise.all([ready, last]).then(() => undefined),
+    ready: Promise.all([started, last]).then(() => undefined),
     close: async () => {
       closed = true;
       clearTimeout(timer);
-      await watcher.close();
+      await (await started)?.close();
     },
   };
 }

@@ -10,7 +10,7 @@ import { AgentError } from '../../errors.ts';
 import { registerSecretData } from '../../log/secret-registry.ts';
 import type { Provider, ProviderContext, SecretRef, SecretValue } from '../provider.ts';
 import { crc32c } from './crc32c.ts';
-import { checksumMismatch, mapGcpError, payloadProblem, versionNotUsable, type GcpCallContext, type VersionState } from './errors.ts';
+import { checksumMismatch, mapGcpError, payloadProblem, versionNotUsable, type GcpCallContext } from './errors.ts';
 import { payloadToData } from './payload.ts';
 import { parseSecretVersionName, secretVersionName } from './resource-names.ts';
 import { providerConfigSchema, secretSpecSchema, type GcpProviderConfig, type GcpSecretSpec } from './schema.ts';
@@ -37,7 +37,8 @@ class GcpProvider implements Provider {
   readonly name: string;
   readonly #config: GcpProviderConfig;
   readonly #ctx: ProviderContext;
-  readonly #client: SecretManagerServiceClient;
+  readonly #clientOptions: ConstructorParameters<typeof SecretManagerServiceClient>[0] & {};
+  #client: Promise<SecretManagerServiceClient> | undefined;
   #warnedNoGetPermission = false;
 
   constructor(name: string, config: GcpProviderConfig, ctx: ProviderContext) {
@@ -51,16 +52,50 @@ class GcpProvider implements Provider {
       options.port = Number(config.endpoint.slice(i + 1));
     }
     // plaintext and no credentials: gax sends no token when sslCreds is given
-    if (config.insecure) options.sslCreds = grpc.credentials.createInsecure();
-    this.#client = new SecretManagerServiceClient(options);
+    if (config.insecure) {
+      options.sslCreds = grpc.credentials.createInsecure();
+      // without this google-gax asks google-auth for the universe domain, which
+      // looks for credentials and pings the GCE metadata server (169.254.169.254)
+      options.universeDomain = 'googleapis.com';
+    }
+    this.#clientOptions = options;
+  }
+
+  // The generated client starts its stub (which resolves the credentials) on
+  // the first call, and rethrows a failure there from a promise nobody
+  // awaits: an unhandled rejection that would end the agent. So the stub is
+  // started here and its failure reported as ours; a client whose stub
+  // failed is dropped, so credentials that appear later (a token file
+  // mounted late) are picked up on the next try.
+  #ready(call: GcpCallContext): Promise<SecretManagerServiceClient> {
+    // concurrent first fetches share one client
+    this.#client ??= this.#start().catch((e: unknown) => {
+      this.#client = undefined;
+      throw e;
+    });
+    return this.#client.catch((e: unknown) => {
+      throw mapGcpError(e, call);
+    });
+  }
+
+  async #start(): Promise<SecretManagerServiceClient> {
+    const client = new SecretManagerServiceClient(this.#clientOptions);
+    try {
+      await client.initialize();
+    } catch (e) {
+      await client.close().catch(() => {});
+      throw e;
+    }
+    return client;
   }
 
   async fetch(ref: SecretRef, signal: AbortSignal): Promise<SecretValue> {
     const spec = this.#spec(ref);
     const call = this.#callContext(ref, spec, 'secretmanager.versions.access');
+    const client = await this.#ready(call);
     let response;
     try {
-      [response] = await abortable(this.#client.accessSecretVersion({ name: this.#resource(spec) }, CALL_OPTIONS) as Cancellable<[{ name?: string | null; payload?: { data?: Uint8Array | string | null; dataCrc32c?: unknown } | null }, unknown, unknown]>, signal);
+      [response] = await abortable(client.accessSecretVersion({ name: this.#resource(spec) }, CALL_OPTIONS) as Cancellable<[{ name?: string | null; payload?: { data?: Uint8Array | string | null; dataCrc32c?: unknown } | null }, unknown, unknown]>, signal);
     } catch (e) {
       throw mapGcpError(e, call);
     }
@@ -81,9 +116,10 @@ class GcpProvider implements Provider {
     // a version number names immutable data; `latest` and aliases can move
     if (spec.version !== undefined && /^\d+$/.test(spec.version)) return false;
     const call = this.#callContext(ref, spec, 'secretmanager.versions.get');
+    const client = await this.#ready(call);
     let version;
     try {
-      [version] = await abortable(this.#client.getSecretVersion({ name: this.#resource(spec) }, CALL_OPTIONS) as Cancellable<[{ name?: string | null; state?: unknown }, unknown, unknown]>, signal);
+      [version] = await abortable(client.getSecretVersion({ name: this.#resource(spec) }, CALL_OPTIONS) as Cancellable<[{ name?: string | null; state?: unknown }, unknown, unknown]>, signal);
     } catch (e) {
       const mapped = mapGcpError(e, call);
       // secretAccessor alone grants versions.access but not versions.get: fall
@@ -109,7 +145,9 @@ class GcpProvider implements Provider {
   }
 
   async close(): Promise<void> {
-    await this.#client.close();
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.then((c) => c.close()).catch(() => {});
   }
 
   #resource(spec: GcpSecretSpec): string {

@@ -21,12 +21,21 @@ export interface TokenState {
   ttlSeconds: number;
   /** epoch ms; undefined for a token that never expires */
   expiresAt: number | undefined;
+  /** the TTL the login granted */
+  loginTtlSeconds: number;
 }
 
+/** the token as a lease, in the shape the scheduler's nextTokenAction takes */
 export interface TokenInfo {
+  /** TTL granted at obtainedAt (0: never expires) */
   ttlSeconds: number;
   renewable: boolean;
+  /** epoch ms of the login or last renewal */
+  obtainedAt: number;
+  /** epoch ms; undefined for a token that never expires */
   expiresAt: number | undefined;
+  /** the TTL the login granted: a renewal that comes back shorter hit the max TTL */
+  requestedTtlSeconds: number;
 }
 
 export interface VaultAuthOptions {
@@ -81,8 +90,7 @@ export class VaultAuth {
   info(): TokenInfo | undefined {
     const s = this.#state;
     if (!s) return undefined;
-    const ttl = s.expiresAt === undefined ? 0 : Math.max(0, Math.floor((s.expiresAt - this.#o.now()) / 1000));
-    return { ttlSeconds: ttl, renewable: s.renewable, expiresAt: s.expiresAt };
+    return { ttlSeconds: s.ttlSeconds, renewable: s.renewable, obtainedAt: s.obtainedAt, expiresAt: s.expiresAt, requestedTtlSeconds: s.loginTtlSeconds };
   }
 
   /** the current token, logging in first when there is none or it has run out by our clock */
@@ -173,6 +181,7 @@ export class VaultAuth {
       obtainedAt: now,
       ttlSeconds: ttl,
       expiresAt: ttl > 0 ? now + ttl * 1000 : undefined,
+      loginTtlSeconds: ttl,
     };
     this.#o.logger.info({ provider: this.#o.provider, method: 'token', ttlSeconds: ttl, renewable: state.renewable }, 'vault token loaded');
     return state;
@@ -200,6 +209,7 @@ export class VaultAuth {
       obtainedAt: now,
       ttlSeconds: a.lease_duration,
       expiresAt: a.lease_duration > 0 ? now + a.lease_duration * 1000 : undefined,
+      loginTtlSeconds: a.lease_duration,
     };
   }
 

@@ -148,6 +148,8 @@ export class VaultProvider implements Provider {
 
   /** renew the token; when Vault will not (not renewable, expired, revoked), log in again */
   async renewToken(signal?: AbortSignal): Promise<TokenInfo> {
+    const current = this.#auth.state;
+    if (current && current.expiresAt === undefined) return this.#auth.info()!; // never expires: nothing to do
     const renewed = await this.#auth.renew(signal);
     if (!renewed) {
       this.#log.info({ provider: this.name }, 'vault token cannot be renewed; logging in again');
@@ -158,9 +160,9 @@ export class VaultProvider implements Provider {
 
   /** a new token; secrets whose leases came from the old one are reported through ctx.invalidate */
   async relogin(signal?: AbortSignal): Promise<TokenInfo> {
-    const old = this.#auth.state?.generation;
-    await this.#auth.login(signal);
-    if (old !== undefined) this.#afterTokenReplaced(old);
+    const old = this.#auth.state;
+    const fresh = await this.#auth.login(signal);
+    if (old) this.#afterRelogin(old, fresh);
     return this.#auth.info()!;
   }
 
@@ -168,10 +170,15 @@ export class VaultProvider implements Provider {
     this.#http.close();
   }
 
-  #afterTokenReplaced(oldGeneration: number): void {
+  #afterRelogin(old: TokenState, fresh: TokenState): void {
+    if (fresh.token === old.token) {
+      // the token file still holds the same token: its leases live on
+      for (const owner of this.#leases.values()) if (owner.generation <= old.generation) owner.generation = fresh.generation;
+      return;
+    }
     const names = new Set<string>();
     for (const [id, owner] of this.#leases) {
-      if (owner.generation <= oldGeneration) {
+      if (owner.generation <= old.generation) {
         names.add(owner.secret);
         this.#leases.delete(id);
       }

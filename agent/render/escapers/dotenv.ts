@@ -9,8 +9,10 @@
 // in this order:
 //
 //   1. a quote kind the value does not contain: '...' (literal, and also
-//      literal for docker compose env_file and systemd EnvironmentFile), then
-//      "..." (line feed and CR written as \n and \r), then `...`;
+//      literal for docker compose env_file; systemd EnvironmentFile agrees
+//      unless the value has a backslash, which some systemd versions treat
+//      as an escape even inside '...'), then "..." (line feed and CR written
+//      as \n and \r), then `...`;
 //   2. a quote kind whose every occurrence in the value follows a backslash:
 //      dotenv's quoted reading runs to the real closing quote and keeps the
 //      backslashes, which are the value's own;

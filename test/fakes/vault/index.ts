@@ -16,20 +16,11 @@ import { KvV1, KvV2 } from './kv.ts';
 import { DatabaseEngine, type DatabaseRole, type Lease, LeaseManager } from './leases.ts';
 import { type Capability, DEFAULT_POLICY, type PolicyRules, allows, capabilitiesFor } from './policy.ts';
 import { type TokenEntry, type TokenSpec, TokenStore } from './tokens.ts';
-import {
-  type FakeResponse,
-  NO_CONTENT,
-  badRequest,
-  errors,
-  invalidToken,
-  noHandler,
-  ok,
-  parseTtl,
-  permissionDenied,
-  unsupported,
-} from './wire.ts';
+import { tokenEndpoint } from './token-endpoints.ts';
+import { type VaultMode, health } from './health.ts';
+import { type FakeResponse, badRequest, errors, invalidToken, noHandler, permissionDenied, unsupported } from './wire.ts';
 
-export type VaultMode = 'active' | 'sealed' | 'rate-limited' | 'standby';
+export type { VaultMode };
 
 export interface VaultFakeOptions {
   /** serve HTTPS with this PEM certificate and key */
@@ -104,8 +95,6 @@ export interface VaultFake {
   count(path: string, method?: string): number;
 }
 
-const UNAUTHENTICATED = /^(sys\/health|sys\/seal-status)$/;
-
 export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<VaultFake> {
   const frozen = Date.now();
   const baseNow = opts.now ?? (() => frozen);
@@ -178,48 +167,6 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
     }
   }
 
-  function handleToken(method: string, op: string, body: Record<string, unknown>, token: TokenEntry): FakeResponse {
-    switch (op) {
-      case 'lookup-self':
-        if (method !== 'GET' && method !== 'POST' && method !== 'PUT') return unsupported();
-        return ok({ data: tokens.describe(token) });
-      case 'renew-self': {
-        if (method !== 'POST' && method !== 'PUT') return unsupported();
-        const increment = parseTtl(body.increment);
-        if (body.increment !== undefined && increment === undefined) return badRequest('invalid increment');
-        const r = tokens.renew(token, increment);
-        if (typeof r === 'string') return badRequest(r);
-        return ok({ auth: tokens.authBlock(r.entry, r.ttl), warnings: r.warnings.length ? r.warnings : null });
-      }
-      case 'revoke-self':
-        if (method !== 'POST' && method !== 'PUT') return unsupported();
-        tokens.revoke(token.id);
-        return NO_CONTENT;
-      case 'create': {
-        if (method !== 'POST' && method !== 'PUT') return unsupported();
-        const requested = Array.isArray(body.policies) ? body.policies.map(String) : token.policies.filter((p) => p !== 'default');
-        const isRoot = token.policies.includes('root');
-        if (!isRoot && requested.some((p) => !token.policies.includes(p))) {
-          return badRequest('child policies must be subset of parent');
-        }
-        const spec: TokenSpec = { policies: requested, namespace: token.namespace, path: 'auth/token/create' };
-        const ttl = parseTtl(body.ttl);
-        const maxTtl = parseTtl(body.explicit_max_ttl);
-        if (ttl !== undefined) spec.ttl = ttl;
-        else if (!requested.includes('root')) spec.ttl = 2764800;
-        if (maxTtl !== undefined && maxTtl > 0) spec.maxTtl = maxTtl;
-        if (typeof body.renewable === 'boolean') spec.renewable = body.renewable;
-        if (body.no_parent !== true) spec.parent = token.id;
-        if (typeof body.display_name === 'string') spec.displayName = `token-${body.display_name}`;
-        if (body.no_default_policy === true) spec.noDefaultPolicy = true;
-        const t = tokens.create(spec);
-        return ok({ auth: tokens.authBlock(t, tokens.ttlSeconds(t)) });
-      }
-      default:
-        return noHandler(`auth/token/${op}`);
-    }
-  }
-
   function handleSysLeases(method: string, path: string, body: Record<string, unknown>): FakeResponse | undefined {
     const m = /^sys\/(?:leases\/)?(renew|revoke|lookup)(?:\/(.*))?$/.exec(path);
     if (!m) return undefined;
@@ -230,37 +177,8 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
     return leases.handleLookup(body);
   }
 
-  function health(query: URLSearchParams, method: string): FakeResponse {
-    const code = (name: string, dflt: number): number => {
-      const v = query.get(name);
-      return v !== null && /^\d+$/.test(v) ? Number(v) : dflt;
-    };
-    const truthy = (name: string): boolean => query.has(name) && query.get(name) !== 'false';
-    const sealed = mode === 'sealed';
-    const perfStandby = mode === 'standby';
-    let status: number;
-    if (sealed) status = code('sealedcode', 503);
-    else if (perfStandby) status = truthy('perfstandbyok') ? code('activecode', 200) : code('performancestandbycode', 473);
-    else status = code('activecode', 200);
-    const body: Record<string, unknown> = {
-      initialized: true,
-      sealed,
-      standby: perfStandby,
-      performance_standby: perfStandby,
-      replication_performance_mode: 'disabled',
-      replication_dr_mode: 'disabled',
-      server_time_utc: Math.floor(now() / 1000),
-      version: '1.17.0',
-    };
-    if (!sealed) {
-      body.cluster_name = 'vault-cluster-fake';
-      body.cluster_id = '00000000-0000-0000-0000-000000000000';
-    }
-    return method === 'HEAD' ? { status } : { status, body };
-  }
-
   function route(method: string, path: string, query: URLSearchParams, body: Record<string, unknown>, ns: string, tokenId: string | undefined): FakeResponse {
-    if (path === 'sys/health') return method === 'GET' || method === 'HEAD' ? health(query, method) : unsupported();
+    if (path === 'sys/health') return method === 'GET' || method === 'HEAD' ? health({ mode, now: now() }, query, method) : unsupported();
     if (path === 'sys/seal-status') {
       return { status: 200, body: { type: 'shamir', initialized: true, sealed: mode === 'sealed', t: 1, n: 1, progress: 0, nonce: '', version: '1.17.0' } };
     }
@@ -277,8 +195,8 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
 
     // login endpoints need no token, but only where an auth method is mounted
     const login = /^auth\/(.+)\/login$/.exec(path);
-    const method_ = login ? authOf(ns).get(login[1]!) : undefined;
-    if (login && method_) return method_.login(method, body);
+    const authMethod = login ? authOf(ns).get(login[1]!) : undefined;
+    if (authMethod) return authMethod.login(method, body);
 
     const token = tokens.live(tokenId);
     if (!token) return invalidToken();
@@ -290,7 +208,7 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
     }
 
     const tokenOp = /^auth\/token\/([^/]+)$/.exec(path);
-    if (tokenOp) return handleToken(method, tokenOp[1]!, body, token);
+    if (tokenOp) return tokenEndpoint(tokens, method, tokenOp[1]!, body, token);
     const sys = handleSysLeases(method, path, body);
     if (sys) return sys;
     const hit = resolveMount(ns, path);

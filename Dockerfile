@@ -1,0 +1,90 @@
+# syntax=docker/dockerfile:1
+#
+# erlmcp-secrets: the init container / sidecar / exec wrapper / webhook image.
+#
+#   docker build -t erlmcp-secrets .                              # runtime (default)
+#   docker build --target runtime-node -t erlmcp-secrets:node .   # bundle on distroless node
+#
+# runtime (default, the last stage): the single executable (Node 24, the
+#   agent and a V8 startup snapshot of it in one file) on distroless/cc. It
+#   starts fastest (bench/size-and-start.mjs) and has no interpreter or shell
+#   in it. No HEALTHCHECK: nothing in the image could run one, and Kubernetes
+#   ignores it anyway; point the pod's httpGet probes at /healthz and /readyz.
+# runtime-node: the ESM bundle on distroless/nodejs24 with a compile cache
+#   warmed at build time, and a HEALTHCHECK done by node itself.
+#
+# Both run as uid/gid 65532, need no writable path but the output volume (a
+# tmpfs), and work with readOnlyRootFilesystem.
+
+ARG BUILD_IMAGE=node:24-bookworm
+ARG NODE_RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
+ARG BINARY_RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY image/ image/
+COPY agent/ agent/
+# the bundle, then the single executable from the project's own Node 24
+# (node_modules/node, pinned by the lockfile): strip, blob, postject
+RUN npm run build && npm run build:binary \
+ && mkdir -p /out/compile-cache
+
+# Fills the compile cache with the same node binary, bundle path and cache
+# path the runtime-node image has (the cache is keyed by all three).
+FROM ${NODE_RUNTIME_IMAGE} AS warm
+COPY --from=build /src/dist/erlmcp-secrets.js /app/erlmcp-secrets.js
+COPY --from=build --chown=65532:65532 /out/compile-cache /app/compile-cache
+COPY templates/ /warm/templates/
+COPY examples/local/ /warm/examples/local/
+ENV NODE_COMPILE_CACHE=/app/compile-cache
+USER 65532:65532
+RUN ["/nodejs/bin/node", "/app/erlmcp-secrets.js", "version"]
+# exec form (distroless has no shell to chain with &&)
+# hadolint ignore=DL3059
+RUN ["/nodejs/bin/node", "/app/erlmcp-secrets.js", "check", "-c", "/warm/examples/local/agent.yaml"]
+
+FROM ${NODE_RUNTIME_IMAGE} AS runtime-node
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="erlmcp-secrets" \
+      org.opencontainers.image.description="Secret agent for erlmcp: init gate, sidecar, exec wrapper and admission webhook (Node bundle)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian12:nonroot"
+COPY --from=build /src/dist/erlmcp-secrets.js /app/erlmcp-secrets.js
+COPY --from=warm /app/compile-cache /app/compile-cache
+COPY templates/*.mustache /usr/share/erlmcp-secrets/templates/
+# Read-only at run time: a cache miss is compiled and not written back.
+ENV NODE_COMPILE_CACHE=/app/compile-cache
+USER 65532:65532
+WORKDIR /app
+# The sidecar's /healthz, asked by node itself (no curl in distroless).
+# Set ERLMCP_SECRETS_HEALTH_URL when server.listen is not 127.0.0.1:9102.
+HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["/nodejs/bin/node", "-e", "fetch(process.env.ERLMCP_SECRETS_HEALTH_URL || 'http://127.0.0.1:9102/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["/nodejs/bin/node", "/app/erlmcp-secrets.js"]
+CMD ["run", "-c", "/etc/erlmcp-secrets/agent.yaml"]
+
+FROM ${BINARY_RUNTIME_IMAGE} AS runtime
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="erlmcp-secrets" \
+      org.opencontainers.image.description="Secret agent for erlmcp: init gate, sidecar, exec wrapper and admission webhook (single executable)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot"
+COPY --from=build /src/dist/erlmcp-secrets /usr/local/bin/erlmcp-secrets
+COPY templates/*.mustache /usr/share/erlmcp-secrets/templates/
+USER 65532:65532
+WORKDIR /
+ENTRYPOINT ["/usr/local/bin/erlmcp-secrets"]
+CMD ["run", "-c", "/etc/erlmcp-secrets/agent.yaml"]

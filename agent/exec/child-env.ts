@@ -1,0 +1,52 @@
+// The application's environment under `exec`: the agent's own environment
+// plus the secrets. Pure, so the mapping is easy to test.
+//
+// With `exec.env` in the config, exactly those variables are added, each a
+// Mustache template with no escaping (an environment value needs none). With
+// no `exec.env`, every key of every secret becomes ERLMCP_<SECRET>_<KEY>
+// (upper-cased, other characters as "_"), the ERLMCP_* names erlmcp reads.
+
+import { AgentError } from '../errors.ts';
+import { parseTemplate, renderTemplate } from '../render/index.ts';
+
+/** agent-only variables that the application must not inherit */
+const AGENT_ONLY = ['ERLMCP_SECRETS_CONFIG', 'ERLMCP_SECRETS_LOG_LEVEL', 'ERLMCP_SECRETS_TERMINATION_LOG', 'VAULT_TOKEN'];
+
+export function envName(secret: string, key: string): string {
+  return `ERLMCP_${secret}_${key}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+}
+
+export function childEnv(
+  base: NodeJS.ProcessEnv,
+  mapping: Record<string, string> | undefined,
+  data: Record<string, Record<string, string>>,
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const k of AGENT_ONLY) delete env[k];
+  if (mapping && Object.keys(mapping).length > 0) {
+    const problems: string[] = [];
+    for (const [name, text] of Object.entries(mapping)) {
+      try {
+        env[name] = renderTemplate(parseTemplate(text, `exec.env.${name}`), data, 'none');
+      } catch (e) {
+        if (e instanceof AgentError) problems.push(...e.problems);
+        else throw e;
+      }
+    }
+    if (problems.length) throw new AgentError('missing', problems[0]!, { problems });
+    return env;
+  }
+  const seen = new Map<string, string>();
+  for (const [secret, keys] of Object.entries(data)) {
+    for (const [key, value] of Object.entries(keys)) {
+      const name = envName(secret, key);
+      const other = seen.get(name);
+      if (other !== undefined) {
+        throw new AgentError('config', `exec: ${secret}.${key} and ${other} both map to ${name}; list the variables under exec.env`);
+      }
+      seen.set(name, `${secret}.${key}`);
+      env[name] = value;
+    }
+  }
+  return env;
+}

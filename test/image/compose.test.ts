@@ -1,0 +1,225 @@
+// examples/compose without a Docker engine: docker-compose validates the file
+// against the compose schema for both profiles; the services keep the
+// image's rules (uid 65532, read-only root, tmpfs output, init before
+// erlmcp); every agent config there passes `erlmcp-secrets check` in the file
+// layout the compose mounts give it; and the file-provider config renders
+// files the Erlang stand-in reads.
+
+import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { NODE24, ROOT, bundlePath } from '../helpers/image-sandbox.ts';
+
+const COMPOSE_DIR = path.join(ROOT, 'examples/compose');
+const COMPOSE_FILE = path.join(COMPOSE_DIR, 'docker-compose.yml');
+const AGENT_IMAGE = 'erlmcp-secrets:dev';
+
+const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
+
+interface Service {
+  image?: string;
+  command?: string[];
+  user?: string;
+  read_only?: boolean;
+  cap_drop?: string[];
+  restart?: string;
+  network_mode?: string;
+  profiles?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  volumes?: string[];
+}
+interface ComposeModel {
+  services: Record<string, Service>;
+  volumes: Record<string, { driver_opts?: Record<string, string> }>;
+}
+
+function compose(args: string[], file = COMPOSE_FILE): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('docker-compose', ['-f', file, ...args], { cwd: path.dirname(file), encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** the resolved model docker-compose itself builds (relative binds made absolute) */
+function model(profile?: string): ComposeModel {
+  const r = compose([...(profile ? ['--profile', profile] : []), 'config']);
+  if (r.status !== 0) throw new Error(`docker-compose config failed: ${r.stderr}`);
+  return parseYaml(r.stdout) as ComposeModel;
+}
+
+/** the compose file as written, for what `config` does not keep (e.g. profiles it filtered) */
+function rawModel(): ComposeModel {
+  return parseYaml(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true }) as ComposeModel;
+}
+
+interface Mount {
+  source: string;
+  target: string;
+  readOnly: boolean;
+  bind: boolean;
+}
+function mounts(s: Service): Mount[] {
+  return (s.volumes ?? []).map((v) => {
+    const [source = '', target = '', mode = 'rw'] = v.split(':');
+    return { source, target, readOnly: mode === 'ro', bind: source.startsWith('/') };
+  });
+}
+
+const agentServices = (m: ComposeModel): Array<[string, Service]> => Object.entries(m.services).filter(([, s]) => s.image === AGENT_IMAGE);
+const configOf = (s: Service): string => s.command![s.command!.indexOf('-c') + 1]!;
+
+/** copies a service's bind mounts into root, at root + target: the container's view of its files */
+function materialize(t: Test, s: Service): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'erlmcp-compose-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  for (const m of mounts(s).filter((m) => m.bind)) {
+    const to = path.join(root, m.target);
+    mkdirSync(path.dirname(to), { recursive: true });
+    cpSync(m.source, to, { recursive: true });
+  }
+  return root;
+}
+
+function runAgent(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(NODE24, [bundlePath(), ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+t.test('docker-compose accepts the file, with and without the vault profile', { skip: hasCompose ? false : 'docker-compose is not installed (apt-get install docker-compose)' }, async (t) => {
+  for (const profile of [[], ['--profile', 'vault']]) {
+    const r = compose([...profile, 'config', '-q']);
+    t.equal(r.status, 0, `docker-compose ${profile.join(' ')} config: ${r.stderr}`);
+  }
+  t.same(compose(['config', '--services']).stdout.trim().split('\n').sort(), ['erlmcp', 'secrets-init', 'secrets-sidecar']);
+  t.same(
+    compose(['--profile', 'vault', 'config', '--services']).stdout.trim().split('\n').sort(),
+    ['erlmcp', 'erlmcp-vault', 'secrets-init', 'secrets-init-vault', 'secrets-sidecar', 'secrets-sidecar-vault', 'vault', 'vault-seed'],
+  );
+});
+
+t.test('docker-compose rejects a broken copy (the validation is real)', { skip: hasCompose ? false : 'docker-compose is not installed' }, async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'erlmcp-compose-bad-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const broken = (mutate: (doc: any) => void): string => {
+    const doc = parseYaml(readFileSync(COMPOSE_FILE, 'utf8'), { merge: true });
+    mutate(doc);
+    const file = path.join(dir, 'docker-compose.yml');
+    writeFileSync(file, stringifyYaml(doc));
+    return file;
+  };
+  const badCondition = compose(['config', '-q'], broken((d) => (d.services.erlmcp.depends_on['secrets-init'].condition = 'service_done')));
+  t.not(badCondition.status, 0);
+  t.match(badCondition.stderr, /condition|service_done/);
+  const badKey = compose(['config', '-q'], broken((d) => (d.services['secrets-init'].read_onyl = true)));
+  t.not(badKey.status, 0);
+  t.match(badKey.stderr, /read_onyl/);
+});
+
+t.test('the services keep the image\'s run rules', { skip: hasCompose ? false : 'docker-compose is not installed' }, async (t) => {
+  const m = model('vault');
+  const agents = agentServices(m);
+  t.equal(agents.length, 4, 'init and sidecar, for the file provider and for Vault');
+  for (const [name, s] of agents) {
+    t.equal(s.user, '65532:65532', `${name} runs as 65532`);
+    t.equal(s.read_only, true, `${name} has a read-only root filesystem`);
+    t.same(s.cap_drop, ['ALL'], `${name} drops all capabilities`);
+    const out = mounts(s).find((v) => v.target === '/run/secrets/erlmcp');
+    t.ok(out && !out.bind && !out.readOnly, `${name} writes to a named volume at /run/secrets/erlmcp`);
+    const opts = m.volumes[out!.source]?.driver_opts;
+    t.equal(opts?.type, 'tmpfs', `${name}'s output volume is a tmpfs`);
+    t.match(opts?.o ?? '', /uid=65532,gid=65532,mode=0700/, `${name}'s output volume belongs to 65532 only`);
+    const configPath = configOf(s);
+    t.ok(mounts(s).some((v) => v.bind && v.readOnly && v.target === configPath), `${name}'s config ${configPath} is mounted read-only`);
+    for (const v of mounts(s).filter((v) => v.bind)) t.ok(v.readOnly, `${name}: bind mount ${v.target} is read-only`);
+  }
+
+  const init = m.services['secrets-init']!;
+  t.same(init.command?.slice(0, 1), ['init']);
+  t.equal(init.restart, 'no', 'the init service runs once');
+  t.same(m.services.erlmcp?.depends_on?.['secrets-init'], { condition: 'service_completed_successfully' }, 'erlmcp starts after a successful init');
+  t.same(m.services['erlmcp-vault']?.depends_on?.['secrets-init-vault'], { condition: 'service_completed_successfully' });
+  t.same(m.services['secrets-init-vault']?.depends_on?.['vault-seed'], { condition: 'service_completed_successfully' }, 'the Vault init waits for the seed');
+  t.same(m.services['vault-seed']?.depends_on?.vault, { condition: 'service_healthy' });
+  t.same(m.services['secrets-sidecar']?.command?.slice(0, 1), ['run']);
+  t.equal(m.services['secrets-sidecar']?.network_mode, 'service:erlmcp', 'the sidecar shares erlmcp\'s network namespace, as in a pod');
+  t.equal(m.services['secrets-sidecar-vault']?.network_mode, 'service:erlmcp-vault');
+  const sharedOut = (a: string, b: string) =>
+    mounts(m.services[a]!).find((v) => v.target === '/run/secrets/erlmcp')?.source === mounts(m.services[b]!).find((v) => v.target === '/run/secrets/erlmcp')?.source;
+  t.ok(sharedOut('secrets-init', 'erlmcp') && sharedOut('secrets-sidecar', 'erlmcp'), 'init, sidecar and erlmcp share one volume');
+  t.ok(mounts(m.services.erlmcp!).find((v) => v.target === '/run/secrets/erlmcp')?.readOnly, 'erlmcp mounts the secrets read-only');
+
+  const vault = m.services.vault as Service & { command: string[] };
+  t.ok(vault.command.includes('-dev') && vault.command.some((a) => a.startsWith('-dev-root-token-id=')), 'Vault runs as a dev server with a known root token');
+  for (const name of ['vault', 'vault-seed', 'secrets-init-vault', 'erlmcp-vault', 'secrets-sidecar-vault']) {
+    t.same(rawModel().services[name]?.profiles, ['vault'], `${name} is in the vault profile only`);
+  }
+});
+
+t.test('the Vault seed writes the paths the Vault config reads', async (t) => {
+  const seed = readFileSync(path.join(COMPOSE_DIR, 'vault/seed.sh'), 'utf8');
+  const policy = readFileSync(path.join(COMPOSE_DIR, 'vault/erlmcp-policy.hcl'), 'utf8');
+  const config = parseYaml(readFileSync(path.join(COMPOSE_DIR, 'agent.vault.yaml'), 'utf8')) as { secrets: Record<string, { path: string }> };
+  const paths = Object.values(config.secrets).map((s) => s.path);
+  t.ok(paths.includes('secret/data/database/erlmcp') && paths.includes('secret/data/erlang/cookie') && paths.includes('secret/data/auth/jwt'), 'erlmcp\'s paths');
+  for (const p of paths) {
+    const logical = p.replace(/^secret\/data\//, 'secret/');
+    t.match(seed, new RegExp(`vault kv put ${logical} `), `seed.sh writes ${logical}`);
+    const covered = [...policy.matchAll(/path "([^"]+)"/g)].map((x) => x[1]!).some((pat) => (pat.endsWith('*') ? p.startsWith(pat.slice(0, -1)) : pat === p));
+    t.ok(covered, `the erlmcp policy lets the agent read ${p}`);
+  }
+  const sh = spawnSync('sh', ['-n', path.join(COMPOSE_DIR, 'vault/seed.sh')], { encoding: 'utf8' });
+  t.equal(sh.status, 0, `seed.sh parses: ${sh.stderr}`);
+});
+
+t.test('every agent config under examples/compose passes check in its mounted layout', { skip: hasCompose ? false : 'docker-compose is not installed' }, async (t) => {
+  const m = model('vault');
+  const configs = readdirSync(COMPOSE_DIR).filter((f) => /\.(ya?ml|json)$/.test(f) && f !== 'docker-compose.yml');
+  t.ok(configs.length >= 2, `configs found: ${configs.join(', ')}`);
+  const checked = new Set<string>();
+  for (const [name, s] of agentServices(m)) {
+    const root = materialize(t, s);
+    const config = path.join(root, configOf(s));
+    const r = runAgent(['check', '-c', config]);
+    t.equal(r.status, 0, `${name}: check ${configOf(s)}: ${r.stderr}`);
+    t.match(r.stdout, /ok: 1 provider, 4 secrets, 4 templates, 1 reload notifier/);
+    const source = mounts(s).find((v) => v.target === configOf(s))!.source;
+    checked.add(path.basename(source));
+  }
+  t.same([...checked].sort(), configs.sort(), 'each config file is used by a service, so none goes unchecked');
+});
+
+t.test('the file-provider config renders what the Erlang stand-in reads', { skip: spawnSync('erlc', ['-help'], { stdio: 'ignore' }).error ? 'erlc is not installed' : false }, async (t) => {
+  const init = rawModel().services['secrets-init']!;
+  // the raw service: bind sources relative to the compose dir
+  const s: Service = { ...init, volumes: (init.volumes ?? []).map((v) => (v.startsWith('.') ? `${path.resolve(COMPOSE_DIR, v.split(':')[0]!)}:${v.split(':').slice(1).join(':')}` : v)) };
+  const root = materialize(t, s);
+  const out = path.join(root, 'run/secrets/erlmcp');
+  mkdirSync(out, { recursive: true });
+  // the same config with the volume's path inside the temp root
+  const configFile = path.join(root, configOf(s));
+  const config = parseYaml(readFileSync(configFile, 'utf8'));
+  config.output.root = out;
+  writeFileSync(configFile, stringifyYaml(config));
+  const r = runAgent(['init', '-c', configFile]);
+  t.equal(r.status, 0, `init: ${r.stderr}`);
+  t.same(readdirSync(out).sort(), ['erlang.cookie', 'erlmcp.env', 'sys.config', 'vm.args']);
+
+  const ebin = path.join(root, 'ebin');
+  mkdirSync(ebin);
+  const erlc = spawnSync('erlc', ['-o', ebin, path.join(COMPOSE_DIR, 'erlmcp-standin/erlmcp_config.erl')], { encoding: 'utf8' });
+  t.equal(erlc.status, 0, `the stand-in compiles: ${erlc.stdout}${erlc.stderr}`);
+  const erl = spawnSync('erl', ['-noshell', '-pa', ebin, '-eval', 'erlmcp_config:start(), ok = erlmcp_config:reload(), halt().'], {
+    encoding: 'utf8',
+    env: { ...process.env, ERLMCP_SECRETS_DIR: out },
+    timeout: 60_000,
+  });
+  t.equal(erl.status, 0, erl.stderr);
+  t.match(erl.stdout, /started on .*: 10 env variables \(ERLMCP_JWT_SECRET, ERLMCP_COOKIE, ERLMCP_DB_HOST/);
+  t.match(erl.stdout, /sys\.config erlmcp keys \[database,redis,jwt_secret\], cookie of \d+ bytes/);
+  t.match(erl.stdout, /reloaded on /);
+  // the stand-in names settings, never values (dev-secrets' values are the canaries here)
+  const devDb = parseYaml(readFileSync(path.join(ROOT, 'examples/local/dev-secrets/db.yaml'), 'utf8')) as { password: string };
+  const cookie = readFileSync(path.join(ROOT, 'examples/local/dev-secrets/cookie/value'), 'utf8').trim();
+  t.notOk(erl.stdout.includes(devDb.password) || erl.stdout.includes(cookie), 'the stand-in prints no secret value');
+});
