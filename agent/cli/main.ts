@@ -92,15 +92,33 @@ export interface GateResult extends InitResult {
   providers: Map<string, Provider>;
   logger: Logger;
   io: CliIO;
+  /** where providers' invalidations go once the sidecar loop exists */
+  invalidations: InvalidationRelay;
+}
+
+/** Providers are opened before the refresh loop exists; this holds their
+ * invalidate() calls until the loop attaches, then forwards them. */
+export class InvalidationRelay {
+  #target: ((reason: string, names?: string[]) => void) | undefined;
+  #pending: Array<[string, string[] | undefined]> = [];
+  readonly invalidate = (reason: string, names?: string[]): void => {
+    if (this.#target) this.#target(reason, names);
+    else this.#pending.push([reason, names]);
+  };
+  attach(target: (reason: string, names?: string[]) => void): void {
+    this.#target = target;
+    for (const [r, n] of this.#pending.splice(0)) target(r, n);
+  }
 }
 
 /** config + templates + providers + the init gate; the providers stay open for run/exec */
 async function gate(args: CliArgs, io: CliIO, logger: Logger): Promise<GateResult> {
   const { config, templates } = await configure(args, io, logger);
-  const providers = await openProviders(config, { logger, baseDir: config.baseDir, now: Date.now });
+  const invalidations = new InvalidationRelay();
+  const providers = await openProviders(config, { logger, baseDir: config.baseDir, now: Date.now, invalidate: invalidations.invalidate });
   try {
     const result = await runInit({ config, templates, providers, logger });
-    return { ...result, config, templates, providers, logger, io };
+    return { ...result, config, templates, providers, logger, io, invalidations };
   } catch (e) {
     await closeProviders(providers);
     throw e;

@@ -62,6 +62,13 @@ export interface ErlDistClientOptions {
   onWarning?: (message: string) => void;
 }
 
+export interface CallOptions {
+  /** overrides callTimeoutMs for this call */
+  timeoutMs?: number;
+  /** stops waiting (kind 'timeout'); the call itself may still run on the node */
+  signal?: AbortSignal;
+}
+
 interface PendingCall {
   label: string;
   resolve: (t: Term) => void;
@@ -194,7 +201,9 @@ export class ErlDistClient {
         const why =
           e.code === 'ECONNREFUSED'
             ? 'connection refused (nothing listens there: is the node running, is the port right?)'
-            : this.opts.tls && e.code !== 'ENOTFOUND'
+            : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN'
+              ? `host ${host} does not resolve (${e.code}); check the host part of the node name or pass a host`
+              : this.opts.tls
               ? `TLS handshake failed (${e.message}): check that the CA file signed the node's certificate ` +
                 'and that the node trusts our client certificate'
               : e.message;
@@ -334,7 +343,7 @@ export class ErlDistClient {
    * {'$gen_call', {SelfPid, Ref}, {call, M, F, Args, user}} answered by {Ref, Result}.
    * Resolves with Result; {badrpc, Reason} rejects with kind 'badrpc'.
    */
-  async call(module: string | Atom, fn: string | Atom, args: Term[], options: { timeoutMs?: number } = {}): Promise<Term> {
+  async call(module: string | Atom, fn: string | Atom, args: Term[], options: CallOptions = {}): Promise<Term> {
     const m = typeof module === 'string' ? atom(module) : module;
     const f = typeof fn === 'string' ? atom(fn) : fn;
     const label = callLabel(m, f, args);
@@ -356,12 +365,31 @@ export class ErlDistClient {
     const frame = w.toBuffer();
     frame.writeUInt32BE(frame.length - 4, 0);
 
-    const conn = await this.ensureConnection();
+    const signal = options.signal;
+    const aborted = (): ErlDistError =>
+      new ErlDistError('timeout', `${label} on node ${this.node} was aborted by the caller; it may still be running there`);
+    if (signal?.aborted) throw aborted();
+
+    // The connection attempt is shared and bounded by its own timeout; an
+    // abort only stops this caller from waiting for it.
+    const conn = await new Promise<Connection>((resolve, reject) => {
+      const onAbort = (): void => reject(aborted());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.ensureConnection()
+        .then(resolve, reject)
+        .finally(() => signal?.removeEventListener('abort', onAbort));
+    });
+    const key = ref.ids.join('.');
     const reply = await new Promise<Term>((resolve, reject) => {
-      const key = ref.ids.join('.');
-      const timer = setTimeout(() => {
+      const settle = (e: ErlDistError): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         this.pending.delete(key);
-        reject(
+        reject(e);
+      };
+      const onAbort = (): void => settle(aborted());
+      const timer = setTimeout(() => {
+        settle(
           new ErlDistError(
             'timeout',
             `node ${this.node} did not answer ${label} within ${timeoutMs} ms; the call may still be running there`,
@@ -370,11 +398,22 @@ export class ErlDistClient {
       }, timeoutMs);
       if (this.conn !== conn) {
         // The connection died between connecting and sending: nothing was sent.
-        clearTimeout(timer);
-        reject(new ErlDistError('closed', `the connection to ${this.node} closed before ${label} could be sent`));
+        settle(new ErlDistError('closed', `the connection to ${this.node} closed before ${label} could be sent`));
         return;
       }
-      this.pending.set(key, { label, resolve, reject, timer });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(key, {
+        label,
+        resolve: (t) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(t);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+        timer,
+      });
       conn.socket.write(frame);
     });
     if (reply instanceof Tuple && reply.elements.length === 2 && reply.elements[0] === atom('badrpc')) {

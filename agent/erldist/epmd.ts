@@ -58,7 +58,12 @@ function exchange(addr: EpmdAddress, request: Buffer, timeoutMs: number, purpose
     socket.on('end', () => finish(null));
     socket.on('close', () => finish(null));
     socket.on('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'ECONNREFUSED' ? 'connection refused (no EPMD is listening there)' : e.message;
+      const why =
+        e.code === 'ECONNREFUSED'
+          ? 'connection refused (no EPMD is listening there)'
+          : e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN'
+            ? `host ${addr.host} does not resolve (${e.code}); check the host part of the node name`
+            : e.message;
       finish(
         new ErlDistError('unreachable', `cannot reach EPMD at ${addr.host}:${addr.port} (${purpose}): ${why}`, {
           cause: e,

@@ -39,6 +39,8 @@ export async function runExec(gate: GateResult, argv: string[], env: NodeJS.Proc
   try {
     sidecar = await startSidecar(gate, {
       notifiers: (configured) => (exec.onChange === 'restart' ? [restart] : exec.onChange === 'reload' ? configured : []),
+      // the child reads secrets from its environment, so a change matters even when no file changed
+      notifyOn: exec.onChange === 'restart' ? 'secrets' : 'files',
     });
   } catch (e) {
     await child.stop();

@@ -59,17 +59,25 @@ async function fetchWithRetry(secret: SecretConfig, provider: Provider, opts: Fe
   const ref = { name: secret.name, spec: secret.spec };
   const what = provider.describe(ref);
   const started = now();
+  let last: AgentError | undefined;
   for (let attempt = 1; ; attempt++) {
     const remaining = opts.deadline - now();
+    const signal = AbortSignal.timeout(Math.max(1, Math.min(remaining, ATTEMPT_TIMEOUT_MS)));
     try {
-      const value = await provider.fetch(ref, AbortSignal.timeout(Math.max(1, Math.min(remaining, ATTEMPT_TIMEOUT_MS))));
+      const value = await provider.fetch(ref, signal);
       opts.logger.info(
         { audit: true, secret: secret.name, provider: provider.name, ref: what, version: value.version, leased: value.lease !== undefined, attempts: attempt, durationMs: now() - started, outcome: 'ok' },
         'secret fetched',
       );
       return value;
     } catch (e) {
-      const err = asAgentError(e, `${secret.name} (${what})`);
+      let err = asAgentError(e, `${secret.name} (${what})`);
+      if (signal.aborted) {
+        // Our own deadline cut this attempt short: what the operator needs is
+        // what was failing before, or that the backend never answered.
+        err = last ?? new AgentError('unavailable', `${what}: no answer within ${formatDuration(Math.min(remaining, ATTEMPT_TIMEOUT_MS))}`, { provider: provider.name });
+      }
+      last = err;
       const wait = nextBackoff(attempt, opts.config.init.backoff.initial, opts.config.init.backoff.max, opts.random ?? Math.random);
       const left = opts.deadline - now();
       const retry = err.retryable && left > 0;
@@ -79,7 +87,8 @@ async function fetchWithRetry(secret: SecretConfig, provider: Provider, opts: Fe
       );
       if (!retry) {
         if (err.retryable) {
-          return new AgentError('unavailable', `${secret.name}: ${provider.type} provider "${provider.name}" still failing after ${attempt} attempt${attempt > 1 ? 's' : ''} in ${formatDuration(now() - started)} (init.timeout ${formatDuration(opts.config.init.timeout)}): ${err.message}`, {
+          const tries = `${attempt} attempt${attempt > 1 ? 's' : ''}`;
+          return new AgentError('unavailable', `still failing after ${tries} in ${formatDuration(now() - started)} (init.timeout ${formatDuration(opts.config.init.timeout)}): ${err.message}`, {
             retryable: false,
             provider: provider.name,
             where: `secrets.${secret.name}`,

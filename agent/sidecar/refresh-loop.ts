@@ -24,7 +24,7 @@ import type { Logger } from '../log/logger.ts';
 import { checkValues } from '../pipeline/check-values.ts';
 import { Limiter } from '../pipeline/limiter.ts';
 import type { PreparedTemplate } from '../pipeline/prepare-templates.ts';
-import { renderAll } from '../pipeline/render-all.ts';
+import { renderAll, type RenderedFile } from '../pipeline/render-all.ts';
 import type { Provider, SecretRef, SecretValue } from '../providers/provider.ts';
 import type { Notifier } from '../reload/notifier.ts';
 import { runNotifiers } from '../reload/run-notifiers.ts';
@@ -52,6 +52,10 @@ export interface RefreshLoopDeps {
   logger: Logger;
   clock: Clock;
   rand?: () => number;
+  /** 'files' (default): notifiers run when a rendered file's bytes changed.
+   * 'secrets': they run after every accepted change, files or not (the exec
+   * wrapper, whose child reads secrets from its environment, not from files) */
+  notifyOn?: 'files' | 'secrets';
   /** default: the atomic writer */
   write?: (destination: string, bytes: Buffer, opts: WriteOptions) => Promise<WriteOutcome>;
 }
@@ -310,7 +314,7 @@ export class RefreshLoop {
   private async applyChanges(names: ReadonlySet<string>): Promise<void> {
     const { logger, metrics } = this.d;
     const templates = this.dependents(names);
-    let rendered;
+    let rendered: RenderedFile[];
     try {
       rendered = renderAll(templates, this.d.store.templateData());
     } catch (e) {
@@ -332,7 +336,8 @@ export class RefreshLoop {
         logger.error({ file: c.destination, err: asAgentError(e, `writing ${c.destination}`).message }, 'writing a re-rendered file failed; it keeps its last good content');
       }
     }
-    if (files.length === 0 || this.d.notifiers.length === 0 || this.stopping.signal.aborted) return;
+    const notify = this.d.notifyOn === 'secrets' || files.length > 0;
+    if (!notify || this.d.notifiers.length === 0 || this.stopping.signal.aborted) return;
     await runNotifiers(this.d.notifiers, { secrets: [...names].sort(), files }, logger, {
       signal: this.stopping.signal,
       now: () => this.d.clock.now(),

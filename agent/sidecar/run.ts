@@ -15,8 +15,9 @@ import { startServer, type RunningServer } from '../server/http-server.ts';
 import { AgentMetrics } from '../server/metrics.ts';
 import { VERSION } from '../version.ts';
 import { RefreshLoop } from './refresh-loop.ts';
+import type { Notifier } from '../reload/notifier.ts';
 
-export type SidecarInput = Pick<GateResult, 'config' | 'templates' | 'providers' | 'store' | 'logger'>;
+export type SidecarInput = Pick<GateResult, 'config' | 'templates' | 'providers' | 'store' | 'logger'> & Partial<Pick<GateResult, 'invalidations'>>;
 
 export interface SidecarOptions {
   clock?: Clock;
@@ -25,6 +26,10 @@ export interface SidecarOptions {
   notifierDeps?: NotifierDeps;
   /** override server.listen (tests: 127.0.0.1:0) */
   listen?: string;
+  /** replace the configured notifiers (the exec wrapper restarts its child instead) */
+  notifiers?: (configured: Notifier[]) => Notifier[];
+  /** see RefreshLoopDeps.notifyOn */
+  notifyOn?: 'files' | 'secrets';
 }
 
 export interface RunningSidecar {
@@ -52,7 +57,10 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
   }
   const health = new Health(clock);
   const metrics = new AgentMetrics({ clock, health, version: VERSION });
-  const loop = new RefreshLoop({ ...gate, notifiers, health, metrics, clock, ...(opts.rand ? { rand: opts.rand } : {}) });
+  const loop = new RefreshLoop({ ...gate, notifiers, health, metrics, clock, ...(opts.rand ? { rand: opts.rand } : {}), ...(opts.notifyOn ? { notifyOn: opts.notifyOn } : {}) });
+  // providers were opened before the loop existed; from now on their
+  // invalidations (a replaced Vault token) reach it
+  gate.invalidations?.attach((reason, names) => loop.invalidate(reason, names));
 
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));

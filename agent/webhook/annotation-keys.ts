@@ -65,15 +65,14 @@ export function classifyKey(local: string): KeyClass {
 }
 
 function suggest(local: string): string | undefined {
+  const single = closest(local, SINGLE_KEYS);
+  if (single !== undefined) return single;
   const dash = local.indexOf('-');
-  const candidates: string[] = [...SINGLE_KEYS];
-  if (dash > 0) {
-    // "secrte-db": compare the family part alone so a long name does not
-    // drown the typo in the distance.
-    const fam = closest(local.slice(0, dash), NAMED_FAMILIES);
-    if (fam !== undefined) candidates.push(`${fam}-${local.slice(dash + 1)}`);
-  }
-  return closest(local, candidates);
+  if (dash <= 0) return undefined;
+  // "secrte-db": judge the family part alone, so a long name after the dash
+  // neither hides the typo nor makes any key look close
+  const fam = closest(local.slice(0, dash), NAMED_FAMILIES);
+  return fam === undefined ? undefined : `${fam}-${local.slice(dash + 1)}`;
 }
 
 /** the full annotation key for messages */

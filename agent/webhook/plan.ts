@@ -127,7 +127,7 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
   const quit = s.quit ?? (mode === 'sidecar' && (spec.restartPolicy === 'Never' || spec.restartPolicy === 'OnFailure'));
   if (s.quit === true && mode !== 'sidecar') problems.push(`${key('quit')}: POST /quit is only for mode sidecar (a native sidecar or init container stops by itself)`);
   const tlsSecret = s.vaultTlsSecret ?? cfg.vault.tlsSecret;
-  const projectToken = spec.automountServiceAccountToken === false;
+  const automountOff = spec.automountServiceAccountToken === false;
 
   const built = buildAgentConfig({
     settings: s,
@@ -137,7 +137,7 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
     quit,
     execMode: mode === 'exec',
     sharedProcessNamespace: spec.shareProcessNamespace === true,
-    ...(projectToken ? { jwtFile: `${TOKEN_DIR}/token` } : {}),
+    ...(automountOff ? { jwtFile: `${TOKEN_DIR}/token` } : {}),
     ...(tlsSecret !== undefined ? { tlsSecret } : {}),
   });
   if (!built.ok) problems.push(...built.problems);
@@ -145,6 +145,8 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
   const mounts = fileProviderMounts(built.config, mode === 'exec' ? containers.filter((c) => targetContainers.includes(c.name)) : [...containers, ...initContainers]);
   if (!mounts.ok) return { kind: 'deny', problems: mounts.problems };
 
+  // only Vault's kubernetes auth reads the token; other providers bring their own identity
+  const projectToken = automountOff && Object.values((built.config.providers ?? {}) as Record<string, { type?: unknown; auth?: { jwtFile?: unknown } }>).some((p) => p.type === 'vault' && p.auth?.jwtFile === `${TOKEN_DIR}/token`);
   const initTimeoutMs = initTimeout(built.config);
   const resources = {
     requests: compact({ cpu: s.cpuRequest ?? cfg.agent.resources.requests.cpu, memory: s.memoryRequest ?? cfg.agent.resources.requests.memory }),

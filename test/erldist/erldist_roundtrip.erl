@@ -2,7 +2,7 @@
 %% encoder produced, re-encodes with Erlang's own encoder, and generates
 %% random terms (with every kind of term a node can send) for the reverse way.
 -module(erldist_roundtrip).
--export([reencode_all/1, random_terms/2, compare_all/2, sleep_then/2]).
+-export([reencode_all/1, random_terms/2, compare_all/2]).
 
 %% [binary()] -> [binary()]: binary_to_term then term_to_binary, each.
 reencode_all(Bins) ->
@@ -22,9 +22,6 @@ compare_all([O | Os], [E | Es], I) ->
     end;
 compare_all(Os, Es, I) -> {length_mismatch, I, length(Os), length(Es)}.
 
-sleep_then(Ms, Value) ->
-    timer:sleep(Ms),
-    Value.
 
 %% N random terms, each as term_to_binary with a random option set
 %% (default, compressed, minor_version 0 for FLOAT_EXT), seeded.

@@ -35,7 +35,7 @@ function connectionId(nodesInfo: Term, ourName: string): Term | undefined {
 t.test('-sname node found through EPMD', async (t) => {
   const nodes = await ErlangNodes.forTest(t);
   // A short net_ticktime makes the node tick every ~0.5 s and drop a peer that
-  // stays silent for ~2 s: staying connected while idle proves we answer ticks.
+  // stays silent for 2-2.5 s: staying connected while idle proves we answer ticks.
   const node = await nodes.start({ sname: uniqueName('rpc_s'), cookie: COOKIE, extraArgs: ['-kernel', 'net_ticktime', '2'] });
   const client = new ErlDistClient({ node: node.node, cookie: COOKIE, epmdPort: nodes.epmdPort });
   t.teardown(() => client.close());
@@ -155,6 +155,15 @@ t.test('failures are clear errors, never hangs', async (t) => {
     t.match(e.message, /connection refused/);
   });
 
+  await t.test('a host that does not resolve', async (t) => {
+    for (const port of [undefined, 4369]) {
+      const c = new ErlDistClient({ node: 'erlmcp@no-such-host.invalid', cookie: COOKIE, connectTimeoutMs: 5000, ...(port ? { port } : {}) });
+      const e = await rejected(c.call('erlang', 'node', []));
+      t.equal(e.kind, 'unreachable');
+      t.match(e.message, /host no-such-host.invalid does not resolve \(ENOTFOUND|EAI_AGAIN\)/, port ? 'direct port' : 'EPMD lookup');
+    }
+  });
+
   await t.test('a call that raises is {badrpc, {EXIT, ...}}', async (t) => {
     const e = await rejected(client.call('erlang', 'error', [atom('boom_from_test')]));
     t.equal(e.kind, 'badrpc');
@@ -184,6 +193,18 @@ t.test('failures are clear errors, never hangs', async (t) => {
     t.match(slow.message, /did not answer timer:sleep\/1 within 300 ms/);
     t.ok(Date.now() - started < 3000, 'the timeout fires long before the call ends');
     t.equal(await client.call('erlang', 'node', []), atom(node.node), 'the connection stays usable; the late reply is dropped');
+  });
+
+  await t.test('a call the caller aborts', async (t) => {
+    const ac = new AbortController();
+    const pending = rejected(client.call('timer', 'sleep', [3000], { signal: ac.signal }));
+    setTimeout(() => ac.abort(), 100);
+    const e = await pending;
+    t.equal(e.kind, 'timeout');
+    t.match(e.message, /timer:sleep\/1 on node .* was aborted by the caller/);
+    const already = await rejected(client.call('erlang', 'node', [], { signal: AbortSignal.abort() }));
+    t.match(already.message, /aborted/, 'an already aborted signal sends nothing');
+    t.equal(await client.call('erlang', 'node', []), atom(node.node));
   });
 });
 

@@ -56,7 +56,7 @@ interface Fixture {
   advanceTo(at: number): Promise<void>;
 }
 
-async function fixture(t: Test, opts: { withWatch?: boolean; withChanged?: boolean } = {}): Promise<Fixture> {
+async function fixture(t: Test, opts: { withWatch?: boolean; withChanged?: boolean; notifyOn?: 'files' | 'secrets' } = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'refresh-loop-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const clock = new ManualClock(T0);
@@ -78,7 +78,7 @@ async function fixture(t: Test, opts: { withWatch?: boolean; withChanged?: boole
   };
   const health = new Health(clock);
   const metrics = new AgentMetrics({ clock, health, version: 'test' });
-  const loop = new RefreshLoop({ config, templates, providers, store, notifiers: [notifier], health, metrics, logger, clock, rand: () => 0.5 });
+  const loop = new RefreshLoop({ config, templates, providers, store, notifiers: [notifier], health, metrics, logger, clock, rand: () => 0.5, ...(opts.notifyOn ? { notifyOn: opts.notifyOn } : {}) });
   loop.start();
   t.teardown(() => loop.stop());
   t.teardown(() => forgetSecretValues());
@@ -148,6 +148,13 @@ t.test('a change that leaves every file byte-identical notifies nobody', async (
   t.same(f.notified, []);
   const m = await f.series();
   t.equal(m.get(`erlmcp_secrets_renders_total{destination="${f.envFile}",result="unchanged"}`), 1);
+});
+
+t.test("notifyOn 'secrets' (exec wrapper): notified even when no file changed", async (t) => {
+  const f = await fixture(t, { notifyOn: 'secrets' });
+  f.provider.put('db', { username: 'erlmcp', password: DB1, unused: 'canary-unused-key-value' });
+  await f.advance(62_000);
+  t.same(f.notified.map((n) => n.change), [{ secrets: ['db'], files: [] }]);
 });
 
 t.test('leased secret: renewed at the jittered fraction; capped renewal -> new lease before expiry -> new creds rendered', async (t) => {

@@ -65,7 +65,7 @@ t.test('bad values name the annotation and the fix', async (t) => {
   t.equal(denial({ ...base, [`${P}init-timeout`]: 'soon' }), 'erlmcp-secrets: secrets.erlmcp.io/init-timeout: must be a duration like "30s", "5m" or "1h", got "soon"');
   t.equal(denial({ ...base, [`${P}volume-mount-path`]: 'secrets' }), 'erlmcp-secrets: secrets.erlmcp.io/volume-mount-path: must be an absolute path, got "secrets"');
   t.equal(denial({ ...base, [`${P}require-db`]: 'username,,password' }), 'erlmcp-secrets: secrets.erlmcp.io/require-db: must be a comma-separated key list like "username,password" or a YAML map of rules, got "username,,password"');
-  t.equal(denial({ ...base, [`${P}require-db`]: '{ password: { minLenght: 16 } }' }), 'erlmcp-secrets: secrets.erlmcp.io/require-db: password: unknown key "minLenght"');
+  t.equal(denial({ ...base, [`${P}require-db`]: '{ password: { minLenght: 16 } }' }), 'erlmcp-secrets: secrets.erlmcp.io/require-db: password.minLenght: unknown key');
   t.equal(denial({ ...base, [`${P}status`]: 'pending' }), 'erlmcp-secrets: secrets.erlmcp.io/status: is written by the webhook ("injected"); remove it from the pod template');
 });
 
@@ -163,7 +163,7 @@ t.test('the inline config annotation: precedence and conflicts', async (t) => {
   );
   t.equal(
     denial({ ...base, [`${P}config`]: 'logging: { level: debug }\n' }),
-    'erlmcp-secrets: secrets.erlmcp.io/config: the agent config built from the annotations is invalid: Unrecognized key: "logging"',
+    'erlmcp-secrets: secrets.erlmcp.io/config: the agent config built from the annotations is invalid: logging: unknown key',
   );
 
   // precedence: webhook defaults < inline config < annotations

@@ -131,6 +131,7 @@ t.test('init-only (pre-populate-only): just the gate, azure + gcp, inline config
   t.same(byName(pod.spec.containers, 'cli').volumeMounts, [{ name: 'erlmcp-secrets', mountPath: '/etc/erlmcp/secrets', readOnly: true }]);
   t.notOk(byName(pod.spec.containers, 'log-shipper').volumeMounts, 'containers: "cli" leaves the log shipper alone');
   t.same(byName(pod.spec.containers, 'cli').args, ['eval', 'ok'], 'the app command is untouched outside exec mode');
+  t.same(pod.spec.volumes!.map((v) => v.name), ['erlmcp-secrets'], 'automount off, but no Vault: no projected token');
   const cfg = checkPatchedPod(t, pod, 'erlmcp-secrets-init');
   t.equal((cfg.server as { enabled: boolean }).enabled, false, 'no server: nothing probes an init container');
   t.same(cfg.output, { root: '/etc/erlmcp/secrets' });

@@ -11,6 +11,9 @@ import type { VaultHttp, VaultReply } from './client.ts';
 import { type VaultCallContext, aborted, httpFailure, transportFailure, vaultSays } from './errors.ts';
 import type { VaultAuthConfig } from './schema.ts';
 
+/** bounds a login that several fetches wait for */
+const SHARED_LOGIN_TIMEOUT_MS = 30_000;
+
 export interface TokenState {
   token: string;
   /** +1 per login: leases remember which token they came from */
@@ -100,12 +103,24 @@ export class VaultAuth {
     return this.login(signal);
   }
 
-  /** a fresh login; concurrent callers share one */
+  /** a fresh login; concurrent callers share one. No one caller's signal may
+   * cancel the shared login (the others would inherit its cancellation); each
+   * caller only stops waiting for it when its own signal fires. */
   login(signal?: AbortSignal): Promise<TokenState> {
-    this.#loggingIn ??= this.#login(signal).finally(() => {
+    this.#loggingIn ??= this.#login(AbortSignal.timeout(SHARED_LOGIN_TIMEOUT_MS)).finally(() => {
       this.#loggingIn = undefined;
     });
-    return this.#loggingIn;
+    if (!signal) return this.#loggingIn;
+    const shared = this.#loggingIn;
+    return new Promise<TokenState>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason ?? new Error('aborted'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      shared.then(
+        (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+        (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+      );
+    });
   }
 
   /** renew-self. Returns undefined when this token cannot be renewed (not renewable, run out, revoked): the caller logs in again. */

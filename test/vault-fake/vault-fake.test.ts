@@ -4,8 +4,8 @@
 import t from 'tap';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
-import { startVaultFake, type VaultFake } from './vault/index.ts';
-import { makeTestPki } from './vault/certs.ts';
+import { startVaultFake, type VaultFake } from '../fakes/vault/index.ts';
+import { makeTestPki } from '../fakes/vault/certs.ts';
 
 interface Call {
   status: number;

