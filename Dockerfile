@@ -10,7 +10,7 @@
 #   starts fastest (bench/size-and-start.mjs) and has no interpreter or shell
 #   in it. No HEALTHCHECK: nothing in the image could run one, and Kubernetes
 #   ignores it anyway; point the pod's httpGet probes at /healthz and /readyz.
-# runtime-node: the ESM bundle on distroless/nodejs24 with a compile cache
+# runtime-node: the bundle on distroless/nodejs24 with its V8 code cache
 #   warmed at build time, and a HEALTHCHECK done by node itself.
 #
 # Both run as uid/gid 65532, need no writable path but the output volume (a
@@ -30,21 +30,32 @@ COPY agent/ agent/
 # the bundle, then the single executable from the project's own Node 24
 # (node_modules/node, pinned by the lockfile): strip, blob, postject
 RUN npm run build && npm run build:binary \
- && mkdir -p /out/compile-cache
+ && mkdir -p /out/code-cache /out/warm-output
 
-# Fills the compile cache with the same node binary, bundle path and cache
-# path the runtime-node image has (the cache is keyed by all three).
+# Fills the bundle's code cache (image/code-cache-loader.cjs) with the same
+# node binary the runtime-node image has: the cache names the node version and
+# is only valid for it. One cache file per command; `run` and `exec` start
+# with the `init` path, so they reuse what `init` compiled.
 FROM ${NODE_RUNTIME_IMAGE} AS warm
 COPY --from=build /src/dist/erlmcp-secrets.js /app/erlmcp-secrets.js
-COPY --from=build --chown=65532:65532 /out/compile-cache /app/compile-cache
-COPY templates/ /warm/templates/
-COPY examples/local/ /warm/examples/local/
-ENV NODE_COMPILE_CACHE=/app/compile-cache
+COPY --from=build --chown=65532:65532 /out/code-cache /app/code-cache
+# examples/local renders into ../../out/local, i.e. /warm/out/local
+COPY --from=build --chown=65532:65532 /out/warm-output /warm/out
+COPY --chown=65532:65532 templates/ /warm/templates/
+COPY --chown=65532:65532 examples/local/ /warm/examples/local/
+# a cache directory, not a secret ("SECRETS" is the program's name)
+# hadolint ignore=DL3064
+ENV ERLMCP_SECRETS_CODE_CACHE=/app/code-cache
 USER 65532:65532
+# exec form throughout (distroless has no shell to chain with &&)
+# hadolint ignore=DL3059
 RUN ["/nodejs/bin/node", "/app/erlmcp-secrets.js", "version"]
-# exec form (distroless has no shell to chain with &&)
 # hadolint ignore=DL3059
 RUN ["/nodejs/bin/node", "/app/erlmcp-secrets.js", "check", "-c", "/warm/examples/local/agent.yaml"]
+# hadolint ignore=DL3059
+RUN ["/nodejs/bin/node", "/app/erlmcp-secrets.js", "init", "-c", "/warm/examples/local/agent.yaml"]
+# hadolint ignore=DL3059
+RUN ["/nodejs/bin/node", "-e", "const fs = require('node:fs'); const d = process.env.ERLMCP_SECRETS_CODE_CACHE; for (const f of fs.readdirSync(d).filter((f) => f.includes('-init-'))) for (const c of ['run', 'exec']) fs.copyFileSync(`${d}/${f}`, `${d}/${f.replace('-init-', `-${c}-`)}`);"]
 
 FROM ${NODE_RUNTIME_IMAGE} AS runtime-node
 ARG VERSION=0.1.0
@@ -58,10 +69,12 @@ LABEL org.opencontainers.image.title="erlmcp-secrets" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian12:nonroot"
 COPY --from=build /src/dist/erlmcp-secrets.js /app/erlmcp-secrets.js
-COPY --from=warm /app/compile-cache /app/compile-cache
+# root-owned and not writable by the image user: the loader only trusts
+# such a cache (code cache is code); a miss is compiled and not written back
+COPY --from=warm --chown=0:0 --chmod=0755 /app/code-cache /app/code-cache
 COPY templates/*.mustache /usr/share/erlmcp-secrets/templates/
-# Read-only at run time: a cache miss is compiled and not written back.
-ENV NODE_COMPILE_CACHE=/app/compile-cache
+# hadolint ignore=DL3064
+ENV ERLMCP_SECRETS_CODE_CACHE=/app/code-cache
 USER 65532:65532
 WORKDIR /app
 # The sidecar's /healthz, asked by node itself (no curl in distroless).

@@ -2,11 +2,11 @@
 // Prints the result as an Erlang term on stdout.
 // Exit: 0 ok, 1 {badrpc, Reason}, 2 usage, 4 unreachable / bad cookie / timeout.
 
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseErlangCall } from './call-parser.ts';
 import { ErlDistClient, type ErlDistClientOptions } from './client.ts';
+import { readCookieFile } from './cookie-file.ts';
 import { defaultEpmdPort } from './epmd.ts';
 import { ErlDistError, isErlDistError } from './errors.ts';
 import { formatTerm } from './format.ts';
@@ -47,20 +47,6 @@ function positiveInt(flag: string, v: string | undefined, max = Number.MAX_SAFE_
   return n;
 }
 
-function readCookie(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'latin1');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    usage(`cannot read the cookie file ${file} (${code})`);
-  }
-  const cookie = text.trim();
-  if (cookie === '') usage(`the cookie file ${file} is empty`);
-  if (/[\r\n]/.test(cookie)) usage(`the cookie file ${file} holds more than one line; it must hold only the cookie`);
-  return cookie;
-}
-
 function buildOptions(argv: string[], env: NodeJS.ProcessEnv): { options: ErlDistClientOptions; call: string; timeoutMs: number | undefined } {
   let parsed;
   try {
@@ -98,7 +84,7 @@ function buildOptions(argv: string[], env: NodeJS.ProcessEnv): { options: ErlDis
   }
   const options: ErlDistClientOptions = {
     node: v.node,
-    cookie: readCookie(v['cookie-file']),
+    cookie: readCookieFile(v['cookie-file']),
     epmdPort: positiveInt('--epmd-port', v['epmd-port'], 65535) ?? defaultEpmdPort(env),
   };
   const port = positiveInt('--port', v.port, 65535);

@@ -11,6 +11,7 @@
 
 export { parseErlangCall, parseErlangTerm, type ParsedCall } from './call-parser.ts';
 export { ErlDistClient, type CallOptions, type ErlDistClientOptions, type TlsFiles } from './client.ts';
+export { readCookieFile } from './cookie-file.ts';
 export { ErlDistError, isErlDistError, type ErlDistErrorKind } from './errors.ts';
 export { decodeTerm } from './etf-decode.ts';
 export { encodeTerm } from './etf-encode.ts';

@@ -75,7 +75,7 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
   const mountPath = s.volumeMountPath ?? cfg.volume.mountPath;
 
   // which containers get the volume
-  const targets = s.containers ?? containers.map((c) => c.name);
+  const targets = [...new Set(s.containers ?? containers.map((c) => c.name))];
   const targetContainers: string[] = [];
   const targetInitContainers: string[] = [];
   for (const name of targets) {
@@ -114,8 +114,9 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
       const cmd = execCommandFor(c, s);
       if (cmd) execCommands[name] = cmd;
       else {
+        const narrow = s.containers === undefined && containers.length > 1 ? `, or name only the containers that need secrets in ${key('containers')}` : '';
         problems.push(
-          `${key('mode')}: exec must know what container "${name}" runs, and its spec has no command; the webhook never guesses an image's entrypoint. Set command (and args) on the container, or ${key('exec-command')} to a JSON array such as ["/opt/erlmcp/bin/erlmcp", "foreground"]`,
+          `${key('mode')}: exec must know what container "${name}" runs, and its spec has no command; the webhook never guesses an image's entrypoint. Set command (and args) on the container, or ${key('exec-command')} to a JSON array such as ["/opt/erlmcp/bin/erlmcp", "foreground"]${narrow}`,
         );
       }
     }

@@ -1,4 +1,4 @@
-// The webhook's HTTPS server: POST /mutate, GET /healthz, GET /readyz.
+// The webhook's HTTPS server: POST /mutate, GET /healthz, GET /readyz, GET /metrics.
 // The certificate is swapped in place (setSecureContext) when the files
 // change: new handshakes get the new pair, open connections keep theirs.
 
@@ -9,6 +9,7 @@ import { AgentError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { handleAdmissionReview } from './admission.ts';
 import { loadCertPair, watchCertificate, type CertPair, type CertWatcher } from './cert-watcher.ts';
+import { WebhookMetrics } from './metrics.ts';
 import type { WebhookConfig } from './webhook-config.ts';
 
 export interface WebhookServerOptions {
@@ -39,6 +40,8 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   if (!first.ok) throw new AgentError('config', `webhook TLS: ${first.reason}; check --tls-cert ${opts.certFile} and --tls-key ${opts.keyFile}`);
   let pair: CertPair = first.pair;
   let closing = false;
+  const metrics = new WebhookMetrics();
+  metrics.serving(pair.notAfter);
 
   const server: Server = createServer({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' }, (req, res) => {
     route(req, res).catch((e: unknown) => {
@@ -69,7 +72,11 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       if (!method(req, res, 'GET')) return;
       return closing ? send(res, 503, 'text/plain', 'shutting down\n') : send(res, 200, 'text/plain', 'ok\n');
     }
-    if (url.pathname !== '/mutate') return send(res, 404, 'text/plain', 'not found; the webhook serves POST /mutate, GET /healthz, GET /readyz\n');
+    if (url.pathname === '/metrics') {
+      if (method(req, res, 'GET')) send(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
+      return;
+    }
+    if (url.pathname !== '/mutate') return send(res, 404, 'text/plain', 'not found; the webhook serves POST /mutate, GET /healthz, GET /readyz, GET /metrics\n');
     if (!method(req, res, 'POST')) return;
     const type = req.headers['content-type'] ?? '';
     if (!/^application\/json\b/i.test(type)) return send(res, 415, 'text/plain', 'send the AdmissionReview as application/json\n');
@@ -82,7 +89,11 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       return send(res, 400, 'text/plain', 'the request body is not valid JSON\n');
     }
     const outcome = handleAdmissionReview(parsed, config, logger);
-    if (!outcome.ok) return send(res, outcome.httpStatus, 'text/plain', `${outcome.message}\n`);
+    if (!outcome.ok) {
+      metrics.admitted('bad-request');
+      return send(res, outcome.httpStatus, 'text/plain', `${outcome.message}\n`);
+    }
+    metrics.admitted(outcome.decision);
     send(res, 200, 'application/json', JSON.stringify(outcome.review));
   }
 
@@ -103,10 +114,13 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     ...(opts.pollMs !== undefined ? { pollMs: opts.pollMs } : {}),
     onChange(next) {
       server.setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
+      metrics.certificateReloads.inc({ result: 'loaded' });
+      metrics.serving(next.notAfter);
       logger.info({ fingerprint: next.fingerprint, previous: pair.fingerprint, notAfter: next.notAfter }, 'webhook certificate reloaded');
       pair = next;
     },
     onInvalid(reason) {
+      metrics.certificateReloads.inc({ result: 'rejected' });
       logger.error({ reason, serving: pair.fingerprint }, 'new webhook certificate rejected; still serving the previous one');
     },
   });

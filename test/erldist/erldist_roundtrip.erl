@@ -22,7 +22,6 @@ compare_all([O | Os], [E | Es], I) ->
     end;
 compare_all(Os, Es, I) -> {length_mismatch, I, length(Os), length(Es)}.
 
-
 %% N random terms, each as term_to_binary with a random option set
 %% (default, compressed, minor_version 0 for FLOAT_EXT), seeded.
 random_terms(Seed, N) ->

@@ -2,6 +2,7 @@
 // erldist-peer.ts): what we send, how we judge what the peer sends back, and
 // how we treat ticks, atom-cache headers and garbage after the handshake.
 
+import net from 'node:net';
 import t, { type Test } from 'tap';
 import { ErlDistClient } from '../../agent/erldist/client.ts';
 import {
@@ -218,4 +219,33 @@ t.test('after the handshake', async (t) => {
     t.equal(e.kind, 'closed');
     t.match(e.message, /went away while m:f\/2 was running/);
   });
+});
+
+t.test('EPMD that misbehaves', async (t) => {
+  const serve = async (onConnection: (s: net.Socket) => void): Promise<number> => {
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((s) => {
+      sockets.push(s);
+      onConnection(s);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    t.teardown(() => {
+      sockets.forEach((s) => s.destroy());
+      server.close();
+    });
+    const addr = server.address();
+    return typeof addr === 'object' && addr !== null ? addr.port : 0;
+  };
+
+  const silent = await serve(() => undefined);
+  const c1 = new ErlDistClient({ node: 'x@127.0.0.1', cookie: COOKIE, epmdPort: silent, connectTimeoutMs: 300 });
+  const e1 = await rejected(c1.connect());
+  t.equal(e1.kind, 'timeout');
+  t.match(e1.message, /EPMD at 127.0.0.1:\d+ did not answer within 300 ms/);
+
+  const garbage = await serve((s) => s.end(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')));
+  const c2 = new ErlDistClient({ node: 'x@127.0.0.1', cookie: COOKIE, epmdPort: garbage });
+  const e2 = await rejected(c2.connect());
+  t.equal(e2.kind, 'protocol');
+  t.match(e2.message, /EPMD sent an unexpected PORT_PLEASE2 response/);
 });

@@ -19,6 +19,8 @@ export function sandboxUnavailable(): string | undefined {
 }
 
 export interface Sandbox {
+  /** the sandbox's own directory (root-owned, 0755): room for more fixtures */
+  root: string;
   /** the image's program directory: root-owned, read-only once sealed */
   app: string;
   /** config, templates and dev secrets: root-owned, world-readable (a ConfigMap/Secret mount) */
@@ -47,6 +49,7 @@ export function makeSandbox(): Sandbox {
   chownSync(out, IMAGE_UID, IMAGE_UID);
 
   return {
+    root,
     app,
     etc,
     out,

@@ -37,3 +37,41 @@ export function podSemanticProblems(pod: { spec: { containers: C[]; initContaine
   }
   return out;
 }
+
+interface SecCtx {
+  runAsNonRoot?: boolean;
+  runAsUser?: number;
+  allowPrivilegeEscalation?: boolean;
+  privileged?: boolean;
+  capabilities?: { add?: string[]; drop?: string[] };
+  seccompProfile?: { type?: string };
+}
+
+const RESTRICTED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
+
+/** The "restricted" Pod Security Standard (kubernetes.io/docs/concepts/security/pod-security-standards),
+ * for the given containers (all when `only` is absent). */
+export function restrictedProblems(
+  pod: { spec: { containers: (C & { securityContext?: SecCtx })[]; initContainers?: (C & { securityContext?: SecCtx })[]; volumes?: Record<string, unknown>[]; securityContext?: SecCtx } },
+  only?: string[],
+): string[] {
+  const out: string[] = [];
+  const podSc = pod.spec.securityContext ?? {};
+  for (const v of pod.spec.volumes ?? []) {
+    const type = Object.keys(v).find((k) => k !== 'name');
+    if (!type || !RESTRICTED_VOLUMES.includes(type)) out.push(`volume "${String(v.name)}": type ${type} is not allowed`);
+  }
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+    if (only && !only.includes(c.name)) continue;
+    const sc = c.securityContext ?? {};
+    if (sc.privileged) out.push(`${c.name}: privileged`);
+    if (sc.allowPrivilegeEscalation !== false) out.push(`${c.name}: allowPrivilegeEscalation must be false`);
+    if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.push(`${c.name}: capabilities must drop ALL`);
+    for (const cap of sc.capabilities?.add ?? []) if (cap !== 'NET_BIND_SERVICE') out.push(`${c.name}: adds capability ${cap}`);
+    if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true) out.push(`${c.name}: runAsNonRoot must be true`);
+    if ((sc.runAsUser ?? podSc.runAsUser) === 0) out.push(`${c.name}: runAsUser 0`);
+    const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') out.push(`${c.name}: seccompProfile must be RuntimeDefault or Localhost`);
+  }
+  return out;
+}

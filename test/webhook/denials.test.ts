@@ -121,6 +121,15 @@ t.test('exec mode never guesses an image entrypoint', async (t) => {
     denial(exec, { containers: [{ name: 'erlmcp', image: 'erlmcp/erlmcp:3.0.0', args: ['foreground'] }] }),
     'erlmcp-secrets: secrets.erlmcp.io/mode: exec must know what container "erlmcp" runs, and its spec has no command; the webhook never guesses an image\'s entrypoint. Set command (and args) on the container, or secrets.erlmcp.io/exec-command to a JSON array such as ["/opt/erlmcp/bin/erlmcp", "foreground"]',
   );
+  t.equal(
+    denial(exec, { containers: [{ name: 'erlmcp', image: 'erlmcp/erlmcp:3.0.0', command: ['/opt/erlmcp/bin/erlmcp'] }, { name: 'shipper', image: 'fluent/fluent-bit:3' }] }),
+    'erlmcp-secrets: secrets.erlmcp.io/mode: exec must know what container "shipper" runs, and its spec has no command; the webhook never guesses an image\'s entrypoint. Set command (and args) on the container, or secrets.erlmcp.io/exec-command to a JSON array such as ["/opt/erlmcp/bin/erlmcp", "foreground"], or name only the containers that need secrets in secrets.erlmcp.io/containers',
+  );
+  const { pod: onlyApp } = admit(
+    reviewOf(pod({ ...exec, [`${P}containers`]: 'erlmcp,erlmcp' }, { containers: [{ name: 'erlmcp', image: 'erlmcp/erlmcp:3.0.0', command: ['/opt/erlmcp/bin/erlmcp'] }, { name: 'shipper', image: 'fluent/fluent-bit:3' }] })),
+  );
+  t.same(onlyApp.spec.containers[1], { name: 'shipper', image: 'fluent/fluent-bit:3' }, 'containers: only the named one is wrapped (a repeated name counts once)');
+  t.equal(onlyApp.spec.containers[0]!.volumeMounts!.filter((m) => m.name === 'erlmcp-secrets').length, 1);
   t.equal(denial({ ...exec, [`${P}exec-command`]: '/opt/erlmcp/bin/erlmcp foreground' }), 'erlmcp-secrets: secrets.erlmcp.io/exec-command: must be a JSON array of strings, e.g. ["/opt/erlmcp/bin/erlmcp", "foreground"]');
   // exec-command supplies the entrypoint; the container's args follow it
   const { pod: patched } = admit(reviewOf(pod({ ...exec, [`${P}exec-command`]: '["/opt/erlmcp/bin/erlmcp"]' }, { containers: [{ name: 'erlmcp', image: 'erlmcp/erlmcp:3.0.0', args: ['foreground'] }] })));

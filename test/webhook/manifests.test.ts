@@ -18,7 +18,7 @@ import { parseWebhookConfig } from '../../agent/webhook/webhook-config.ts';
 import type { Pod } from '../../agent/webhook/pod-types.ts';
 import { capabilitiesFor, type Capability, type PolicyRules } from '../fakes/vault/policy.ts';
 import { hasSchema, SCHEMA_VERSIONS, validateK8s } from '../helpers/k8s-schema.ts';
-import { podSemanticProblems } from '../helpers/pod-semantics.ts';
+import { podSemanticProblems, restrictedProblems } from '../helpers/pod-semantics.ts';
 import { admit, agentConfigOf, reviewOf } from '../helpers/webhook-admit.ts';
 
 const DIR = path.join(import.meta.dirname, '..', '..', 'examples', 'kubernetes');
@@ -113,6 +113,7 @@ t.test('the webhook pieces fit together', async (t) => {
   t.ok(hook.namespaceSelector.matchExpressions[0].values.includes(dep.metadata.namespace), '...nor pods in its namespace');
   const container = dep.spec.template.spec.containers[0];
   t.ok(container.ports.some((p: Any) => p.name === 'https'), 'the Service targetPort exists');
+  t.same(restrictedProblems(dep.spec.template), [], 'the webhook pods meet Pod Security "restricted"');
   const sa = find('ServiceAccount', dep.spec.template.spec.serviceAccountName);
   t.equal(sa.automountServiceAccountToken, false, 'no API token: the webhook needs no API access');
   t.notOk(docs.some((d) => ['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].includes(d.obj.kind)), 'no RBAC objects at all');
@@ -136,7 +137,7 @@ t.test('example workloads come out of the webhook valid', async (t) => {
   const cm = find('ConfigMap', 'erlmcp-secrets-webhook');
   const cfg = parseWebhookConfig(parseYaml(cm.data['webhook.yaml']), 'webhook.yaml');
   const workloads = docs.filter((d) => (d.obj.kind === 'Deployment' || d.obj.kind === 'Job') && (d.obj as Any).spec.template.metadata.annotations?.['secrets.erlmcp.io/inject'] === 'true');
-  t.ok(workloads.length >= 3, 'the erlmcp Deployment and two Jobs');
+  t.ok(workloads.length >= 4, 'the erlmcp Deployments (native sidecar, exec) and two Jobs');
   for (const { obj } of workloads) {
     const tpl = (obj as Any).spec.template;
     t.equal(tpl.metadata.labels['secrets.erlmcp.io/inject'], 'true', `${obj.metadata.name}: labelled, so the objectSelector sends it`);
@@ -145,7 +146,9 @@ t.test('example workloads come out of the webhook valid', async (t) => {
     t.equal(response.allowed, true, `${obj.metadata.name}: injected${response.status ? `: ${response.status.message}` : ''}`);
     for (const v of SCHEMA_VERSIONS) t.same(validateK8s(patched, v), [], `${obj.metadata.name}: the patched pod is valid against ${v}`);
     t.same(podSemanticProblems(patched as never), [], `${obj.metadata.name}: cross-field rules`);
-    const agent = patched.spec.initContainers!.find((c) => c.name.startsWith('erlmcp-secrets'))!.name;
+    t.same(restrictedProblems(patched as never), [], `${obj.metadata.name}: the whole patched pod meets Pod Security "restricted" (its namespace enforces it)`);
+    // exec mode: the agent runs inside the app container
+    const agent = tpl.metadata.annotations['secrets.erlmcp.io/mode'] === 'exec' ? tpl.spec.containers[0].name : patched.spec.initContainers!.find((c) => c.name.startsWith('erlmcp-secrets'))!.name;
     const raw = agentConfigOf(patched, agent);
     t.doesNotThrow(() => parseConfigText(JSON.stringify(raw), '$ERLMCP_SECRETS_CONFIG', '/'), `${obj.metadata.name}: the injected config loads`);
     if (obj.metadata.name === 'erlmcp-db-migrate-legacy') t.equal((raw.server as Any).quit, true, 'sidecar-mode Job: POST /quit enabled');

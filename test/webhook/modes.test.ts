@@ -10,7 +10,7 @@ import { configSchema } from '../../agent/config/schema.ts';
 import { parseConfigText } from '../../agent/config/load.ts';
 import type { Container, Pod } from '../../agent/webhook/pod-types.ts';
 import { SCHEMA_VERSIONS, validateK8s } from '../helpers/k8s-schema.ts';
-import { podSemanticProblems } from '../helpers/pod-semantics.ts';
+import { podSemanticProblems, restrictedProblems } from '../helpers/pod-semantics.ts';
 import { admit, agentConfigOf, loadReview, testWebhookConfig } from '../helpers/webhook-admit.ts';
 
 const HARDENED = {
@@ -31,6 +31,8 @@ function byName(list: Container[] | undefined, name: string): Container {
 function checkPatchedPod(t: Test, pod: Pod, agentContainer: string): Record<string, unknown> {
   for (const v of SCHEMA_VERSIONS) t.same(validateK8s(pod, v), [], `patched pod is valid against the Kubernetes ${v} strict schema`);
   t.same(podSemanticProblems(pod as never), [], 'patched pod passes the API server cross-field rules');
+  const ours = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => c.name).filter((n) => n.startsWith('erlmcp-secrets'));
+  t.same(restrictedProblems(pod as never, ours), [], 'the added containers meet the restricted Pod Security Standard');
   t.equal(pod.metadata?.annotations?.['secrets.erlmcp.io/status'], 'injected', 'marked injected');
   const raw = agentConfigOf(pod, agentContainer);
   const parsed = configSchema.safeParse(raw);
@@ -226,4 +228,10 @@ t.test('the schema check is not vacuous: it catches what the API server would re
   const dangling = structuredClone(pod);
   dangling.spec.volumes = dangling.spec.volumes!.filter((v) => v.name !== 'erlmcp-secrets');
   t.match(podSemanticProblems(dangling as never), [/mounts volume "erlmcp-secrets", which the pod does not declare/]);
+  t.same(restrictedProblems(pod as never, ['erlmcp']), [
+    'erlmcp: allowPrivilegeEscalation must be false',
+    'erlmcp: capabilities must drop ALL',
+    'erlmcp: runAsNonRoot must be true',
+    'erlmcp: seccompProfile must be RuntimeDefault or Localhost',
+  ], 'the fixture\'s own app container is not hardened, and the check says so');
 });

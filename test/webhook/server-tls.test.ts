@@ -6,7 +6,7 @@
 // invalid new pair is refused while the old one keeps serving.
 
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { request, Agent } from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -196,6 +196,20 @@ t.test('HTTPS webhook: mutate, health, rotation without dropping connections', a
   const huge = await call(port, { ca: second.ca, body: JSON.stringify({ pad: 'x'.repeat(4 * 1024 * 1024 + 10) }) }).catch((e: NodeJS.ErrnoException) => ({ status: -1, body: e.code ?? '' }));
   t.ok(huge.status === 413 || huge.status === -1, `oversized body refused (${huge.status})`);
 
+  const metrics = await call(port, { ca: second.ca, method: 'GET', path: '/metrics' });
+  t.equal(metrics.status, 200);
+  t.match(metrics.body, /^erlmcp_secrets_webhook_admissions_total\{decision="injected"\} 6$/m, 'six pods injected over HTTP');
+  t.match(metrics.body, /^erlmcp_secrets_webhook_admissions_total\{decision="bad-request"\} 1$/m);
+  t.match(metrics.body, /^erlmcp_secrets_webhook_certificate_reloads_total\{result="loaded"\} 2$/m);
+  t.match(metrics.body, /^erlmcp_secrets_webhook_certificate_reloads_total\{result="rejected"\} 2$/m);
+  const notAfter = Math.floor(Date.parse(new X509Certificate(third.cert).validTo) / 1000);
+  t.match(metrics.body, new RegExp(`^erlmcp_secrets_webhook_certificate_not_after_seconds ${notAfter}$`, 'm'), 'expiry of the certificate in use');
+
+  const log = logLines.join('');
+  t.notMatch(log, 'DB_PASSWORD', 'no template text in the log');
+  t.notMatch(log, 'ERLMCP_SECRETS_CONFIG', 'no injected config in the log');
+  t.ok(logLines.some((l) => l.includes('injecting erlmcp-secrets') && l.includes('"mode":"native-sidecar"')), 'each injection is logged');
+
   keepAlive.destroy();
   stop.abort();
   t.equal(await exited, 0, 'stops cleanly on abort (SIGTERM path)');
@@ -263,4 +277,28 @@ t.test('CLI start-up errors exit 2 with a message', async (t) => {
   [code, err] = await run(['--tls-cert', cert, '--tls-key', key, '--config', path.join(root, 'nope.yaml')]);
   t.equal(code, 2);
   t.match(err, /nope\.yaml: cannot read the webhook config \(ENOENT\); check --config/);
+});
+
+t.test('the real program: erlmcp-secrets webhook in its own process, stopped by SIGTERM', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'erlmcp-webhook-proc-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const a = issue(path.join(root, 'a'));
+  const node = path.join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'node');
+  const entry = path.join(import.meta.dirname, '..', '..', 'agent', 'cli', 'entry.ts');
+  const child = spawn(node, [entry, 'webhook', '--tls-cert', path.join(a.dir, 'tls.crt'), '--tls-key', path.join(a.dir, 'tls.key'), '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await until('listening line', () => stderr.includes('webhook listening'));
+  const line = JSON.parse(stderr.split('\n').find((l) => l.includes('webhook listening'))!) as { address: { port: number }; fingerprint: string };
+  t.equal(line.fingerprint, a.fingerprint, 'logs the fingerprint it serves');
+  const health = await call(line.address.port, { ca: a.ca, method: 'GET', path: '/healthz' });
+  t.same([health.status, health.body], [200, 'ok\n']);
+  const review = readFileSync(path.join(import.meta.dirname, 'fixtures', 'exec.json'), 'utf8');
+  const r = await call(line.address.port, { ca: a.ca, body: review });
+  t.equal((JSON.parse(r.body) as { response: { allowed: boolean } }).response.allowed, true);
+  child.kill('SIGTERM');
+  t.equal(await exit, 0, 'exit code 0 after SIGTERM');
+  t.match(stderr, /webhook stopping: draining connections/);
 });
