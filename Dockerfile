@@ -2,16 +2,18 @@
 #
 # erlmcp-secrets: the init container / sidecar / exec wrapper / webhook image.
 #
-#   docker build -t erlmcp-secrets .                              # runtime (default)
-#   docker build --target runtime-node -t erlmcp-secrets:node .   # bundle on distroless node
+#   docker build -t erlmcp-secrets .                                  # runtime (default)
+#   docker build --target runtime-binary -t erlmcp-secrets:binary .   # single executable
 #
-# runtime (default, the last stage): the single executable (Node 24, the
-#   agent and a V8 startup snapshot of it in one file) on distroless/cc. It
-#   starts fastest (bench/size-and-start.mjs) and has no interpreter or shell
-#   in it. No HEALTHCHECK: nothing in the image could run one, and Kubernetes
-#   ignores it anyway; point the pod's httpGet probes at /healthz and /readyz.
-# runtime-node: the bundle on distroless/nodejs24 with its V8 code cache
-#   warmed at build time, and a HEALTHCHECK done by node itself.
+# runtime (default, the last stage): the bundle on distroless/nodejs24 with
+#   the V8 code cache of its loader warmed at build time by the same node,
+#   and a HEALTHCHECK that node itself runs (no curl, no shell).
+# runtime-binary: the single executable (Node 24, the agent and a V8 startup
+#   snapshot of it in one file) on distroless/cc. As fast to start (see
+#   bench/size-and-start.mjs) and ~20 MB smaller, but no HEALTHCHECK (nothing
+#   in it could run one; Kubernetes ignores HEALTHCHECK anyway and probes
+#   /healthz and /readyz over HTTP), and its Node is the one it was built
+#   with, where the default image takes Node 24 patches from its base.
 #
 # Both run as uid/gid 65532, need no writable path but the output volume (a
 # tmpfs), and work with readOnlyRootFilesystem.
@@ -33,7 +35,7 @@ RUN npm run build && npm run build:binary \
  && mkdir -p /out/code-cache /out/warm-output
 
 # Fills the bundle's code cache (image/code-cache-loader.cjs) with the same
-# node binary the runtime-node image has: the cache names the node version and
+# node binary the runtime image has: the cache names the node version and
 # is only valid for it. One cache file per command; `run` and `exec` start
 # with the `init` path, so they reuse what `init` compiled.
 FROM ${NODE_RUNTIME_IMAGE} AS warm
@@ -57,7 +59,25 @@ RUN ["/nodejs/bin/node", "/app/erlmcp-secrets.js", "init", "-c", "/warm/examples
 # hadolint ignore=DL3059
 RUN ["/nodejs/bin/node", "-e", "const fs = require('node:fs'); const d = process.env.ERLMCP_SECRETS_CODE_CACHE; for (const f of fs.readdirSync(d).filter((f) => f.includes('-init-'))) for (const c of ['run', 'exec']) fs.copyFileSync(`${d}/${f}`, `${d}/${f.replace('-init-', `-${c}-`)}`);"]
 
-FROM ${NODE_RUNTIME_IMAGE} AS runtime-node
+FROM ${BINARY_RUNTIME_IMAGE} AS runtime-binary
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="erlmcp-secrets" \
+      org.opencontainers.image.description="Secret agent for erlmcp: init gate, sidecar, exec wrapper and admission webhook (single executable)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot"
+COPY --from=build /src/dist/erlmcp-secrets /usr/local/bin/erlmcp-secrets
+COPY templates/*.mustache /usr/share/erlmcp-secrets/templates/
+USER 65532:65532
+WORKDIR /
+ENTRYPOINT ["/usr/local/bin/erlmcp-secrets"]
+CMD ["run", "-c", "/etc/erlmcp-secrets/agent.yaml"]
+
+FROM ${NODE_RUNTIME_IMAGE} AS runtime
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -82,22 +102,4 @@ WORKDIR /app
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
   CMD ["/nodejs/bin/node", "-e", "fetch(process.env.ERLMCP_SECRETS_HEALTH_URL || 'http://127.0.0.1:9102/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["/nodejs/bin/node", "/app/erlmcp-secrets.js"]
-CMD ["run", "-c", "/etc/erlmcp-secrets/agent.yaml"]
-
-FROM ${BINARY_RUNTIME_IMAGE} AS runtime
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-LABEL org.opencontainers.image.title="erlmcp-secrets" \
-      org.opencontainers.image.description="Secret agent for erlmcp: init gate, sidecar, exec wrapper and admission webhook (single executable)" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot"
-COPY --from=build /src/dist/erlmcp-secrets /usr/local/bin/erlmcp-secrets
-COPY templates/*.mustache /usr/share/erlmcp-secrets/templates/
-USER 65532:65532
-WORKDIR /
-ENTRYPOINT ["/usr/local/bin/erlmcp-secrets"]
 CMD ["run", "-c", "/etc/erlmcp-secrets/agent.yaml"]

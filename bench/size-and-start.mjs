@@ -1,6 +1,7 @@
-// Size and cold start of what the image ships: the ESM bundle (with and
-// without a compile cache) and the single executable (plain, V8 code cache,
-// V8 startup snapshot), against bare `node -e 0`. Sizes of the image's
+// Size and cold start of what the image ships: the bundle (a loader that
+// compiles the program with a V8 code cache of its own: off, cold, or warmed
+// as the default image does) and the single executable (plain, V8 code
+// cache, V8 startup snapshot), against bare `node -e 0`. Sizes of the image's
 // contents are estimates: published base-image sizes plus our files.
 //
 //   node bench/size-and-start.mjs [--runs 20] [--json FILE]
@@ -8,7 +9,8 @@
 // Prints a table; writes the figures as JSON to bench/results/ (gitignored).
 // Cold start = wall time of one process from spawn to exit, median of --runs
 // after 3 warm-up runs (the OS page cache is warm: this is "container start
-// on a node that already pulled the image", not the pull).
+// on a node that already pulled the image", not the pull). Variants take
+// turns run by run, so load from other processes spreads over all of them.
 
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -72,17 +74,17 @@ function timeOnce(argv, env) {
   return ms;
 }
 
-function measure(argv, env = {}, before = () => {}) {
-  for (let i = 0; i < 3; i++) {
-    before();
-    timeOnce(argv, env);
+/** jobs: [{ argv, env, before }] -> stats per job; jobs take turns run by run */
+function measureInterleaved(jobs) {
+  const times = jobs.map(() => []);
+  for (let i = 0; i < RUNS + 3; i++) {
+    jobs.forEach((job, j) => {
+      (job.before ?? (() => {}))();
+      const ms = timeOnce(job.argv, job.env ?? {});
+      if (i >= 3) times[j].push(ms);
+    });
   }
-  const times = [];
-  for (let i = 0; i < RUNS; i++) {
-    before();
-    times.push(timeOnce(argv, env));
-  }
-  return { median: median(times), min: Math.min(...times), max: Math.max(...times) };
+  return times.map((ts) => ({ median: median(ts), min: Math.min(...ts), max: Math.max(...ts) }));
 }
 
 // --- build what the image ships -------------------------------------------
@@ -115,30 +117,29 @@ writeFileSync(
     .replace(/output: \{ root: [^}]+\}/, `output: { root: ${path.join(work, 'out')} }`),
 );
 
-// the image's compile cache: warmed with version + check, as the Dockerfile does
-const cache = path.join(work, 'compile-cache');
-run(NODE, [bundle, 'version'], { NODE_COMPILE_CACHE: cache });
-run(NODE, [bundle, 'check', '-c', config], { NODE_COMPILE_CACHE: cache });
+// the image's code cache: warmed with version, check and init, as the Dockerfile does
+const cache = path.join(work, 'code-cache');
+for (const argv of [['version'], ['check', '-c', config], ['init', '-c', config]]) run(NODE, [bundle, ...argv], { ERLMCP_SECRETS_CODE_CACHE: cache });
 const coldCache = path.join(work, 'cold-cache');
 
 // --- sizes --------------------------------------------------------------------
 const sizes = {
   bundle: { bytes: statSync(bundle).size, gzip: gzipped(bundle) },
-  compileCache: { bytes: dirSize(cache), gzip: null },
+  codeCache: { bytes: dirSize(cache), gzip: null },
   nodeStripped: { bytes: statSync(strippedNode).size, gzip: gzipped(strippedNode) },
 };
 for (const [mode, file] of Object.entries(binaries)) sizes[`binary (${mode})`] = { bytes: statSync(file).size, gzip: gzipped(file) };
 
 const ours = {
-  bundleImage: sizes.bundle.bytes + sizes.compileCache.bytes,
+  bundleImage: sizes.bundle.bytes + sizes.codeCache.bytes,
   bundleImageGz: sizes.bundle.gzip + gzipSync(Buffer.concat(readdirSync(cache, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => readFileSync(path.join(e.parentPath, e.name))))).length,
   binaryImage: sizes['binary (snapshot)'].bytes,
   binaryImageGz: sizes['binary (snapshot)'].gzip,
 };
 const images = [
-  { image: 'runtime-node: distroless/nodejs24 + bundle + compile cache', base: 'gcr.io/distroless/nodejs24-debian12:nonroot', add: ours.bundleImage, addGz: ours.bundleImageGz },
-  { image: 'alpine: node:24-alpine + bundle + compile cache', base: 'node:24-alpine', add: ours.bundleImage, addGz: ours.bundleImageGz },
-  { image: 'runtime: distroless/cc + single executable (snapshot)', base: 'gcr.io/distroless/cc-debian12:nonroot', add: ours.binaryImage, addGz: ours.binaryImageGz },
+  { image: 'runtime (default): distroless/nodejs24 + bundle + code cache', base: 'gcr.io/distroless/nodejs24-debian12:nonroot', add: ours.bundleImage, addGz: ours.bundleImageGz },
+  { image: 'alpine: node:24-alpine + bundle + code cache', base: 'node:24-alpine', add: ours.bundleImage, addGz: ours.bundleImageGz },
+  { image: 'runtime-binary: distroless/cc + single executable', base: 'gcr.io/distroless/cc-debian12:nonroot', add: ours.binaryImage, addGz: ours.binaryImageGz },
 ].map((i) => ({ ...i, compressedMB: BASES[i.base].compressed + i.addGz / MB, uncompressedMB: BASES[i.base].uncompressed + i.add / MB }));
 
 // --- cold start ---------------------------------------------------------------
@@ -150,22 +151,28 @@ const commands = {
 };
 const variants = [
   { name: 'node -e 0 (floor)', argv: () => [NODE, '-e', '0'], only: 'version' },
-  { name: 'bundle', argv: (c) => [NODE, bundle, ...c] },
-  { name: 'bundle + compile cache (cold: empty dir)', argv: (c) => [NODE, bundle, ...c], env: { NODE_COMPILE_CACHE: coldCache }, before: () => rmSync(coldCache, { recursive: true, force: true }) },
-  { name: 'bundle + compile cache (warm, as in image)', argv: (c) => [NODE, bundle, ...c], env: { NODE_COMPILE_CACHE: cache } },
+  { name: 'bundle, code cache off', argv: (c) => [NODE, bundle, ...c], env: { ERLMCP_SECRETS_CODE_CACHE: 'off' } },
+  { name: 'bundle, code cache cold (empty dir)', argv: (c) => [NODE, bundle, ...c], env: { ERLMCP_SECRETS_CODE_CACHE: coldCache }, before: () => rmSync(coldCache, { recursive: true, force: true }) },
+  { name: 'bundle, code cache warm (as in image)', argv: (c) => [NODE, bundle, ...c], env: { ERLMCP_SECRETS_CODE_CACHE: cache } },
   { name: 'binary (plain)', argv: (c) => [binaries.plain, ...c] },
   { name: 'binary (code cache)', argv: (c) => [binaries['code-cache'], ...c] },
   { name: 'binary (snapshot)', argv: (c) => [binaries.snapshot, ...c] },
 ];
-const timings = [];
+const jobs = [];
 for (const v of variants) {
-  const row = { variant: v.name };
   for (const [cmd, argv] of Object.entries(commands)) {
     if (v.only && v.only !== cmd) continue;
-    row[cmd] = measure(v.argv(argv), v.env, v.before);
+    jobs.push({ variant: v.name, cmd, argv: v.argv(argv), env: v.env, before: v.before });
   }
-  timings.push(row);
 }
+const stats = measureInterleaved(jobs);
+const timings = variants.map((v) => {
+  const row = { variant: v.name };
+  jobs.forEach((job, j) => {
+    if (job.variant === v.name) row[job.cmd] = stats[j];
+  });
+  return row;
+});
 
 // --- report -------------------------------------------------------------------
 const pad = (s, n) => String(s).padEnd(n);

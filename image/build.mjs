@@ -22,6 +22,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { lazyAxiosFetch } from './lazy-axios-fetch.mjs';
+import { slimDeps } from './slim-deps.mjs';
 import { buildProviderChunks, chunkImports } from './provider-chunks.mjs';
 import { SHARED_MODULES } from '../agent/providers/shared-modules.ts';
 
@@ -43,7 +44,7 @@ const common = {
   sourcemap: false,
   define: { 'process.env.ERLMCP_SECRETS_BUNDLED': '"1"' },
   logLevel: 'warning',
-  plugins: [lazyAxiosFetch],
+  plugins: [lazyAxiosFetch, slimDeps],
 };
 
 const result = await build({

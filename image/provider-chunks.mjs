@@ -1,7 +1,7 @@
 // Builds each cloud provider, with its SDK, as its own CommonJS chunk, and
 // the esbuild plugin that makes the main program load them by name. Imports
-// from a chunk into the rest of the agent resolve to the main program's own
-// modules (agent/providers/shared-modules.ts), never to copies.
+// from a chunk of the modules listed in agent/providers/shared-modules.ts
+// resolve to the main program's instances, never to copies.
 
 import { build } from 'esbuild';
 import path from 'node:path';
@@ -35,10 +35,9 @@ function sharedModuleImports(root, type, shared) {
         const abs = path.resolve(args.resolveDir, args.path);
         if (!abs.startsWith(agent) || abs.startsWith(own)) return undefined;
         const rel = path.relative(root, abs).split(path.sep).join('/');
-        if (!shared.includes(rel)) {
-          return { errors: [{ text: `the ${type} provider imports ${rel}, which is not in agent/providers/shared-modules.ts; add it there or keep the import inside the provider's folder` }] };
-        }
-        return { path: `erlmcp-core:${rel}`, external: true };
+        // stateful or class-defining modules come from the main program; any
+        // other (pure) module is simply bundled into the chunk as well
+        return shared.includes(rel) ? { path: `erlmcp-core:${rel}`, external: true } : undefined;
       });
     },
   };

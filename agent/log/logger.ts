@@ -41,5 +41,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 
 /** a logger that drops everything (library defaults, pure-function tests) */
 export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
+  // an explicit stream: without one pino opens its own stdout writer, which
+  // the bundle leaves out (image/slim-deps.mjs)
+  return pino({ level: 'silent' }, { write: () => true });
 }

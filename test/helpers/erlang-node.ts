@@ -107,7 +107,10 @@ export class ErlangNodes {
     proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     const node = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`erl did not start within 30 s:\n${out}`)), 30_000);
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`erl did not start within 30 s:\n${out}`));
+      }, 30_000);
       const check = (): void => {
         const m = /ERLDIST_READY (\S+)/.exec(out);
         if (m !== null) {

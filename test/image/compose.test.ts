@@ -127,6 +127,7 @@ t.test('the services keep the image\'s run rules', { skip: hasCompose ? false : 
   const agents = agentServices(m);
   t.equal(agents.length, 4, 'init and sidecar, for the file provider and for Vault');
   for (const [name, s] of agents) {
+    t.equal((s as Service & { build?: { target?: string } }).build?.target, 'runtime', `${name} builds the default image target`);
     t.equal(s.user, '65532:65532', `${name} runs as 65532`);
     t.equal(s.read_only, true, `${name} has a read-only root filesystem`);
     t.same(s.cap_drop, ['ALL'], `${name} drops all capabilities`);

@@ -42,16 +42,16 @@ t.test('hadolint does flag a bad Dockerfile (the lint is real)', { skip: noHadol
   for (const code of ['DL3007', 'DL3008', 'DL3002', 'DL3025']) t.ok(codes.includes(code), `flags ${code}`);
 });
 
-t.test('stages: build on node 24, runtime (default, last) and runtime-node on distroless', async (t) => {
-  t.same(stages.map((s) => s.name), ['build', 'warm', 'runtime-node', 'runtime']);
+t.test('stages: build on node 24, runtime (default, last) and runtime-binary on distroless', async (t) => {
+  t.same(stages.map((s) => s.name), ['build', 'warm', 'runtime-binary', 'runtime']);
   t.match(resolveFrom(stage('build').from), /^node:24(-|$)/);
-  t.equal(resolveFrom(stage('runtime-node').from), 'gcr.io/distroless/nodejs24-debian12:nonroot');
-  t.equal(resolveFrom(stage('warm').from), resolveFrom(stage('runtime-node').from), 'the compile cache is warmed by the runtime\'s own node');
-  t.equal(resolveFrom(stage('runtime').from), 'gcr.io/distroless/cc-debian12:nonroot');
+  t.equal(resolveFrom(stage('runtime').from), 'gcr.io/distroless/nodejs24-debian12:nonroot');
+  t.equal(resolveFrom(stage('warm').from), resolveFrom(stage('runtime').from), 'the code cache is warmed by the runtime\'s own node');
+  t.equal(resolveFrom(stage('runtime-binary').from), 'gcr.io/distroless/cc-debian12:nonroot');
   t.match(all(stage('build'), 'RUN').map((r) => r.args).join('\n'), /npm ci[\s\S]*npm run build && npm run build:binary/);
 });
 
-for (const name of ['runtime', 'runtime-node']) {
+for (const name of ['runtime', 'runtime-binary']) {
   t.test(`${name}: non-root, no shell needed, exec-form entrypoint, default CMD, OCI labels`, async (t) => {
     const s = stage(name);
     t.equal(one(s, 'USER')?.args, '65532:65532', 'runs as uid/gid 65532 (numeric, for runAsNonRoot)');
@@ -69,8 +69,8 @@ for (const name of ['runtime', 'runtime-node']) {
   });
 }
 
-t.test('runtime-node: HEALTHCHECK by node itself, code cache warmed by the runtime\'s node', async (t) => {
-  const s = stage('runtime-node');
+t.test('runtime: HEALTHCHECK by node itself, code cache warmed by the runtime\'s node', async (t) => {
+  const s = stage('runtime');
   const hc = one(s, 'HEALTHCHECK')!;
   t.ok(hc, 'has a HEALTHCHECK');
   const cmd = JSON.parse(hc.args.slice(hc.args.indexOf('CMD') + 3).trim()) as string[];
@@ -93,9 +93,9 @@ t.test('runtime-node: HEALTHCHECK by node itself, code cache warmed by the runti
   );
 });
 
-t.test('runtime (default target) has no HEALTHCHECK: nothing in it could run one', async (t) => {
-  t.equal(one(stage('runtime'), 'HEALTHCHECK'), undefined);
-  t.equal(stages.at(-1)!.name, 'runtime', 'docker build without --target gives the single executable');
+t.test('runtime-binary has no HEALTHCHECK: nothing in it could run one', async (t) => {
+  t.equal(one(stage('runtime-binary'), 'HEALTHCHECK'), undefined);
+  t.equal(stages.at(-1)!.name, 'runtime', 'docker build without --target gives the bundle image');
 });
 
 // --- build context -----------------------------------------------------------
@@ -182,5 +182,21 @@ t.test('every source the bundles are built from is in the build context', async 
     t.ok(ours.length > 20, `${entry}: ${ours.length} project sources`);
     t.same(ours.filter((f) => !included(f)), [], `${entry}: none left out by .dockerignore`);
   }
-  for (const f of ['package.json', 'package-lock.json', 'image/build.mjs', 'image/build-binary.mjs']) t.ok(included(f), `${f} is sent`);
+  // the build scripts' own imports (esbuild plugins, the shared-module list)
+  const scripts = await build({
+    entryPoints: [path.join(ROOT, 'image/build.mjs'), path.join(ROOT, 'image/build-binary.mjs')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+    outdir: path.join(tmpdir(), 'erlmcp-unused'),
+  });
+  const scriptInputs = Object.keys(scripts.metafile.inputs);
+  t.ok(scriptInputs.length >= 2);
+  t.same(scriptInputs.filter((f) => !included(f)), [], 'the build scripts and what they import are all sent');
+  // loaded at run time by path, not import: the loader the bundle is wrapped in
+  for (const f of ['package.json', 'package-lock.json', 'image/code-cache-loader.cjs']) t.ok(included(f), `${f} is sent`);
 });

@@ -3,7 +3,8 @@
 // uid 65532 with no HOME and its cwd there, must render the file provider's
 // secrets and init against Vault (the fake, on 127.0.0.1) into a directory
 // that user owns, and fail with the contract's exit codes. The bundle gets
-// the same treatment with the image's read-only, pre-warmed compile cache.
+// the same treatment, after the Dockerfile's warm stage is replayed, with the
+// image's read-only, pre-warmed code cache.
 
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
@@ -223,6 +224,22 @@ t.test('the single executable, alone in a read-only directory, as uid 65532', as
     t.match(missing.stderr, /absent\.yaml/);
   });
 
+  t.test('exec runs the application with the secrets in its environment', async (t) => {
+    const { sb, program } = fresh(t);
+    writeDevSecrets(sb);
+    // the child compares against a file, so no value appears on a command line
+    const expected = sb.writeEtc('expected-password', CANARY.dbPassword);
+    const config = sb.writeEtc(
+      'exec.yaml',
+      readFileSync(fileConfig(sb), 'utf8') + 'exec: { env: { DB_PASSWORD: "{{db.password}}" } }\nserver: { enabled: false }\n',
+    );
+    const script = `[ "$DB_PASSWORD" = "$(cat ${expected})" ] && [ -z "$HOME" ] && exit 7; exit 1`;
+    const run = await runAsImageUser([program, 'exec', '-c', config, '--', '/bin/sh', '-c', script], { cwd: sb.app });
+    t.equal(run.code, 7, `the child saw the password and its exit code came back${run.code === 7 ? '' : `\n${run.stderr}`}`);
+    assertRendered(t, sb);
+    assertNoLeak(t, [run.stdout, run.stderr], ALL_CANARIES);
+  });
+
   t.test('run (the sidecar) serves /healthz from the binary and stops on SIGTERM', async (t) => {
     const { sb, program } = fresh(t);
     writeDevSecrets(sb);
@@ -252,7 +269,7 @@ t.test('the single executable, alone in a read-only directory, as uid 65532', as
   });
 });
 
-t.test('runtime-node reproduced: the Dockerfile\'s warm stage, then the bundle as 65532 with the read-only code cache', async (t) => {
+t.test('the default image reproduced: the Dockerfile\'s warm stage, then the bundle as 65532 with the read-only code cache', async (t) => {
   const dockerfile = readDockerfile(ROOT);
   const sb = makeSandbox();
   t.teardown(() => sb.cleanup());
@@ -289,7 +306,7 @@ t.test('runtime-node reproduced: the Dockerfile\'s warm stage, then the bundle a
   sb.seal();
   const before = sb.snapshotApp();
 
-  const runtime = dockerfile.stage('runtime-node');
+  const runtime = dockerfile.stage('runtime');
   const entrypoint = execForm(last(runtime, 'ENTRYPOINT')!).map(local);
   const env = localEnv(envOf(runtime));
   writeDevSecrets(sb);

@@ -5,6 +5,8 @@
 // - otherwise key `value`, the string as stored (binary material such as a
 //   PFX is stored base64 by Key Vault and stays so).
 
+import { parseJsonObject, toKeyMap } from '../key-map.ts';
+
 export type ValueResult = { ok: true; data: Record<string, string> } | { ok: false; problem: 'not-json-object' };
 
 export function isJsonContentType(contentType: string | undefined): boolean {
@@ -13,16 +15,8 @@ export function isJsonContentType(contentType: string | undefined): boolean {
 
 export function secretValueToData(value: string, opts: { contentType?: string | undefined; json?: boolean | undefined }): ValueResult {
   if (!opts.json && !isJsonContentType(opts.contentType)) return { ok: true, data: { value } };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return { ok: false, problem: 'not-json-object' };
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, problem: 'not-json-object' };
-  const data: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parsed)) data[k] = typeof v === 'string' ? v : JSON.stringify(v);
-  return { ok: true, data };
+  const obj = parseJsonObject(value);
+  return obj ? { ok: true, data: toKeyMap(obj) } : { ok: false, problem: 'not-json-object' };
 }
 
 /** https://v.vault.azure.net/secrets/NAME/VERSION -> VERSION */

@@ -5,6 +5,8 @@
 // - otherwise key `value`: the payload as UTF-8 text (invalid UTF-8 is an
 //   error that points at encoding: base64), or base64 with encoding: base64.
 
+import { parseJsonObject, toKeyMap } from '../key-map.ts';
+
 export type PayloadProblem = 'not-utf8' | 'not-json-object';
 
 export type PayloadResult = { ok: true; data: Record<string, string> } | { ok: false; problem: PayloadProblem };
@@ -20,14 +22,6 @@ export function payloadToData(bytes: Uint8Array, opts: { json?: boolean; encodin
     return { ok: false, problem: 'not-utf8' };
   }
   if (!opts.json) return { ok: true, data: { value: text } };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { ok: false, problem: 'not-json-object' };
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, problem: 'not-json-object' };
-  const data: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parsed)) data[k] = typeof v === 'string' ? v : JSON.stringify(v);
-  return { ok: true, data };
+  const obj = parseJsonObject(text);
+  return obj ? { ok: true, data: toKeyMap(obj) } : { ok: false, problem: 'not-json-object' };
 }

@@ -3,6 +3,8 @@
 // data.data with data.metadata, a dynamic secret carries a lease_id, KV v1
 // (and anything else) returns the value as data.
 
+import { toKeyMap } from '../key-map.ts';
+
 import type { SecretValue } from '../provider.ts';
 
 interface KvV2Metadata {
@@ -51,11 +53,7 @@ export function kvV2Tombstone(body: unknown): KvV2Tombstone | undefined {
 }
 
 /** templates see strings: anything else is JSON text */
-export function stringifyValues(data: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(data)) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
-  return out;
-}
+export const stringifyValues = toKeyMap;
 
 /** a 2xx read -> SecretValue; undefined when the body holds no data object */
 export function toSecretValue(body: unknown, now: number): SecretValue | undefined {
