@@ -26,18 +26,24 @@ const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const { values: opts } = parseArgs({
-  options: {
-    node: { type: 'string' },
-    out: { type: 'string', default: path.join(root, 'dist', 'erlmcp-secrets') },
-    mode: { type: 'string', default: 'snapshot' },
-    'no-strip': { type: 'boolean', default: false },
-  },
-});
-
 function fail(message) {
   process.stderr.write(`build-binary: ${message}\n`);
   process.exit(1);
+}
+
+const USAGE = 'usage: node image/build-binary.mjs [--mode snapshot|code-cache|plain] [--node PATH] [--out FILE] [--no-strip]';
+let opts;
+try {
+  ({ values: opts } = parseArgs({
+    options: {
+      node: { type: 'string' },
+      out: { type: 'string', default: path.join(root, 'dist', 'erlmcp-secrets') },
+      mode: { type: 'string', default: 'snapshot' },
+      'no-strip': { type: 'boolean', default: false },
+    },
+  }));
+} catch (e) {
+  fail(`${e.message}\n${USAGE}`);
 }
 
 const MODES = ['snapshot', 'code-cache', 'plain'];

@@ -71,7 +71,9 @@ if (!sea) {
 // The repository's package.json says "type": "module"; this one keeps the
 // bundle CommonJS inside dist/. Copied alone elsewhere, a .js file with no
 // package.json is CommonJS anyway.
-writeFileSync(path.join(path.dirname(outfile), 'package.json'), '{ "type": "commonjs" }\n');
+// (Not for --sea: a .cjs needs none, and rewriting it while tests load the
+// bundle from dist/ could let one of them read it half-written.)
+if (!sea) writeFileSync(path.join(path.dirname(outfile), 'package.json'), '{ "type": "commonjs" }\n');
 
 const size = statSync(outfile).size;
 if (process.argv.includes('--analyze')) {

@@ -3,8 +3,10 @@
 // string, so V8 does not parse megabytes of JavaScript at every start, and
 // each cloud provider (with its SDK) as a compressed chunk, decompressed and
 // compiled only when a provider of that type is configured. Everything is
-// compiled with a V8 code cache, written after the first run of each command
-// (so it holds every function that command compiled) and reused later.
+// compiled with a V8 code cache, written once the command has run for a while
+// or at exit (so it holds every function that command compiled) and reused
+// later. (Keeping the program in a closing comment instead of a string, read
+// back with a second read of this file, measured no faster.)
 //
 // ERLMCP_SECRETS_CODE_CACHE: a directory for the caches (the image sets one
 // it filled at build time), or "off". Default: <tmpdir>/erlmcp-secrets-<uid>.
@@ -36,6 +38,27 @@ const PROGRAM_ID = __PROGRAM_ID__;
     return dirTrusted;
   };
 
+  // A cache holds the functions compiled before it is made, so it is made
+  // late: at exit, or CHECKPOINT_MS after start for the commands that keep
+  // running (run, exec, webhook), whose start-up is over by then and which
+  // may never exit cleanly (SIGKILL after the grace period).
+  const CHECKPOINT_MS = 10_000;
+  const unsaved = [];
+  function saveCaches() {
+    for (const { file, script } of unsaved.splice(0)) {
+      try {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+        fs.renameSync(tmp, file);
+      } catch {}
+    }
+  }
+  if (dir) {
+    process.once('exit', saveCaches);
+    setTimeout(saveCaches, CHECKPOINT_MS).unref();
+  }
+
   function compile(source, name) {
     const file = dir && path.join(dir, `${PROGRAM_ID}-${name}-${process.version}-${process.arch}.v8cache`);
     let cachedData;
@@ -48,16 +71,7 @@ const PROGRAM_ID = __PROGRAM_ID__;
       filename: name === command ? __filename : `${__filename}#${name}`,
       cachedData,
     });
-    if (file && (!cachedData || script.cachedDataRejected)) {
-      process.once('exit', () => {
-        try {
-          fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-          const tmp = `${file}.${process.pid}.tmp`;
-          fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
-          fs.renameSync(tmp, file);
-        } catch {}
-      });
-    }
+    if (file && (!cachedData || script.cachedDataRejected)) unsaved.push({ file, script });
     return script.runInThisContext();
   }
 

@@ -11,6 +11,7 @@ import { configSchema, type Escape, type RawConfig } from './schema.ts';
 import { issueLines } from './issues.ts';
 import type { Rule } from './rules-schema.ts';
 import type { ReloadConfig } from './reload-schema.ts';
+import { reloadProblems } from '../reload/erlang-config-check.ts';
 
 export const CONFIG_ENV = 'ERLMCP_SECRETS_CONFIG';
 
@@ -153,6 +154,7 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string): AgentConfig {
     };
   }
   problems.push(...crossCheckRules(secrets));
+  problems.push(...reloadProblems(cfg.reload, secrets));
 
   const outputRoot = path.resolve(baseDir, cfg.output.root);
   const templates: TemplateConfig[] = [];

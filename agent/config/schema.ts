@@ -7,6 +7,12 @@ import { durationSchema } from './duration.ts';
 import { requireSchema } from './rules-schema.ts';
 import { reloadSchema } from './reload-schema.ts';
 
+// zod's JIT compiles a parser for each object schema with `new Function` on
+// first use, which no V8 code cache covers; the agent parses a config once,
+// so the interpreted path is faster (config parse 2.9 -> 1.2 ms measured,
+// bench/init-cold-start.ts). The validation itself is the same.
+z.config({ jitless: true });
+
 export const ESCAPES = ['none', 'dotenv', 'shell', 'json', 'yaml', 'erlang'] as const;
 export type Escape = (typeof ESCAPES)[number];
 

@@ -4,6 +4,7 @@ import type { AgentConfig } from '../config/load.ts';
 import type { PreparedTemplate } from './prepare-templates.ts';
 import { templateWarnings } from '../render/index.ts';
 import { lintSignalReload } from '../reload/signal.ts';
+import { erlangReloadWarnings } from '../reload/erlang-config-check.ts';
 
 export function lintConfig(config: AgentConfig, templates: PreparedTemplate[]): string[] {
   const out: string[] = [];
@@ -14,6 +15,7 @@ export function lintConfig(config: AgentConfig, templates: PreparedTemplate[]): 
   config.reload.forEach((r, i) => {
     if (r.type === 'signal') out.push(...lintSignalReload(r, `reload[${i}]`));
   });
+  out.push(...erlangReloadWarnings(config.reload));
   const used = new Set(templates.flatMap((t) => [...t.secrets]));
   for (const name of Object.keys(config.secrets)) {
     if (!used.has(name) && !config.exec) out.push(`secrets.${name}: fetched and validated but used by no template`);

@@ -30,4 +30,6 @@ export interface Notifier {
   describe(): string;
   /** never throws for an ordinary failure: returns ok: false with a detail */
   notify(change: ChangeSet, signal: AbortSignal): Promise<Outcome>;
+  /** lets go of anything kept between notifies (the erlang notifier's connection); the sidecar calls it on stop */
+  close?(): void;
 }

@@ -9,6 +9,7 @@ import type { GateResult } from '../cli/main.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import { closeProviders } from '../providers/open.ts';
 import { createNotifiers, type NotifierDeps } from '../reload/factory.ts';
+import { erlangNotifierFactory } from '../reload/erlang.ts';
 import { realClock, type Clock } from '../scheduler/clock.ts';
 import { Health } from '../server/health.ts';
 import { startServer, type RunningServer } from '../server/http-server.ts';
@@ -46,11 +47,10 @@ export interface RunningSidecar {
 export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}): Promise<RunningSidecar> {
   const { config, logger } = gate;
   const clock = opts.clock ?? realClock;
-  // The erlang notifier is plugged in here once agent/reload/erlang.ts exists:
-  //   notifierDeps.erlang = (cfg) => new ErlangNotifier(cfg, { logger, baseDir: config.baseDir })
-  let notifiers;
+  const erlang = erlangNotifierFactory({ logger, baseDir: config.baseDir, store: gate.store });
+  let notifiers: Notifier[];
   try {
-    notifiers = createNotifiers(config.reload, opts.notifierDeps ?? {});
+    notifiers = createNotifiers(config.reload, { erlang, ...opts.notifierDeps });
   } catch (e) {
     await closeProviders(gate.providers);
     throw e;
@@ -70,6 +70,8 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
     stopping ??= (async () => {
       logger.info({ reason }, 'sidecar stopping');
       await loop.stop();
+      // notifiers that keep a connection open (erlang) let go of it
+      for (const n of notifiers) n.close?.();
       await server?.close();
       await closeProviders(gate.providers);
       logger.info('sidecar stopped');

@@ -6,12 +6,13 @@
 // files the Erlang stand-in reads.
 
 import t, { type Test } from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { NODE24, ROOT, bundlePath } from '../helpers/image-sandbox.ts';
+import { freePort } from '../helpers/erlang-node.ts';
 
 const COMPOSE_DIR = path.join(ROOT, 'examples/compose');
 const COMPOSE_FILE = path.join(COMPOSE_DIR, 'docker-compose.yml');
@@ -230,3 +231,78 @@ t.test('the file-provider config renders what the Erlang stand-in reads', { skip
   const cookie = readFileSync(path.join(ROOT, 'examples/local/dev-secrets/cookie/value'), 'utf8').trim();
   t.notOk(erl.stdout.includes(devDb.password) || erl.stdout.includes(cookie), 'the stand-in prints no secret value');
 });
+
+t.test('the sidecar re-renders a changed secret and reloads the stand-in over Erlang distribution', { skip: spawnSync('erlc', ['-help'], { stdio: 'ignore' }).error ? 'erlc is not installed' : false }, async (t) => {
+  const sidecar = rawModel().services['secrets-sidecar']!;
+  const s: Service = { ...sidecar, volumes: (sidecar.volumes ?? []).map((v) => (v.startsWith('.') ? `${path.resolve(COMPOSE_DIR, v.split(':')[0]!)}:${v.split(':').slice(1).join(':')}` : v)) };
+  const root = materialize(t, s);
+  const out = path.join(root, 'run/secrets/erlmcp');
+  mkdirSync(out, { recursive: true });
+  const epmdPort = await freePort();
+  const port = await freePort();
+
+  // the compose config, with the volume inside the temp root, a private EPMD and a free port
+  const configFile = path.join(root, configOf(s));
+  const config = parseYaml(readFileSync(configFile, 'utf8'));
+  config.output.root = out;
+  config.reload[0].cookieFile = path.join(out, 'erlang.cookie');
+  config.reload[0].epmdPort = epmdPort;
+  config.server.listen = `127.0.0.1:${port}`;
+  config.refresh.interval = '1s';
+  writeFileSync(configFile, stringifyYaml(config));
+
+  // secrets-init, then erlmcp (the stand-in, its cookie from the rendered files)
+  const init = runAgent(['init', '-c', configFile]);
+  t.equal(init.status, 0, `init${failure(init)}`);
+  const ebin = path.join(root, 'ebin');
+  mkdirSync(ebin);
+  t.equal(spawnSync('erlc', ['-o', ebin, path.join(COMPOSE_DIR, 'erlmcp-standin/erlmcp_config.erl')]).status, 0);
+  // the compose command: the cookie comes only from the rendered vm.args
+  // (a second -setcookie would make the node pick neither); a private EPMD
+  const erl = spawn('erl', ['-noshell', '-name', 'erlmcp@127.0.0.1', '-args_file', path.join(out, 'vm.args'), '-kernel', 'inet_dist_use_interface', '{127,0,0,1}', '-pa', ebin, '-s', 'erlmcp_config', 'start'], {
+    env: { PATH: process.env.PATH, HOME: root, ERLMCP_SECRETS_DIR: out, ERL_EPMD_PORT: String(epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let erlOut = '';
+  erl.stdout.setEncoding('utf8').on('data', (d: string) => (erlOut += d));
+  erl.stderr.setEncoding('utf8').on('data', (d: string) => (erlOut += d));
+  const erlExit = new Promise((resolve) => erl.on('close', resolve));
+  t.teardown(async () => {
+    erl.kill('SIGKILL');
+    await erlExit;
+    spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { stdio: 'ignore' });
+  });
+  const erlmcp = { output: () => erlOut };
+  await waitFor(() => /stand-in started/.test(erlmcp.output()), 'the stand-in to start');
+
+  // secrets-sidecar
+  const agent = spawn(NODE24, [bundlePath(), 'run', '-c', configFile], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let agentLog = '';
+  agent.stderr.setEncoding('utf8').on('data', (d: string) => (agentLog += d));
+  let agentExited = false;
+  const agentExit = new Promise<number | null>((resolve) => agent.on('close', (code) => ((agentExited = true), resolve(code))));
+  t.teardown(() => agent.kill('SIGKILL'));
+  await waitFor(async () => {
+    if (agentExited) throw new Error(`the sidecar exited before it was ready:\n${agentLog}`);
+    return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
+  }, () => `the sidecar to be ready\n${agentLog}`);
+
+  const rotated = 'rotated-jwt-secret-CanaryZ9y8x7w6v5u4t3s2r1q0';
+  writeFileSync(path.join(root, 'etc/erlmcp-secrets/dev-secrets/jwt.env'), `secret="${rotated}"\n`);
+  await waitFor(() => /stand-in reloaded/.test(erlmcp.output()), () => `the stand-in to be reloaded\n${agentLog}\n${erlmcp.output()}`);
+  t.match(erlmcp.output(), /stand-in reloaded on erlmcp@127\.0\.0\.1: 10 env variables/, 'erlmcp_config:reload() ran on the node');
+  t.ok(readFileSync(path.join(out, 'erlmcp.env'), 'utf8').includes(rotated), 'erlmcp.env holds the new secret');
+  t.notOk(agentLog.includes(rotated) || erlmcp.output().includes(rotated), 'the new value appears in no log');
+
+  agent.kill('SIGTERM');
+  t.equal(await agentExit, 0, 'the sidecar stops on SIGTERM');
+});
+
+/** what: a function, so the message can show output gathered while waiting */
+async function waitFor(cond: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

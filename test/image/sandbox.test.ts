@@ -13,6 +13,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { startVaultFake, type VaultFake } from '../fakes/vault/index.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
+import { emulatorFor, startMoto } from '../helpers/emulators.ts';
+import { BACKEND_TYPES, startFourBackends } from '../helpers/four-backends.ts';
 import { all, envOf, execForm, last, readDockerfile } from '../helpers/dockerfile.ts';
 import {
   IMAGE_UID,
@@ -240,6 +242,39 @@ t.test('the single executable, alone in a read-only directory, as uid 65532', as
     assertNoLeak(t, [run.stdout, run.stderr], ALL_CANARIES);
   });
 
+  t.test('init with all four remote backends: every SDK works from inside the binary', async (t) => {
+    const moto = await emulatorFor(t, startMoto);
+    if (!moto) return;
+    const four = await startFourBackends(moto);
+    t.teardown(() => four.close());
+    const { sb, program } = fresh(t);
+    const secrets: string[] = [];
+    for (const type of BACKEND_TYPES) {
+      const fields = await four.put(type, `erlmcp-${type}`, { password: `${CANARY.dbPassword}-${type}` });
+      const flow = Object.entries(fields).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join(', ');
+      secrets.push(`  s_${type}: { provider: ${type}, ${flow}, require: { password: { minLength: 16 } } }`);
+    }
+    const config = sb.writeEtc(
+      'four.yaml',
+      `providers:\n${four.providersYaml(BACKEND_TYPES)}\nsecrets:\n${secrets.join('\n')}\noutput: { root: ${sb.out} }\ninit: { timeout: 30s }\n` +
+        `templates:\n  - { contents: "${BACKEND_TYPES.map((x) => `${x.toUpperCase()}={{s_${x}.password}}\\n`).join('')}", destination: all.env, escape: dotenv }\n`,
+    );
+    // the backends' credential files are root's: run as root, still alone in
+    // the read-only dir; async, since the fakes answer from this process
+    const env = Object.entries(four.env).filter((e): e is [string, string] => typeof e[1] === 'string').map(([k, v]) => `${k}=${v}`);
+    const child = spawn('env', ['-i', 'PATH=/usr/bin:/bin', ...env, program, 'init', '-c', config], { cwd: sb.app, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const r = { status, stdout, stderr };
+    t.equal(r.status, 0, `exit 0${r.status === 0 ? '' : `\n${r.stderr}`}`);
+    const rendered = readFileSync(path.join(sb.out, 'all.env'), 'utf8');
+    for (const type of BACKEND_TYPES) t.ok(rendered.includes(`-${type}`), `the ${type} secret is rendered`);
+    assertNoLeak(t, [r.stdout, r.stderr], ALL_CANARIES);
+  });
+
   t.test('run (the sidecar) serves /healthz from the binary and stops on SIGTERM', async (t) => {
     const { sb, program } = fresh(t);
     writeDevSecrets(sb);
@@ -260,7 +295,7 @@ t.test('the single executable, alone in a read-only directory, as uid 65532', as
       await new Promise((r) => setTimeout(r, 100));
       health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
     }
-    t.ok(health, `the sidecar answers on 127.0.0.1:${port}\n${stderr}`);
+    t.ok(health, `the sidecar answers on 127.0.0.1:${port}${health ? '' : `\n${stderr}`}`);
     t.equal(health?.status, 200, '/healthz is 200');
     assertRendered(t, sb);
     child.kill('SIGTERM');

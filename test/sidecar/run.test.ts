@@ -67,12 +67,21 @@ t.test('stop() is idempotent and leaves no server behind', async (t) => {
   t.equal(g.closed(), 1, 'providers closed once');
 });
 
-t.test('an erlang reload without the erldist client fails before anything starts', async (t) => {
-  const g = await gate(t, 'reload: [ { type: erlang, node: "erlmcp@127.0.0.1", call: "erlmcp_config:reload()" } ]');
-  const err = await startSidecar(g.input).then(() => undefined, (e: unknown) => e);
+t.test('the erlang notifier is built in; a notifier that cannot be built fails before anything starts', async (t) => {
+  const reload = 'reload: [ { type: erlang, node: "erlmcp@127.0.0.1", cookieFile: ./out/pw.txt, call: "erlmcp_config:reload()" } ]';
+  const ok = await gate(t, reload);
+  const s = await startSidecar(ok.input);
+  await s.stop('test');
+  t.match(ok.logs(), /"notifiers":\["erlang erlmcp_config:reload\(\) on erlmcp@127.0.0.1"\]/, 'run and exec get the erlang notifier by default');
+
+  const g = await gate(t, reload);
+  const broken = () => {
+    throw new AgentError('config', 'reload[0]: cannot build it');
+  };
+  const err = await startSidecar(g.input, { notifierDeps: { erlang: broken } }).then(() => undefined, (e: unknown) => e);
   t.ok(err instanceof AgentError);
   t.equal((err as AgentError).code, 'config');
-  t.match((err as AgentError).message, /reload\[0\]: the erlang notifier is not available in this build/);
+  t.match((err as AgentError).message, /reload\[0\]: cannot build it/);
   t.equal(g.closed(), 1, 'providers closed');
 });
 
