@@ -10,6 +10,8 @@
 //   decompressed and compiled when a provider of that type is configured
 //   (image/provider-chunks.mjs). A Vault-only init never parses the AWS,
 //   Azure or GCP SDKs.
+// - Dependencies' parts the agent never runs stay off the start-up path
+//   (image/slim-deps.mjs, image/lazy-axios-fetch.mjs).
 //
 // `--sea` builds the whole program, chunks inline, from image/sea-entry.ts
 // into dist/erlmcp-secrets.cjs: the main script of the single executable
@@ -44,7 +46,7 @@ const common = {
   sourcemap: false,
   define: { 'process.env.ERLMCP_SECRETS_BUNDLED': '"1"' },
   logLevel: 'warning',
-  plugins: [lazyAxiosFetch, slimDeps],
+  plugins: [lazyAxiosFetch, slimDeps()],
 };
 
 const result = await build({
@@ -53,7 +55,7 @@ const result = await build({
   metafile: true,
   entryPoints: [path.join(root, sea ? 'image/sea-entry.ts' : 'agent/cli/entry.ts')],
   outfile,
-  plugins: sea ? common.plugins : [...common.plugins, chunkImports],
+  plugins: [lazyAxiosFetch, slimDeps({ strict: true }), ...(sea ? [] : [chunkImports])],
 });
 
 if (!sea) {

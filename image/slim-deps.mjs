@@ -8,6 +8,10 @@
 //   requires the builtin on first use (node:http2 alone costs 10-15 ms).
 // - stubs: modules the agent never reaches are replaced by a module that
 //   throws when used.
+//
+// slimDeps({ strict: true }) (the main program's build) fails when an entry
+// no longer matches anything, so a dependency upgrade cannot silently lose
+// the win; the provider chunks' builds, which hold none of these, pass none.
 
 const inNodeModules = (dir) => new RegExp(`[\\\\/]node_modules[\\\\/]${dir.replaceAll('/', '[\\\\/]')}[\\\\/]`);
 
@@ -71,7 +75,6 @@ module.exports = new Proxy(assert, { get: (target, key) => (key in target ? targ
     importer: /[\\/]node_modules[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/,
     request: /^\.\.\/locales\/index\.js$/,
     contents: 'export { default as en } from "../locales/en.js";',
-    loader: 'js',
     resolveDir: true,
   },
 ];
@@ -95,28 +98,41 @@ module.exports = new Proxy(function () {}, {
 `;
 }
 
-export const slimDeps = {
-  name: 'slim-deps',
-  setup(build) {
-    build.onResolve({ filter: /.*/ }, (args) => {
-      if (args.namespace !== 'file' || !args.importer) return undefined;
-      const bare = args.path.replace(/^node:/, '');
-      for (const l of LAZY_BUILTINS) {
-        if (l.builtins.includes(bare) && l.importer.test(args.importer)) {
-          return { path: bare, namespace: 'slim-lazy-builtin' };
+export function slimDeps({ strict = false } = {}) {
+  return {
+    name: 'slim-deps',
+    setup(build) {
+      const matched = new Set();
+      build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.namespace !== 'file' || !args.importer) return undefined;
+        const bare = args.path.replace(/^node:/, '');
+        for (const l of LAZY_BUILTINS) {
+          if (l.builtins.includes(bare) && l.importer.test(args.importer)) {
+            matched.add(l);
+            return { path: bare, namespace: 'slim-lazy-builtin' };
+          }
         }
-      }
-      for (const [i, s] of STUBS.entries()) {
-        if (s.request.test(args.path) && s.importer.test(args.importer)) {
-          return { path: String(i), namespace: 'slim-stub', pluginData: { resolveDir: args.resolveDir } };
+        for (const [i, s] of STUBS.entries()) {
+          if (s.request.test(args.path) && s.importer.test(args.importer)) {
+            matched.add(s);
+            return { path: String(i), namespace: 'slim-stub', pluginData: { resolveDir: args.resolveDir } };
+          }
         }
-      }
-      return undefined;
-    });
-    build.onLoad({ filter: /.*/, namespace: 'slim-lazy-builtin' }, (args) => ({ contents: lazyBuiltinSource(args.path), loader: 'js' }));
-    build.onLoad({ filter: /.*/, namespace: 'slim-stub' }, (args) => {
-      const s = STUBS[Number(args.path)];
-      return { contents: s.contents, loader: 'js', resolveDir: s.resolveDir ? args.pluginData.resolveDir : undefined };
-    });
-  },
-};
+        return undefined;
+      });
+      build.onLoad({ filter: /.*/, namespace: 'slim-lazy-builtin' }, (args) => ({ contents: lazyBuiltinSource(args.path), loader: 'js' }));
+      build.onLoad({ filter: /.*/, namespace: 'slim-stub' }, (args) => {
+        const s = STUBS[Number(args.path)];
+        return { contents: s.contents, loader: 'js', resolveDir: s.resolveDir ? args.pluginData.resolveDir : undefined };
+      });
+      build.onEnd((result) => {
+        if (!strict || result.errors.length) return;
+        const stale = [...LAZY_BUILTINS, ...STUBS].filter((e) => !matched.has(e));
+        if (stale.length) {
+          // a throw is what fails the build from onEnd
+          throw new Error(`slim-deps: ${stale.map((e) => `${e.request ?? e.builtins.join(', ')} from ${e.importer}`).join('; ')} matched nothing; re-check image/slim-deps.mjs against the installed dependencies`);
+        }
+      });
+    },
+  };
+}

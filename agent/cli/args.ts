@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { AgentError } from '../errors.ts';
 
-export const COMMANDS = ['init', 'run', 'exec', 'check', 'webhook', 'version', 'erlang-call', 'help'] as const;
+export const COMMANDS = ['init', 'run', 'exec', 'check', 'webhook', 'version', 'erlang-call', 'copy-self', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -23,6 +23,7 @@ export const USAGE = `usage:
   erlmcp-secrets check   -c agent.yaml             config and templates only, no backend calls
   erlmcp-secrets webhook --tls-cert F --tls-key F [--listen ADDR] [--config webhook.yaml]
   erlmcp-secrets erlang-call --node N --cookie-file F 'mod:fun(args)'
+  erlmcp-secrets copy-self DEST                    single binary: copy itself to DEST (exec mode's init container)
   erlmcp-secrets version
 options:
   -c, --config FILE   agent config (YAML or JSON); default: $ERLMCP_SECRETS_CONFIG text
@@ -36,7 +37,7 @@ export function parseCli(argv: string[]): CliArgs {
     throw new AgentError('usage', `unknown command "${first}" (commands: ${COMMANDS.filter((c) => c !== 'help').join(', ')})`);
   }
   const command = first as Command;
-  if (command === 'webhook' || command === 'erlang-call') return { command, child: [], rest: tail };
+  if (command === 'webhook' || command === 'erlang-call' || command === 'copy-self') return { command, child: [], rest: tail };
 
   const dashdash = tail.indexOf('--');
   const own = dashdash === -1 ? tail : tail.slice(0, dashdash);

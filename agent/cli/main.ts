@@ -55,6 +55,11 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
         const { runWebhook } = await import('../webhook/cli.ts');
         return await runWebhook(args.rest);
       }
+      case 'copy-self': {
+        const { copySelf } = await import('./copy-self.ts');
+        logger.info({ destination: await copySelf(args.rest) }, 'agent binary copied');
+        return EXIT.ok;
+      }
       case 'erlang-call': {
         const { runErlangCall } = await import('../erldist/cli.ts');
         return await runErlangCall(args.rest);

@@ -34,7 +34,8 @@ function base(plan: InjectionPlan, name: string, subcommand: string): Container 
     name,
     image: plan.image,
     imagePullPolicy: plan.imagePullPolicy,
-    command: [...plan.agentCommand, subcommand],
+    ...(plan.agentCommand ? { command: plan.agentCommand } : {}),
+    args: [subcommand],
     env: [configEnv(plan)],
     resources: plan.resources,
     securityContext: securityContext(plan),
@@ -74,13 +75,15 @@ export function classicSidecar(plan: InjectionPlan): Container {
   return { ...base(plan, NAMES.agent, 'run'), ports: ports(plan), livenessProbe: httpProbe(plan, '/healthz', 10, 3) };
 }
 
-/** exec mode: puts the agent binary where the app container can run it */
+/** exec mode: puts the agent binary where the app container can run it. The
+ * single-binary image copies itself (`copy-self`): no shell or cp needed, and
+ * the binary runs in any glibc-based app image without Node. */
 export function copyBinary(plan: InjectionPlan): Container {
   return {
     name: NAMES.copyBinary,
-    image: plan.image,
+    image: plan.binaryImage,
     imagePullPolicy: plan.imagePullPolicy,
-    command: [...plan.copyCommand, AGENT_BINARY],
+    args: ['copy-self', AGENT_BINARY],
     resources: plan.resources,
     securityContext: securityContext(plan),
     volumeMounts: [{ name: NAMES.binVolume, mountPath: BIN_DIR }],

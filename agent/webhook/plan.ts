@@ -15,9 +15,11 @@ export interface InjectionPlan {
   image: string;
   imagePullPolicy: string;
   /** the agent executable in its image; init/run is appended */
-  agentCommand: string[];
+  /** unset: the image's ENTRYPOINT */
+  agentCommand: string[] | undefined;
   /** exec mode: copies the agent binary; the destination is appended */
-  copyCommand: string[];
+  /** exec mode: the single-binary image that copies itself into the shared volume */
+  binaryImage: string;
   mountPath: string;
   volumeSizeLimit: string;
   /** app containers that get the secrets volume */
@@ -161,7 +163,7 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
       image,
       imagePullPolicy: cfg.agent.imagePullPolicy,
       agentCommand: cfg.agent.command,
-      copyCommand: cfg.agent.copyCommand,
+      binaryImage: cfg.agent.binaryImage,
       mountPath,
       volumeSizeLimit: s.volumeSize ?? cfg.volume.sizeLimit,
       targetContainers,

@@ -26,11 +26,12 @@ export const webhookConfigSchema = z.strictObject({
     .strictObject({
       image: z.string().min(1).default('ghcr.io/erlmcp/erlmcp-secrets:0.1.0'),
       imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
-      /** the agent's executable inside its image; the subcommand (init/run) is appended */
-      command: z.array(z.string().min(1)).min(1).default(['/usr/local/bin/erlmcp-secrets']),
-      /** exec mode: how the copy init container puts the agent binary into the shared volume.
-       * The destination is always appended as the last argument. */
-      copyCommand: z.array(z.string().min(1)).min(1).default(['cp', '/usr/local/bin/erlmcp-secrets']),
+      /** the container command; unset: the image's ENTRYPOINT (both of our images
+       * have the agent there). The subcommand (init/run) goes into args. */
+      command: z.array(z.string().min(1)).min(1).optional(),
+      /** exec mode: the single-binary image (the app's image has no Node), whose
+       * `copy-self DIR` puts the binary into the shared volume without a shell or cp */
+      binaryImage: z.string().min(1).default('ghcr.io/erlmcp/erlmcp-secrets:0.1.0-binary'),
       /** may a pod pick its own agent image with secrets.erlmcp.io/image? */
       allowImageOverride: z.boolean().default(false),
       /** when overrides are allowed: the image must start with one of these (empty: any) */
@@ -45,8 +46,7 @@ export const webhookConfigSchema = z.strictObject({
     .default({
       image: 'ghcr.io/erlmcp/erlmcp-secrets:0.1.0',
       imagePullPolicy: 'IfNotPresent',
-      command: ['/usr/local/bin/erlmcp-secrets'],
-      copyCommand: ['cp', '/usr/local/bin/erlmcp-secrets'],
+      binaryImage: 'ghcr.io/erlmcp/erlmcp-secrets:0.1.0-binary',
       allowImageOverride: false,
       allowedImagePrefixes: [],
       runAsUser: 65532,

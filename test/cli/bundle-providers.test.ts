@@ -2,9 +2,11 @@
 // cloud backend on loopback (AWS: moto; Azure and GCP: the protocol fakes) and
 // against all four at once. Each cloud provider lives in the bundle as a
 // compressed chunk that must run with nothing beside it: no node_modules, no
-// proto files (google-gax finds its protos through __dirname).
+// proto files (google-gax finds its protos through __dirname). Also: the
+// sidecar (`run`) gets its code cache while it runs, not only at a clean exit.
 
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,22 +74,22 @@ if (moto) {
       const s = scenario(type, [type]);
       t.same(readdirSync(s.alone), ['erlmcp-secrets.js'], 'nothing beside the bundle');
       const run = await init(s);
-      t.equal(run.code, 0, run.stderr);
+      t.equal(run.code, 0, 'exit 0', { stderr: run.stderr });
       t.same(dotenv.parse(readFileSync(s.out)), { [`${type.toUpperCase()}_PASSWORD`]: CANARY[type] });
       t.same(run.logs.filter((l) => l.audit).map((l) => [l.secret, l.provider, l.outcome]), [[type, type, 'ok']]);
       t.same(leaks(run), [], 'no secret value in any output');
       // the second run compiles the chunk from the code cache the first one wrote
       t.ok(readdirSync(path.join(s.alone, 'cache')).some((f) => f.includes(`-init-${type}-`)), `code cache for the ${type} chunk written`);
       const again = await init(s);
-      t.equal(again.code, 0, again.stderr);
+      t.equal(again.code, 0, 'exit 0 again', { stderr: again.stderr });
     });
 
     t.test(`${type}: a secret that does not exist is exit 3, named, from the bundle alone`, async (t) => {
       const missing: Record<typeof type, Record<string, unknown>> = { aws: { id: 'erlmcp-nope' }, azure: { name: 'erlmcp-nope' }, gcp: { name: 'erlmcp-nope', json: true } };
       const s = scenario(`${type}-missing`, [type], { [type]: missing[type] });
       const run = await init(s);
-      t.equal(run.code, 3, run.stderr);
-      t.equal(run.problems.length, 1, run.problems.join('\n'));
+      t.equal(run.code, 3, 'exit 3', { stderr: run.stderr });
+      t.equal(run.problems.length, 1, 'one problem', { problems: run.problems });
       t.match(run.problems[0], new RegExp(`^${type}: .*erlmcp-nope`), 'the problem names the secret and what was looked up');
       t.notOk(existsSync(s.out), 'nothing rendered');
       t.same(leaks(run), []);
@@ -97,12 +99,40 @@ if (moto) {
   t.test('all four backends in one init from the bundle alone', async (t) => {
     const s = scenario('all', BACKEND_TYPES);
     const run = await init(s);
-    t.equal(run.code, 0, run.stderr);
+    t.equal(run.code, 0, 'exit 0', { stderr: run.stderr });
     t.same(
       dotenv.parse(readFileSync(s.out)),
       Object.fromEntries(BACKEND_TYPES.map((type) => [`${type.toUpperCase()}_PASSWORD`, CANARY[type]])),
     );
     t.same(run.logs.filter((l) => l.audit).map((l) => l.provider).sort(), [...BACKEND_TYPES].sort());
     t.same(leaks(run), []);
+  });
+
+  t.test('run: the code cache is written while the sidecar runs, so a SIGKILLed one still leaves it', async (t) => {
+    const s = scenario('run', ['vault', 'gcp']);
+    writeFileSync(s.cfg, `${readFileSync(s.cfg, 'utf8')}server: { enabled: false }\nrefresh: { interval: 1h }\n`);
+    const cache = path.join(s.alone, 'cache');
+    const child = spawn(process.execPath, [path.join(s.alone, 'erlmcp-secrets.js'), 'run', '-c', s.cfg], {
+      cwd: s.alone,
+      env: { PATH: process.env.PATH, ...backends.env, ERLMCP_SECRETS_CODE_CACHE: cache },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    t.teardown(() => {
+      child.kill('SIGKILL');
+    });
+    const written = () => (existsSync(cache) ? readdirSync(cache).filter((f) => f.endsWith('.v8cache')) : []);
+    const deadline = Date.now() + 30_000;
+    while (written().length < 2 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 250));
+    t.equal(child.exitCode, null, 'the sidecar is still running', { stderr });
+    t.ok(existsSync(s.out), 'the init gate rendered before the loop started');
+    child.kill('SIGKILL'); // no exit handler runs
+    await exited;
+    const files = written();
+    t.ok(files.some((f) => /-run-v\d/.test(f)), `the program's cache for run (${files.join(', ')})`);
+    t.ok(files.some((f) => f.includes('-run-gcp-')), `the gcp chunk's cache for run (${files.join(', ')})`);
+    t.same(leaks({ stdout: '', stderr, code: null, logs: [], problems: [] }), [], 'nothing leaked');
   });
 }

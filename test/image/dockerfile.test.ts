@@ -6,12 +6,14 @@
 // nothing else of note.
 
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { ROOT } from '../helpers/image-sandbox.ts';
+import { NODE24, ROOT } from '../helpers/image-sandbox.ts';
 import { all, envOf, execForm, last, readDockerfile, type Instruction, type Stage } from '../helpers/dockerfile.ts';
 
 const DOCKERFILE = path.join(ROOT, 'Dockerfile');
@@ -91,6 +93,29 @@ t.test('runtime: HEALTHCHECK by node itself, code cache warmed by the runtime\'s
     ['version', 'check', 'init'],
     'warm-up runs version, check and init on the bundle at its runtime path',
   );
+});
+
+t.test('the HEALTHCHECK command itself: exit 0 on a 200 from /healthz, 1 otherwise', async (t) => {
+  const hc = one(stage('runtime'), 'HEALTHCHECK')!;
+  const argv = (JSON.parse(hc.args.slice(hc.args.indexOf('CMD') + 3).trim()) as string[]).map((a) => (a === '/nodejs/bin/node' ? NODE24 : a));
+  let status = 200;
+  const paths: string[] = [];
+  const server = http.createServer((req, res) => {
+    paths.push(req.url ?? '');
+    res.writeHead(status).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/healthz`;
+  // async: the server answers from this process
+  const check = (healthUrl: string): Promise<number | null> =>
+    new Promise((resolve) => spawn(argv[0]!, argv.slice(1), { env: { ERLMCP_SECRETS_HEALTH_URL: healthUrl }, stdio: 'ignore' }).on('close', resolve));
+  t.equal(await check(url), 0, 'healthy: 200');
+  status = 503;
+  t.equal(await check(url), 1, 'unhealthy: 503');
+  t.same(paths, ['/healthz', '/healthz']);
+  server.closeAllConnections();
+  t.equal(await check('http://127.0.0.1:9/healthz'), 1, 'unhealthy: nothing listening');
 });
 
 t.test('runtime-binary has no HEALTHCHECK: nothing in it could run one', async (t) => {

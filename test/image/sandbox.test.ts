@@ -335,6 +335,20 @@ t.test('the default image reproduced: the Dockerfile\'s warm stage, then the bun
   const cached = readdirSync(cache).map((f) => /-(\w+)-v24[^-]*-\w+\.v8cache$/.exec(f)?.[1]).sort();
   t.same(cached, ['check', 'exec', 'init', 'run', 'version'], 'a code cache for each command the image runs');
 
+  // The warmed caches are accepted by later runs: the loader rewrites a cache
+  // only when it is missing or V8 rejects it, so with the cache still
+  // writable, init and exec (whose cache is a copy of init's) change nothing.
+  const cacheState = (): string[] => readdirSync(cache).map((f) => `${f} ${statSync(path.join(cache, f)).size} ${statSync(path.join(cache, f)).mtimeMs}`).sort();
+  const warmed = cacheState();
+  writeDevSecrets(sb);
+  const quietConfig = sb.writeEtc('quiet.yaml', readFileSync(fileConfig(sb), 'utf8') + 'server: { enabled: false }\n');
+  const entry = [NODE24, path.join(sb.app, 'erlmcp-secrets.js')];
+  for (const argv of [['init', '-c', quietConfig], ['exec', '-c', quietConfig, '--', '/bin/true']]) {
+    const r = await runAsImageUser([...entry, ...argv], { cwd: sb.app, env: warmEnv });
+    t.equal(r.code, 0, `${argv[0]} with the warmed cache${r.code === 0 ? '' : `\n${r.stderr}`}`);
+  }
+  t.same(cacheState(), warmed, 'the warmed caches were accepted: nothing rewritten');
+
   // COPY --from=warm --chown=0:0 --chmod=0755, then the read-only program dir
   spawnSync('chown', ['-R', '0:0', cache]);
   spawnSync('chmod', ['-R', '0755', cache]);
@@ -344,7 +358,6 @@ t.test('the default image reproduced: the Dockerfile\'s warm stage, then the bun
   const runtime = dockerfile.stage('runtime');
   const entrypoint = execForm(last(runtime, 'ENTRYPOINT')!).map(local);
   const env = localEnv(envOf(runtime));
-  writeDevSecrets(sb);
   const run = await runAsImageUser([...entrypoint, 'init', '-c', fileConfig(sb)], { cwd: sb.app, env });
   t.equal(run.code, 0, `exit 0${run.code === 0 ? '' : `\n${run.stderr}`}`);
   assertRendered(t, sb);

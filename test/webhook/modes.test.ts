@@ -69,7 +69,8 @@ t.test('native-sidecar (default): one init container with restartPolicy Always a
   t.equal(pod.spec.containers.length, 1, 'no regular container added');
   const agent = inits[0]!;
   t.equal(agent.restartPolicy, 'Always');
-  t.same(agent.command, ['/usr/local/bin/erlmcp-secrets', 'run']);
+  t.equal(agent.command, undefined, 'the image ENTRYPOINT runs the agent');
+  t.same(agent.args, ['run']);
   t.match(agent.startupProbe, { httpGet: { path: '/readyz', port: 9102 }, periodSeconds: 1 });
   t.notOk((agent.startupProbe as { httpGet: { host?: string } }).httpGet.host, 'the kubelet probes the pod IP (no host)');
   t.match(agent.livenessProbe, { httpGet: { path: '/healthz', port: 9102 } });
@@ -107,12 +108,12 @@ t.test('sidecar mode in a Job: classic init + sidecar, POST /quit enabled', asyn
   t.equal(response.allowed, true);
   t.same(pod.spec.initContainers!.map((c) => c.name), ['erlmcp-secrets-init']);
   const init = pod.spec.initContainers![0]!;
-  t.same(init.command, ['/usr/local/bin/erlmcp-secrets', 'init']);
+  t.same([init.command, init.args], [undefined, ['init']]);
   t.notOk(init.restartPolicy, 'a classic init container');
   t.notOk(init.startupProbe, 'no probe on a classic init container (the API server rejects one)');
   t.same(pod.spec.containers.map((c) => c.name), ['backup', 'erlmcp-secrets']);
   const side = byName(pod.spec.containers, 'erlmcp-secrets');
-  t.same(side.command, ['/usr/local/bin/erlmcp-secrets', 'run']);
+  t.same([side.command, side.args], [undefined, ['run']]);
   t.notOk(side.restartPolicy);
   t.same(side.resources, { requests: { cpu: '20m', memory: '48Mi' }, limits: { memory: '96Mi' } }, 'cpu-request and memory-limit annotations applied');
   t.match(side.securityContext, { ...HARDENED, runAsUser: 65532 }, 'no app uid in the spec: the webhook default');
@@ -153,7 +154,7 @@ t.test('exec mode: the binary is copied in and wraps the explicit command', asyn
   t.equal(response.allowed, true);
   t.same(pod.spec.initContainers!.map((c) => c.name), ['erlmcp-secrets-copy']);
   const copy = pod.spec.initContainers![0]!;
-  t.same(copy.command, ['cp', '/usr/local/bin/erlmcp-secrets', '/erlmcp-secrets/bin/erlmcp-secrets']);
+  t.same([copy.image, copy.command, copy.args], ['ghcr.io/erlmcp/erlmcp-secrets:0.1.0-binary', undefined, ['copy-self', '/erlmcp-secrets/bin/erlmcp-secrets']], 'the single binary copies itself: no shell or cp in the image');
   t.match(copy.securityContext, { ...HARDENED, runAsUser: 1000 });
   const app = byName(pod.spec.containers, 'erlmcp');
   t.same(app.command, ['/erlmcp-secrets/bin/erlmcp-secrets', 'exec', '--', '/opt/erlmcp/bin/erlmcp', 'foreground']);
