@@ -11,8 +11,11 @@
 //
 //   node bench/calls-per-cycle.ts [secrets-per-backend]
 //
+// Prints a table and writes it to bench/results/calls-per-cycle.json.
 // Needs moto for AWS (bash .ci/install-emulators.sh).
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { startMoto } from '../test/helpers/emulators.ts';
 import { BACKEND_TYPES, startFourBackends, type BackendType, type FourBackends } from '../test/helpers/four-backends.ts';
 import { PROVIDER_TYPES } from '../agent/providers/registry.ts';
@@ -135,3 +138,6 @@ const head = ['backend', 'cycle', 'calls', 'billed reads', 'which calls (per sec
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
 console.log('\nbilled reads: Vault KV v2 data reads, AWS GetSecretValue, Azure GET /secrets (every Key Vault operation), GCP AccessSecretVersion');
+const json = path.resolve(import.meta.dirname, 'results/calls-per-cycle.json');
+mkdirSync(path.dirname(json), { recursive: true });
+writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), secretsPerBackend: N, rows: rows.map(([backend, cycle, calls, billed, which]) => ({ backend, cycle, callsPerSecret: Number(calls), billedReadsPerSecret: Number(billed), which })) }, null, 2)}\n`);

@@ -9,6 +9,7 @@
 //
 //   npm run build && node bench/init-cold-start.ts [rounds]
 //
+// Prints a table and writes the figures to bench/results/init-cold-start.json.
 // Needs moto for AWS (bash .ci/install-emulators.sh).
 
 import { spawn } from 'node:child_process';
@@ -121,6 +122,9 @@ try {
   const all = results.get('init all four backends (code cache warm)')!;
   console.log(`\nVault-only init, warm code cache: ${v.ratio.toFixed(2)}x bare node (target: <= 2x)`);
   console.log(`all four backends cost ${(all.median - v.median).toFixed(1)} ms more than Vault-only: the AWS, Azure and GCP chunks and SDKs, which a Vault-only init never loads`);
+  const json = path.join(ROOT, 'bench/results/init-cold-start.json');
+  mkdirSync(path.dirname(json), { recursive: true });
+  writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds: ROUNDS, secrets: SECRETS, templates: TEMPLATES, ms: Object.fromEntries(results) }, null, 2)}\n`);
 } finally {
   await backends.close();
   await moto.stop();

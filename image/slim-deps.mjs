@@ -43,6 +43,29 @@ module.exports = new Proxy(assert, { get: (target, key) => (key in target ? targ
 `,
   },
   {
+    // The `debug` package prints when the DEBUG environment variable names a
+    // namespace, and node-vault's debug output includes request bodies: with
+    // DEBUG=* an AppRole secret_id or a Kubernetes JWT reaches stderr. No
+    // secret value may reach a log, so the bundle has no such output (and
+    // skips debug's tty and supports-color probing at start-up).
+    importer: /[\\/]node_modules[\\/](?:node-vault|follow-redirects|axios[\\/]node_modules[\\/](?:https-proxy-agent|agent-base))[\\/]/,
+    request: /^debug$/,
+    contents: `'use strict';
+function createDebug(namespace) {
+  const debug = () => {};
+  debug.namespace = namespace;
+  debug.enabled = false;
+  debug.log = () => {};
+  debug.extend = (sub, delimiter = ':') => createDebug(namespace + delimiter + sub);
+  return debug;
+}
+createDebug.enable = () => {};
+createDebug.disable = () => '';
+createDebug.enabled = () => false;
+module.exports = createDebug;
+`,
+  },
+  {
     // axios builds a form-data body only for multipart requests; node-vault
     // sends JSON. This also drops mime-types and mime-db (133 KB of JSON).
     importer: inNodeModules('axios'),

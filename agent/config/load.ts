@@ -65,6 +65,8 @@ export interface AgentConfig {
   server: RawConfig['server'];
   exec: RawConfig['exec'];
   log: RawConfig['log'];
+  /** optional: tests and older callers build configs without it */
+  shutdown?: RawConfig['shutdown'];
 }
 
 export async function loadConfigFile(file: string): Promise<AgentConfig> {
@@ -200,6 +202,7 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string): AgentConfig {
     server: cfg.server,
     exec: cfg.exec,
     log: cfg.log,
+    shutdown: cfg.shutdown,
   };
 }
 

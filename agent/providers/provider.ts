@@ -30,6 +30,17 @@ export interface SecretValue {
   lease?: Lease;
 }
 
+/** a provider's own login token, as a lease (timing.ts nextTokenAction) */
+export interface ProviderTokenInfo {
+  /** TTL granted at obtainedAt (0: never expires) */
+  ttlSeconds: number;
+  renewable: boolean;
+  /** epoch ms of the login or last renewal */
+  obtainedAt: number;
+  /** the TTL the login granted: a renewal that comes back shorter hit the max TTL */
+  requestedTtlSeconds?: number;
+}
+
 export interface ProviderContext {
   logger: Logger;
   /** directory of the config file: relative paths in provider config resolve here */
@@ -56,6 +67,13 @@ export interface Provider {
   revoke?(value: SecretValue): Promise<void>;
   /** push notification of changes (file watcher); returns an unsubscribe function */
   watch?(ref: SecretRef, onChange: () => void): () => void;
+  /** providers that hold a login token of their own (Vault): its lifecycle,
+   * driven by the sidecar (renew before expiry, log in again when renewing no
+   * longer extends it). relogin() reports leases obtained under the old token
+   * through ProviderContext.invalidate. */
+  tokenInfo?(): ProviderTokenInfo | undefined;
+  renewToken?(signal?: AbortSignal): Promise<ProviderTokenInfo>;
+  relogin?(signal?: AbortSignal): Promise<ProviderTokenInfo>;
   /** a one-line human description of ref for logs and reports, never a value */
   describe(ref: SecretRef): string;
   close(): Promise<void>;

@@ -15,6 +15,17 @@
 //   bytes changed
 //   Health and metrics follow every step.
 //
+//   provider login tokens (Vault): one check per provider, named
+//   "token:<provider>" in the same scheduler: renew-self at ~2/3 of the
+//   token's TTL, log in again when it is not renewable or a renewal no longer
+//   extends it (nextTokenAction). A new token makes the provider invalidate
+//   the secrets leased under the old one; they are refetched at once, while
+//   the old token (and so its leases) still lives.
+//
+//   template sources edited on disk (templateSourceChanged): re-read and
+//   re-checked like at start; a broken edit is logged and the last good
+//   template and its file stay.
+//
 // All time comes from the injected Clock, so the loop runs under ManualClock
 // in tests. The loop never closes providers or the server: run.ts owns those.
 
@@ -31,7 +42,8 @@ import { runNotifiers } from '../reload/run-notifiers.ts';
 import { ChangeBatcher } from '../scheduler/batcher.ts';
 import type { Clock } from '../scheduler/clock.ts';
 import { Scheduler, type CheckKind, type DueCheck } from '../scheduler/scheduler.ts';
-import { leaseExpiresAt, nextBackoff, nextLeaseAction, nextStaticCheck } from '../scheduler/timing.ts';
+import { leaseExpiresAt, nextBackoff, nextLeaseAction, nextStaticCheck, nextTokenAction } from '../scheduler/timing.ts';
+import { prepareTemplates } from '../pipeline/prepare-templates.ts';
 import type { Health } from '../server/health.ts';
 import type { AgentMetrics } from '../server/metrics.ts';
 import { sameData, type SecretStore } from '../store/store.ts';
@@ -70,12 +82,23 @@ interface SecretState {
   unwatch?: () => void;
 }
 
+interface TokenState {
+  failures: number;
+  action: 'renew-self' | 'relogin';
+}
+
+/** scheduler names of token checks; ":" never appears in a secret's name */
+const TOKEN_PREFIX = 'token:';
+
 export class RefreshLoop {
   private readonly d: RefreshLoopDeps;
   private readonly rand: () => number;
   private readonly scheduler: Scheduler;
   private readonly batcher: ChangeBatcher;
   private readonly state = new Map<string, SecretState>();
+  private readonly tokens = new Map<string, TokenState>();
+  /** the templates in use: an edited source replaces its entry */
+  private readonly templates: PreparedTemplate[];
   private readonly limiters = new Map<string, Limiter>();
   private readonly stopping = new AbortController();
   private readonly write: (destination: string, bytes: Buffer, opts: WriteOptions) => Promise<WriteOutcome>;
@@ -86,6 +109,7 @@ export class RefreshLoop {
     this.d = deps;
     this.rand = deps.rand ?? Math.random;
     this.write = deps.write ?? writeAtomic;
+    this.templates = [...deps.templates];
     this.scheduler = new Scheduler(deps.clock, (e) => this.d.logger.error({ err: asAgentError(e, 'refresh check').message }, 'refresh check crashed'));
     this.scheduler.onDue((checks) => this.runChecks(checks));
     const wait = deps.config.refresh.wait;
@@ -115,6 +139,11 @@ export class RefreshLoop {
         });
       }
       this.planNext(secret);
+    }
+    for (const [name, provider] of this.d.providers) {
+      if (!provider.tokenInfo || !provider.renewToken || !provider.relogin) continue;
+      this.tokens.set(name, { failures: 0, action: 'renew-self' });
+      this.planToken(name);
     }
     health.markRendered(this.d.clock.now());
   }
@@ -150,6 +179,8 @@ export class RefreshLoop {
     this.scheduler.stop();
     this.batcher.dispose();
     for (const st of this.state.values()) st.unwatch?.();
+    // a write in flight finishes; checks in flight end at the abort above
+    await Promise.allSettled([...this.inFlight]);
     await this.batcher.idle();
   }
 
@@ -193,6 +224,7 @@ export class RefreshLoop {
   }
 
   private async check(due: DueCheck): Promise<void> {
+    if (due.kind === 'token') return this.tokenCheck(due.name.slice(TOKEN_PREFIX.length));
     const secret = this.d.config.secrets[due.name];
     const provider = secret && this.d.providers.get(secret.provider);
     const st = this.state.get(due.name);
@@ -221,6 +253,50 @@ export class RefreshLoop {
         'secret refresh failed; files keep the last good value',
       );
       this.planRetry(secret, due.kind);
+    }
+  }
+
+  // ---- provider tokens ---------------------------------------------------
+
+  private planToken(providerName: string): void {
+    const provider = this.d.providers.get(providerName)!;
+    const st = this.tokens.get(providerName)!;
+    const info = provider.tokenInfo!();
+    const now = this.d.clock.now();
+    if (!info) {
+      // no login yet (no secret used this provider): log in with the first check
+      st.action = 'relogin';
+      this.scheduler.schedule(TOKEN_PREFIX + providerName, now, 'token');
+      return;
+    }
+    if (info.ttlSeconds > 0) this.d.metrics.expiresAt('token', providerName, info.obtainedAt + info.ttlSeconds * 1000);
+    else this.d.metrics.clearExpiry('token', providerName);
+    const a = nextTokenAction(info, now, { fraction: this.d.config.refresh.leaseRenewFraction, rand: this.rand });
+    if (a.action === 'none') {
+      this.d.logger.debug({ provider: providerName, reason: a.reason }, 'token check not needed');
+      return;
+    }
+    st.action = a.action;
+    this.d.logger.debug({ provider: providerName, action: a.action, at: new Date(a.at).toISOString(), reason: a.reason }, 'token check planned');
+    this.scheduler.schedule(TOKEN_PREFIX + providerName, a.at, 'token');
+  }
+
+  private async tokenCheck(providerName: string): Promise<void> {
+    const provider = this.d.providers.get(providerName);
+    const st = this.tokens.get(providerName);
+    if (!provider || !st || this.stopping.signal.aborted) return;
+    try {
+      const info = st.action === 'renew-self' ? await provider.renewToken!(this.callSignal()) : await provider.relogin!(this.callSignal());
+      st.failures = 0;
+      this.d.logger.info({ audit: true, provider: providerName, action: st.action, ttlSeconds: info.ttlSeconds, renewable: info.renewable }, st.action === 'renew-self' ? 'provider token renewed' : 'provider logged in again');
+      this.planToken(providerName);
+    } catch (e) {
+      if (this.stopping.signal.aborted) return;
+      const err = asAgentError(e, `providers.${providerName}: token ${st.action}`);
+      st.failures++;
+      this.d.logger.warn({ provider: providerName, action: st.action, outcome: err.code, failures: st.failures, err: err.message }, 'provider token check failed; retrying with backoff');
+      const { initial, max } = this.d.config.refresh.backoff;
+      this.scheduler.schedule(TOKEN_PREFIX + providerName, this.d.clock.now() + nextBackoff(st.failures - 1, initial, max, this.rand), 'token');
     }
   }
 
@@ -278,7 +354,7 @@ export class RefreshLoop {
     const candidate = new Map<string, SecretValue>();
     for (const n of this.d.store.names()) candidate.set(n, this.d.store.get(n)!.value);
     candidate.set(secret.name, value);
-    const problems = checkValues(this.d.config, this.d.templates, candidate, now, [secret.name]);
+    const problems = checkValues(this.d.config, this.templates, candidate, now, [secret.name]);
     if (problems.length) {
       throw new AgentError('validation', `${secret.name}: the new value breaks its rules, keeping the last good one: ${problems.map((p) => p.message).join('; ')}`, {
         problems: problems.map((p) => p.message),
@@ -308,19 +384,23 @@ export class RefreshLoop {
 
   private dependents(names: Iterable<string>): PreparedTemplate[] {
     const set = new Set(names);
-    return this.d.templates.filter((t) => [...t.secrets].some((s) => set.has(s)));
+    return this.templates.filter((t) => [...t.secrets].some((s) => set.has(s)));
   }
 
   private async applyChanges(names: ReadonlySet<string>): Promise<void> {
+    await this.renderWriteNotify(this.dependents(names), [...names].sort(), { secrets: [...names] });
+  }
+
+  /** render templates, write the files whose bytes changed, then notify */
+  private async renderWriteNotify(templates: PreparedTemplate[], secrets: string[], logContext: Record<string, unknown>): Promise<void> {
     const { logger, metrics } = this.d;
-    const templates = this.dependents(names);
     let rendered: RenderedFile[];
     try {
       rendered = renderAll(templates, this.d.store.templateData());
     } catch (e) {
       const err = asAgentError(e, 're-render');
       for (const t of templates) metrics.rendered(t.config.destination, 'failed');
-      logger.error({ secrets: [...names], err: err.message, problems: err.problems }, 're-render failed; files keep their last good content');
+      logger.error({ ...logContext, err: err.message, problems: err.problems }, 're-render failed; files keep their last good content');
       return;
     }
     const files: string[] = [];
@@ -336,13 +416,58 @@ export class RefreshLoop {
         logger.error({ file: c.destination, err: asAgentError(e, `writing ${c.destination}`).message }, 'writing a re-rendered file failed; it keeps its last good content');
       }
     }
-    const notify = this.d.notifyOn === 'secrets' || files.length > 0;
+    const notify = (this.d.notifyOn === 'secrets' && secrets.length > 0) || files.length > 0;
     if (!notify || this.d.notifiers.length === 0 || this.stopping.signal.aborted) return;
-    await runNotifiers(this.d.notifiers, { secrets: [...names].sort(), files }, logger, {
+    await runNotifiers(this.d.notifiers, { secrets, files }, logger, {
       signal: this.stopping.signal,
       now: () => this.d.clock.now(),
       onOutcome: (r) => metrics.reloaded(`reload[${r.index}]:${r.kind}`, r.ok),
     });
+  }
+
+  // ---- edited template sources ------------------------------------------
+
+  /** a template source file changed on disk: re-read and re-check it like at
+   * start; a good edit re-renders its file (notifiers run when its bytes
+   * changed), a broken one is logged and the last good template stays */
+  templateSourceChanged(sourcePath: string): Promise<void> {
+    const run = this.reloadTemplates(sourcePath);
+    this.inFlight.add(run);
+    return run.finally(() => this.inFlight.delete(run));
+  }
+
+  private async reloadTemplates(sourcePath: string): Promise<void> {
+    const indexes = this.templates.flatMap((t, i) => (t.config.sourcePath === sourcePath ? [i] : []));
+    if (indexes.length === 0 || this.stopping.signal.aborted) return;
+    let fresh: PreparedTemplate[];
+    try {
+      fresh = await prepareTemplates({ ...this.d.config, templates: indexes.map((i) => this.templates[i]!.config) });
+    } catch (e) {
+      const err = asAgentError(e, sourcePath);
+      this.d.logger.error({ file: sourcePath, err: err.message, problems: err.problems }, 'edited template is broken; its file keeps the last good output');
+      return;
+    }
+    indexes.forEach((at, k) => (this.templates[at] = fresh[k]!));
+    this.d.logger.info({ file: sourcePath, templates: fresh.map((t) => t.config.label) }, 'template source changed; re-rendering');
+    await this.renderWriteNotify(fresh, [], { template: sourcePath });
+  }
+
+  // ---- shutdown ----------------------------------------------------------
+
+  /** give every lease back (shutdown.revokeLeases); failures are logged, not thrown */
+  async revokeLeases(): Promise<void> {
+    for (const name of this.d.store.names()) {
+      const value = this.d.store.get(name)!.value;
+      const secret = this.d.config.secrets[name];
+      const provider = secret && this.d.providers.get(secret.provider);
+      if (!value.lease || !provider?.revoke) continue;
+      try {
+        await provider.revoke(value);
+        this.d.logger.info({ audit: true, secret: name, provider: provider.name }, 'lease revoked on shutdown');
+      } catch (e) {
+        this.d.logger.warn({ secret: name, provider: provider.name, err: asAgentError(e, `revoking ${name}`).message }, 'lease revoke on shutdown failed; it expires by its TTL');
+      }
+    }
   }
 }
 

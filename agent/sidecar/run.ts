@@ -17,6 +17,8 @@ import { AgentMetrics } from '../server/metrics.ts';
 import { VERSION } from '../version.ts';
 import { RefreshLoop } from './refresh-loop.ts';
 import type { Notifier } from '../reload/notifier.ts';
+import { existsSync } from 'node:fs';
+import { watchSources, type SourceWatch } from './source-watch.ts';
 
 export type SidecarInput = Pick<GateResult, 'config' | 'templates' | 'providers' | 'store' | 'logger'> & Partial<Pick<GateResult, 'invalidations'>>;
 
@@ -31,6 +33,8 @@ export interface SidecarOptions {
   notifiers?: (configured: Notifier[]) => Notifier[];
   /** see RefreshLoopDeps.notifyOn */
   notifyOn?: 'files' | 'secrets';
+  /** watch template sources and the config file (default true) */
+  watchSources?: boolean;
 }
 
 export interface RunningSidecar {
@@ -51,6 +55,7 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
   let notifiers: Notifier[];
   try {
     notifiers = createNotifiers(config.reload, { erlang, ...opts.notifierDeps });
+    if (opts.notifiers) notifiers = opts.notifiers(notifiers);
   } catch (e) {
     await closeProviders(gate.providers);
     throw e;
@@ -69,7 +74,10 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ reason }, 'sidecar stopping');
+      await sources?.close();
+      // lets the write in flight finish
       await loop.stop();
+      if (config.shutdown?.revokeLeases) await loop.revokeLeases();
       // notifiers that keep a connection open (erlang) let go of it
       for (const n of notifiers) n.close?.();
       await server?.close();
@@ -81,10 +89,21 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
   };
 
   loop.start();
+  let sources: SourceWatch | undefined;
+  if (opts.watchSources !== false) {
+    sources = watchSources({
+      templateSources: config.templates.flatMap((t) => (t.sourcePath ? [t.sourcePath] : [])),
+      configFile: existsSync(config.origin) ? config.origin : undefined,
+      onTemplate: (file) => void loop.templateSourceChanged(file),
+      logger,
+    });
+    await sources.ready;
+  }
   if (config.server.enabled) {
     try {
       server = await startServer({ listen: opts.listen ?? config.server.listen, quit: config.server.quit, health, metrics, logger, onQuit: () => stop('POST /quit') });
     } catch (e) {
+      await sources?.close();
       await loop.stop();
       await closeProviders(gate.providers);
       throw e;

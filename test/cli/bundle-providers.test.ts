@@ -3,7 +3,8 @@
 // against all four at once. Each cloud provider lives in the bundle as a
 // compressed chunk that must run with nothing beside it: no node_modules, no
 // proto files (google-gax finds its protos through __dirname). Also: the
-// sidecar (`run`) gets its code cache while it runs, not only at a clean exit.
+// sidecar (`run`) gets its code cache while it runs, not only at a clean exit,
+// and DEBUG=* makes no bundled dependency print a credential.
 
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -22,7 +23,8 @@ const CANARY: Record<BackendType, string> = {
   gcp: 'CANARY-bundle-gcp-7a6b5c4d3e2f',
 };
 
-function leaks(run: CliRun): string[] {
+/** the canary values that appear in a run's output */
+function leaks(run: Pick<CliRun, 'stdout' | 'stderr'>): string[] {
   const out = run.stdout + run.stderr;
   return Object.values(CANARY).filter((v) => out.includes(v));
 }
@@ -133,6 +135,26 @@ if (moto) {
     const files = written();
     t.ok(files.some((f) => /-run-v\d/.test(f)), `the program's cache for run (${files.join(', ')})`);
     t.ok(files.some((f) => f.includes('-run-gcp-')), `the gcp chunk's cache for run (${files.join(', ')})`);
-    t.same(leaks({ stdout: '', stderr, code: null, logs: [], problems: [] }), [], 'nothing leaked');
+    t.same(leaks({ stdout: '', stderr }), [], 'nothing leaked');
+  });
+
+  t.test('DEBUG=* in the environment: no bundled dependency prints the AppRole secret_id', async (t) => {
+    const secretId = 'CANARY-bundle-secret-id-5e4d3c2b1a09';
+    backends.vault.addAppRole('bundle-debug', { roleId: 'bundle-debug-role', secretIds: [secretId], policies: ['root'] });
+    const s = scenario('debug-env', ['vault']);
+    const dir = path.dirname(s.cfg);
+    writeFileSync(path.join(dir, 'role-id'), 'bundle-debug-role');
+    writeFileSync(path.join(dir, 'secret-id'), secretId);
+    const approle = { ...backends.providerConfig('vault'), auth: { method: 'approle', mount: 'approle', roleIdFile: './role-id', secretIdFile: './secret-id' } };
+    writeFileSync(s.cfg, readFileSync(s.cfg, 'utf8').replace(/^ {2}vault: \{.*\}$/m, `  vault: ${JSON.stringify(approle)}`));
+    const run = await runCli(['init', '-c', s.cfg, '--log-level', 'trace'], {
+      program: path.join(s.alone, 'erlmcp-secrets.js'),
+      cwd: s.alone,
+      env: { ...backends.env, DEBUG: '*', ERLMCP_SECRETS_CODE_CACHE: 'off' },
+    });
+    t.equal(run.code, 0, 'exit 0', { stderr: run.stderr });
+    t.equal(backends.vault.count('/v1/auth/approle/login', 'PUT') + backends.vault.count('/v1/auth/approle/login', 'POST'), 1, 'logged in with the AppRole');
+    t.notOk((run.stdout + run.stderr).includes(secretId), 'the secret_id is in no output');
+    t.same(leaks(run), []);
   });
 }

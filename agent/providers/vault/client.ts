@@ -57,6 +57,9 @@ export class VaultHttp {
       apiVersion: 'v1',
       noCustomHTTPVerbs: true,
       rpDefaults: { strictSSL: true, timeout: opts.timeoutMs },
+      // node-vault's default logger prints request bodies (an AppRole
+      // secret_id, a Kubernetes JWT) to stderr when DEBUG matches it
+      debug: () => {},
     } as Parameters<typeof nodeVault>[0]);
     const c = this.#client as unknown as { token: string; namespace: string; pathPrefix: string };
     c.token = '';
