@@ -9,7 +9,10 @@
 import { AgentError } from '../errors.ts';
 import { parseTemplate, renderTemplate } from '../render/index.ts';
 
-/** agent-only variables that the application must not inherit */
+/** agent-only variables that the application must not inherit. Narrower than
+ * the reload `exec` notifier's list on purpose: under `exec` the container's
+ * environment was written for the application (its own cloud credentials
+ * included); only what configures the agent itself is taken out. */
 const AGENT_ONLY = ['ERLMCP_SECRETS_CONFIG', 'ERLMCP_SECRETS_LOG_LEVEL', 'ERLMCP_SECRETS_TERMINATION_LOG', 'VAULT_TOKEN'];
 
 export function envName(secret: string, key: string): string {

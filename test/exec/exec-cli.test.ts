@@ -1,0 +1,139 @@
+// `erlmcp-secrets exec` through the real CLI with the file provider: the
+// application gets the secrets in its environment, its exit code becomes the
+// agent's, signals reach it, a secret change restarts it (stop signal, grace,
+// SIGKILL) with the new environment, or with onChange: reload only runs the
+// reload notifiers.
+
+import t, { type Test } from 'tap';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startAgent, waitUntil, type AgentProcess } from '../helpers/agent-process.ts';
+import { assertNoLeak } from '../helpers/no-leak.ts';
+
+const PW1 = 'canary-Exec-First-Pw-Qm4Z8x';
+const PW2 = 'canary-Exec-Second-Pw-Lr7Y2c';
+const CHILD = resolve(import.meta.dirname, 'child-app.mjs');
+
+interface Setup {
+  dir: string;
+  seen: string;
+  records(): Array<Record<string, unknown>>;
+  setPassword(pw: string): void;
+  start(mode: string): AgentProcess;
+}
+
+function setup(t: Test, extra: string): Setup {
+  const dir = mkdtempSync(join(tmpdir(), 'exec-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'secrets/db'), { recursive: true });
+  const setPassword = (pw: string): void => writeFileSync(join(dir, 'secrets/db/password'), pw);
+  setPassword(PW1);
+  writeFileSync(
+    join(dir, 'agent.yaml'),
+    `providers: { local: { type: file, path: ./secrets } }
+secrets: { db: { provider: local } }
+templates: [ { contents: "{{db.password}}", destination: pw.txt } ]
+output: { root: ./out }
+server: { enabled: false }
+refresh: { interval: 1s, jitter: 0 }
+${extra}`,
+  );
+  const seen = join(dir, 'seen.jsonl');
+  return {
+    dir,
+    seen,
+    records: () => (existsSync(seen) ? readFileSync(seen, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : []),
+    setPassword,
+    start: (mode) => startAgent(t, ['exec', '-c', join(dir, 'agent.yaml'), '--', process.execPath, CHILD, seen, mode]),
+  };
+}
+
+function noLeak(t: Test, a: AgentProcess): void {
+  assertNoLeak(t, [a.stdout(), a.stderr()], [PW1, PW2]);
+}
+
+t.test('the application sees the secret in its environment and its exit code is the agent\'s', async (t) => {
+  const s = setup(t, '');
+  const a = s.start('exit7');
+  const { code } = await a.exited;
+  t.equal(code, 7, 'child exits 7 -> agent exits 7');
+  const [rec] = s.records();
+  t.equal(rec?.password, PW1, 'ERLMCP_DB_PASSWORD in the child environment');
+  t.equal(rec?.agentConfigVar, null, 'agent-only variables are not inherited');
+  t.equal(readFileSync(join(s.dir, 'out/pw.txt'), 'utf8'), PW1, 'init rendered the files first');
+  t.match(a.stdout(), /child \d+ up/, 'the child\'s stdout passes through');
+  noLeak(t, a);
+});
+
+t.test('a missing command is a usage error (exit 2) with a clear message', async (t) => {
+  const s = setup(t, '');
+  const a = startAgent(t, ['exec', '-c', join(s.dir, 'agent.yaml'), '--', join(s.dir, 'no-such-app')]);
+  const { code } = await a.exited;
+  t.equal(code, 2);
+  t.match(a.stderr(), /exec: cannot start .*no-such-app: no such file or command on PATH/);
+  noLeak(t, a);
+});
+
+t.test('SIGTERM to the agent reaches the application; the agent exits with its code', async (t) => {
+  const s = setup(t, '');
+  const a = s.start('exit3-on-term');
+  await a.waitForLog((l) => l.msg === 'sidecar running', 'sidecar running');
+  await waitUntil(() => s.records().length === 1, 'child started');
+  a.proc.kill('SIGTERM');
+  const { code } = await a.exited;
+  t.equal(code, 3, 'the child\'s exit code');
+  t.same(s.records().map((r) => r.signal ?? 'start'), ['start', 'SIGTERM'], 'the child got SIGTERM');
+  t.match(a.stderr(), /sidecar stopped/);
+  noLeak(t, a);
+});
+
+t.test('a secret change restarts the application with the new environment (configured stop signal)', async (t) => {
+  const s = setup(t, 'exec: { onChange: restart, stopSignal: SIGUSR2, grace: 5s }');
+  const a = s.start('run');
+  await a.waitForLog((l) => l.msg === 'sidecar running', 'sidecar running');
+  await waitUntil(() => s.records().length === 1, 'child started');
+  s.setPassword(PW2);
+  await waitUntil(() => s.records().length === 3, 'restart', 15_000);
+  const [first, stop, second] = s.records();
+  t.same([first?.password, stop?.signal, second?.password], [PW1, 'SIGUSR2', PW2], 'stopped with SIGUSR2, started again with the new value');
+  t.equal(stop?.pid, first?.pid);
+  t.not(second?.pid, first?.pid, 'a new process');
+  t.ok(a.countLogs((l) => l.msg === 'application started') === 2);
+  a.proc.kill('SIGTERM');
+  const { code } = await a.exited;
+  t.equal(code, 0, 'the restarted child exited 0 on SIGTERM');
+  t.equal(s.records().at(-1)?.signal, 'SIGTERM', 'SIGTERM forwarded to the new child');
+  noLeak(t, a);
+});
+
+t.test('an application that ignores the stop signal is killed after the grace period', async (t) => {
+  const s = setup(t, 'exec: { onChange: restart, stopSignal: SIGUSR2, grace: 1s }');
+  const a = s.start('stubborn');
+  await a.waitForLog((l) => l.msg === 'sidecar running', 'sidecar running');
+  await waitUntil(() => s.records().length === 1, 'child started');
+  s.setPassword(PW2);
+  await a.waitForLog((l) => l.msg === 'application did not stop within the grace period; sending SIGKILL', 'grace expiry');
+  await waitUntil(() => s.records().some((r) => r.password === PW2), 'restarted');
+  t.same(s.records().map((r) => r.signal ?? r.password), [PW1, 'SIGUSR2', PW2]);
+  t.match(a.logs.find((l) => l.msg === 'application exited' && l.signal === 'SIGKILL'), {}, 'the old one was killed');
+  a.proc.kill('SIGTERM');
+  t.equal((await a.exited).code, 0);
+  noLeak(t, a);
+});
+
+t.test('onChange: reload runs the reload notifiers and leaves the application running', async (t) => {
+  const marker = 'reload-marker';
+  const s = setup(t, `exec: { onChange: reload }\nreload: [ { type: exec, command: [sh, -c, 'echo reloaded >> ${marker}'] } ]`);
+  const a = startAgent(t, ['exec', '-c', join(s.dir, 'agent.yaml'), '--', process.execPath, CHILD, s.seen, 'run'], { cwd: s.dir });
+  await a.waitForLog((l) => l.msg === 'sidecar running', 'sidecar running');
+  await waitUntil(() => s.records().length === 1, 'child started');
+  s.setPassword(PW2);
+  await waitUntil(() => existsSync(join(s.dir, marker)), 'reload notifier ran');
+  t.equal(readFileSync(join(s.dir, 'out/pw.txt'), 'utf8'), PW2, 'the file was re-rendered');
+  t.equal(readFileSync(join(s.dir, marker), 'utf8'), 'reloaded\n', 'notifier ran once');
+  t.equal(s.records().length, 1, 'no restart: the application keeps running with its environment');
+  a.proc.kill('SIGTERM');
+  t.equal((await a.exited).code, 0);
+  noLeak(t, a);
+});
