@@ -264,9 +264,8 @@ export class RefreshLoop {
     const info = provider.tokenInfo!();
     const now = this.d.clock.now();
     if (!info) {
-      // no login yet (no secret used this provider): log in with the first check
-      st.action = 'relogin';
-      this.scheduler.schedule(TOKEN_PREFIX + providerName, now, 'token');
+      // never logged in: no secret uses this provider, so there is no token to keep
+      this.d.logger.debug({ provider: providerName }, 'provider holds no token; no token checks');
       return;
     }
     if (info.ttlSeconds > 0) this.d.metrics.expiresAt('token', providerName, info.obtainedAt + info.ttlSeconds * 1000);
@@ -286,7 +285,7 @@ export class RefreshLoop {
     const st = this.tokens.get(providerName);
     if (!provider || !st || this.stopping.signal.aborted) return;
     try {
-      const info = st.action === 'renew-self' ? await provider.renewToken!(this.callSignal()) : await provider.relogin!(this.callSignal());
+      const info = await this.withCallSignal((signal) => (st.action === 'renew-self' ? provider.renewToken!(signal) : provider.relogin!(signal)));
       st.failures = 0;
       this.d.logger.info({ audit: true, provider: providerName, action: st.action, ttlSeconds: info.ttlSeconds, renewable: info.renewable }, st.action === 'renew-self' ? 'provider token renewed' : 'provider logged in again');
       this.planToken(providerName);
@@ -300,13 +299,40 @@ export class RefreshLoop {
     }
   }
 
-  private callSignal(): AbortSignal {
-    return AbortSignal.any([this.stopping.signal, AbortSignal.timeout(CALL_TIMEOUT_MS)]);
+  /** a signal for one provider call: aborted when the agent stops or after
+   * CALL_TIMEOUT_MS. Built by hand and released when the call ends: an
+   * AbortSignal.any over AbortSignal.timeout stays alive (timer and listener
+   * on the long-lived stop signal) for the full timeout after every call,
+   * which at hundreds of checks a minute is most of the agent's heap. */
+  private callSignal(): { signal: AbortSignal; release(): void } {
+    const ac = new AbortController();
+    const stop = this.stopping.signal;
+    const onStop = (): void => ac.abort(stop.reason);
+    stop.addEventListener('abort', onStop, { once: true });
+    const timer = setTimeout(() => ac.abort(new AgentError('timeout', `a backend call took longer than ${CALL_TIMEOUT_MS / 1000}s`)), CALL_TIMEOUT_MS);
+    timer.unref();
+    return {
+      signal: ac.signal,
+      release: () => {
+        clearTimeout(timer);
+        stop.removeEventListener('abort', onStop);
+      },
+    };
   }
+
+  private async withCallSignal<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const call = this.callSignal();
+    try {
+      return await fn(call.signal);
+    } finally {
+      call.release();
+    }
+  }
+
 
   private async renew(secret: SecretConfig, provider: Provider, st: SecretState): Promise<void> {
     const entry = this.d.store.get(secret.name)!;
-    const renewed = await provider.renew!(refOf(secret), entry.value, this.callSignal());
+    const renewed = await this.withCallSignal((signal) => provider.renew!(refOf(secret), entry.value, signal));
     const now = this.d.clock.now();
     this.d.metrics.fetched(provider.name, secret.name);
     const asked = st.requestedTtlSeconds ?? entry.value.lease?.ttlSeconds;
@@ -325,7 +351,7 @@ export class RefreshLoop {
     const ref = refOf(secret);
     const entry = this.d.store.get(secret.name)!;
     if (kind === 'static' && provider.changed) {
-      const changed = await provider.changed(ref, entry.value, this.callSignal());
+      const changed = await this.withCallSignal((signal) => provider.changed!(ref, entry.value, signal));
       this.d.metrics.fetched(provider.name, secret.name);
       if (!changed) {
         const now = this.d.clock.now();
@@ -334,7 +360,7 @@ export class RefreshLoop {
         return;
       }
     }
-    const value = await provider.fetch(ref, this.callSignal());
+    const value = await this.withCallSignal((signal) => provider.fetch(ref, signal));
     const now = this.d.clock.now();
     this.d.metrics.fetched(provider.name, secret.name);
     if (value.lease) {

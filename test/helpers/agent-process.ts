@@ -13,8 +13,8 @@ export interface AgentProcess {
   logs: LogLine[];
   stdout(): string;
   stderr(): string;
-  /** resolves with the first log line (seen so far or later) that matches */
-  waitForLog(match: (l: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>;
+  /** resolves with the first log line (from index `from` on, seen so far or later) that matches */
+  waitForLog(match: (l: LogLine) => boolean, what: string, timeoutMs?: number, from?: number): Promise<LogLine>;
   /** how many log lines match */
   countLogs(match: (l: LogLine) => boolean): number;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -54,10 +54,10 @@ export function startAgent(t: Test, args: string[], opts: { cwd?: string; env?: 
       await exited;
     }
   });
-  const waitForLog = (match: (l: LogLine) => boolean, what: string, timeoutMs = 15_000): Promise<LogLine> =>
+  const waitForLog = (match: (l: LogLine) => boolean, what: string, timeoutMs = 15_000, from = 0): Promise<LogLine> =>
     new Promise((resolve, reject) => {
       const check = (): boolean => {
-        const hit = logs.find(match);
+        const hit = logs.slice(from).find(match);
         if (!hit) return false;
         cleanup();
         resolve(hit);
