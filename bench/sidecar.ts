@@ -38,15 +38,19 @@ import { startVaultFake } from '../test/fakes/vault/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const ENTRY = path.join(ROOT, 'agent/cli/entry.ts');
-const BUNDLE = path.join(ROOT, 'dist/erlmcp-secrets.js');
 const RSS_CYCLES = Number(process.argv[2] ?? 300);
 const SAMPLES = Number(process.argv[3] ?? 200);
 const N_SECRETS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const tempDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
 function tempDir(): string {
   const d = mkdtempSync(path.join(tmpdir(), 'bench-sidecar-'));
-  process.on('exit', () => rmSync(d, { recursive: true, force: true }));
+  tempDirs.push(d);
   return d;
 }
 
@@ -86,18 +90,40 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await gone;
 }
 
+/** a plain esbuild bundle of the current source (dist/ may be older than
+ * the tree, and image/build.mjs belongs to the image) */
+async function freshBundle(): Promise<string> {
+  const { build } = await import('esbuild');
+  const outdir = tempDir();
+  await build({
+    entryPoints: [ENTRY],
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    splitting: true,
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return path.join(outdir, 'entry.mjs');
+}
+
 async function rssFigures(): Promise<Record<string, number | string>> {
   const bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
   const bareKb = await settledRss(bare, 1500);
   await stopChild(bare);
 
   const out: Record<string, number | string> = { bareNodeKb: bareKb };
+  const bundle = await freshBundle();
   const variants = [
-    ['source', ENTRY, N_SECRETS],
-    ['bundle', BUNDLE, N_SECRETS],
-    ['bundle1', BUNDLE, 1],
+    ['source', ENTRY, N_SECRETS, []],
+    ['bundle', bundle, N_SECRETS, []],
+    ['bundleSemi1', bundle, N_SECRETS, ['--max-semi-space-size=1']],
+    ['bundle1', bundle, 1, []],
   ] as const;
-  for (const [label, program, n] of variants) {
+  for (const [label, program, n, flags] of variants) {
     const dir = tempDir();
     const cfg = fileSetup(dir, 'server: { listen: "127.0.0.1:0" }\nrefresh: { interval: 100ms, jitter: 0 }\nlog: { level: warn }\n');
     writeFileSync(path.join(dir, 'agent.yaml'), n === N_SECRETS ? cfg : cfg.replace(/secrets:\n(  s\d+: \{ provider: local \}\n)+/, 'secrets:\n  s0: { provider: local }\n').replace(/templates: .*\n/, 'templates: [ { contents: "{{s0.value}}", destination: s0.txt } ]\n'));
@@ -108,7 +134,7 @@ async function rssFigures(): Promise<Record<string, number | string>> {
       out[`${label}Kb`] = 'absent';
       continue;
     }
-    const child = spawn(process.execPath, [program_, 'run', '-c', path.join(dir, 'agent.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...flags, program_, 'run', '-c', path.join(dir, 'agent.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
     out[`${label}StartKb`] = await settledRss(child, 2000);
@@ -325,8 +351,9 @@ const rows: Array<[string, string]> = [
   ...(['exec', 'http', 'signal'] as const).map((k): [string, string] => [`change -> ${k} notifier done (n=${lat[k]!.n})`, `p50 ${lat[k]!.p50} ms, p99 ${lat[k]!.p99} ms, max ${lat[k]!.max} ms`]),
   ['RSS bare node (setInterval)', `${rss.bareNodeKb} kB`],
   [`RSS run from source after ~${RSS_CYCLES} cycles`, `${rss.sourceKb} kB (${rss.sourceRatio}x; ${rss.sourceStartKb} kB at start)`],
-  [`RSS run from dist bundle after ~${RSS_CYCLES} cycles`, typeof rss.bundleKb === 'number' ? `${rss.bundleKb} kB (${rss.bundleRatio}x; ${rss.bundleStartKb} kB at start)` : String(rss.bundleKb)],
-  [`RSS run from dist bundle, 1 secret, after ~${RSS_CYCLES} cycles`, typeof rss.bundle1Kb === 'number' ? `${rss.bundle1Kb} kB (${rss.bundle1Ratio}x; ${rss.bundle1StartKb} kB at start)` : String(rss.bundle1Kb)],
+  [`RSS run bundled after ~${RSS_CYCLES} cycles`, `${rss.bundleKb} kB (${rss.bundleRatio}x; ${rss.bundleStartKb} kB at start)`],
+  [`RSS run bundled, --max-semi-space-size=1, after ~${RSS_CYCLES} cycles`, `${rss.bundleSemi1Kb} kB (${rss.bundleSemi1Ratio}x; ${rss.bundleSemi1StartKb} kB at start)`],
+  [`RSS run bundled, 1 secret, after ~${RSS_CYCLES} cycles`, `${rss.bundle1Kb} kB (${rss.bundle1Ratio}x; ${rss.bundle1StartKb} kB at start)`],
 ];
 const w = Math.max(...rows.map((r) => r[0].length));
 for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);

@@ -302,8 +302,8 @@ export class RefreshLoop {
   /** a signal for one provider call: aborted when the agent stops or after
    * CALL_TIMEOUT_MS. Built by hand and released when the call ends: an
    * AbortSignal.any over AbortSignal.timeout stays alive (timer and listener
-   * on the long-lived stop signal) for the full timeout after every call,
-   * which at hundreds of checks a minute is most of the agent's heap. */
+   * on the long-lived stop signal) for the full timeout after every call:
+   * measured at ~0.5 kB of heap per check held for 30 s (bench/sidecar.ts). */
   private callSignal(): { signal: AbortSignal; release(): void } {
     const ac = new AbortController();
     const stop = this.stopping.signal;

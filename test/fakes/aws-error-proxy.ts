@@ -22,6 +22,8 @@ export interface AwsErrorProxy {
   /** calls seen per action (GetSecretValue, DescribeSecret, ...) including injected failures */
   calls: Map<string, number>;
   count(action: string): number;
+  /** calls of `action` naming this SecretId (injected failures included) */
+  countFor(action: string, secretId: string): number;
   resetCounts(): void;
   /** answer every `action` call for `secretId` with this error until cleared */
   fail(action: string, secretId: string, reply: AwsErrorReply): void;
@@ -39,6 +41,7 @@ export const INTERNAL_ERROR: AwsErrorReply = { status: 500, type: 'InternalServi
 
 export async function startAwsErrorProxy(upstream: string): Promise<AwsErrorProxy> {
   const calls = new Map<string, number>();
+  const bySecret = new Map<string, number>();
   let rules: Rule[] = [];
   const target = new URL(upstream);
 
@@ -55,6 +58,8 @@ export async function startAwsErrorProxy(upstream: string): Promise<AwsErrorProx
       } catch {
         // not JSON: forward as is
       }
+      const key = `${action} ${secretId}`;
+      bySecret.set(key, (bySecret.get(key) ?? 0) + 1);
       const rule = rules.find((r) => r.action === action && r.secretId === secretId);
       if (rule) {
         const payload = JSON.stringify({ __type: rule.reply.type, message: rule.reply.message });
@@ -88,7 +93,11 @@ export async function startAwsErrorProxy(upstream: string): Promise<AwsErrorProx
     url: `http://127.0.0.1:${port}`,
     calls,
     count: (action) => calls.get(action) ?? 0,
-    resetCounts: () => calls.clear(),
+    countFor: (action, secretId) => bySecret.get(`${action} ${secretId}`) ?? 0,
+    resetCounts: () => {
+      calls.clear();
+      bySecret.clear();
+    },
     fail: (action, secretId, reply) => void rules.push({ action, secretId, reply }),
     clearFailures: () => void (rules = []),
     close: () =>

@@ -49,6 +49,8 @@ export interface GcpFake {
   projectNumber: string;
   calls: Map<string, number>;
   count(method: string): number;
+  /** calls of `method` on this secret (injected failures included) */
+  countFor(method: string, secret: string): number;
   resetCounts(): void;
   createSecret(secret: string): void;
   /** returns the new version number */
@@ -78,6 +80,7 @@ export async function startGcpFake(opts: { projectId?: string; projectNumber?: s
   const projectNumber = opts.projectNumber ?? '804519340372';
   const secrets = new Map<string, StoredSecret>();
   const calls = new Map<string, number>();
+  const bySecret = new Map<string, number>();
   let failures: { method: string; secret: string; status: InjectedStatus }[] = [];
   const corrupted = new Set<string>();
 
@@ -128,6 +131,8 @@ export async function startGcpFake(opts: { projectId?: string; projectNumber?: s
       try {
         const name = String(call.request.name ?? call.request.parent ?? '');
         const secret = parse(name)?.secret;
+        const key = `${method} ${secret}`;
+        bySecret.set(key, (bySecret.get(key) ?? 0) + 1);
         const injected = failures.find((f) => f.method === method && f.secret === secret);
         if (injected) throw err(injected.status.code, injected.status.details);
         callback(null, handler(call.request));
@@ -168,7 +173,11 @@ export async function startGcpFake(opts: { projectId?: string; projectNumber?: s
     projectNumber,
     calls,
     count: (m) => calls.get(m) ?? 0,
-    resetCounts: () => calls.clear(),
+    countFor: (method, secret) => bySecret.get(`${method} ${secret}`) ?? 0,
+    resetCounts: () => {
+      calls.clear();
+      bySecret.clear();
+    },
     createSecret(secret) {
       if (!secrets.has(secret)) secrets.set(secret, { versions: [], aliases: new Map() });
     },
