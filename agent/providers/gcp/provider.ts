@@ -4,6 +4,7 @@
 // asks GetSecretVersion (metadata only, no access billed) which version
 // `latest` or an alias resolves to, so an unchanged secret costs no access.
 
+import { abortable as abortableWait } from '../abortable.ts';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { grpc } from 'google-gax';
 import { AgentError } from '../../errors.ts';
@@ -183,26 +184,5 @@ function stateOf(v: unknown): string | undefined {
 }
 
 function abortable<T>(p: Cancellable<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.cancel?.();
-    p.catch(() => {});
-    return Promise.reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      p.cancel?.();
-      reject(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return abortableWait(p, signal, { cancel: () => p.cancel?.(), error: () => Object.assign(new Error('aborted'), { name: 'AbortError' }) });
 }

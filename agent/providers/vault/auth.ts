@@ -2,6 +2,7 @@
 // TTL, renew it. Credential files resolve against the config's directory and
 // are re-read on every login (a rotated token or secret ID is picked up).
 
+import { abortable } from '../abortable.ts';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from '../../errors.ts';
@@ -110,17 +111,7 @@ export class VaultAuth {
     this.#loggingIn ??= this.#login(AbortSignal.timeout(SHARED_LOGIN_TIMEOUT_MS)).finally(() => {
       this.#loggingIn = undefined;
     });
-    if (!signal) return this.#loggingIn;
-    const shared = this.#loggingIn;
-    return new Promise<TokenState>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason ?? new Error('aborted'));
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      shared.then(
-        (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
-        (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
-      );
-    });
+    return signal ? abortable(this.#loggingIn, signal) : this.#loggingIn;
   }
 
   /** renew-self. Returns undefined when this token cannot be renewed (not renewable, run out, revoked): the caller logs in again. */

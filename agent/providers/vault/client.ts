@@ -3,6 +3,7 @@
 // the status and body attached; KV v2 soft deletes need that 404 body);
 // transport failures are thrown as they come, for errors.ts to classify.
 
+import { abortable } from '../abortable.ts';
 import http from 'node:http';
 import https from 'node:https';
 import nodeVault from 'node-vault';
@@ -93,6 +94,7 @@ export class VaultHttp {
       },
     );
     if (!opts.signal) return pending;
+    // node-vault takes no AbortSignal: stop waiting when it fires (the request itself ends at the timeout)
     return abortable(pending, opts.signal);
   }
 
@@ -100,22 +102,4 @@ export class VaultHttp {
     this.#httpAgent.destroy();
     this.#httpsAgent.destroy();
   }
-}
-
-/** node-vault takes no AbortSignal: stop waiting when it fires (the request itself ends at the timeout) */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
