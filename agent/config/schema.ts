@@ -53,7 +53,9 @@ export const configSchema = z.strictObject({
   secrets: z.record(z.string().regex(NAME, nameMessage), secretSchema).default({}),
   templates: z.array(templateSchema).default([]),
   reload: z.array(reloadSchema).default([]),
-  output: z.strictObject({ root: z.string().default('/run/secrets/erlmcp') }).default({ root: '/run/secrets/erlmcp' }),
+  // /run/secrets: the contract's own example writes /run/secrets/erlmcp.env
+  // and /run/secrets/erlang.cookie. The webhook sets its volume's mount path.
+  output: z.strictObject({ root: z.string().default('/run/secrets') }).default({ root: '/run/secrets' }),
   refresh: z
     .strictObject({
       interval: durationSchema.default(300_000),

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfigText, loadConfig, loadConfigFile } from '../../agent/config/load.ts';
@@ -45,7 +45,7 @@ templates:
     destination: erlmcp.env
     escape: dotenv
   - contents: "{{cookie.value}}"
-    destination: /run/secrets/erlmcp/erlang.cookie
+    destination: /run/secrets/erlang.cookie
     mode: "0440"
 refresh: { interval: 10m, jitter: 0.2 }
 init: { timeout: 90s }
@@ -53,7 +53,7 @@ init: { timeout: 90s }
     'agent.yaml',
     base,
   );
-  t.equal(c.outputRoot, '/run/secrets/erlmcp');
+  t.equal(c.outputRoot, '/run/secrets', 'the default root holds the contract example\'s destinations');
   t.same(Object.keys(c.providers), ['vault', 'local']);
   t.equal(c.secrets.db!.providerType, 'vault');
   t.same(c.secrets.db!.spec.path, 'secret/data/database/erlmcp');
@@ -61,7 +61,7 @@ init: { timeout: 90s }
   t.same(c.secrets.cookie!.require, { value: {} });
   t.equal(c.secrets.cookie!.requireDeclared, true);
   t.equal(c.templates[0]!.sourcePath, '/etc/erlmcp/templates/erlmcp.env.mustache');
-  t.equal(c.templates[0]!.destination, '/run/secrets/erlmcp/erlmcp.env');
+  t.equal(c.templates[0]!.destination, '/run/secrets/erlmcp.env');
   t.equal(c.templates[0]!.mode, 0o400, 'default mode 0400');
   t.equal(c.templates[1]!.mode, 0o440);
   t.equal(c.templates[1]!.escape, undefined, 'escape left for inference');
@@ -113,7 +113,7 @@ templates:
 `);
   t.ok(problems.includes('agent.yaml: secrets.db.provider: unknown provider "valt" (known: vault, local, cloud)'), problems.join('\n'));
   t.match(problems.find((p) => p.includes('providers.cloud.type')), /^agent\.yaml: providers\.cloud\.type: unknown type "clowd" \(known: vault, file/);
-  t.ok(problems.includes('agent.yaml: templates[0].destination: ../../etc/passwd is outside the output root /run/secrets/erlmcp; write under output.root or change output.root'));
+  t.ok(problems.includes('agent.yaml: templates[0].destination: ../../etc/passwd is outside the output root /run/secrets; write under output.root or change output.root'));
 });
 
 t.test('provider-specific fields are checked by the provider schema', async (t) => {
@@ -140,7 +140,7 @@ templates:
   t.same(problems.sort(), [
     'agent.yaml: secrets.a.require.v: minLength 10 is greater than maxLength 5',
     'agent.yaml: secrets.tls.require.key.matchesCertificate: no secret "cert" is declared',
-    'agent.yaml: templates[1].destination: /run/secrets/erlmcp/same is also written by templates[0]',
+    'agent.yaml: templates[1].destination: /run/secrets/same is also written by templates[0]',
   ]);
 });
 
@@ -195,4 +195,13 @@ providers: { local: { type: file, path: x } }
 secrets:
   tls: { provider: local, require: { tls.crt: {}, key: { format: pem-private-key, matchesCertificate: tls.crt } } }
 `), ['agent.yaml: secrets.tls.require.key.matchesCertificate: secret "tls" declares no key "crt"']);
+});
+
+t.test('the contract\'s example config is accepted as written', async (t) => {
+  const text = readFileSync(new URL('../fixtures/contract-agent.yaml', import.meta.url), 'utf8');
+  const c = parseConfigText(text, 'contract.yaml', '/etc/erlmcp-secrets');
+  t.same(Object.keys(c.providers), ['vault', 'aws', 'azure', 'gcp', 'local']);
+  t.same(Object.keys(c.secrets), ['db', 'cookie', 'dbcreds', 'apikey']);
+  t.same(c.templates.map((x) => x.destination), ['/run/secrets/erlmcp.env', '/run/secrets/erlang.cookie']);
+  t.same(c.reload.map((r) => r.type), ['erlang', 'signal', 'exec', 'http']);
 });
