@@ -96,6 +96,25 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
     if (!r.ok) problems.push(`${k}: ${r.problem}`);
     else target.require = r.value;
   }
+  // An erlang reload needs the node's cookie. Without reload-erlang-cookie, the
+  // webhook's erlmcp default applies: the pod's own `cookie` secret, or else
+  // that secret fetched from the default place (secret/data/erlang/cookie).
+  let erlangCookie = s.reloadErlangCookie;
+  const erlangReload = s.reload !== undefined && s.reload.split('\n').some((l) => l.trim().startsWith('erlang:'));
+  if (erlangReload && erlangCookie === undefined) {
+    const d = defaults.erlang.cookie;
+    if (d.secret in secrets) erlangCookie = `${d.secret}.${d.key}`;
+    else if (d.ref !== undefined) {
+      const r = parseSecretRef(d.ref, d.secret, inlineTypes);
+      if (!r.ok) problems.push(`the webhook config's erlang.cookie.ref: ${r.problem}`);
+      else {
+        secrets[d.secret] = { provider: r.value.provider, ...r.value.spec, require: { [d.key]: {} } };
+        declaredBy[d.secret] = `${key('reload')} (the webhook's erlang.cookie default)`;
+        erlangCookie = `${d.secret}.${d.key}`;
+        warnings.push(`${key('reload')}: the erlang reload uses the node cookie at ${d.ref} (key ${d.key}), the webhook's default; set ${key('reload-erlang-cookie')} to use another`);
+      }
+    }
+  }
   if (Object.keys(s.secrets).length === 0 && Object.keys(inlineSecrets).length === 0) {
     problems.push(`${key('inject')}: the pod asks for injection but declares no secret; add ${key('secret-NAME')} (e.g. "vault:secret/data/database/erlmcp") or secrets in ${CONFIG}`);
   }
@@ -209,8 +228,8 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
   let reload: unknown = inline.reload;
   if (s.reload !== undefined) {
     const r = parseReload(s.reload, {
-      erlangNode: s.reloadErlangNode ?? 'erlmcp@127.0.0.1',
-      ...(s.reloadErlangCookie !== undefined ? { erlangCookie: s.reloadErlangCookie } : {}),
+      erlangNode: s.reloadErlangNode ?? defaults.erlang.node,
+      ...(erlangCookie !== undefined ? { erlangCookie } : {}),
       sharedProcessNamespace: inp.sharedProcessNamespace,
       sameContainer: inp.execMode,
     });

@@ -78,6 +78,23 @@ export const webhookConfigSchema = z.strictObject({
   aws: z.strictObject({ region: z.string().min(1).optional() }).default({}),
   azure: z.strictObject({ vaultUrl: z.url({ protocol: /^https$/ }).optional() }).default({}),
   gcp: z.strictObject({ project: z.string().min(1).optional() }).default({}),
+  /** defaults for `reload: erlang:...`, following erlmcp's conventions: the node
+   * is erlmcp@127.0.0.1 and its cookie is the `value` key of the secret at
+   * secret/data/erlang/cookie in Vault */
+  erlang: z
+    .strictObject({
+      node: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'name@host').default('erlmcp@127.0.0.1'),
+      cookie: z
+        .strictObject({
+          /** the secret name a pod uses for the cookie; when the pod declares it, its `key` is the cookie */
+          secret: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/).default('cookie'),
+          key: z.string().min(1).default('value'),
+          /** where to fetch it when the pod does not declare that secret (annotation syntax); unset: the pod must */
+          ref: z.string().min(1).optional(),
+        })
+        .default({ secret: 'cookie', key: 'value', ref: 'vault:secret/data/erlang/cookie' }),
+    })
+    .default({ node: 'erlmcp@127.0.0.1', cookie: { secret: 'cookie', key: 'value', ref: 'vault:secret/data/erlang/cookie' } }),
   limits: z
     .strictObject({
       annotationValueBytes: z.int().min(1024).default(64 * 1024),

@@ -102,9 +102,12 @@ t.test('cross-annotation problems', async (t) => {
     denial({ ...base, [`${P}reload`]: 'signal:SIGHUP:/run/erlmcp/erlmcp.pid' }),
     'erlmcp-secrets: secrets.erlmcp.io/reload: a signal reload reaches another container only when the pod sets spec.shareProcessNamespace: true; set it, or use an erlang or http reload',
   );
+  const noCookieDefault = testWebhookConfig();
+  delete noCookieDefault.erlang.cookie.ref;
   t.equal(
-    denial({ ...base, [`${P}reload`]: 'erlang:erlmcp_config:reload' }),
+    denial({ ...base, [`${P}reload`]: 'erlang:erlmcp_config:reload' }, {}, noCookieDefault),
     'erlmcp-secrets: secrets.erlmcp.io/reload: an erlang reload needs the node\'s cookie: set secrets.erlmcp.io/reload-erlang-cookie to a secret key such as "cookie.value" or to a file path',
+    'without the webhook\'s cookie default, the pod must say where the cookie is',
   );
   t.equal(denial({ ...base, [`${P}env-DB_PASSWORD`]: '{{db.password}}' }), 'erlmcp-secrets: secrets.erlmcp.io/env-DB_PASSWORD: environment variables are set only in mode exec (the agent then starts the app); in other modes render a template and have the app read the file');
   t.equal(

@@ -236,3 +236,39 @@ t.test('the schema check is not vacuous: it catches what the API server would re
     'erlmcp: seccompProfile must be RuntimeDefault or Localhost',
   ], 'the fixture\'s own app container is not hardened, and the check says so');
 });
+
+t.test("the contract's annotation example is admitted with the example webhook config", async (t) => {
+  const { parse } = await import('yaml');
+  const { readFileSync } = await import('node:fs');
+  const { parseWebhookConfig } = await import('../../agent/webhook/webhook-config.ts');
+  const { reviewOf } = await import('../helpers/webhook-admit.ts');
+  const cm = parse(readFileSync(new URL('../../examples/kubernetes/webhook-config.yaml', import.meta.url), 'utf8')) as { data: Record<string, string> };
+  const cfg = parseWebhookConfig(parse(cm.data['webhook.yaml']!), 'webhook.yaml');
+  // verbatim from ../shared/spec/contract.md "Pod annotations"
+  const pod: Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'erlmcp',
+      namespace: 'erlmcp',
+      annotations: {
+        'secrets.erlmcp.io/inject': 'true',
+        'secrets.erlmcp.io/secret-db': 'vault:secret/data/database/erlmcp',
+        'secrets.erlmcp.io/require-db': 'username,password',
+        'secrets.erlmcp.io/template-erlmcp.env': 'DB_PASSWORD={{db.password}}\n',
+        'secrets.erlmcp.io/reload': 'erlang:erlmcp_config:reload',
+      },
+    },
+    spec: { serviceAccountName: 'erlmcp', securityContext: { runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 }, containers: [{ name: 'erlmcp', image: 'erlmcp/erlmcp:3.0.0', securityContext: HARDENED }] },
+  } as Pod;
+  const { response, pod: patched } = admit(reviewOf(pod), cfg);
+  t.equal(response.allowed, true, JSON.stringify(response.status));
+  t.match(response.warnings ?? [], [/the erlang reload uses the node cookie at vault:secret\/data\/erlang\/cookie \(key value\), the webhook's default/]);
+  const config = agentConfigOf(patched, 'erlmcp-secrets');
+  t.match(config, {
+    secrets: { db: { provider: 'vault', path: 'secret/data/database/erlmcp' }, cookie: { provider: 'vault', path: 'secret/data/erlang/cookie', require: { value: {} } } },
+    reload: [{ type: 'erlang', node: 'erlmcp@127.0.0.1', call: 'erlmcp_config:reload()', cookieSecret: 'cookie.value' }],
+  });
+  t.ok(parseConfigText(JSON.stringify(config), '$ERLMCP_SECRETS_CONFIG', '/'), 'the agent accepts the generated config');
+  checkPatchedPod(t, patched, 'erlmcp-secrets');
+});
