@@ -22,6 +22,8 @@ export interface AgentErrorInit {
   problems?: string[];
   /** the backend that failed, for `unavailable`/`auth` */
   provider?: string;
+  /** the backend asked us to wait this long before trying again (Retry-After) */
+  retryAfterMs?: number;
   cause?: unknown;
 }
 
@@ -31,6 +33,7 @@ export class AgentError extends Error {
   readonly retryable: boolean;
   readonly problems: string[];
   readonly provider: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, init: AgentErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -40,6 +43,7 @@ export class AgentError extends Error {
     this.retryable = init.retryable ?? code === 'unavailable';
     this.problems = init.problems ?? [message];
     this.provider = init.provider;
+    this.retryAfterMs = init.retryAfterMs;
   }
 }
 
@@ -53,4 +57,15 @@ export function asAgentError(e: unknown, context: string): AgentError {
   if (isAgentError(e)) return e;
   const kind = e instanceof Error ? e.name : typeof e;
   return new AgentError('internal', `${context}: unexpected ${kind}; this is a bug, please report it with the log lines above`, { cause: e });
+}
+
+/** A Retry-After header value (seconds or an HTTP date) in ms; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // an HTTP date, "Sun, 29 Nov 2026 08:01:30 GMT"; Date.parse alone would also take "-5"
+  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v)) return undefined;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -78,7 +78,7 @@ async function fetchWithRetry(secret: SecretConfig, provider: Provider, opts: Fe
         err = last ?? new AgentError('unavailable', `${what}: no answer within ${formatDuration(Math.min(remaining, ATTEMPT_TIMEOUT_MS))}`, { provider: provider.name });
       }
       last = err;
-      const wait = nextBackoff(attempt, opts.config.init.backoff.initial, opts.config.init.backoff.max, opts.random ?? Math.random);
+      const wait = Math.max(nextBackoff(attempt, opts.config.init.backoff.initial, opts.config.init.backoff.max, opts.random ?? Math.random), err.retryAfterMs ?? 0);
       const left = opts.deadline - now();
       const retry = err.retryable && left > 0;
       opts.logger.warn(

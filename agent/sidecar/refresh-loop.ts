@@ -204,10 +204,12 @@ export class RefreshLoop {
     this.scheduler.schedule(secret.name, nextStaticCheck(now, interval, this.d.config.refresh.jitter, this.rand), 'static');
   }
 
-  private planRetry(secret: SecretConfig, kind: CheckKind): void {
+  private planRetry(secret: SecretConfig, kind: CheckKind, err?: AgentError): void {
     const st = this.state.get(secret.name)!;
     const { initial, max } = this.d.config.refresh.backoff;
-    const delay = nextBackoff(st.failures - 1, initial, max, this.rand);
+    // a backend that said when to come back (Retry-After) is not asked sooner,
+    // up to the backoff ceiling so a long hint cannot stall a secret for hours
+    const delay = Math.max(nextBackoff(st.failures - 1, initial, max, this.rand), Math.min(err?.retryAfterMs ?? 0, max));
     this.scheduler.schedule(secret.name, this.d.clock.now() + delay, kind);
   }
 
@@ -252,7 +254,7 @@ export class RefreshLoop {
         { audit: true, secret: secret.name, provider: provider.name, ref: provider.describe(refOf(secret)), outcome: err.code, failures: st.failures, err: err.message },
         'secret refresh failed; files keep the last good value',
       );
-      this.planRetry(secret, due.kind);
+      this.planRetry(secret, due.kind, err);
     }
   }
 

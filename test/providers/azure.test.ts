@@ -174,7 +174,8 @@ t.test('429 Throttled and 5xx are retryable `unavailable`, tried once', async (t
   const e = await rejection(provider.fetch(ref('db', { name: 'erlmcp-db' }), signal));
   t.equal(e.code, 'unavailable');
   t.equal(e.retryable, true);
-  t.equal(e.message, 'azure provider "azure": Key Vault throttled the request for secret "erlmcp-db" (HTTP 429 Throttled); will retry with backoff');
+  t.equal(e.message, 'azure provider "azure": Key Vault throttled the request for secret "erlmcp-db" (HTTP 429 Throttled); will retry with backoff, not before its Retry-After of 1 s');
+  t.equal(e.retryAfterMs, 1000, 'Retry-After is kept for the scheduler');
   t.equal(fake.operations(), 1, 'the SDK did not retry behind our back');
   fake.fail('erlmcp-cookie', { status: 503, body: { error: { code: 'ServiceUnavailable', message: 'The service is unavailable.' } } });
   const down = await rejection(provider.fetch(ref('cookie', { name: 'erlmcp-cookie' }), signal));

@@ -229,6 +229,15 @@ t.test('backend failures back off exponentially, capped at refresh.backoff.max',
   t.equal(m.get('erlmcp_secrets_fetch_errors_total{provider="vault",secret="cookie",code="unavailable"}'), 12);
 });
 
+t.test('a Retry-After from the backend is honoured, up to refresh.backoff.max', async (t) => {
+  const f = await fixture(t);
+  f.provider.failNext('cookie', new AgentError('unavailable', 'throttled', { retryAfterMs: 120_000 }), 1);
+  f.provider.failNext('db', new AgentError('unavailable', 'throttled', { retryAfterMs: 3_600_000 }), 1);
+  await f.advance(60_000);
+  t.same(f.loop.nextCheck('cookie'), { at: T0 + 60_000 + 120_000, kind: 'static' }, 'not before the 120 s the backend asked for (the backoff alone says 10 s)');
+  t.same(f.loop.nextCheck('db'), { at: T0 + 60_000 + 300_000, kind: 'static' }, 'a one-hour hint is capped at backoff.max (5 m)');
+});
+
 t.test('watch(): a pushed change is checked at once', async (t) => {
   const f = await fixture(t, { withWatch: true });
   await f.advance(1000);

@@ -2,7 +2,7 @@
 // codes of the Key Vault error body (error.code, error.innererror.code) and
 // the names of @azure/identity's errors; every message here is ours.
 
-import { AgentError } from '../../errors.ts';
+import { AgentError, parseRetryAfter } from '../../errors.ts';
 
 export interface AzureCallContext {
   provider: string;
@@ -60,10 +60,12 @@ interface ErrorFacts {
   innerCode: string | undefined;
   message: string;
   causeCode: string | undefined;
+  /** the Retry-After header of a 429 */
+  retryAfter: string | undefined;
 }
 
 function factsOf(e: unknown): ErrorFacts {
-  const o = (e ?? {}) as { name?: unknown; statusCode?: unknown; code?: unknown; message?: unknown; cause?: { code?: unknown }; details?: unknown; response?: { bodyAsText?: unknown } };
+  const o = (e ?? {}) as { name?: unknown; statusCode?: unknown; code?: unknown; message?: unknown; cause?: { code?: unknown }; details?: unknown; response?: { bodyAsText?: unknown; headers?: { get?(name: string): string | undefined } } };
   let innerCode: string | undefined;
   let code = typeof o.code === 'string' ? o.code : undefined;
   const body = parseBody(o.details) ?? parseBody(o.response?.bodyAsText);
@@ -78,6 +80,7 @@ function factsOf(e: unknown): ErrorFacts {
     innerCode,
     message: typeof o.message === 'string' ? o.message : '',
     causeCode: typeof o.cause?.code === 'string' ? o.cause.code : undefined,
+    retryAfter: typeof o.response?.headers?.get === 'function' ? o.response.headers.get('retry-after') : undefined,
   };
 }
 
@@ -142,7 +145,12 @@ export function mapAzureError(e: unknown, c: AzureCallContext): AgentError {
     return new AgentError('auth', `${at(c)}: ${c.vaultUrl} rejected the token (HTTP 401, credential type ${c.credentialType}): check that the identity's tenant is the vault's tenant`, init(c, e));
   }
   if (f.status === 429) {
-    return new AgentError('unavailable', `${at(c)}: Key Vault throttled the request for ${which(c)} (HTTP 429${f.code ? ` ${f.code}` : ''}); will retry with backoff`, { ...init(c, e), retryable: true });
+    const retryAfterMs = parseRetryAfter(f.retryAfter);
+    return new AgentError('unavailable', `${at(c)}: Key Vault throttled the request for ${which(c)} (HTTP 429${f.code ? ` ${f.code}` : ''}); will retry with backoff${retryAfterMs !== undefined ? `, not before its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s` : ''}`, {
+      ...init(c, e),
+      retryable: true,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
   }
   if (f.status !== undefined && f.status >= 500) {
     return new AgentError('unavailable', `${at(c)}: Key Vault failed the request for ${which(c)} (HTTP ${f.status}); will retry`, { ...init(c, e), retryable: true });
