@@ -11,6 +11,7 @@ import { emulatorFor, freeLoopbackPort, startMoto } from '../helpers/emulators.t
 import { memoryLogger } from '../helpers/memory-logger.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 import { ACCESS_DENIED, INTERNAL_ERROR, THROTTLED, startAwsErrorProxy } from '../fakes/aws-error-proxy.ts';
+import { rejectionRecorder } from '../helpers/rejection.ts';
 
 // moto accepts any key; the provider finds them through the SDK's default chain
 process.env.AWS_ACCESS_KEY_ID = 'AKIAERLMCPTEST000001';
@@ -42,21 +43,7 @@ if (moto) {
   const signal = new AbortController().signal;
   const ref = (name: string, spec: Record<string, unknown>): SecretRef => ({ name, spec });
 
-  /** the AgentError a call rejects with (and remember its text for the leak check) */
-  async function rejection(p: Promise<unknown>): Promise<AgentError> {
-    try {
-      await p;
-    } catch (e) {
-      if (e instanceof AgentError) {
-        errorTexts.push(e.message, ...e.problems);
-        // as the scheduler would: the whole error, cause and all, through the real logger
-        log.logger.warn({ err: e }, 'secret fetch failed');
-        return e;
-      }
-      throw e;
-    }
-    throw new Error('expected a rejection');
-  }
+  const rejection = rejectionRecorder(log.logger, errorTexts);
 
   const db = await admin.send(new CreateSecretCommand({
     Name: 'erlmcp/db',

@@ -19,6 +19,7 @@ import { assertNoLeak } from '../helpers/no-leak.ts';
 import { makeCertificate } from '../helpers/openssl-certs.ts';
 import { ACCESS_DENIED_BODY, THROTTLED_BODY, startAzureFake } from '../fakes/azure-keyvault.ts';
 import { startManagedIdentityFake } from '../fakes/azure-managed-identity.ts';
+import { rejectionRecorder } from '../helpers/rejection.ts';
 
 const CANARIES = {
   password: 'CANARY-az-pw-1d9f3b7c',
@@ -62,20 +63,7 @@ t.teardown(() => provider.close());
 const signal = new AbortController().signal;
 const ref = (name: string, spec: Record<string, unknown>): SecretRef => ({ name, spec });
 
-async function rejection(p: Promise<unknown>): Promise<AgentError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof AgentError) {
-      errorTexts.push(e.message, ...e.problems);
-      // as the scheduler would: the whole error, cause and all, through the real logger
-      log.logger.warn({ err: e }, 'secret fetch failed');
-      return e;
-    }
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = rejectionRecorder(log.logger, errorTexts);
 
 const dbVersion = fake.setSecret('erlmcp-db', JSON.stringify({ username: 'erlmcp', password: CANARIES.password, port: 5432, tls: { verify: true } }), { contentType: 'application/json; charset=utf-8' });
 fake.setSecret('erlmcp-cookie', CANARIES.plain);

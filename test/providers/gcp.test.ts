@@ -18,6 +18,7 @@ import { freeLoopbackPort } from '../helpers/emulators.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 import { startGcpFake } from '../fakes/gcp-secret-manager.ts';
+import { rejectionRecorder } from '../helpers/rejection.ts';
 
 const CANARIES = {
   password: 'CANARY-gcp-pw-5b2e8c4a',
@@ -51,20 +52,7 @@ t.teardown(() => provider.close());
 const signal = new AbortController().signal;
 const ref = (name: string, spec: Record<string, unknown>): SecretRef => ({ name, spec });
 
-async function rejection(p: Promise<unknown>): Promise<AgentError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof AgentError) {
-      errorTexts.push(e.message, ...e.problems);
-      // as the scheduler would: the whole error, cause and all, through the real logger
-      log.logger.warn({ err: e }, 'secret fetch failed');
-      return e;
-    }
-    throw e;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = rejectionRecorder(log.logger, errorTexts);
 
 fake.createSecret('erlmcp-db');
 fake.addVersion('erlmcp-db', JSON.stringify({ username: 'erlmcp', password: CANARIES.password, port: 5432, tls: { verify: true } }));
