@@ -15,12 +15,7 @@
 //   bytes changed
 //   Health and metrics follow every step.
 //
-//   provider login tokens (Vault): one check per provider, named
-//   "token:<provider>" in the same scheduler: renew-self at ~2/3 of the
-//   token's TTL, log in again when it is not renewable or a renewal no longer
-//   extends it (nextTokenAction). A new token makes the provider invalidate
-//   the secrets leased under the old one; they are refetched at once, while
-//   the old token (and so its leases) still lives.
+//   provider login tokens (Vault): token-keeper.ts, on the same scheduler.
 //
 //   template sources edited on disk (templateSourceChanged): re-read and
 //   re-checked like at start; a broken edit is logged and the last good
@@ -42,7 +37,8 @@ import { runNotifiers } from '../reload/run-notifiers.ts';
 import { ChangeBatcher } from '../scheduler/batcher.ts';
 import type { Clock } from '../scheduler/clock.ts';
 import { Scheduler, type CheckKind, type DueCheck } from '../scheduler/scheduler.ts';
-import { leaseExpiresAt, nextBackoff, nextLeaseAction, nextStaticCheck, nextTokenAction } from '../scheduler/timing.ts';
+import { leaseExpiresAt, nextBackoff, nextLeaseAction, nextStaticCheck } from '../scheduler/timing.ts';
+import { TokenKeeper } from './token-keeper.ts';
 import { prepareTemplates } from '../pipeline/prepare-templates.ts';
 import type { Health } from '../server/health.ts';
 import type { AgentMetrics } from '../server/metrics.ts';
@@ -82,21 +78,13 @@ interface SecretState {
   unwatch?: () => void;
 }
 
-interface TokenState {
-  failures: number;
-  action: 'renew-self' | 'relogin';
-}
-
-/** scheduler names of token checks; ":" never appears in a secret's name */
-const TOKEN_PREFIX = 'token:';
-
 export class RefreshLoop {
   private readonly d: RefreshLoopDeps;
   private readonly rand: () => number;
   private readonly scheduler: Scheduler;
   private readonly batcher: ChangeBatcher;
   private readonly state = new Map<string, SecretState>();
-  private readonly tokens = new Map<string, TokenState>();
+  private readonly tokenKeeper: TokenKeeper;
   /** the templates in use: an edited source replaces its entry */
   private readonly templates: PreparedTemplate[];
   private readonly limiters = new Map<string, Limiter>();
@@ -117,6 +105,18 @@ export class RefreshLoop {
       this.d.logger.error({ err: asAgentError(e, 're-render').message }, 're-render crashed; files keep their last good content'),
     );
     for (const name of deps.providers.keys()) this.limiters.set(name, new Limiter(deps.config.init.concurrency));
+    this.tokenKeeper = new TokenKeeper({
+      providers: deps.providers,
+      scheduler: this.scheduler,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      clock: deps.clock,
+      rand: this.rand,
+      fraction: deps.config.refresh.leaseRenewFraction,
+      backoff: deps.config.refresh.backoff,
+      withCallSignal: (fn) => this.withCallSignal(fn),
+      stopping: () => this.stopping.signal.aborted,
+    });
   }
 
   /** schedule the first check of every secret and subscribe to push changes */
@@ -140,11 +140,7 @@ export class RefreshLoop {
       }
       this.planNext(secret);
     }
-    for (const [name, provider] of this.d.providers) {
-      if (!provider.tokenInfo || !provider.renewToken || !provider.relogin) continue;
-      this.tokens.set(name, { failures: 0, action: 'renew-self' });
-      this.planToken(name);
-    }
+    this.tokenKeeper.start();
     health.markRendered(this.d.clock.now());
   }
 
@@ -226,7 +222,7 @@ export class RefreshLoop {
   }
 
   private async check(due: DueCheck): Promise<void> {
-    if (due.kind === 'token') return this.tokenCheck(due.name.slice(TOKEN_PREFIX.length));
+    if (due.kind === 'token') return this.tokenKeeper.check(TokenKeeper.providerOf(due.name)!);
     const secret = this.d.config.secrets[due.name];
     const provider = secret && this.d.providers.get(secret.provider);
     const st = this.state.get(due.name);
@@ -255,49 +251,6 @@ export class RefreshLoop {
         'secret refresh failed; files keep the last good value',
       );
       this.planRetry(secret, due.kind, err);
-    }
-  }
-
-  // ---- provider tokens ---------------------------------------------------
-
-  private planToken(providerName: string): void {
-    const provider = this.d.providers.get(providerName)!;
-    const st = this.tokens.get(providerName)!;
-    const info = provider.tokenInfo!();
-    const now = this.d.clock.now();
-    if (!info) {
-      // never logged in: no secret uses this provider, so there is no token to keep
-      this.d.logger.debug({ provider: providerName }, 'provider holds no token; no token checks');
-      return;
-    }
-    if (info.ttlSeconds > 0) this.d.metrics.expiresAt('token', providerName, info.obtainedAt + info.ttlSeconds * 1000);
-    else this.d.metrics.clearExpiry('token', providerName);
-    const a = nextTokenAction(info, now, { fraction: this.d.config.refresh.leaseRenewFraction, rand: this.rand });
-    if (a.action === 'none') {
-      this.d.logger.debug({ provider: providerName, reason: a.reason }, 'token check not needed');
-      return;
-    }
-    st.action = a.action;
-    this.d.logger.debug({ provider: providerName, action: a.action, at: new Date(a.at).toISOString(), reason: a.reason }, 'token check planned');
-    this.scheduler.schedule(TOKEN_PREFIX + providerName, a.at, 'token');
-  }
-
-  private async tokenCheck(providerName: string): Promise<void> {
-    const provider = this.d.providers.get(providerName);
-    const st = this.tokens.get(providerName);
-    if (!provider || !st || this.stopping.signal.aborted) return;
-    try {
-      const info = await this.withCallSignal((signal) => (st.action === 'renew-self' ? provider.renewToken!(signal) : provider.relogin!(signal)));
-      st.failures = 0;
-      this.d.logger.info({ audit: true, provider: providerName, action: st.action, ttlSeconds: info.ttlSeconds, renewable: info.renewable }, st.action === 'renew-self' ? 'provider token renewed' : 'provider logged in again');
-      this.planToken(providerName);
-    } catch (e) {
-      if (this.stopping.signal.aborted) return;
-      const err = asAgentError(e, `providers.${providerName}: token ${st.action}`);
-      st.failures++;
-      this.d.logger.warn({ provider: providerName, action: st.action, outcome: err.code, failures: st.failures, err: err.message }, 'provider token check failed; retrying with backoff');
-      const { initial, max } = this.d.config.refresh.backoff;
-      this.scheduler.schedule(TOKEN_PREFIX + providerName, this.d.clock.now() + nextBackoff(st.failures - 1, initial, max, this.rand), 'token');
     }
   }
 
