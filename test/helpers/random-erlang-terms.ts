@@ -17,18 +17,8 @@ import {
   termEquals,
   type Term,
 } from '../../agent/erldist/terms.ts';
+import { seededRandom } from './seeded-random.ts';
 
-/** mulberry32: small, fast, good enough for test data */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface TermGenOptions {
   /** pids, refs, ports, export funs, bitstrings: no literal syntax */
@@ -41,7 +31,7 @@ export class TermGenerator {
   private readonly opts: TermGenOptions;
 
   constructor(seed: number, opts: TermGenOptions) {
-    this.rnd = prng(seed);
+    this.rnd = seededRandom(seed);
     this.opts = opts;
   }
 

@@ -1,17 +1,7 @@
 // Reproducible random strings for property tests: a fixed seed gives the same
 // cases on every run, so a failure can be replayed.
 
-/** mulberry32: small, fast, good enough to pick characters */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from './seeded-random.ts';
 
 /** Characters that break file formats: quotes, shell and dotenv specials,
  * escapes, every kind of line break, controls, and multi-byte Unicode. */

@@ -8,17 +8,10 @@ import {
   leaseExpiresAt,
 } from '../../agent/scheduler/timing.ts';
 import type { Lease } from '../../agent/providers/provider.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
 
-// deterministic PRNG (mulberry32) so "many seeds" is reproducible
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// deterministic PRNG so "many seeds" is reproducible
+const seeded = seededRandom;
 
 const T0 = Date.UTC(2026, 0, 1);
 

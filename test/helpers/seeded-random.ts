@@ -1,0 +1,14 @@
+// A reproducible random source for property tests: a fixed seed gives the
+// same cases on every run, so a failure can be replayed.
+
+/** mulberry32: small, fast, good enough for test data */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
