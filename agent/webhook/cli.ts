@@ -7,6 +7,7 @@ import { AgentError, isAgentError } from '../errors.ts';
 import { createLogger, type Logger, type LogLevel } from '../log/logger.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
 import { loadWebhookConfig, parseWebhookConfig, type WebhookConfig } from './webhook-config.ts';
+import { parseListenAddress, type ListenAddress } from '../server/listen-address.ts';
 
 export const WEBHOOK_USAGE = `usage: erlmcp-secrets webhook --tls-cert FILE --tls-key FILE [options]
   --listen ADDR          host:port to bind (default from --config, else 0.0.0.0:8443)
@@ -150,11 +151,11 @@ function applyFlags(raw: Record<string, unknown>, v: Record<string, string | boo
 }
 
 /** "0.0.0.0:8443", ":8443", "[::]:8443", "127.0.0.1:0" */
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) {
+export function parseListen(listen: string): ListenAddress {
+  try {
+    return parseListenAddress(listen, '--listen');
+  } catch {
+    // the same grammar as server.listen; a command-line mistake is a usage error
     throw new AgentError('usage', `listen address "${listen}" is not host:port (e.g. 0.0.0.0:8443, :8443, [::]:8443)`);
   }
-  return { host: m[1] ?? (m[2] === '' ? '0.0.0.0' : m[2]!), port };
 }
