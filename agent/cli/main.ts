@@ -1,7 +1,7 @@
 // Wires the pieces for each command and maps every failure to the contract's
 // exit codes, here and nowhere else.
 
-import { AgentError, asAgentError, isAgentError } from '../errors.ts';
+import { asAgentError } from '../errors.ts';
 import { createLogger, type Logger, type LogLevel } from '../log/logger.ts';
 import { loadConfig, type AgentConfig } from '../config/load.ts';
 import { prepareTemplates, type PreparedTemplate } from '../pipeline/prepare-templates.ts';
@@ -66,7 +66,7 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
       }
     }
   } catch (e) {
-    const err = isAgentError(e) ? e : asAgentError(e, args.command);
+    const err = asAgentError(e, args.command);
     if (err.code === 'internal') logger.error({ err: e }, 'internal error');
     return reportFailure(args.command, err, logger, io.env);
   }
@@ -136,4 +136,3 @@ async function init(args: CliArgs, io: CliIO, logger: Logger): Promise<number> {
   return EXIT.ok;
 }
 
-export { AgentError };
