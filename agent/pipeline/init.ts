@@ -5,7 +5,7 @@
 import { AgentError } from '../errors.ts';
 import type { AgentConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Provider, SecretValue } from '../providers/provider.ts';
+import type { Provider } from '../providers/provider.ts';
 import { SecretStore } from '../store/store.ts';
 import { writeAtomic, removeStaleTemps, type WriteOutcome } from '../writer/atomic-write.ts';
 import path from 'node:path';
@@ -90,4 +90,3 @@ export function combine(errors: AgentError[]): AgentError {
   return new AgentError(code, `${problems.length} problems`, { problems });
 }
 
-export type { SecretValue };
