@@ -3,11 +3,11 @@
 // `run` and `exec`.
 
 import { AgentError } from '../errors.ts';
-import type { AgentConfig } from '../config/load.ts';
+import type { AgentConfig, TemplateConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Provider } from '../providers/provider.ts';
 import { SecretStore } from '../store/store.ts';
-import { writeAtomic, removeStaleTemps, type WriteOutcome } from '../writer/atomic-write.ts';
+import { writeAtomic, removeStaleTemps, type WriteOptions, type WriteOutcome } from '../writer/atomic-write.ts';
 import path from 'node:path';
 import { fetchAll } from './fetch-all.ts';
 import { checkValues } from './check-values.ts';
@@ -68,11 +68,16 @@ export async function renderAndWrite(templates: Iterable<PreparedTemplate>, stor
   const files: WrittenFile[] = [];
   for (const r of rendered) {
     const c = r.template.config;
-    const outcome = await writeAtomic(c.destination, r.bytes, { mode: c.mode, ...(c.uid !== undefined ? { uid: c.uid } : {}), ...(c.gid !== undefined ? { gid: c.gid } : {}) });
+    const outcome = await writeAtomic(c.destination, r.bytes, writeOptionsFor(c));
     files.push({ destination: c.destination, bytes: r.bytes.length, mode: c.mode, outcome });
     logger.info({ file: c.destination, bytes: r.bytes.length, mode: `0${c.mode.toString(8)}`, outcome, secrets: [...r.template.secrets] }, `template ${outcome}`);
   }
   return files;
+}
+
+/** what the writer needs of a template's config: mode and, when given, owner */
+export function writeOptionsFor(c: TemplateConfig): WriteOptions {
+  return { mode: c.mode, ...(c.uid !== undefined ? { uid: c.uid } : {}), ...(c.gid !== undefined ? { gid: c.gid } : {}) };
 }
 
 function prefixed(name: string, e: AgentError): AgentError {

@@ -44,6 +44,7 @@ import type { Health } from '../server/health.ts';
 import type { AgentMetrics } from '../server/metrics.ts';
 import { sameData, type SecretStore } from '../store/store.ts';
 import { writeAtomic, type WriteOptions, type WriteOutcome } from '../writer/atomic-write.ts';
+import { writeOptionsFor } from '../pipeline/init.ts';
 
 /** one provider call may take this long before it counts as failed */
 const CALL_TIMEOUT_MS = 30_000;
@@ -388,7 +389,7 @@ export class RefreshLoop {
     for (const r of rendered) {
       const c = r.template.config;
       try {
-        const outcome = await this.write(c.destination, r.bytes, { mode: c.mode, ...(c.uid !== undefined ? { uid: c.uid } : {}), ...(c.gid !== undefined ? { gid: c.gid } : {}) });
+        const outcome = await this.write(c.destination, r.bytes, writeOptionsFor(c));
         metrics.rendered(c.destination, outcome === 'unchanged' ? 'unchanged' : 'written');
         logger.info({ file: c.destination, bytes: r.bytes.length, outcome, secrets: [...r.template.secrets] }, `template ${outcome}`);
         if (outcome === 'written') files.push(c.destination);
