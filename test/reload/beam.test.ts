@@ -178,6 +178,9 @@ t.test('install/1 refuses bad options; reload_now/0 reloads without a signal; un
        io:format("R:~p~n", [os:getenv("API_KEY") =:= "${V1}"]),
        ok = erlmcp_secrets_reload:uninstall(),
        io:format("R:~p~n", [lists:member(erlmcp_secrets_reload, gen_event:which_handlers(erl_signal_server))]),
+       %% the default logger handler writes from its own process; without a
+       %% filesync, halt() can win the race and the notice is never printed
+       ok = logger_std_h:filesync(default),
        halt().`,
     ],
     { encoding: 'utf8' },
