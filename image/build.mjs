@@ -11,7 +11,7 @@
 //   (image/provider-chunks.mjs). A Vault-only init never parses the AWS,
 //   Azure or GCP SDKs.
 // - Dependencies' parts the agent never runs stay off the start-up path
-//   (image/slim-deps.mjs, image/lazy-axios-fetch.mjs).
+//   (image/slim-deps.mjs).
 //
 // `--sea` builds the whole program, chunks inline, from image/sea-entry.ts
 // into dist/erlmcp-secrets.cjs: the main script of the single executable
@@ -23,8 +23,8 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { lazyAxiosFetch } from './lazy-axios-fetch.mjs';
 import { slimDeps } from './slim-deps.mjs';
+import { promClientCore } from './prom-client-core.mjs';
 import { buildProviderChunks, chunkImports } from './provider-chunks.mjs';
 import { SHARED_MODULES } from '../agent/providers/shared-modules.ts';
 
@@ -46,7 +46,7 @@ const common = {
   sourcemap: false,
   define: { 'process.env.ERLMCP_SECRETS_BUNDLED': '"1"' },
   logLevel: 'warning',
-  plugins: [lazyAxiosFetch, slimDeps()],
+  plugins: [slimDeps()],
 };
 
 const result = await build({
@@ -55,7 +55,7 @@ const result = await build({
   metafile: true,
   entryPoints: [path.join(root, sea ? 'image/sea-entry.ts' : 'agent/cli/entry.ts')],
   outfile,
-  plugins: [lazyAxiosFetch, slimDeps({ strict: true }), ...(sea ? [] : [chunkImports])],
+  plugins: [slimDeps({ strict: true }), promClientCore, ...(sea ? [] : [chunkImports])],
 });
 
 if (!sea) {
@@ -63,11 +63,25 @@ if (!sea) {
   const chunks = await buildProviderChunks(root, Object.keys(SHARED_MODULES), common);
   // the hash of everything names the cache files, so a new build never meets an old cache
   const id = createHash('sha256').update(program).update(JSON.stringify(chunks)).digest('hex').slice(0, 16);
+  // The program and the chunks (base64) follow the loader in one closing
+  // comment; the loader finds them by the marker and these offsets.
+  if (!/^[\x00-\x7f]*$/.test(program)) throw new Error('build: the program is not ASCII; the loader reads it as latin1 (keep esbuild charset ascii)');
+  const marker = '\n/*erlmcp-secrets payload\n';
+  const sentinel = '*\x01/';
+  if (program.includes(sentinel)) throw new Error('build: the program contains the loader sentinel; pick another one in image/build.mjs');
+  const layout = { id, marker, sentinel, program: [0, 0], chunks: {} };
+  let payload = '';
+  const add = (text) => {
+    const at = [payload.length, text.length];
+    payload += `${text}\n`;
+    return at;
+  };
+  layout.program = add(program.replaceAll('*/', sentinel));
+  for (const [name, text] of Object.entries(chunks)) layout.chunks[name] = add(text);
   const loader = readFileSync(path.join(root, 'image/code-cache-loader.cjs'), 'utf8')
-    .replace('__PROGRAM__', () => JSON.stringify(program))
-    .replace('__CHUNKS__', () => JSON.stringify(chunks))
-    .replace('__PROGRAM_ID__', () => JSON.stringify(id));
-  writeFileSync(outfile, loader, { mode: 0o755 });
+    .replace('__RUNTIME__', () => JSON.stringify(readFileSync(path.join(root, 'image/code-cache-runtime.cjs'), 'utf8')))
+    .replace('__LAYOUT__', () => JSON.stringify(layout));
+  writeFileSync(outfile, `${loader}${marker}${payload}*/\n`, { mode: 0o755 });
 }
 
 // The repository's package.json says "type": "module"; this one keeps the

@@ -17,29 +17,29 @@ const inNodeModules = (dir) => new RegExp(`[\\\\/]node_modules[\\\\/]${dir.repla
 
 const LAZY_BUILTINS = [
   {
-    // axios speaks HTTP/2 only when a request sets httpVersion: 2; node-vault never does
-    importer: inNodeModules('axios'),
-    builtins: ['http2'],
+    // node-vault needs https only to build its own axios transport, which it
+    // never builds (below); https would load tls at start-up even with an
+    // http:// Vault. agent/providers/vault/transport.ts loads it when needed.
+    importer: /[\\/]node_modules[\\/]node-vault[\\/]src[\\/]index\.js$/,
+    builtins: ['https'],
   },
 ];
 
 const STUBS = [
   {
-    // follow-redirects asserts on every request, https-proxy-agent on proxy
-    // paths: an assertion that holds needs nothing; one that fails is handed,
-    // with its own arguments, to node:assert, so the error is the real one
-    importer: /[\\/]node_modules[\\/](?:follow-redirects|(?:axios[\\/]node_modules[\\/])?https-proxy-agent)[\\/]/,
-    request: /^(?:node:)?assert$/,
+    // node-vault is always given the agent's own transport
+    // (agent/providers/vault/transport.ts, config['request-promise']), so it
+    // never calls axios; leaving axios out also leaves out follow-redirects,
+    // form-data, proxy-from-env, and axios's zlib, http2 and https set-up.
+    importer: /[\\/]node_modules[\\/]node-vault[\\/]src[\\/]index\.js$/,
+    request: /^axios$/,
     contents: `'use strict';
-const real = () => require('node:assert');
-function assert(...args) {
-  if (!args[0]) real()(...args);
+function axios() {
+  throw new Error(${JSON.stringify("erlmcp-secrets internal error: node-vault called axios, which is left out of this build (image/slim-deps.mjs); every node-vault client must be given the agent's transport (config['request-promise'], agent/providers/vault/client.ts)")});
 }
-assert.ok = assert;
-assert.equal = (...args) => {
-  if (args[0] != args[1]) real().equal(...args);
-};
-module.exports = new Proxy(assert, { get: (target, key) => (key in target ? target[key] : key === '__esModule' ? undefined : real()[key]) });
+axios.create = axios;
+axios.request = axios;
+module.exports = axios;
 `,
   },
   {
@@ -48,7 +48,7 @@ module.exports = new Proxy(assert, { get: (target, key) => (key in target ? targ
     // DEBUG=* an AppRole secret_id or a Kubernetes JWT reaches stderr. No
     // secret value may reach a log, so the bundle has no such output (and
     // skips debug's tty and supports-color probing at start-up).
-    importer: /[\\/]node_modules[\\/](?:node-vault|follow-redirects|axios[\\/]node_modules[\\/](?:https-proxy-agent|agent-base))[\\/]/,
+    importer: inNodeModules('node-vault'),
     request: /^debug$/,
     contents: `'use strict';
 function createDebug(namespace) {
@@ -64,13 +64,6 @@ createDebug.disable = () => '';
 createDebug.enabled = () => false;
 module.exports = createDebug;
 `,
-  },
-  {
-    // axios builds a form-data body only for multipart requests; node-vault
-    // sends JSON. This also drops mime-types and mime-db (133 KB of JSON).
-    importer: inNodeModules('axios'),
-    request: /^form-data$/,
-    contents: `class FormData { constructor() { throw new Error(${JSON.stringify(stubMessage('form-data', 'multipart request bodies'))}); } }\nmodule.exports = FormData;`,
   },
   {
     // pino builds a SonicBoom only for pino.destination() or when no stream
@@ -92,13 +85,6 @@ module.exports = createDebug;
     importer: /[\\/]node_modules[\\/]pino[\\/]lib[\\/]tools\.js$/,
     request: /^(?:node:)?worker_threads$/,
     contents: 'module.exports = { isMainThread: true };',
-  },
-  {
-    // only en is configured (zod/v4/classic/external.js); `z.locales` is unused
-    importer: /[\\/]node_modules[\\/]zod[\\/]v4[\\/]classic[\\/]external\.js$/,
-    request: /^\.\.\/locales\/index\.js$/,
-    contents: 'export { default as en } from "../locales/en.js";',
-    resolveDir: true,
   },
 ];
 

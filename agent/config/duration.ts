@@ -1,6 +1,7 @@
 // Durations in config: "30s", "5m", "1h30m", "250ms", or a bare number of seconds.
 
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-setup.ts';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
@@ -31,12 +32,15 @@ export function formatDuration(ms: number): string {
 }
 
 /** zod schema: a duration string or seconds -> milliseconds */
-export const durationSchema = z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
-  if (typeof v === 'number') return Math.round(v * 1000);
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (use e.g. 30s, 5m, 1h, 250ms)` });
-    return z.NEVER;
-  }
-  return ms;
-});
+export const durationSchema = z.pipe(
+  z.union([z.number().check(z.nonnegative()), z.string()]),
+  z.transform((v: number | string, ctx) => {
+    if (typeof v === 'number') return Math.round(v * 1000);
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.issues.push({ code: 'custom', message: `"${v}" is not a duration (use e.g. 30s, 5m, 1h, 250ms)`, input: v });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+);

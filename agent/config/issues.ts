@@ -1,6 +1,6 @@
 // Turns zod issues into operator-facing lines: "<file>: <config.path>: <message>".
 
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
@@ -11,7 +11,7 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-export function issueLines(error: z.ZodError, prefix: ReadonlyArray<PropertyKey> = []): string[] {
+export function issueLines(error: z.core.$ZodError, prefix: ReadonlyArray<PropertyKey> = []): string[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       // one line per key, at the key's own path: `secrets.db.pth: unknown key`

@@ -1,105 +1,111 @@
 // The shape of agent.yaml. Provider-specific fields are checked afterwards by
 // each provider's own schema (agent/providers/<type>/schema.ts), so adding a
 // backend never touches this file.
+//
+// zod/mini, not zod's classic API: classic builds its methods onto every
+// schema instance and pulls in zod's JSON-schema code; mini is plain functions
+// that the bundler can leave out, which the agent's start-up time and memory
+// notice. Global zod settings (English messages, jitless): ./zod-setup.ts.
 
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-setup.ts';
 import { durationSchema } from './duration.ts';
 import { requireSchema } from './rules-schema.ts';
 import { reloadSchema } from './reload-schema.ts';
-
-// zod's JIT compiles a parser for each object schema with `new Function` on
-// first use, which no V8 code cache covers; the agent parses a config once,
-// so the interpreted path is faster (measured with a warm code cache: config
-// parse 2.9 -> 1.2 ms, `init` from the bundle 3-4 ms faster; see
-// bench/init-cold-start.ts). The validation itself is the same.
-z.config({ jitless: true });
 
 export const ESCAPES = ['none', 'dotenv', 'shell', 'json', 'yaml', 'erlang'] as const;
 export type Escape = (typeof ESCAPES)[number];
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const nameMessage = 'names start with a letter and use letters, digits, "_" and "-"';
+const name = () => z.string().check(z.regex(NAME, nameMessage));
 
 const providerSchema = z.looseObject({ type: z.string() });
 
 const secretSchema = z.looseObject({
   provider: z.string(),
-  require: requireSchema.optional(),
+  require: z.optional(requireSchema),
   /** how long a value may be served after the last successful refresh before /readyz says stale */
-  ttl: durationSchema.optional(),
+  ttl: z.optional(durationSchema),
   /** per-secret refresh interval, overriding refresh.interval */
-  refresh: durationSchema.optional(),
+  refresh: z.optional(durationSchema),
 });
+
+const fileMode = z.pipe(
+  z.union([z.string().check(z.regex(/^0?[0-7]{3}$/, 'mode is octal like "0400"')), z.int().check(z.gte(0), z.lte(0o777))]),
+  z.transform((m: string | number) => (typeof m === 'number' ? m : parseInt(m, 8))),
+);
 
 const templateSchema = z
   .strictObject({
-    source: z.string().min(1).optional(),
-    contents: z.string().optional(),
-    destination: z.string().min(1),
-    mode: z
-      .union([z.string().regex(/^0?[0-7]{3}$/, 'mode is octal like "0400"'), z.int().min(0).max(0o777)])
-      .transform((m) => (typeof m === 'number' ? m : parseInt(m, 8)))
-      .default(0o400),
-    escape: z.enum(ESCAPES).optional(),
-    uid: z.int().min(0).optional(),
-    gid: z.int().min(0).optional(),
+    source: z.optional(z.string().check(z.minLength(1))),
+    contents: z.optional(z.string()),
+    destination: z.string().check(z.minLength(1)),
+    mode: z._default(fileMode, 0o400),
+    escape: z.optional(z.enum(ESCAPES)),
+    uid: z.optional(z.int().check(z.gte(0))),
+    gid: z.optional(z.int().check(z.gte(0))),
   })
-  .refine((t) => (t.source === undefined) !== (t.contents === undefined), 'give exactly one of source or contents');
+  .check(z.refine((t) => (t.source === undefined) !== (t.contents === undefined), 'give exactly one of source or contents'));
 
 const backoffSchema = z.strictObject({ initial: durationSchema, max: durationSchema });
 
 export const configSchema = z.strictObject({
-  providers: z.record(z.string().regex(NAME, nameMessage), providerSchema).default({}),
-  secrets: z.record(z.string().regex(NAME, nameMessage), secretSchema).default({}),
-  templates: z.array(templateSchema).default([]),
-  reload: z.array(reloadSchema).default([]),
+  providers: z._default(z.record(name(), providerSchema), {}),
+  secrets: z._default(z.record(name(), secretSchema), {}),
+  templates: z._default(z.array(templateSchema), []),
+  reload: z._default(z.array(reloadSchema), []),
   // /run/secrets: the contract's own example writes /run/secrets/erlmcp.env
   // and /run/secrets/erlang.cookie. The webhook sets its volume's mount path.
-  output: z.strictObject({ root: z.string().default('/run/secrets') }).default({ root: '/run/secrets' }),
-  refresh: z
-    .strictObject({
-      interval: durationSchema.default(300_000),
-      jitter: z.number().min(0).max(1).default(0.1),
+  output: z._default(z.strictObject({ root: z._default(z.string(), '/run/secrets') }), { root: '/run/secrets' }),
+  refresh: z._default(
+    z.strictObject({
+      interval: z._default(durationSchema, 300_000),
+      jitter: z._default(z.number().check(z.gte(0), z.lte(1)), 0.1),
       /** batch changes: wait `min` of quiet after a change, at most `max` in all */
-      wait: z.strictObject({ min: durationSchema.default(0), max: durationSchema.optional() }).default({ min: 0 }),
-      backoff: backoffSchema.default({ initial: 10_000, max: 300_000 }),
+      wait: z._default(z.strictObject({ min: z._default(durationSchema, 0), max: z.optional(durationSchema) }), { min: 0 }),
+      backoff: z._default(backoffSchema, { initial: 10_000, max: 300_000 }),
       /** renew leases at this fraction of their TTL (then jittered by 10-20%) */
-      leaseRenewFraction: z.number().gt(0).lt(1).default(2 / 3),
-    })
-    .default({ interval: 300_000, jitter: 0.1, wait: { min: 0 }, backoff: { initial: 10_000, max: 300_000 }, leaseRenewFraction: 2 / 3 }),
-  init: z
-    .strictObject({
-      timeout: durationSchema.default(120_000),
+      leaseRenewFraction: z._default(z.number().check(z.gt(0), z.lt(1)), 2 / 3),
+    }),
+    { interval: 300_000, jitter: 0.1, wait: { min: 0 }, backoff: { initial: 10_000, max: 300_000 }, leaseRenewFraction: 2 / 3 },
+  ),
+  init: z._default(
+    z.strictObject({
+      timeout: z._default(durationSchema, 120_000),
       /** concurrent fetches per provider */
-      concurrency: z.int().min(1).max(64).default(4),
-      backoff: backoffSchema.default({ initial: 250, max: 10_000 }),
-    })
-    .default({ timeout: 120_000, concurrency: 4, backoff: { initial: 250, max: 10_000 } }),
-  server: z
-    .strictObject({
-      listen: z.string().default('127.0.0.1:9102'),
-      enabled: z.boolean().default(true),
+      concurrency: z._default(z.int().check(z.gte(1), z.lte(64)), 4),
+      backoff: z._default(backoffSchema, { initial: 250, max: 10_000 }),
+    }),
+    { timeout: 120_000, concurrency: 4, backoff: { initial: 250, max: 10_000 } },
+  ),
+  server: z._default(
+    z.strictObject({
+      listen: z._default(z.string(), '127.0.0.1:9102'),
+      enabled: z._default(z.boolean(), true),
       /** allow POST /quit (a Job's sidecar stops when the job is done) */
-      quit: z.boolean().default(false),
-    })
-    .default({ listen: '127.0.0.1:9102', enabled: true, quit: false }),
-  exec: z
-    .strictObject({
+      quit: z._default(z.boolean(), false),
+    }),
+    { listen: '127.0.0.1:9102', enabled: true, quit: false },
+  ),
+  exec: z.optional(
+    z.strictObject({
       /** VAR -> Mustache template, e.g. ERLMCP_DB_PASSWORD: "{{db.password}}" */
-      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name'), z.string()).default({}),
-      onChange: z.enum(['restart', 'reload', 'none']).default('restart'),
-      stopSignal: z.enum(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']).default('SIGTERM'),
-      grace: durationSchema.default(10_000),
-    })
-    .optional(),
+      env: z._default(z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name')), z.string()), {}),
+      onChange: z._default(z.enum(['restart', 'reload', 'none']), 'restart'),
+      stopSignal: z._default(z.enum(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']), 'SIGTERM'),
+      grace: z._default(durationSchema, 10_000),
+    }),
+  ),
   /** what `run`/`exec` do on SIGTERM besides finishing the write in flight */
-  shutdown: z
-    .strictObject({
+  shutdown: z._default(
+    z.strictObject({
       /** give leased (dynamic) credentials back to the backend: the app stops using them with the pod */
-      revokeLeases: z.boolean().default(false),
-    })
-    .default({ revokeLeases: false }),
-  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).default({ level: 'info' }),
+      revokeLeases: z._default(z.boolean(), false),
+    }),
+    { revokeLeases: false },
+  ),
+  log: z._default(z.strictObject({ level: z._default(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info') }), { level: 'info' }),
 });
 
 export type RawConfig = z.output<typeof configSchema>;

@@ -7,11 +7,9 @@
 //
 // Every wait has a deadline: EPMD lookup, connect, handshake and each call.
 
-import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
 import { ByteWriter } from './byte-writer.ts';
 import { AtomCache, decodeDistFrame, PASS_THROUGH } from './dist-frame.ts';
 import { defaultEpmdPort, lookupNodePort, registeredNames } from './epmd.ts';
@@ -23,6 +21,10 @@ import { defaultLocalNodeName, splitNodeName } from './node-name.ts';
 import { formatRpcReason } from './rpc-reason.ts';
 import { SocketReader } from './socket-reader.ts';
 import { atom, Atom, Pid, Ref, Tuple, type Term } from './terms.ts';
+
+// Node builtins are loaded on first use (process.getBuiltinModule): the
+// sidecar imports the Erlang notifier whether or not it is configured, and
+// one that is not must not cost start-up time or memory.
 
 const SEND = 2;
 const REG_SEND = 6;
@@ -111,6 +113,7 @@ export class ErlDistClient {
     this.opts = options;
     // Creation tells incarnations of a node name apart; any non-zero value works
     // for a node that is not registered in EPMD.
+    const { randomBytes, randomInt } = process.getBuiltinModule('node:crypto');
     this.creation = randomInt(1, 2 ** 31);
     this.self = new Pid(atom(this.localNodeName), 1, 0, this.creation);
     this.refSeed = [randomBytes(4).readUInt32BE(0), randomBytes(4).readUInt32BE(0)];
@@ -158,7 +161,8 @@ export class ErlDistClient {
   private openSocket(host: string, port: number, deadline: number): Promise<Duplex> {
     const where = `${this.node} at ${host}:${port}${this.opts.tls ? ' (TLS)' : ''}`;
     return new Promise((resolve, reject) => {
-      let socket: net.Socket;
+      const net = process.getBuiltinModule('node:net');
+      let socket: Socket;
       const readyEvent = this.opts.tls ? 'secureConnect' : 'connect';
       if (this.opts.tls) {
         const t = this.opts.tls;
@@ -172,6 +176,7 @@ export class ErlDistClient {
           return;
         }
         const serverName = t.serverName ?? host;
+        const tls = process.getBuiltinModule('node:tls');
         socket = tls.connect({
           host,
           port,

@@ -2,7 +2,6 @@
 // NAMES_REQ to tell the operator which nodes *are* registered when the one
 // they asked for is not.
 
-import net from 'node:net';
 import { ErlDistError } from './errors.ts';
 
 const PORT_PLEASE2_REQ = 122; // 'z'
@@ -35,7 +34,8 @@ export function defaultEpmdPort(env: NodeJS.ProcessEnv = process.env): number {
 function exchange(addr: EpmdAddress, request: Buffer, timeoutMs: number, purpose: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = net.connect({ host: addr.host, port: addr.port });
+    // loaded on first use: the sidecar imports this whether or not an Erlang notifier is configured
+    const socket = process.getBuiltinModule('node:net').connect({ host: addr.host, port: addr.port });
     let settled = false;
     const finish = (err: Error | null): void => {
       if (settled) return;

@@ -2,7 +2,6 @@
 // the legacy encodings older nodes (or term_to_binary with minor_version 0)
 // produce. Every read is bounds-checked: bad input is an ErlDistError('decode').
 
-import { inflateSync } from 'node:zlib';
 import { ErlDistError } from './errors.ts';
 import * as T from './etf-tags.ts';
 import {
@@ -101,7 +100,8 @@ export class TermReader {
       const size = this.u32();
       let inflated: Buffer;
       try {
-        inflated = inflateSync(this.buf.subarray(this.pos));
+        // node:zlib on first use: compressed terms are rare, the sidecar imports this always
+        inflated = process.getBuiltinModule('node:zlib').inflateSync(this.buf.subarray(this.pos));
       } catch (e) {
         this.fail(`compressed term does not inflate (${(e as Error).message})`);
       }

@@ -8,7 +8,6 @@
 // Handshake packets carry a 2-byte length over TCP; inet_tls_dist runs its
 // TLS socket with {packet, 4}, so inside TLS the length takes 4 bytes.
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { MANDATORY_25, OUR_FLAGS, REQUIRED_FROM_PEER } from './dist-flags.ts';
 import { ErlDistError } from './errors.ts';
@@ -45,7 +44,7 @@ export interface HandshakeResult {
 
 /** MD5(Cookie ++ integer_to_list(Challenge)), Challenge read as unsigned 32-bit. */
 export function challengeDigest(cookie: string, challenge: number): Buffer {
-  return createHash('md5')
+  return process.getBuiltinModule('node:crypto').createHash('md5')
     .update(Buffer.from(cookie, 'latin1'))
     .update(String(challenge >>> 0))
     .digest();
@@ -169,6 +168,8 @@ async function run(socket: Duplex, reader: SocketReader, params: HandshakeParams
     );
   }
 
+  // node:crypto on first use: the sidecar imports this whether or not an Erlang notifier is configured
+  const { randomBytes, timingSafeEqual } = process.getBuiltinModule('node:crypto');
   const ourChallenge = randomBytes(4).readUInt32BE(0);
   socket.write(encodeChallengeReply(ourChallenge, challengeDigest(params.cookie, challenge.challenge), header));
 

@@ -2,7 +2,6 @@
 // becomes an atom on it, and atoms are never freed, so a fresh random name
 // per call would slowly exhaust the target's atom table.
 
-import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { ErlDistError } from './errors.ts';
 
@@ -38,7 +37,8 @@ export function isLongHost(host: string): boolean {
  * the first, so each gets its own name (still a small, fixed set per host).
  */
 export function defaultAlive(hostname = os.hostname(), role?: string): string {
-  const digest = createHash('sha256').update(hostname).digest('hex').slice(0, 8);
+  // node:crypto on first use: the sidecar imports this whether or not an Erlang notifier is configured
+  const digest = process.getBuiltinModule('node:crypto').createHash('sha256').update(hostname).digest('hex').slice(0, 8);
   return role === undefined ? `erlmcp_secrets_${digest}` : `erlmcp_secrets_${role}_${digest}`;
 }
 

@@ -2,7 +2,7 @@
 // module itself, with its SDK, is imported only when a provider of that type
 // is configured. Adding a backend = one folder + one line here.
 
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { ProviderModule } from './provider.ts';
 import './shared-modules.ts';
 import * as vault from './vault/schema.ts';
@@ -13,9 +13,9 @@ import * as gcp from './gcp/schema.ts';
 
 export interface ProviderType {
   /** the provider block in `providers:` (with `type`) */
-  configSchema: z.ZodType<Record<string, unknown>>;
+  configSchema: z.ZodMiniType<Record<string, unknown>>;
   /** the provider-specific fields of a secret (everything but provider/require/ttl/refresh) */
-  secretSchema: z.ZodType<Record<string, unknown>>;
+  secretSchema: z.ZodMiniType<Record<string, unknown>>;
   load(): Promise<ProviderModule>;
 }
 

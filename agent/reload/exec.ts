@@ -6,7 +6,6 @@
 // Its output is never logged in full: only a short scrubbed tail of it goes
 // into the outcome detail when the command fails.
 
-import { spawn } from 'node:child_process';
 import type { ReloadConfig } from '../config/reload-schema.ts';
 import { scrub } from '../log/secret-registry.ts';
 import type { ChangeSet, Notifier, Outcome } from './notifier.ts';
@@ -76,7 +75,8 @@ export class ExecNotifier implements Notifier {
         if (killTimer) clearTimeout(killTimer);
         resolve({ ok, detail, durationMs: now() - started });
       };
-      const child = spawn(file, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      // node:child_process on first use: the sidecar imports every notifier, configured or not
+      const child = process.getBuiltinModule('node:child_process').spawn(file, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.on('data', (b: Buffer) => tail.push(b));
       child.stderr.on('data', (b: Buffer) => tail.push(b));
       const killGroup = (sig: NodeJS.Signals): void => {

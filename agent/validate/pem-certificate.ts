@@ -4,7 +4,7 @@
 // certificate's dates are public (anyone who connects sees them), so messages
 // show them; nothing else from the certificate is echoed.
 
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import type { Rule } from '../config/rules-schema.ts';
 import { finding, type Finding } from './problem.ts';
 
@@ -20,6 +20,8 @@ export function parseCertificateChain(value: string): ParsedChain {
     const hint = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value) ? ' (it holds a private key)' : '';
     return { ok: false, text: `not a PEM certificate: no BEGIN CERTIFICATE block${hint}` };
   }
+  // loaded on first use: only configs with PEM rules pay for node:crypto at start-up
+  const { X509Certificate } = process.getBuiltinModule('node:crypto');
   const certs: X509Certificate[] = [];
   for (const [i, block] of blocks.entries()) {
     try {

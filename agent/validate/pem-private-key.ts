@@ -3,7 +3,7 @@
 // headers (which carry no secret): an encrypted key, a certificate or public
 // key pasted where the private key belongs.
 
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { finding, type Finding } from './problem.ts';
 import { parseCertificateChain } from './pem-certificate.ts';
 
@@ -19,7 +19,8 @@ export function parsePrivateKey(value: string): ParsedKey {
     return { ok: false, text: `not a PEM private key: no BEGIN PRIVATE KEY block${holds}` };
   }
   try {
-    return { ok: true, key: createPrivateKey({ key: value, format: 'pem' }) };
+    // loaded on first use: only configs with PEM rules pay for node:crypto at start-up
+    return { ok: true, key: process.getBuiltinModule('node:crypto').createPrivateKey({ key: value, format: 'pem' }) };
   } catch (e) {
     if ((e as { code?: unknown }).code === 'ERR_MISSING_PASSPHRASE') return { ok: false, text: encryptedText };
     return { ok: false, text: 'not a PEM private key: the PRIVATE KEY block does not parse' };

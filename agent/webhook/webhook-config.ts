@@ -4,46 +4,48 @@
 
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../config/zod-setup.ts';
 import { AgentError } from '../errors.ts';
 import { issueLines } from '../config/issues.ts';
 import { INJECTION_MODES } from './modes.ts';
 import { QUANTITY } from './quantity.ts';
 
-const quantity = z.string().regex(QUANTITY, 'a Kubernetes quantity like "10m", "48Mi" or "1"');
-const octalMode = z.string().regex(/^0?[0-7]{3}$/, 'an octal file mode like "0440"');
-const absolutePath = z.string().regex(/^\/[^\0]*$/, 'an absolute path');
+const quantity = z.string().check(z.regex(QUANTITY, 'a Kubernetes quantity like "10m", "48Mi" or "1"'));
+const octalMode = z.string().check(z.regex(/^0?[0-7]{3}$/, 'an octal file mode like "0440"'));
+const absolutePath = z.string().check(z.regex(/^\/[^\0]*$/, 'an absolute path'));
+const nonEmpty = () => z.string().check(z.minLength(1));
 
 const resourcesSchema = z.strictObject({
-  requests: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).default({ cpu: '10m', memory: '48Mi' }),
-  limits: z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() }).default({ memory: '128Mi' }),
+  requests: z._default(z.strictObject({ cpu: z.optional(quantity), memory: z.optional(quantity) }), { cpu: '10m', memory: '48Mi' }),
+  limits: z._default(z.strictObject({ cpu: z.optional(quantity), memory: z.optional(quantity) }), { memory: '128Mi' }),
 });
 
 export const webhookConfigSchema = z.strictObject({
   /** host:port the HTTPS server binds; in a cluster the Service reaches it on the pod IP */
-  listen: z.string().default('0.0.0.0:8443'),
-  agent: z
-    .strictObject({
-      image: z.string().min(1).default('ghcr.io/erlmcp/erlmcp-secrets:0.1.0'),
-      imagePullPolicy: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
+  listen: z._default(z.string(), '0.0.0.0:8443'),
+  agent: z._default(
+    z.strictObject({
+      image: z._default(nonEmpty(), 'ghcr.io/erlmcp/erlmcp-secrets:0.1.0'),
+      imagePullPolicy: z._default(z.enum(['Always', 'IfNotPresent', 'Never']), 'IfNotPresent'),
       /** the container command; unset: the image's ENTRYPOINT (both of our images
        * have the agent there). The subcommand (init/run) goes into args. */
-      command: z.array(z.string().min(1)).min(1).optional(),
+      command: z.optional(z.array(nonEmpty()).check(z.minLength(1))),
       /** exec mode: the single-binary image (the app's image has no Node), whose
        * `copy-self DIR` puts the binary into the shared volume without a shell or cp */
-      binaryImage: z.string().min(1).default('ghcr.io/erlmcp/erlmcp-secrets:0.1.0-binary'),
+      binaryImage: z._default(nonEmpty(), 'ghcr.io/erlmcp/erlmcp-secrets:0.1.0-binary'),
       /** may a pod pick its own agent image with secrets.erlmcp.io/image? */
-      allowImageOverride: z.boolean().default(false),
+      allowImageOverride: z._default(z.boolean(), false),
       /** when overrides are allowed: the image must start with one of these (empty: any) */
-      allowedImagePrefixes: z.array(z.string().min(1)).default([]),
+      allowedImagePrefixes: z._default(z.array(nonEmpty()), []),
       /** used when the app containers do not say which uid they run as */
-      runAsUser: z.int().min(1).default(65532),
-      runAsGroup: z.int().min(0).default(65532),
-      resources: resourcesSchema.default({ requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } }),
+      runAsUser: z._default(z.int().check(z.gte(1)), 65532),
+      runAsGroup: z._default(z.int().check(z.gte(0)), 65532),
+      resources: z._default(resourcesSchema, { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } }),
       /** the agent's health/readiness port inside the pod (probes reach it on the pod IP) */
-      port: z.int().min(1).max(65535).default(9102),
-    })
-    .default({
+      port: z._default(z.int().check(z.gte(1), z.lte(65535)), 9102),
+    }),
+    {
       image: 'ghcr.io/erlmcp/erlmcp-secrets:0.1.0',
       imagePullPolicy: 'IfNotPresent',
       binaryImage: 'ghcr.io/erlmcp/erlmcp-secrets:0.1.0-binary',
@@ -53,56 +55,62 @@ export const webhookConfigSchema = z.strictObject({
       runAsGroup: 65532,
       resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
       port: 9102,
+    },
+  ),
+  mode: z._default(z.enum(INJECTION_MODES), 'native-sidecar'),
+  volume: z._default(
+    z.strictObject({
+      mountPath: z._default(absolutePath, '/run/secrets/erlmcp'),
+      sizeLimit: z._default(quantity, '4Mi'),
     }),
-  mode: z.enum(INJECTION_MODES).default('native-sidecar'),
-  volume: z
-    .strictObject({
-      mountPath: absolutePath.default('/run/secrets/erlmcp'),
-      sizeLimit: quantity.default('4Mi'),
-    })
-    .default({ mountPath: '/run/secrets/erlmcp', sizeLimit: '4Mi' }),
+    { mountPath: '/run/secrets/erlmcp', sizeLimit: '4Mi' },
+  ),
   /** file mode of rendered templates unless secrets.erlmcp.io/mode-<name> says otherwise */
-  fileMode: octalMode.default('0440'),
-  vault: z
-    .strictObject({
-      address: z.url({ protocol: /^https?$/ }).optional(),
-      namespace: z.string().optional(),
-      role: z.string().min(1).optional(),
-      authMount: z.string().min(1).default('kubernetes'),
+  fileMode: z._default(octalMode, '0440'),
+  vault: z._default(
+    z.strictObject({
+      address: z.optional(z.url({ protocol: /^https?$/ })),
+      namespace: z.optional(z.string()),
+      role: z.optional(nonEmpty()),
+      authMount: z._default(nonEmpty(), 'kubernetes'),
       /** CA bundle path inside the agent container (mount it with tlsSecret) */
-      caFile: absolutePath.optional(),
+      caFile: z.optional(absolutePath),
       /** a Kubernetes Secret in the pod's namespace mounted at /erlmcp-secrets/tls */
-      tlsSecret: z.string().min(1).optional(),
-    })
-    .default({ authMount: 'kubernetes' }),
-  aws: z.strictObject({ region: z.string().min(1).optional() }).default({}),
-  azure: z.strictObject({ vaultUrl: z.url({ protocol: /^https$/ }).optional() }).default({}),
-  gcp: z.strictObject({ project: z.string().min(1).optional() }).default({}),
+      tlsSecret: z.optional(nonEmpty()),
+    }),
+    { authMount: 'kubernetes' },
+  ),
+  aws: z._default(z.strictObject({ region: z.optional(nonEmpty()) }), {}),
+  azure: z._default(z.strictObject({ vaultUrl: z.optional(z.url({ protocol: /^https$/ })) }), {}),
+  gcp: z._default(z.strictObject({ project: z.optional(nonEmpty()) }), {}),
   /** defaults for `reload: erlang:...`, following erlmcp's conventions: the node
    * is erlmcp@127.0.0.1 and its cookie is the `value` key of the secret at
    * secret/data/erlang/cookie in Vault */
-  erlang: z
-    .strictObject({
-      node: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'name@host').default('erlmcp@127.0.0.1'),
-      cookie: z
-        .strictObject({
+  erlang: z._default(
+    z.strictObject({
+      node: z._default(z.string().check(z.regex(/^[^@\s]+@[^@\s]+$/, 'name@host')), 'erlmcp@127.0.0.1'),
+      cookie: z._default(
+        z.strictObject({
           /** the secret name a pod uses for the cookie; when the pod declares it, its `key` is the cookie */
-          secret: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/).default('cookie'),
-          key: z.string().min(1).default('value'),
+          secret: z._default(z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9_-]*$/)), 'cookie'),
+          key: z._default(nonEmpty(), 'value'),
           /** where to fetch it when the pod does not declare that secret (annotation syntax); unset: the pod must */
-          ref: z.string().min(1).optional(),
-        })
-        .default({ secret: 'cookie', key: 'value', ref: 'vault:secret/data/erlang/cookie' }),
-    })
-    .default({ node: 'erlmcp@127.0.0.1', cookie: { secret: 'cookie', key: 'value', ref: 'vault:secret/data/erlang/cookie' } }),
-  limits: z
-    .strictObject({
-      annotationValueBytes: z.int().min(1024).default(64 * 1024),
-      annotationTotalBytes: z.int().min(1024).default(256 * 1024),
+          ref: z.optional(nonEmpty()),
+        }),
+        { secret: 'cookie', key: 'value', ref: 'vault:secret/data/erlang/cookie' },
+      ),
+    }),
+    { node: 'erlmcp@127.0.0.1', cookie: { secret: 'cookie', key: 'value', ref: 'vault:secret/data/erlang/cookie' } },
+  ),
+  limits: z._default(
+    z.strictObject({
+      annotationValueBytes: z._default(z.int().check(z.gte(1024)), 64 * 1024),
+      annotationTotalBytes: z._default(z.int().check(z.gte(1024)), 256 * 1024),
       /** request bodies larger than this get HTTP 413 */
-      requestBytes: z.int().min(64 * 1024).default(4 * 1024 * 1024),
-    })
-    .default({ annotationValueBytes: 64 * 1024, annotationTotalBytes: 256 * 1024, requestBytes: 4 * 1024 * 1024 }),
+      requestBytes: z._default(z.int().check(z.gte(64 * 1024)), 4 * 1024 * 1024),
+    }),
+    { annotationValueBytes: 64 * 1024, annotationTotalBytes: 256 * 1024, requestBytes: 4 * 1024 * 1024 },
+  ),
 });
 
 export type WebhookConfig = z.output<typeof webhookConfigSchema>;

@@ -7,7 +7,6 @@
 import { constants } from 'node:fs';
 import { chmod, chown, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { AgentError } from '../errors.ts';
 
 export interface WriteOptions {
@@ -45,9 +44,7 @@ export async function writeAtomic(destination: string, bytes: Buffer, opts: Writ
 
 async function replace(destination: string, bytes: Buffer, opts: WriteOptions): Promise<void> {
   const dir = path.dirname(destination);
-  const temp = path.join(dir, `${TEMP_PREFIX}${path.basename(destination)}.${process.pid}.${randomBytes(4).toString('hex')}`);
-  // O_EXCL: never follow or reuse a file somebody else placed there.
-  const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, opts.mode);
+  const { temp, fh } = await createTemp(dir, path.basename(destination), opts.mode);
   try {
     await fh.writeFile(bytes);
     await fh.chmod(opts.mode); // the umask may have narrowed the mode given to open
@@ -66,6 +63,24 @@ async function replace(destination: string, bytes: Buffer, opts: WriteOptions): 
     throw e;
   }
   await syncDir(dir);
+}
+
+let tempSeq = 0;
+
+/** A new temp file beside the destination. O_EXCL: never follow or reuse a
+ * file somebody else placed there; a name that is taken (a leftover of a
+ * killed process with the same pid) just moves on to the next. The names
+ * need no randomness for that, and leaving node:crypto out keeps it off the
+ * start-up of every command that writes. */
+async function createTemp(dir: string, base: string, mode: number): Promise<{ temp: string; fh: Awaited<ReturnType<typeof open>> }> {
+  for (let attempt = 0; ; attempt++) {
+    const temp = path.join(dir, `${TEMP_PREFIX}${base}.${process.pid}.${(tempSeq++).toString(36)}`);
+    try {
+      return { temp, fh: await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw e;
+    }
+  }
 }
 
 async function readCurrent(file: string): Promise<{ bytes: Buffer; mode: number; uid: number; gid: number } | undefined> {

@@ -162,3 +162,53 @@ t.test('unsubscribe stops one watch; close() stops them all', async (t) => {
   await sleep(QUIET_MS);
   t.same([a.count, a2.count, b.count], [0, 1, 1], 'nothing fires after close()');
 });
+
+t.test('secrets in one directory share one watcher; each change reaches only its own secret', async (t) => {
+  const f = fixture(t);
+  const n = 30;
+  for (let i = 0; i < n; i++) f.write(`many/s${i}`, `CanaryMany-${i}-v1`);
+  f.write('many/kd/key', 'CanaryKeysDir-v1'); // a keys-dir secret (depth 1) in the same directory
+  const p = await f.provider('many');
+  const calls = [...Array(n).keys()].map(() => counter());
+  calls.forEach((c, i) => p.watch(ref(`s${i}`), c.fn));
+  const kd = counter();
+  p.watch(ref('kd'), kd.fn);
+  await p.whenWatching();
+  t.equal(p.watchedDirectories, 1, 'one directory watcher for 31 secrets');
+
+  let next = calls[7]!.next();
+  f.write('many/s7', 'CanaryMany-7-v2');
+  await next;
+  next = kd.next();
+  f.write('many/kd/key', 'CanaryKeysDir-v2');
+  await next;
+  await sleep(QUIET_MS);
+  t.same(calls.map((c) => c.count), calls.map((_, i) => (i === 7 ? 1 : 0)), 'only s7 fired');
+  t.equal(kd.count, 1, 'a change inside a keys-dir secret fires it');
+  assertNoLeak(t, f.logs.join('\n'), ['CanaryMany-7-v1', 'CanaryMany-7-v2', 'CanaryKeysDir-v2']);
+});
+
+t.test('a secret subscribed after its directory is already watched still gets its changes', async (t) => {
+  const f = fixture(t);
+  f.write('late/first', 'CanaryFirst-v1');
+  f.write('late/kd/key', 'CanaryLateKey-v1');
+  const p = await f.provider('late');
+  const first = counter();
+  p.watch(ref('first'), first.fn);
+  await p.whenWatching();
+  const late = counter();
+  const stopLate = p.watch(ref('kd'), late.fn); // depth 1, which the running watcher skipped
+  await p.whenWatching();
+  t.equal(p.watchedDirectories, 1);
+
+  let next = late.next();
+  f.write('late/kd/key', 'CanaryLateKey-v2');
+  await next;
+  next = first.next();
+  f.write('late/first', 'CanaryFirst-v2');
+  await next;
+  stopLate();
+  t.equal(p.watchedDirectories, 1, 'the directory stays watched while a secret in it is');
+  await sleep(QUIET_MS);
+  t.same([first.count, late.count], [1, 1]);
+});

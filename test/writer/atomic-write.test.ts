@@ -62,6 +62,18 @@ t.test('stale temp files from a killed writer are removed', async (t) => {
   t.same(readdirSync(dir), ['keep.env']);
 });
 
+t.test('temp names taken by a leftover of an earlier process with this pid are skipped, never reused', async (t) => {
+  const dir = tmp();
+  const dest = path.join(dir, 'erlmcp.env');
+  // the next names this process would pick: per-process counter in base 36
+  const planted = [...Array(40).keys()].map((i) => path.join(dir, `.erlmcp-secrets-erlmcp.env.${process.pid}.${i.toString(36)}`));
+  for (const p of planted) writeFileSync(p, 'leftover');
+  t.equal(await writeAtomic(dest, Buffer.from('X=3\n'), { mode: 0o400 }), 'written');
+  t.equal(readFileSync(dest, 'utf8'), 'X=3\n');
+  t.ok(planted.every((p) => readFileSync(p, 'utf8') === 'leftover'), 'no leftover was opened or written through');
+  t.equal(readdirSync(dir).length, planted.length + 1, 'the temp file used was renamed away');
+});
+
 t.test('kill -9 during rendering leaves every destination old or new, never partial', async (t) => {
   const dir = tmp();
   const files = ['a.env', 'b.env', 'c.json'].map((f) => path.join(dir, f));

@@ -1,27 +1,28 @@
 // Config-check-time shapes for the `aws` provider (AWS Secrets Manager).
 // Loaded by the registry at start-up: zod only, never the SDK.
 
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../config/zod-setup.ts';
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 export const providerConfigSchema = z.strictObject({
   type: z.literal('aws'),
-  region: z.string().regex(REGION, 'an AWS region like "us-east-1"'),
+  region: z.string().check(z.regex(REGION, 'an AWS region like "us-east-1"')),
   /** a Secrets Manager endpoint other than the regional one (VPC endpoint, FIPS, a local emulator) */
-  endpoint: z.url({ protocol: /^https?$/, error: 'an http(s) URL like "https://secretsmanager.us-east-1.amazonaws.com"' }).optional(),
+  endpoint: z.optional(z.url({ protocol: /^https?$/, error: 'an http(s) URL like "https://secretsmanager.us-east-1.amazonaws.com"' })),
 });
 
 export const secretSpecSchema = z
   .strictObject({
     /** secret name or full ARN */
-    id: z.string().min(1, 'the secret name or ARN').max(2048),
+    id: z.string().check(z.minLength(1, 'the secret name or ARN'), z.maxLength(2048)),
     /** staging label to read; AWSCURRENT unless versionId pins one version */
-    versionStage: z.string().min(1).max(256).optional(),
+    versionStage: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
     /** one immutable version (a UUID); never changes, so it is never re-fetched */
-    versionId: z.string().min(32).max(64).optional(),
+    versionId: z.optional(z.string().check(z.minLength(32), z.maxLength(64))),
   })
-  .refine((s) => !(s.versionStage !== undefined && s.versionId !== undefined), 'give versionStage or versionId, not both');
+  .check(z.refine((s) => !(s.versionStage !== undefined && s.versionId !== undefined), 'give versionStage or versionId, not both'));
 
 export type AwsProviderConfig = z.output<typeof providerConfigSchema>;
 export type AwsSecretSpec = z.output<typeof secretSpecSchema>;

@@ -43,6 +43,7 @@ import { parseYaml } from './parse-yaml.ts';
 import { isTreeMap, keyMapOf, kindOf, selectMap, type Tree } from './tree.ts';
 import { contentVersion } from './content-hash.ts';
 import { watchSecret, type SecretWatch, type WatchTarget } from './watch-secret.ts';
+import { WatchHub } from './watch-hub.ts';
 
 type Layout = { mode: 'dir' } | { mode: 'file'; format: StructuredFormat };
 
@@ -88,6 +89,10 @@ export class FileProvider implements Provider {
   readonly #layout: Layout;
   readonly #ctx: ProviderContext;
   readonly #watches = new Set<SecretWatch>();
+  // one directory watcher for all of this provider's secrets that live there
+  readonly #hub = new WatchHub((e) => {
+    this.#ctx.logger.error({ provider: this.name, err: e instanceof Error ? e.name : typeof e }, 'cannot start the file watcher; changes are still picked up by the refresh interval');
+  });
 
   constructor(name: string, root: FilePlace, layout: Layout, ctx: ProviderContext) {
     this.name = name;
@@ -108,6 +113,7 @@ export class FileProvider implements Provider {
 
   watch(ref: SecretRef, onChange: () => void): () => void {
     const w = watchSecret({
+      hub: this.#hub,
       target: this.#watchTarget(ref, specOf(ref, this.name)),
       readState: () =>
         this.fetch(ref, new AbortController().signal).then(
@@ -126,6 +132,11 @@ export class FileProvider implements Provider {
     };
   }
 
+  /** how many directories are watched now: one per directory, however many secrets live in it */
+  get watchedDirectories(): number {
+    return this.#hub.directories;
+  }
+
   /** resolves when every current watcher listens (tests change files only after this) */
   async whenWatching(): Promise<void> {
     await Promise.all([...this.#watches].map((w) => w.ready));
@@ -142,6 +153,7 @@ export class FileProvider implements Provider {
     const all = [...this.#watches];
     this.#watches.clear();
     await Promise.all(all.map((w) => w.close()));
+    await this.#hub.close();
   }
 
   async #read(ref: SecretRef, spec: FileSecretSpec, signal: AbortSignal): Promise<Record<string, string>> {

@@ -1,32 +1,34 @@
 // Config shapes of the `file` provider. Light on purpose: the config loader
 // imports this for every run, the provider module only when it is used.
 
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../config/zod-setup.ts';
 
 export const providerConfigSchema = z.strictObject({
   type: z.literal('file'),
   /** a directory (of files, or a mounted Kubernetes Secret) or one .json/.yaml/.yml/.env file;
    * relative to the config file's directory */
-  path: z.string().min(1, 'give the directory or file that holds the secrets'),
+  path: z.string().check(z.minLength(1, 'give the directory or file that holds the secrets')),
 });
 
 /** a path below the provider directory: relative, without ".." segments */
-const relativePath = z
-  .string()
-  .min(1)
-  .refine((p) => !p.startsWith('/') && !p.split('/').some((s) => s === '..' || s === ''), {
+const relativePath = z.string().check(
+  z.minLength(1),
+  z.refine((p) => !p.startsWith('/') && !p.split('/').some((s) => s === '..' || s === ''), {
     message: 'must be a relative path below the provider directory, without ".." or empty segments',
-  });
+  }),
+);
 
 export const secretSpecSchema = z.strictObject({
   /** directory provider: the entry under the directory (default: the secret's name) */
-  path: relativePath.optional(),
+  path: z.optional(relativePath),
   /** single-file provider: the dotted key of the secret's map in the file (default: the secret's name) */
-  select: z
-    .string()
-    .min(1)
-    .refine((s) => !s.split('.').some((part) => part === ''), { message: 'use dotted keys like "erlmcp.db", without empty parts' })
-    .optional(),
+  select: z.optional(
+    z.string().check(
+      z.minLength(1),
+      z.refine((s) => !s.split('.').some((part) => part === ''), { message: 'use dotted keys like "erlmcp.db", without empty parts' }),
+    ),
+  ),
 });
 
 export type FileProviderConfig = z.output<typeof providerConfigSchema>;

@@ -1,13 +1,13 @@
-// Push notification for one file-backed secret. chokidar watches the
-// directory that holds the secret (not the secret itself: editors and
-// kubelet replace files by rename, and a watch on the old inode would go
-// deaf), filtered to the paths that can change the secret. Bursts of events
+// Push notification for one file-backed secret. The provider's WatchHub
+// watches the directory that holds the secret (not the secret itself: editors
+// and kubelet replace files by rename, and a watch on the old inode would go
+// deaf) and hands over the paths that can change this secret. Bursts of events
 // (kubelet writes a new timestamped dir, swaps ..data, deletes the old dir)
 // are debounced, and onChange fires only when the secret's content version,
 // or the error it now fails with, differs from what it was.
 
-import type { FSWatcher } from 'chokidar';
 import type { Logger } from '../../log/logger.ts';
+import type { WatchHub } from './watch-hub.ts';
 
 export interface WatchTarget {
   /** the directory chokidar watches */
@@ -19,6 +19,7 @@ export interface WatchTarget {
 }
 
 export interface SecretWatchOptions {
+  hub: WatchHub;
   target: WatchTarget;
   /** the secret's state now: its version, or "error:<code>" */
   readState(): Promise<string>;
@@ -52,37 +53,24 @@ export function watchSecret(opts: SecretWatchOptions): SecretWatch {
     }
   };
 
-  // chokidar is loaded on first use: `init` and `exec` never watch
-  const started = import('chokidar').then(({ watch }) => {
-    const watcher: FSWatcher = watch(target.root, {
-      ignoreInitial: true,
-      // a symlink swap is an event on the link itself; following links would
-      // make chokidar watch kubelet's timestamped dirs, which never change in place
-      followSymlinks: false,
-      depth: target.depth,
-      ignored: (p: string) => p !== target.root && !target.isRelevant(p),
-    });
-    watcher.on('all', (_event: string, p: string) => {
-      if (closed || !target.isRelevant(p)) return;
+  const subscription = opts.hub.subscribe({
+    target,
+    onEvent: () => {
+      if (closed) return;
       clearTimeout(timer);
       timer = setTimeout(() => void check(), opts.debounceMs);
-    });
-    watcher.on('error', (e: unknown) => {
-      const code = (e as { code?: unknown } | null)?.code;
-      opts.logger.warn({ secret: opts.label, code: typeof code === 'string' ? code : undefined }, 'file watch error; changes are still picked up by the refresh interval');
-    });
-    return new Promise<FSWatcher | undefined>((resolve) => watcher.once('ready', () => resolve(watcher)));
-  }).catch((e: unknown) => {
-    opts.logger.error({ secret: opts.label, err: e instanceof Error ? e.name : typeof e }, 'cannot start the file watcher; changes are still picked up by the refresh interval');
-    return undefined;
+    },
+    onError: (code) => {
+      opts.logger.warn({ secret: opts.label, code }, 'file watch error; changes are still picked up by the refresh interval');
+    },
   });
 
   return {
-    ready: Promise.all([started, last]).then(() => undefined),
+    ready: Promise.all([subscription.ready, last]).then(() => undefined),
     close: async () => {
       closed = true;
       clearTimeout(timer);
-      await (await started)?.close();
+      await subscription.close();
     },
   };
 }

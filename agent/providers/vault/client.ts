@@ -1,12 +1,11 @@
-// The one place that talks HTTP to Vault, through node-vault's raw request.
-// Every answer comes back as { status, body } (node-vault rejects non-2xx with
-// the status and body attached; KV v2 soft deletes need that 404 body);
-// transport failures are thrown as they come, for errors.ts to classify.
+// The one place that talks HTTP to Vault, through node-vault's raw request
+// over our own transport (transport.ts). Every answer comes back as
+// { status, body } (node-vault rejects non-2xx with the status and body
+// attached; KV v2 soft deletes need that 404 body); transport failures are
+// thrown as they come, for errors.ts to classify.
 
-import { abortable } from '../abortable.ts';
-import http from 'node:http';
-import https from 'node:https';
 import nodeVault from 'node-vault';
+import { VaultTransport, isNonJsonBody } from './transport.ts';
 
 export interface VaultHttpOptions {
   address: string;
@@ -45,11 +44,17 @@ function encodePath(path: string): string {
 export class VaultHttp {
   readonly address: string;
   readonly #client: ReturnType<typeof nodeVault>;
-  readonly #httpAgent: http.Agent;
-  readonly #httpsAgent: https.Agent;
+  readonly #transport: VaultTransport;
 
   constructor(opts: VaultHttpOptions) {
     this.address = opts.address.replace(/\/+$/, '');
+    this.#transport = new VaultTransport({
+      timeoutMs: opts.timeoutMs,
+      rejectUnauthorized: !opts.insecureSkipVerify,
+      ca: opts.ca,
+      servername: opts.serverName,
+    });
+    const transport = this.#transport;
     // VAULT_SKIP_VERIFY / VAULT_TOKEN / VAULT_NAMESPACE / VAULT_PREFIX in the
     // environment would silently change node-vault's behaviour: the config is
     // the only source of truth, so every such default is pinned here.
@@ -57,7 +62,10 @@ export class VaultHttp {
       endpoint: this.address,
       apiVersion: 'v1',
       noCustomHTTPVerbs: true,
-      rpDefaults: { strictSSL: true, timeout: opts.timeoutMs },
+      // node-vault's own axios transport is never built (nor, in the bundle,
+      // axios: image/slim-deps.mjs); its rpDefaults (and so VAULT_SKIP_VERIFY)
+      // are ignored, the TLS settings above being the only ones
+      'request-promise': { defaults: () => transport.send },
       // node-vault's default logger prints request bodies (an AppRole
       // secret_id, a Kubernetes JWT) to stderr when DEBUG matches it
       debug: () => {},
@@ -66,13 +74,6 @@ export class VaultHttp {
     c.token = '';
     c.namespace = opts.namespace ?? '';
     c.pathPrefix = '';
-    this.#httpAgent = new http.Agent({ keepAlive: true });
-    this.#httpsAgent = new https.Agent({
-      keepAlive: true,
-      rejectUnauthorized: !opts.insecureSkipVerify,
-      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-      ...(opts.serverName !== undefined ? { servername: opts.serverName } : {}),
-    });
   }
 
   async call(method: 'GET' | 'PUT' | 'POST', path: string, opts: CallOptions = {}): Promise<VaultReply> {
@@ -81,25 +82,25 @@ export class VaultHttp {
       method,
       path: encodePath(path),
       headers: opts.token ? { 'X-Vault-Token': opts.token } : {},
-      httpAgent: this.#httpAgent,
-      httpsAgent: this.#httpsAgent,
+      // passed through by node-vault to the transport, which aborts the request itself
+      signal: opts.signal,
     };
     if (opts.body !== undefined) request.json = opts.body;
-    const pending = this.#client.request(request as { path: string; method: string }).then(
-      (body: unknown): VaultReply => ({ status: body === '' || body === undefined ? 204 : 200, body: body === '' ? undefined : body }),
+    const reply = await this.#client.request(request as { path: string; method: string }).then(
+      (body: unknown): VaultReply => ({ status: body === undefined ? 204 : 200, body }),
       (e: unknown): VaultReply => {
         const r = (e as ApiResponseErrorShape).response;
-        if (r && typeof r.statusCode === 'number') return { status: r.statusCode, body: r.body === '' ? undefined : r.body };
+        if (r && typeof r.statusCode === 'number') return { status: r.statusCode, body: r.body };
         throw e;
       },
     );
-    if (!opts.signal) return pending;
-    // node-vault takes no AbortSignal: stop waiting when it fires (the request itself ends at the timeout)
-    return abortable(pending, opts.signal);
+    // an answer we cannot read is no answer: a 2xx page from a proxy or UI
+    // must not pass for an empty secret
+    if (reply.status < 300 && isNonJsonBody(reply.body)) throw reply.body.asError();
+    return reply;
   }
 
   close(): void {
-    this.#httpAgent.destroy();
-    this.#httpsAgent.destroy();
+    this.#transport.close();
   }
 }

@@ -2,9 +2,11 @@
 // Pure. Vault's own error texts are quoted only after the caller's sensitive
 // inputs (token, JWT, secret ID) are cut out of them, since some Vault
 // messages echo request fields. Transport errors are never attached as
-// `cause`: axios errors carry the request headers, token included.
+// `cause`, only their code: an HTTP client's error can carry the request,
+// token header included.
 
 import { AgentError } from '../../errors.ts';
+import { NOT_JSON } from './transport.ts';
 
 export interface VaultCallContext {
   /** the provider's name in `providers:` */
@@ -140,6 +142,13 @@ export function httpFailure(c: VaultCallContext, status: number, body: unknown):
       return notFound(c, body);
     case status === 405:
       return new AgentError('config', `${prefix(c)}: Vault at ${c.address} does not support ${c.action} (HTTP 405): check ${c.where}`, init(c));
+    case status === 307 || status === 308:
+      // the agent follows no redirect: it would take the token to an address nobody configured
+      return new AgentError(
+        'unavailable',
+        `${prefix(c)}: Vault at ${c.address} redirected ${c.action} elsewhere (HTTP ${status}), as a standby node does; point address at the active node or at the cluster's load balancer`,
+        init(c),
+      );
     case status === 412:
       return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} has not yet replicated the state needed for ${c.action} (HTTP 412); retrying`, init(c));
     case status === 429:
@@ -194,6 +203,14 @@ export function transportFailure(c: VaultCallContext, e: unknown): AgentError {
   }
   if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
     return new AgentError('unavailable', `${prefix(c)}: TLS handshake with Vault at ${c.address} failed (${code}): does the server speak https on that port?`, init(c, { retryable: false, cause }));
+  }
+  if (code === NOT_JSON) {
+    const o = e as { contentType?: unknown; bytes?: unknown };
+    return new AgentError(
+      'unavailable',
+      `${prefix(c)}: Vault at ${c.address} answered ${c.action} with a body that is not JSON (${String(o.contentType)}, ${String(o.bytes)} bytes): is address Vault's API, not a proxy or a web page?`,
+      init(c, { retryable: false, cause }),
+    );
   }
   if (code && REFUSED.has(code)) {
     return new AgentError('unavailable', `${prefix(c)}: cannot reach Vault at ${c.address}: connection refused (${code}) while ${c.action}; is Vault running there?`, init(c, { cause }));

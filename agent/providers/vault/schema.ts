@@ -3,10 +3,11 @@
 // Only defaults, no transforms: the provider re-checks its settings and
 // parsing twice must give the same result.
 
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../../config/zod-setup.ts';
 import { parseDuration } from '../../config/duration.ts';
 
-const file = () => z.string().min(1, 'must name a file');
+const file = () => z.string().check(z.minLength(1, 'must name a file'));
 
 const tokenAuthSchema = z.strictObject({
   method: z.literal('token'),
@@ -16,15 +17,15 @@ const tokenAuthSchema = z.strictObject({
 
 const kubernetesAuthSchema = z.strictObject({
   method: z.literal('kubernetes'),
-  role: z.string().min(1, 'names the role of the Vault kubernetes auth method'),
+  role: z.string().check(z.minLength(1, 'names the role of the Vault kubernetes auth method')),
   /** the auth mount: auth/<mount>/login */
-  mount: z.string().min(1).default('kubernetes'),
-  jwtFile: file().default('/var/run/secrets/kubernetes.io/serviceaccount/token'),
+  mount: z._default(z.string().check(z.minLength(1)), 'kubernetes'),
+  jwtFile: z._default(file(), '/var/run/secrets/kubernetes.io/serviceaccount/token'),
 });
 
 const approleAuthSchema = z.strictObject({
   method: z.literal('approle'),
-  mount: z.string().min(1).default('approle'),
+  mount: z._default(z.string().check(z.minLength(1)), 'approle'),
   roleIdFile: file(),
   secretIdFile: file(),
 });
@@ -35,37 +36,39 @@ export const authSchema = z.discriminatedUnion('method', [tokenAuthSchema, kuber
 
 export const tlsSchema = z.strictObject({
   /** PEM bundle of the CA(s) that signed Vault's certificate; replaces the system roots */
-  caFile: file().optional(),
+  caFile: z.optional(file()),
   /** the name to verify in Vault's certificate (and send as SNI), when it differs from the address host */
-  serverName: z.string().min(1).optional(),
+  serverName: z.optional(z.string().check(z.minLength(1))),
   /** never verify Vault's certificate: for local experiments only */
-  insecureSkipVerify: z.boolean().default(false),
+  insecureSkipVerify: z._default(z.boolean(), false),
 });
 
 export const providerConfigSchema = z.strictObject({
   type: z.literal('vault'),
   address: z
     .string()
-    .refine((s) => /^https?:\/\/[^/\s]+/.test(s) && URL.canParse(s), 'address must be an http:// or https:// URL, e.g. https://vault.vault.svc:8200'),
+    .check(z.refine((s) => /^https?:\/\/[^/\s]+/.test(s) && URL.canParse(s), 'address must be an http:// or https:// URL, e.g. https://vault.vault.svc:8200')),
   /** Vault Enterprise namespace, sent as X-Vault-Namespace */
-  namespace: z.string().optional(),
-  tls: tlsSchema.optional(),
+  namespace: z.optional(z.string()),
+  tls: z.optional(tlsSchema),
   auth: authSchema,
   /** per-request timeout: seconds, or a duration like "10s"; default 30s */
-  timeout: z
-    .union([z.number().positive(), z.string().refine((t) => (parseDuration(t) ?? 0) > 0, 'must be a duration like 10s or 1m')])
-    .optional(),
+  timeout: z.optional(
+    z.union([z.number().check(z.positive()), z.string().check(z.refine((t) => (parseDuration(t) ?? 0) > 0, 'must be a duration like 10s or 1m'))]),
+  ),
 });
 
 export const secretSpecSchema = z.strictObject({
   /** the API path below /v1/: secret/data/x for KV v2, kv/x for KV v1, database/creds/role */
   path: z
     .string()
-    .min(1)
-    .refine((p) => !p.startsWith('/') && !p.startsWith('v1/'), 'path is the API path without a leading "/" or "v1/", e.g. secret/data/app')
-    .refine((p) => !p.includes('?') && !p.includes('//') && !p.endsWith('/'), 'path must not contain "?" or empty segments, nor end with "/"'),
+    .check(
+      z.minLength(1),
+      z.refine((p) => !p.startsWith('/') && !p.startsWith('v1/'), 'path is the API path without a leading "/" or "v1/", e.g. secret/data/app'),
+      z.refine((p) => !p.includes('?') && !p.includes('//') && !p.endsWith('/'), 'path must not contain "?" or empty segments, nor end with "/"'),
+    ),
   /** KV v2 only: pin a version instead of reading the latest */
-  version: z.int().positive().optional(),
+  version: z.optional(z.int().check(z.positive())),
 });
 
 export type VaultProviderConfig = z.infer<typeof providerConfigSchema>;

@@ -1,0 +1,174 @@
+// One HTTP exchange with Vault over node:http / node:https: the transport
+// node-vault is given (its `request-promise` option) in place of axios, which
+// would cost start-up time and memory for features the agent never uses.
+// node-vault builds the URI and headers and reads the status; this sends
+// JSON, reads JSON, and fails with Node's own error codes (ECONNREFUSED,
+// UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...) plus ETIMEDOUT for the timeout, which
+// errors.ts classifies. Redirects are returned, never followed: a standby's
+// 307 would otherwise carry the token to whatever address it names.
+
+import http from 'node:http';
+import type https from 'node:https';
+
+export interface VaultTransportOptions {
+  /** the whole exchange, connect to last body byte */
+  timeoutMs: number;
+  /** PEM text of tls.caFile */
+  ca?: string | undefined;
+  servername?: string | undefined;
+  rejectUnauthorized: boolean;
+}
+
+/** what node-vault hands its request-promise function (plus our `signal`) */
+export interface VaultTransportRequest {
+  method: string;
+  uri: string;
+  headers?: Record<string, string> | undefined;
+  /** a JSON body (node-vault's request-promise option name) */
+  json?: unknown;
+  signal?: AbortSignal | undefined;
+}
+
+/** what node-vault's handleVaultResponse reads */
+export interface VaultTransportResponse {
+  statusCode: number;
+  /** parsed JSON; undefined for an empty body; a NonJsonBody for anything else */
+  body: unknown;
+  request: { path: string };
+}
+
+/** the code of NonJsonBody.asError(), for errors.ts */
+export const NOT_JSON = 'ERR_VAULT_NOT_JSON';
+
+function codedError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+/** A body that is not JSON (a proxy's HTML error page, a web UI): its type
+ * and size only, never its text, which could echo what was sent. */
+export class NonJsonBody {
+  readonly contentType: string;
+  readonly bytes: number;
+  constructor(contentType: string, bytes: number) {
+    this.contentType = contentType;
+    this.bytes = bytes;
+  }
+
+  /** for a 2xx answer, where an unreadable body cannot stand for a result */
+  asError(): Error {
+    return Object.assign(codedError(NOT_JSON, `Vault answered with a body that is not JSON (${this.contentType}, ${this.bytes} bytes)`), {
+      contentType: this.contentType,
+      bytes: this.bytes,
+    });
+  }
+}
+
+export function isNonJsonBody(v: unknown): v is NonJsonBody {
+  return v instanceof NonJsonBody;
+}
+
+export function parseBody(raw: Buffer, contentType: string | undefined): unknown {
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    // a header of the server's choosing: kept short in messages
+    return new NonJsonBody((contentType || 'no content type').slice(0, 100), raw.length);
+  }
+}
+
+export class VaultTransport {
+  readonly #opts: VaultTransportOptions;
+  #httpAgent: http.Agent | undefined;
+  #httpsAgent: https.Agent | undefined;
+
+  constructor(opts: VaultTransportOptions) {
+    this.#opts = opts;
+  }
+
+  /** node-vault's request function: one exchange, retried once only when a
+   * kept-alive socket turns out to have been closed by Vault before it read
+   * anything (Node's documented pattern for reused sockets) */
+  readonly send = async (req: VaultTransportRequest): Promise<VaultTransportResponse> => {
+    try {
+      return await this.#once(req);
+    } catch (e) {
+      if ((e as { staleSocket?: boolean }).staleSocket && !req.signal?.aborted) return this.#once(req);
+      throw e;
+    }
+  };
+
+  #requestFn(url: URL): { request: typeof http.request; agent: http.Agent } {
+    if (url.protocol === 'http:') {
+      this.#httpAgent ??= new http.Agent({ keepAlive: true });
+      return { request: http.request, agent: this.#httpAgent };
+    }
+    if (url.protocol !== 'https:') throw codedError('ERR_INVALID_PROTOCOL', `Vault address must be http or https, not ${url.protocol}`);
+    // loaded on first use, not imported: node:https brings node:tls and its
+    // crypto set-up, which a plain-http or file-only run never needs
+    const h = process.getBuiltinModule('node:https');
+    this.#httpsAgent ??= new h.Agent({
+      keepAlive: true,
+      rejectUnauthorized: this.#opts.rejectUnauthorized,
+      ...(this.#opts.ca !== undefined ? { ca: this.#opts.ca } : {}),
+      ...(this.#opts.servername !== undefined ? { servername: this.#opts.servername } : {}),
+    });
+    return { request: h.request, agent: this.#httpsAgent };
+  }
+
+  #once(req: VaultTransportRequest): Promise<VaultTransportResponse> {
+    const { signal } = req;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const url = new URL(req.uri);
+    const { request, agent } = this.#requestFn(url);
+    const payload = req.json !== null && typeof req.json === 'object' ? Buffer.from(JSON.stringify(req.json)) : undefined;
+    const headers: Record<string, string | number> = { accept: 'application/json', ...req.headers };
+    if (payload) {
+      // node-vault's update() sets its own (merge-patch) type
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+      headers['content-length'] = payload.length;
+    }
+
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      const r = request(url, { method: req.method, headers, agent });
+      const finish = (fn: () => void): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      // destroy, not just stop waiting: the socket closes, Vault sees it go
+      const onAbort = (): void => {
+        r.destroy();
+        finish(() => reject(signal!.reason));
+      };
+      const timer = setTimeout(() => {
+        const e = codedError('ETIMEDOUT', `no answer from Vault within ${this.#opts.timeoutMs} ms`);
+        r.destroy();
+        finish(() => reject(e));
+      }, this.#opts.timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      r.on('error', (e: Error & { code?: string }) => {
+        const stale = r.reusedSocket && !answered && e.code === 'ECONNRESET';
+        finish(() => reject(stale ? Object.assign(e, { staleSocket: true }) : e));
+      });
+      r.on('response', (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => finish(() => reject(e)));
+        res.on('end', () => {
+          const body = parseBody(Buffer.concat(chunks), res.headers['content-type']);
+          finish(() => resolve({ statusCode: res.statusCode ?? 0, body, request: { path: url.pathname } }));
+        });
+      });
+      r.end(payload);
+    });
+  }
+
+  close(): void {
+    this.#httpAgent?.destroy();
+    this.#httpsAgent?.destroy();
+  }
+}

@@ -1,0 +1,101 @@
+// The loader's runtime (see code-cache-loader.cjs): compiles the program and
+// the provider chunks with a V8 code cache, and is the program's require().
+// It is compiled from its own string so that nothing it keeps alive refers
+// to the loader's source, which holds the whole payload.
+(function runtime(layout, exports, require, module, __filename, __dirname) {
+  'use strict';
+  const fs = require('node:fs');
+  /** [offset, length] after the marker -> that part of this file, as a string */
+  const readPayload = ([offset, length]) => {
+    const file = fs.readFileSync(__filename);
+    const base = file.lastIndexOf(layout.marker);
+    if (base === -1) throw new Error(`erlmcp-secrets: ${__filename} has lost its payload; reinstall it`);
+    const start = base + Buffer.byteLength(layout.marker) + offset;
+    return file.latin1Slice(start, start + length);
+  };
+  // the program is ASCII (the build checks), so latin1 is exact
+  const program = readPayload(layout.program).replaceAll(layout.sentinel, '*/');
+  const path = require('node:path');
+  const vm = require('node:vm');
+  const os = require('node:os');
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  const setting = process.env.ERLMCP_SECRETS_CODE_CACHE;
+  const dir = setting === 'off' ? undefined : setting || path.join(os.tmpdir(), `erlmcp-secrets-${uid}`);
+  const command = /^[a-z-]{1,16}$/.test(process.argv[2] || '') ? process.argv[2] : 'other';
+  let dirTrusted;
+  const trusted = () => {
+    if (dirTrusted === undefined) {
+      try {
+        const st = fs.statSync(dir);
+        dirTrusted = (uid === -1 || st.uid === uid || st.uid === 0) && (st.mode & 0o022) === 0;
+      } catch {
+        dirTrusted = false;
+      }
+    }
+    return dirTrusted;
+  };
+
+  // A cache holds the functions compiled before it is made, so it is made
+  // late: at exit, or CHECKPOINT_MS after start for the commands that keep
+  // running (run, exec, webhook), whose start-up is over by then and which
+  // may never exit cleanly (SIGKILL after the grace period).
+  const CHECKPOINT_MS = 10_000;
+  const unsaved = [];
+  function saveCaches() {
+    for (const { file, script } of unsaved.splice(0)) {
+      try {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        const tmp = `${file}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
+        fs.renameSync(tmp, file);
+      } catch {}
+    }
+  }
+  if (dir) {
+    process.once('exit', saveCaches);
+    setTimeout(saveCaches, CHECKPOINT_MS).unref();
+  }
+
+  function compile(source, name) {
+    const file = dir && path.join(dir, `${layout.id}-${name}-${process.version}-${process.arch}.v8cache`);
+    let cachedData;
+    if (file && trusted()) {
+      try {
+        cachedData = fs.readFileSync(file);
+      } catch {}
+    }
+    const script = new vm.Script(source, {
+      filename: name === command ? __filename : `${__filename}#${name}`,
+      cachedData,
+    });
+    if (file && (!cachedData || script.cachedDataRejected)) unsaved.push({ file, script });
+    return script.runInThisContext();
+  }
+
+  const chunks = new Map();
+  function programRequire(id) {
+    if (id.startsWith('erlmcp-chunk:')) {
+      const name = id.slice('erlmcp-chunk:'.length);
+      let mod = chunks.get(name);
+      if (!mod) {
+        const at = layout.chunks[name];
+        if (!at) throw new Error(`erlmcp-secrets: no provider chunk "${name}" in this build`);
+        const compressed = Buffer.from(readPayload(at), 'base64');
+        const source = require('node:zlib').brotliDecompressSync(compressed).toString('utf8');
+        mod = { exports: {} };
+        chunks.set(name, mod);
+        compile(source, `${command}-${name}`)(mod.exports, programRequire, mod, __filename, __dirname);
+      }
+      return mod.exports;
+    }
+    if (id.startsWith('erlmcp-core:')) {
+      const shared = globalThis[Symbol.for('erlmcp-secrets.shared-modules')];
+      const mod = shared && shared[id.slice('erlmcp-core:'.length)];
+      if (!mod) throw new Error(`erlmcp-secrets: shared module ${id} is missing from this build`);
+      return mod;
+    }
+    return require(id);
+  }
+
+  compile(program, command)(exports, programRequire, module, __filename, __dirname);
+})
