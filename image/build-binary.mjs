@@ -97,6 +97,8 @@ try {
     disableExperimentalSEAWarning: true,
     useSnapshot: opts.mode === 'snapshot',
     useCodeCache: opts.mode === 'code-cache',
+    // the same node flags as the bundle's image (why: image/node-flags.json)
+    execArgv: JSON.parse(readFileSync(path.join(root, 'image/node-flags.json'), 'utf8')).flags,
   };
   writeFileSync(path.join(work, 'sea-config.json'), JSON.stringify(seaConfig, null, 2));
   // The snapshot builder warns that worker_threads and module (loaded by

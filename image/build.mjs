@@ -4,12 +4,12 @@
 // - CommonJS: an ESM bundle's `import` of a builtin builds an ESM facade of
 //   it, and node:http's facade alone loads undici (~30 ms) at start-up;
 //   require() does not. google-gax also finds its files through __dirname.
-// - The file is a small loader (image/code-cache-loader.cjs) that holds the
-//   program as a string and compiles it with a V8 code cache, and holds each
-//   cloud provider with its SDK as a brotli-compressed chunk that is only
-//   decompressed and compiled when a provider of that type is configured
-//   (image/provider-chunks.mjs). A Vault-only init never parses the AWS,
-//   Azure or GCP SDKs.
+// - The file is a small loader (image/code-cache-loader.cjs) followed by a
+//   closing comment that holds the program and each cloud provider with its
+//   SDK as a brotli-compressed chunk (image/provider-chunks.mjs). The runtime
+//   (image/code-cache-runtime.cjs) compiles the program with a V8 code cache
+//   and a chunk only when a provider of that type is configured. A Vault-only
+//   init never parses the AWS, Azure or GCP SDKs.
 // - Dependencies' parts the agent never runs stay off the start-up path
 //   (image/slim-deps.mjs).
 //

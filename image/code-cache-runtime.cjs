@@ -22,6 +22,15 @@
   const setting = process.env.ERLMCP_SECRETS_CODE_CACHE;
   const dir = setting === 'off' ? undefined : setting || path.join(os.tmpdir(), `erlmcp-secrets-${uid}`);
   const command = /^[a-z-]{1,16}$/.test(process.argv[2] || '') ? process.argv[2] : 'other';
+  // V8 rejects a cache made under other flags (--lite-mode, ...): each set of
+  // node flags gets its own files, so runs with different flags never take
+  // turns overwriting one cache (FNV-1a: no node:crypto at start-up)
+  let flagsTag = '';
+  if (process.execArgv.length > 0) {
+    let h = 0x811c9dc5;
+    for (const c of process.execArgv.join(' ')) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+    flagsTag = `-f${h.toString(16)}`;
+  }
   let dirTrusted;
   const trusted = () => {
     if (dirTrusted === undefined) {
@@ -57,7 +66,7 @@
   }
 
   function compile(source, name) {
-    const file = dir && path.join(dir, `${layout.id}-${name}-${process.version}-${process.arch}.v8cache`);
+    const file = dir && path.join(dir, `${layout.id}-${name}-${process.version}-${process.arch}${flagsTag}.v8cache`);
     let cachedData;
     if (file && trusted()) {
       try {

@@ -12,7 +12,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import dotenv from 'dotenv';
-import { BUNDLE, runCli, type CliRun } from '../helpers/cli.ts';
+import { BUNDLE, ROOT, runCli, type CliRun } from '../helpers/cli.ts';
 import { emulatorFor, startMoto } from '../helpers/emulators.ts';
 import { BACKEND_TYPES, startFourBackends, type BackendType } from '../helpers/four-backends.ts';
 
@@ -62,8 +62,9 @@ if (moto) {
     return { alone, cfg, out: path.join(cfgDir, 'out/app.env') };
   }
 
-  async function init(s: { alone: string; cfg: string }): Promise<CliRun> {
+  async function init(s: { alone: string; cfg: string }, nodeArgs: string[] = []): Promise<CliRun> {
     return runCli(['init', '-c', s.cfg], {
+      nodeArgs,
       program: path.join(s.alone, 'erlmcp-secrets.js'),
       cwd: s.alone,
       env: { ...backends.env, ERLMCP_SECRETS_CODE_CACHE: path.join(s.alone, 'cache') },
@@ -108,6 +109,25 @@ if (moto) {
     );
     t.same(run.logs.filter((l) => l.audit).map((l) => l.provider).sort(), [...BACKEND_TYPES].sort());
     t.same(leaks(run), []);
+  });
+
+  t.test('all four backends under the node flags the image runs with (image/node-flags.json), each flag set with its own code cache', async (t) => {
+    const flags = (JSON.parse(readFileSync(path.join(ROOT, 'image/node-flags.json'), 'utf8')) as { flags: string[] }).flags;
+    const s = scenario('image-flags', BACKEND_TYPES);
+    const run = await init(s, flags);
+    t.equal(run.code, 0, 'exit 0', { stderr: run.stderr });
+    t.same(
+      dotenv.parse(readFileSync(s.out)),
+      Object.fromEntries(BACKEND_TYPES.map((type) => [`${type.toUpperCase()}_PASSWORD`, CANARY[type]])),
+    );
+    t.same(leaks(run), []);
+    const plain = await init(s);
+    t.equal(plain.code, 0, 'and without flags', { stderr: plain.stderr });
+    const caches = readdirSync(path.join(s.alone, 'cache'));
+    const tagged = caches.filter((f) => /-init-v\d.*-f[0-9a-f]+\.v8cache$/.test(f));
+    const untagged = caches.filter((f) => /-init-v\d[^-]*-x64\.v8cache$|-init-v\d[^-]*-arm64\.v8cache$/.test(f));
+    t.equal(tagged.length, 1, `one program cache for the flagged runs (${caches.join(', ')})`);
+    t.equal(untagged.length, 1, 'and one for the plain runs');
   });
 
   t.test('run: the code cache is written while the sidecar runs, so a SIGKILLed one still leaves it', async (t) => {

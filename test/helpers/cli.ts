@@ -23,11 +23,13 @@ export interface CliOptions {
   cwd?: string;
   /** run this file instead of the source entry (e.g. the bundle) */
   program?: string;
+  /** node's own flags, before the program (e.g. image/node-flags.json's) */
+  nodeArgs?: string[];
   timeoutMs?: number;
 }
 
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [opts.program ?? ENTRY, ...args], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.program ?? ENTRY, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

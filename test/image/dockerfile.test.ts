@@ -88,8 +88,17 @@ t.test('runtime: HEALTHCHECK by node itself, code cache warmed by the runtime\'s
   t.equal(envOf(warm).ERLMCP_SECRETS_CODE_CACHE, cache, 'warmed at the same path');
   const runs = all(warm, 'RUN').map(execForm);
   t.ok(runs.every((argv) => argv[0] === '/nodejs/bin/node'), 'warm-up runs the runtime\'s node, exec form');
+  // V8 rejects a code cache made under other flags: the warm-up runs node exactly as the entrypoint does
+  const flags = (JSON.parse(readFileSync(path.join(ROOT, 'image/node-flags.json'), 'utf8')) as { flags: string[] }).flags;
+  t.same(json(one(s, 'ENTRYPOINT')), ['/nodejs/bin/node', ...flags, '/app/erlmcp-secrets.js'], 'the entrypoint runs node with image/node-flags.json');
+  const bundleRuns = runs.filter((argv) => argv.includes('/app/erlmcp-secrets.js'));
   t.same(
-    runs.filter((argv) => argv[1] === '/app/erlmcp-secrets.js').map((argv) => argv[2]),
+    bundleRuns.map((argv) => argv.slice(1, argv.indexOf('/app/erlmcp-secrets.js'))),
+    bundleRuns.map(() => flags),
+    'every warm-up run of the bundle uses the same node flags',
+  );
+  t.same(
+    bundleRuns.map((argv) => argv[argv.indexOf('/app/erlmcp-secrets.js') + 1]),
     ['version', 'check', 'init'],
     'warm-up runs version, check and init on the bundle at its runtime path',
   );

@@ -211,4 +211,5 @@ t.test('a secret subscribed after its directory is already watched still gets it
   t.equal(p.watchedDirectories, 1, 'the directory stays watched while a secret in it is');
   await sleep(QUIET_MS);
   t.same([first.count, late.count], [1, 1]);
+  assertNoLeak(t, f.logs.join('\n'), ['CanaryFirst-v1', 'CanaryFirst-v2', 'CanaryLateKey-v1', 'CanaryLateKey-v2']);
 });
