@@ -24,6 +24,9 @@ export interface AgentErrorInit {
   provider?: string;
   /** the backend asked us to wait this long before trying again (Retry-After) */
   retryAfterMs?: number;
+  /** the backend refused because we ask too often (HTTP 429, ThrottlingException,
+   * RESOURCE_EXHAUSTED): asking again sooner than planned makes it worse */
+  throttled?: boolean;
   cause?: unknown;
 }
 
@@ -34,6 +37,7 @@ export class AgentError extends Error {
   readonly problems: string[];
   readonly provider: string | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly throttled: boolean;
 
   constructor(code: ErrorCode, message: string, init: AgentErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -44,6 +48,7 @@ export class AgentError extends Error {
     this.problems = init.problems ?? [message];
     this.provider = init.provider;
     this.retryAfterMs = init.retryAfterMs;
+    this.throttled = init.throttled ?? false;
   }
 }
 
@@ -57,15 +62,4 @@ export function asAgentError(e: unknown, context: string): AgentError {
   if (isAgentError(e)) return e;
   const kind = e instanceof Error ? e.name : typeof e;
   return new AgentError('internal', `${context}: unexpected ${kind}; this is a bug, please report it with the log lines above`, { cause: e });
-}
-
-/** A Retry-After header value (seconds or an HTTP date) in ms; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
-  if (value === null || value === undefined || value.trim() === '') return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  // an HTTP date, "Sun, 29 Nov 2026 08:01:30 GMT"; Date.parse alone would also take "-5"
-  if (!/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v)) return undefined;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

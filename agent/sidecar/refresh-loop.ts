@@ -206,8 +206,18 @@ export class RefreshLoop {
     const { initial, max } = this.d.config.refresh.backoff;
     // a backend that said when to come back (Retry-After) is not asked sooner,
     // up to the backoff ceiling so a long hint cannot stall a secret for hours
-    const delay = Math.max(nextBackoff(st.failures - 1, initial, max, this.rand), Math.min(err?.retryAfterMs ?? 0, max));
-    this.scheduler.schedule(secret.name, this.d.clock.now() + delay, kind);
+    const now = this.d.clock.now();
+    let at = now + Math.max(nextBackoff(st.failures - 1, initial, max, this.rand), Math.min(err?.retryAfterMs ?? 0, max));
+    // A throttled backend is not asked again before the next planned check:
+    // the backoff starts at seconds, which for a static secret would mean more
+    // calls while throttled than when healthy. The files keep the last good
+    // value meanwhile. A lease's clock keeps running, so leased checks (and
+    // the token's) keep the backoff.
+    if (err?.throttled && kind === 'static') {
+      const interval = secret.refreshMs ?? this.d.config.refresh.interval;
+      at = Math.max(at, nextStaticCheck(now, interval, this.d.config.refresh.jitter, this.rand));
+    }
+    this.scheduler.schedule(secret.name, at, kind);
   }
 
   // ---- checks ------------------------------------------------------------

@@ -9,6 +9,8 @@ export interface AwsErrorReply {
   status: number;
   type: string;
   message: string;
+  /** extra response headers, e.g. the Retry-After a 429 may carry */
+  headers?: Record<string, string>;
 }
 
 interface Rule {
@@ -37,6 +39,8 @@ export const ACCESS_DENIED = (action: string, secretId: string): AwsErrorReply =
   message: `User: arn:aws:sts::123456789012:assumed-role/erlmcp-agent/botocore-session is not authorized to perform: secretsmanager:${action} on resource: ${secretId} because no identity-based policy allows the secretsmanager:${action} action`,
 });
 export const THROTTLED: AwsErrorReply = { status: 400, type: 'ThrottlingException', message: 'Rate exceeded' };
+/** a 429 as a front door (API Gateway, a VPC endpoint proxy) answers, with the wait it asks for */
+export const TOO_MANY_REQUESTS = (retryAfter: string): AwsErrorReply => ({ status: 429, type: 'TooManyRequestsException', message: 'Too Many Requests', headers: { 'retry-after': retryAfter } });
 export const INTERNAL_ERROR: AwsErrorReply = { status: 500, type: 'InternalServiceError', message: 'An error occurred (InternalServiceError) when calling the operation.' };
 
 export async function startAwsErrorProxy(upstream: string): Promise<AwsErrorProxy> {
@@ -67,6 +71,7 @@ export async function startAwsErrorProxy(upstream: string): Promise<AwsErrorProx
           'content-type': 'application/x-amz-json-1.1',
           'x-amzn-errortype': `${rule.reply.type}:http://internal.amazon.com/coral/com.amazonaws.secretsmanager/`,
           'x-amzn-requestid': '7a62c49f-347e-4fc4-9331-6e8eEXAMPLE',
+          ...rule.reply.headers,
           'content-length': Buffer.byteLength(payload),
         });
         res.end(payload);

@@ -10,7 +10,10 @@
 // - NOT_FOUND / FAILED_PRECONDITION texts as the service words them;
 // - payload.data_crc32c on every access, checked on AddSecretVersion.
 // Faults (PERMISSION_DENIED, RESOURCE_EXHAUSTED, ...) are injected per method
-// and secret; calls are counted per method.
+// and secret, optionally with the richer error model's details (a
+// google.rpc.Status in the `grpc-status-details-bin` trailer, carrying
+// ErrorInfo and RetryInfo as Google APIs send with quota errors); calls are
+// counted per method.
 
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -40,6 +43,48 @@ interface StoredSecret {
 export interface InjectedStatus {
   code: grpc.status;
   details: string;
+  /** google.rpc.RetryInfo.retry_delay: how long the service asks the client to wait */
+  retryDelay?: { seconds: number; nanos?: number };
+  /** google.rpc.ErrorInfo, as quota errors carry it (reason RATE_LIMIT_EXCEEDED, domain googleapis.com) */
+  errorInfo?: { reason: string; domain: string; metadata?: Record<string, string> };
+}
+
+// Protocol Buffers wire format, written by hand (as the CRC below) so the
+// fake does not share a decoder with the client it tests.
+function varint(n: number | bigint): Buffer {
+  let v = BigInt(n);
+  if (v < 0n) v += 1n << 64n; // negative int32/int64: ten-byte two's complement
+  const out: number[] = [];
+  do {
+    const byte = Number(v & 0x7fn);
+    v >>= 7n;
+    out.push(v > 0n ? byte | 0x80 : byte);
+  } while (v > 0n);
+  return Buffer.from(out);
+}
+const intField = (field: number, n: number): Buffer => (n === 0 ? Buffer.alloc(0) : Buffer.concat([varint(field << 3), varint(n)]));
+const bytesField = (field: number, bytes: Buffer | string): Buffer => {
+  const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'utf8');
+  return Buffer.concat([varint((field << 3) | 2), varint(b.length), b]);
+};
+/** google.protobuf.Any { type_url = 1; value = 2 } */
+const any = (type: string, value: Buffer): Buffer => Buffer.concat([bytesField(1, `type.googleapis.com/${type}`), bytesField(2, value)]);
+
+/** google.rpc.Status { code = 1; message = 2; repeated Any details = 3 }, as the trailer carries it */
+export function statusDetailsBin(status: InjectedStatus): Buffer {
+  const details: Buffer[] = [];
+  if (status.errorInfo) {
+    const { reason, domain, metadata = {} } = status.errorInfo;
+    // ErrorInfo { reason = 1; domain = 2; map<string, string> metadata = 3 }: a map is repeated { key = 1; value = 2 }
+    const entries = Object.entries(metadata).map(([k, v]) => bytesField(3, Buffer.concat([bytesField(1, k), bytesField(2, v)])));
+    details.push(any('google.rpc.ErrorInfo', Buffer.concat([bytesField(1, reason), bytesField(2, domain), ...entries])));
+  }
+  if (status.retryDelay) {
+    // RetryInfo { google.protobuf.Duration retry_delay = 1 }; Duration { int64 seconds = 1; int32 nanos = 2 }
+    const duration = Buffer.concat([intField(1, status.retryDelay.seconds), intField(2, status.retryDelay.nanos ?? 0)]);
+    details.push(any('google.rpc.RetryInfo', bytesField(1, duration)));
+  }
+  return Buffer.concat([intField(1, status.code), bytesField(2, status.details), ...details.map((d) => bytesField(3, d))]);
 }
 
 export interface GcpFake {
@@ -134,7 +179,15 @@ export async function startGcpFake(opts: { projectId?: string; projectNumber?: s
         const key = `${method} ${secret}`;
         bySecret.set(key, (bySecret.get(key) ?? 0) + 1);
         const injected = failures.find((f) => f.method === method && f.secret === secret);
-        if (injected) throw err(injected.status.code, injected.status.details);
+        if (injected) {
+          const e = err(injected.status.code, injected.status.details);
+          if (injected.status.retryDelay || injected.status.errorInfo) {
+            const trailers = new grpc.Metadata();
+            trailers.set('grpc-status-details-bin', statusDetailsBin(injected.status));
+            throw Object.assign(e, { metadata: trailers });
+          }
+          throw e;
+        }
         callback(null, handler(call.request));
       } catch (e) {
         callback(e as grpc.ServiceError);

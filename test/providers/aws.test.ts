@@ -10,7 +10,7 @@ import { AgentError } from '../../agent/errors.ts';
 import { emulatorFor, freeLoopbackPort, startMoto } from '../helpers/emulators.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
-import { ACCESS_DENIED, INTERNAL_ERROR, THROTTLED, startAwsErrorProxy } from '../fakes/aws-error-proxy.ts';
+import { ACCESS_DENIED, INTERNAL_ERROR, THROTTLED, TOO_MANY_REQUESTS, startAwsErrorProxy } from '../fakes/aws-error-proxy.ts';
 import { rejectionRecorder } from '../helpers/rejection.ts';
 
 // moto accepts any key; the provider finds them through the SDK's default chain
@@ -138,7 +138,41 @@ if (moto) {
     t.equal(e.code, 'unavailable');
     t.equal(e.retryable, true);
     t.equal(e.message, 'aws provider "aws": Secrets Manager throttled secretsmanager:GetSecretValue for secret "erlmcp/cookie" (ThrottlingException); will retry with backoff');
+    t.equal(e.throttled, true, 'throttled: the scheduler must not ask sooner than planned');
+    t.equal(e.retryAfterMs, undefined, 'Secrets Manager names no wait');
     t.equal(proxy.count('GetSecretValue'), 1, 'exactly one attempt: our scheduler does the retrying');
+  });
+
+  t.test('a 429 is throttled and its Retry-After (seconds or HTTP date) becomes retryAfterMs', async (t) => {
+    t.teardown(() => proxy.clearFailures());
+    const base = 'aws provider "aws": Secrets Manager throttled secretsmanager:GetSecretValue for secret "erlmcp/cookie" (TooManyRequestsException); will retry with backoff';
+    proxy.fail('GetSecretValue', 'erlmcp/cookie', TOO_MANY_REQUESTS('12'));
+    proxy.resetCounts();
+    const e = await rejection(provider.fetch(ref('cookie', { id: 'erlmcp/cookie' }), signal));
+    t.equal(e.code, 'unavailable');
+    t.equal(e.retryable, true);
+    t.equal(e.throttled, true);
+    t.equal(e.retryAfterMs, 12_000);
+    t.equal(e.message, `${base}, not before its Retry-After of 12 s`);
+    t.equal(proxy.count('GetSecretValue'), 1, 'the SDK did not wait and retry on its own');
+
+    proxy.clearFailures();
+    proxy.fail('GetSecretValue', 'erlmcp/cookie', TOO_MANY_REQUESTS(new Date(Date.now() + 20_000).toUTCString()));
+    const dated = await rejection(provider.fetch(ref('cookie', { id: 'erlmcp/cookie' }), signal));
+    t.equal(dated.throttled, true);
+    t.ok(dated.retryAfterMs !== undefined && dated.retryAfterMs > 18_000 && dated.retryAfterMs <= 20_000, `an HTTP date 20 s ahead: ${dated.retryAfterMs} ms`);
+    t.equal(dated.message, `${base}, not before its Retry-After of ${Math.ceil(dated.retryAfterMs! / 1000)} s`);
+
+    proxy.clearFailures();
+    proxy.fail('GetSecretValue', 'erlmcp/cookie', TOO_MANY_REQUESTS('later'));
+    const unreadable = await rejection(provider.fetch(ref('cookie', { id: 'erlmcp/cookie' }), signal));
+    t.equal(unreadable.throttled, true);
+    t.equal(unreadable.retryAfterMs, undefined, 'an unreadable Retry-After is ignored');
+    t.equal(unreadable.message, base);
+
+    proxy.clearFailures();
+    t.equal((await provider.fetch(ref('cookie', { id: 'erlmcp/cookie' }), signal)).data.value, CANARIES.plain, 'the next call goes through');
+    assertNoLeak(t, [e.message, dated.message, unreadable.message, log.text()], [...ALL_CANARIES, process.env.AWS_SECRET_ACCESS_KEY!]);
   });
 
   t.test('a 5xx is `unavailable` and retryable', async (t) => {
@@ -148,6 +182,8 @@ if (moto) {
     t.equal(e.code, 'unavailable');
     t.equal(e.retryable, true);
     t.equal(e.message, 'aws provider "aws": Secrets Manager failed secretsmanager:GetSecretValue for secret "erlmcp/cookie" (InternalServiceError, HTTP 500); will retry');
+    t.equal(e.throttled, false, 'a failure, not a refusal to be asked');
+    t.equal(e.retryAfterMs, undefined);
   });
 
   t.test('an unreachable endpoint is `unavailable` and retryable', async (t) => {

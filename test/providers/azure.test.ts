@@ -164,12 +164,35 @@ t.test('429 Throttled and 5xx are retryable `unavailable`, tried once', async (t
   t.equal(e.retryable, true);
   t.equal(e.message, 'azure provider "azure": Key Vault throttled the request for secret "erlmcp-db" (HTTP 429 Throttled); will retry with backoff, not before its Retry-After of 1 s');
   t.equal(e.retryAfterMs, 1000, 'Retry-After is kept for the scheduler');
+  t.equal(e.throttled, true, 'a 429: we ask too often');
   t.equal(fake.operations(), 1, 'the SDK did not retry behind our back');
   fake.fail('erlmcp-cookie', { status: 503, body: { error: { code: 'ServiceUnavailable', message: 'The service is unavailable.' } } });
   const down = await rejection(provider.fetch(ref('cookie', { name: 'erlmcp-cookie' }), signal));
   t.equal(down.code, 'unavailable');
   t.equal(down.retryable, true);
   t.equal(down.message, 'azure provider "azure": Key Vault failed the request for secret "erlmcp-cookie" (HTTP 503); will retry');
+  t.equal(down.throttled, false, 'a 503 is a failure, not a refusal to be asked');
+});
+
+t.test('429 with an HTTP-date Retry-After, or none: throttled either way', async (t) => {
+  t.teardown(() => fake.clearFailures());
+  const base = 'azure provider "azure": Key Vault throttled the request for secret "erlmcp-db" (HTTP 429 Throttled); will retry with backoff';
+  fake.fail('erlmcp-db', { status: 429, body: THROTTLED_BODY, headers: { 'retry-after': new Date(Date.now() + 10_000).toUTCString() } });
+  const dated = await rejection(provider.fetch(ref('db', { name: 'erlmcp-db' }), signal));
+  t.equal(dated.code, 'unavailable');
+  t.equal(dated.throttled, true);
+  t.ok(dated.retryAfterMs !== undefined && dated.retryAfterMs > 8_000 && dated.retryAfterMs <= 10_000, `an HTTP date 10 s ahead: ${dated.retryAfterMs} ms`);
+  t.equal(dated.message, `${base}, not before its Retry-After of ${Math.ceil(dated.retryAfterMs! / 1000)} s`);
+  fake.clearFailures();
+  fake.fail('erlmcp-db', { status: 429, body: THROTTLED_BODY });
+  const bare = await rejection(provider.fetch(ref('db', { name: 'erlmcp-db' }), signal));
+  t.equal(bare.throttled, true);
+  t.equal(bare.retryAfterMs, undefined);
+  t.equal(bare.message, base);
+  fake.clearFailures();
+  t.equal((await provider.fetch(ref('db', { name: 'erlmcp-db' }), signal)).data.password, CANARIES.password, 'the next call goes through');
+  t.ok(fake.tokens.length > 0, 'bearer tokens were issued, and are checked for too');
+  assertNoLeak(t, [dated.message, bare.message, log.text()], [...ALL_CANARIES, ...fake.tokens]);
 });
 
 t.test('an unreachable vault is retryable `unavailable`', async (t) => {

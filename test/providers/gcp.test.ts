@@ -6,6 +6,7 @@ import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
 import { create } from '../../agent/providers/gcp/provider.ts';
 import { crc32c } from '../../agent/providers/gcp/crc32c.ts';
+import { retryDelayMs } from '../../agent/providers/gcp/errors.ts';
 import type { Provider, SecretRef } from '../../agent/providers/provider.ts';
 import { AgentError } from '../../agent/errors.ts';
 import { generateKeyPairSync } from 'node:crypto';
@@ -173,15 +174,65 @@ t.test('RESOURCE_EXHAUSTED, UNAVAILABLE and DEADLINE_EXCEEDED are retryable `una
   t.equal(throttled.code, 'unavailable');
   t.equal(throttled.retryable, true);
   t.equal(throttled.message, 'gcp provider "gcp": Secret Manager answered RESOURCE_EXHAUSTED for secret "erlmcp-db" in project erlmcp-test; will retry');
+  t.equal(throttled.throttled, true, 'RESOURCE_EXHAUSTED: we ask too often');
+  t.equal(throttled.retryAfterMs, undefined, 'no RetryInfo, no wait');
   t.equal(fake.count('AccessSecretVersion'), 1, 'google-gax did not retry behind our back');
   fake.fail('AccessSecretVersion', 'erlmcp-cookie', { code: grpc.status.UNAVAILABLE, details: 'The service is currently unavailable.' });
   const down = await rejection(provider.fetch(ref('cookie', { name: 'erlmcp-cookie' }), signal));
   t.equal(down.code, 'unavailable');
   t.equal(down.message, `gcp provider "gcp": Secret Manager at ${fake.endpoint} answered UNAVAILABLE for secret "erlmcp-cookie" in project erlmcp-test; will retry`);
+  t.equal(down.throttled, false, 'UNAVAILABLE is not a refusal to be asked');
   fake.fail('AccessSecretVersion', 'erlmcp-keystore', { code: grpc.status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
   const slow = await rejection(provider.fetch(ref('keystore', { name: 'erlmcp-keystore', encoding: 'base64' }), signal));
   t.equal(slow.code, 'unavailable');
   t.equal(slow.retryable, true);
+});
+
+const QUOTA_TEXT = "Quota exceeded for quota metric 'Access requests' and limit 'Access requests per minute' of service 'secretmanager.googleapis.com' for consumer 'project_number:804519340372'.";
+const QUOTA_INFO = {
+  reason: 'RATE_LIMIT_EXCEEDED',
+  domain: 'googleapis.com',
+  metadata: { service: 'secretmanager.googleapis.com', quota_metric: 'secretmanager.googleapis.com/access_requests', quota_limit: 'AccessRequestsPerMinutePerProject', consumer: 'projects/804519340372' },
+};
+
+t.test('RESOURCE_EXHAUSTED with RetryInfo in the status details: throttled, not before its retry delay', async (t) => {
+  t.teardown(() => fake.clearFailures());
+  fake.fail('AccessSecretVersion', 'erlmcp-db', { code: grpc.status.RESOURCE_EXHAUSTED, details: QUOTA_TEXT, errorInfo: QUOTA_INFO, retryDelay: { seconds: 17, nanos: 500_000_000 } });
+  fake.resetCounts();
+  const e = await rejection(provider.fetch(ref('db', { name: 'erlmcp-db' }), signal));
+  t.equal(e.code, 'unavailable');
+  t.equal(e.retryable, true);
+  t.equal(e.throttled, true);
+  t.equal(e.retryAfterMs, 17_500, 'seconds and nanos of the Duration');
+  t.equal(e.message, 'gcp provider "gcp": Secret Manager answered RESOURCE_EXHAUSTED for secret "erlmcp-db" in project erlmcp-test; will retry, not before its retry delay of 18 s');
+  t.equal(fake.count('AccessSecretVersion'), 1, 'google-gax did not wait and retry on its own');
+
+  fake.clearFailures();
+  fake.fail('AccessSecretVersion', 'erlmcp-db', { code: grpc.status.RESOURCE_EXHAUSTED, details: QUOTA_TEXT, errorInfo: QUOTA_INFO });
+  const noDelay = await rejection(provider.fetch(ref('db', { name: 'erlmcp-db' }), signal));
+  t.equal(noDelay.throttled, true);
+  t.equal(noDelay.retryAfterMs, undefined, 'ErrorInfo alone names no wait');
+  t.equal(noDelay.message, 'gcp provider "gcp": Secret Manager answered RESOURCE_EXHAUSTED for secret "erlmcp-db" in project erlmcp-test; will retry');
+
+  fake.clearFailures();
+  fake.fail('GetSecretVersion', 'erlmcp-cookie', { code: grpc.status.UNAVAILABLE, details: 'The service is currently unavailable.', retryDelay: { seconds: 3 } });
+  const down = await rejection(provider.changed!(ref('cookie', { name: 'erlmcp-cookie' }), { data: {}, version: '1' }, signal));
+  t.equal(down.code, 'unavailable');
+  t.equal(down.throttled, false, 'UNAVAILABLE with RetryInfo: a wait, but not our rate');
+  t.equal(down.retryAfterMs, 3000);
+  t.equal(down.message, `gcp provider "gcp": Secret Manager at ${fake.endpoint} answered UNAVAILABLE for secret "erlmcp-cookie" in project erlmcp-test; will retry, not before its retry delay of 3 s`);
+
+  fake.clearFailures();
+  t.equal((await provider.fetch(ref('cookie', { name: 'erlmcp-cookie' }), signal)).data.value, CANARIES.plain, 'the next call goes through');
+  assertNoLeak(t, [e.message, noDelay.message, down.message, log.text()], ALL_CANARIES);
+});
+
+t.test('retryDelayMs reads only a well-formed RetryInfo', async (t) => {
+  t.equal(retryDelayMs([{ retryDelay: { seconds: '2', nanos: 1 } }]), 2001, 'int64 as a string; a nanosecond rounds up to a ms');
+  t.equal(retryDelayMs([{ reason: 'RATE_LIMIT_EXCEEDED' }, { retryDelay: { nanos: 250_000_000 } }]), 250, 'found after other details; seconds default to 0');
+  for (const bad of [undefined, 'x', [], [{}], [{ retryDelay: { seconds: -1 } }], [{ retryDelay: { seconds: 'soon' } }], [{ retryDelay: 5 }]]) {
+    t.equal(retryDelayMs(bad), undefined, JSON.stringify(bad));
+  }
 });
 
 t.test('an unreachable endpoint is retryable `unavailable`', async (t) => {

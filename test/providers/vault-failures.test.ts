@@ -25,7 +25,7 @@ t.test('sealed, rate limited, standby, 5xx: unavailable and retryable', async (t
 
   const cases: Array<[() => void, string]> = [
     [() => h.vault.setMode('sealed'), `vault provider "vault": Vault at ${url} is sealed; requests succeed again once it is unsealed (vault operator unseal)`],
-    [() => h.vault.setMode('rate-limited'), `vault provider "vault": Vault at ${url} is rate limiting requests (HTTP 429) while reading secret/data/app; retrying later`],
+    [() => h.vault.setMode('rate-limited'), `vault provider "vault": Vault at ${url} is rate limiting requests (HTTP 429) while reading secret/data/app; retrying later, not before its Retry-After of 1 s`],
     [
       () => h.vault.setMode('standby'),
       `vault provider "vault": Vault at ${url} is a performance standby node (HTTP 473) and did not serve reading secret/data/app; point address at the active node or at the cluster's load balancer`,
@@ -45,6 +45,7 @@ t.test('sealed, rate limited, standby, 5xx: unavailable and retryable', async (t
     t.equal(e!.message, message);
     t.equal(e!.where, 'secrets.app');
     t.equal(e!.provider, 'vault');
+    t.equal(e!.throttled, e!.message.includes('HTTP 429'), 'throttled only by a rate limit');
     messages.push(e!.message);
   }
   h.vault.setMode('active');

@@ -158,7 +158,7 @@ t.test('204 from any server: no body, status 204', async (t) => {
   const url = await listen(t, server);
   const transport = new VaultTransport({ timeoutMs: 5000, rejectUnauthorized: true });
   t.teardown(() => transport.close());
-  t.same(await transport.send({ method: 'PUT', uri: `${url}/v1/sys/leases/revoke`, json: { lease_id: 'x' } }), { statusCode: 204, body: undefined, request: { path: '/v1/sys/leases/revoke' } });
+  t.same(await transport.send({ method: 'PUT', uri: `${url}/v1/sys/leases/revoke`, json: { lease_id: 'x' } }), { statusCode: 204, body: undefined, request: { path: '/v1/sys/leases/revoke' }, headers: {} });
   t.same(await vaultHttp(t, url).call('PUT', 'sys/leases/revoke', { body: { lease_id: 'x' } }), { status: 204, body: undefined });
 });
 
@@ -353,4 +353,32 @@ t.test('node:https (and so node:tls) is loaded only for an https address', async
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: dir });
   t.equal(r.status, 0, r.stderr);
   t.same(JSON.parse(r.stdout), { afterHttp: [], afterHttps: ['https', 'tls'] });
+});
+
+t.test("a 429's Retry-After reaches VaultReply past node-vault, and no other header does", async (t) => {
+  let retryAfter: string | undefined = '4';
+  const body = JSON.stringify({ errors: ['request path "secret/data/app": rate limit quota exceeded'] });
+  const server = http.createServer((_req, res) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-ratelimit-limit': '10', 'set-cookie': `s=${CANARY_TOKEN}` };
+    if (retryAfter !== undefined) headers['retry-after'] = retryAfter;
+    res.writeHead(429, headers).end(body);
+  });
+  const url = await listen(t, server);
+  const transport = new VaultTransport({ timeoutMs: 5000, rejectUnauthorized: true });
+  t.teardown(() => transport.close());
+  const raw = await transport.send({ method: 'GET', uri: `${url}/v1/secret/data/app` });
+  t.same(raw.headers, { 'retry-after': '4' }, 'the transport keeps Retry-After only');
+
+  const v = vaultHttp(t, url);
+  const reply = await v.call('GET', 'secret/data/app', { token: CANARY_TOKEN });
+  t.same(reply, { status: 429, body: JSON.parse(body), retryAfterMs: 4000 });
+  const m = httpFailure(context(url), reply.status, reply.body, reply.retryAfterMs);
+  t.same([m.code, m.retryable, m.throttled, m.retryAfterMs], ['unavailable', true, true, 4000]);
+  t.equal(m.message, `vault provider "vault": Vault at ${url} is rate limiting requests (HTTP 429) while reading secret/data/app; retrying later, not before its Retry-After of 4 s`);
+
+  retryAfter = undefined;
+  t.same(await v.call('GET', 'secret/data/app'), { status: 429, body: JSON.parse(body) }, 'no Retry-After, no retryAfterMs');
+  retryAfter = 'in a while';
+  t.same(await v.call('GET', 'secret/data/app'), { status: 429, body: JSON.parse(body) }, 'an unreadable one is dropped');
+  assertNoLeak(t, [m.message], [CANARY_TOKEN]);
 });

@@ -238,6 +238,24 @@ t.test('a Retry-After from the backend is honoured, up to refresh.backoff.max', 
   t.same(f.loop.nextCheck('db'), { at: T0 + 60_000 + 300_000, kind: 'static' }, 'a one-hour hint is capped at backoff.max (5 m)');
 });
 
+t.test('a throttled static secret is not asked again before its next planned check; a throttled lease keeps the backoff', async (t) => {
+  const f = await fixture(t);
+  await f.advance(60_000);
+  f.provider.failNext('cookie', new AgentError('unavailable', 'vault: rate limited (HTTP 429)', { throttled: true }), 2);
+  f.provider.failNext('db', new AgentError('unavailable', 'vault: 503 sealed'), 1);
+  await f.advance(60_000);
+  const failedAt = T0 + 120_000;
+  t.same(f.loop.nextCheck('cookie'), { at: failedAt + 60_000, kind: 'static' }, 'throttled: the normal 60 s interval, not the 10 s backoff');
+  t.same(f.loop.nextCheck('db'), { at: failedAt + 10_000, kind: 'static' }, 'a failure that is not throttling keeps the 10 s backoff');
+  await f.advance(60_000);
+  t.same(f.loop.nextCheck('cookie'), { at: failedAt + 120_000, kind: 'static' }, 'still throttled: another interval');
+  const cookieCalls = f.provider.log.filter((l) => l.call === 'changed:cookie').map((l) => (l.at - T0) / 1000);
+  t.same(cookieCalls, [60, 120, 180], 'one call per interval while throttled, as when healthy');
+  await f.advance(60_000);
+  t.same(f.loop.nextCheck('cookie'), { at: failedAt + 180_000, kind: 'static' }, 'recovered: the interval as before');
+  assertCleanLogs(t, f);
+});
+
 t.test('watch(): a pushed change is checked at once', async (t) => {
   const f = await fixture(t, { withWatch: true });
   await f.advance(1000);

@@ -3,6 +3,7 @@
 // so every message here is ours and carries no value.
 
 import { AgentError } from '../../errors.ts';
+import { parseRetryAfter } from '../retry-after.ts';
 
 export interface AwsCallContext {
   /** the provider's name in `providers:` */
@@ -28,16 +29,28 @@ interface SdkErrorShape {
   fault: string | undefined;
   code: string | undefined;
   message: string;
+  /** the raw response's Retry-After, which a 429 may carry */
+  retryAfter: string | undefined;
+}
+
+/** a header of the SDK's raw HttpResponse (hidden `$response`), by any case */
+function responseHeader(response: unknown, name: string): string | undefined {
+  const headers = (response as { headers?: unknown } | undefined)?.headers;
+  if (!headers || typeof headers !== 'object') return undefined;
+  const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
+  const v = key === undefined ? undefined : (headers as Record<string, unknown>)[key];
+  return typeof v === 'string' ? v : undefined;
 }
 
 function shapeOf(e: unknown): SdkErrorShape {
-  const o = (e ?? {}) as { name?: unknown; code?: unknown; message?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const o = (e ?? {}) as { name?: unknown; code?: unknown; message?: unknown; $fault?: unknown; $metadata?: { httpStatusCode?: unknown }; $response?: unknown };
   return {
     name: typeof o.name === 'string' ? o.name : 'Error',
     status: typeof o.$metadata?.httpStatusCode === 'number' ? o.$metadata.httpStatusCode : undefined,
     fault: typeof o.$fault === 'string' ? o.$fault : undefined,
     code: typeof o.code === 'string' ? o.code : undefined,
     message: typeof o.message === 'string' ? o.message : '',
+    retryAfter: responseHeader(o.$response, 'retry-after'),
   };
 }
 
@@ -97,7 +110,14 @@ export function mapAwsError(e: unknown, c: AwsCallContext): AgentError {
     return new AgentError('auth', `${at}: no AWS credentials found: on EKS annotate the pod's service account with eks.amazonaws.com/role-arn (IRSA) or use EKS Pod Identity; elsewhere set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE`, init);
   }
   if (THROTTLING.has(err.name) || err.status === 429) {
-    return new AgentError('unavailable', `${at}: Secrets Manager throttled ${c.action} for secret "${c.secretId}" (${err.name}); will retry with backoff`, { ...init, retryable: true });
+    const retryAfterMs = parseRetryAfter(err.retryAfter);
+    const notBefore = retryAfterMs === undefined ? '' : `, not before its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s`;
+    return new AgentError('unavailable', `${at}: Secrets Manager throttled ${c.action} for secret "${c.secretId}" (${err.name}); will retry with backoff${notBefore}`, {
+      ...init,
+      retryable: true,
+      throttled: true,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    });
   }
   if ((err.status !== undefined && err.status >= 500) || err.fault === 'server' || err.name === 'InternalServiceError') {
     return new AgentError('unavailable', `${at}: Secrets Manager failed ${c.action} for secret "${c.secretId}" (${err.name}${err.status ? `, HTTP ${err.status}` : ''}); will retry`, { ...init, retryable: true });

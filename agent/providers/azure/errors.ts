@@ -2,7 +2,8 @@
 // codes of the Key Vault error body (error.code, error.innererror.code) and
 // the names of @azure/identity's errors; every message here is ours.
 
-import { AgentError, parseRetryAfter } from '../../errors.ts';
+import { AgentError } from '../../errors.ts';
+import { parseRetryAfter } from '../retry-after.ts';
 
 export interface AzureCallContext {
   provider: string;
@@ -149,6 +150,7 @@ export function mapAzureError(e: unknown, c: AzureCallContext): AgentError {
     return new AgentError('unavailable', `${at(c)}: Key Vault throttled the request for ${which(c)} (HTTP 429${f.code ? ` ${f.code}` : ''}); will retry with backoff${retryAfterMs !== undefined ? `, not before its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s` : ''}`, {
       ...init(c, e),
       retryable: true,
+      throttled: true,
       ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
     });
   }

@@ -1,7 +1,9 @@
 // gRPC / google-auth errors from the Secret Manager client -> AgentError.
 // Pure. Uses the status code; of the service's text it reads only the
 // version state (DISABLED/DESTROYED) out of FAILED_PRECONDITION, and never
-// copies it, so every message here is ours and carries no value.
+// copies it, so every message here is ours and carries no value. Of the
+// richer error model's details (google-gax decodes the grpc-status-details-bin
+// trailer into `statusDetails`) it reads RetryInfo's delay.
 
 import { AgentError } from '../../errors.ts';
 
@@ -74,9 +76,31 @@ export function payloadProblem(c: GcpCallContext, problem: 'not-utf8' | 'not-jso
   return new AgentError('validation', `${at(c)}: the payload of secret "${shortName(c)}" (version ${c.version}) ${text}`, init(c));
 }
 
+/** a protobuf int64 as google-gax decodes it: a Long, a number or a decimal string */
+function int64(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
+  const toNumber = (v as { toNumber?: unknown } | null | undefined)?.toNumber;
+  return typeof toNumber === 'function' ? (toNumber.call(v) as number) : undefined;
+}
+
+/** google.rpc.RetryInfo.retry_delay in ms, when the error's details carry one */
+export function retryDelayMs(statusDetails: unknown): number | undefined {
+  if (!Array.isArray(statusDetails)) return undefined;
+  for (const d of statusDetails) {
+    const delay = (d as { retryDelay?: { seconds?: unknown; nanos?: unknown } } | null)?.retryDelay;
+    if (!delay || typeof delay !== 'object') continue;
+    const seconds = int64(delay.seconds ?? 0);
+    const nanos = typeof delay.nanos === 'number' ? delay.nanos : 0;
+    if (seconds === undefined || seconds < 0 || nanos < 0) return undefined;
+    return seconds * 1000 + Math.ceil(nanos / 1e6);
+  }
+  return undefined;
+}
+
 export function mapGcpError(e: unknown, c: GcpCallContext): AgentError {
   if (e instanceof AgentError) return e;
-  const o = (e ?? {}) as { code?: unknown; details?: unknown; message?: unknown; name?: unknown };
+  const o = (e ?? {}) as { code?: unknown; details?: unknown; message?: unknown; name?: unknown; statusDetails?: unknown };
   const code = typeof o.code === 'number' ? o.code : undefined;
   const text = `${typeof o.details === 'string' ? o.details : ''} ${typeof o.message === 'string' ? o.message : ''}`;
   const s = shortName(c);
@@ -111,7 +135,16 @@ export function mapGcpError(e: unknown, c: GcpCallContext): AgentError {
     default: {
       const name = CODE_NAMES.get(code) ?? `code ${code}`;
       const reach = code === CODE.UNAVAILABLE ? ` at ${c.endpoint}` : '';
-      return new AgentError('unavailable', `${at(c)}: Secret Manager${reach} answered ${name} for secret "${s}" in project ${c.project}; will retry`, { ...init(c, cause), retryable: RETRYABLE.has(code) || code > 16 });
+      const retryable = RETRYABLE.has(code) || code > 16;
+      // AIP-193: RetryInfo may come with RESOURCE_EXHAUSTED and UNAVAILABLE alike; only the first says we ask too often
+      const retryAfterMs = retryable ? retryDelayMs(o.statusDetails) : undefined;
+      const notBefore = retryAfterMs === undefined ? '' : `, not before its retry delay of ${Math.ceil(retryAfterMs / 1000)} s`;
+      return new AgentError('unavailable', `${at(c)}: Secret Manager${reach} answered ${name} for secret "${s}" in project ${c.project}; will retry${notBefore}`, {
+        ...init(c, cause),
+        retryable,
+        throttled: code === CODE.RESOURCE_EXHAUSTED,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      });
     }
   }
 }

@@ -122,7 +122,7 @@ export class VaultAuth {
     const c = this.#context('renewing the Vault token', 'auth/token/renew-self', 'update');
     const reply = await this.#send(c, 'POST', 'auth/token/renew-self', { token: s.token, body: {}, signal });
     if (reply.status === 400 || reply.status === 403) return undefined;
-    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const a = authBlock(reply.body);
     if (!a) throw new AgentError('unavailable', `vault provider "${this.#o.provider}": Vault at ${this.#o.address} answered renew-self without an auth block`, { provider: this.#o.provider });
     const now = this.#o.now();
@@ -176,7 +176,7 @@ export class VaultAuth {
         { where: `providers.${this.#o.provider}.auth.tokenFile`, provider: this.#o.provider },
       );
     }
-    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const d = ((reply.body as { data?: Record<string, unknown> }).data ?? {}) as Record<string, unknown>;
     const ttl = typeof d.ttl === 'number' ? d.ttl : 0;
     const now = this.#o.now();
@@ -198,7 +198,7 @@ export class VaultAuth {
     const c = this.#context(`logging in at ${loginPath}`, loginPath, 'update');
     const reply = await this.#send(c, 'POST', loginPath, { body, signal });
     if (reply.status === 400 || reply.status === 403) throw refused(vaultSays(reply.body, this.sensitive));
-    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const a = authBlock(reply.body);
     if (!a) throw new AgentError('auth', `vault provider "${this.#o.provider}": login at ${loginPath} returned no token`, { provider: this.#o.provider });
     registerSecretValue(a.client_token);

@@ -5,7 +5,8 @@
 // thrown as they come, for errors.ts to classify.
 
 import nodeVault from 'node-vault';
-import { VaultTransport, isNonJsonBody } from './transport.ts';
+import { parseRetryAfter } from '../retry-after.ts';
+import { VaultTransport, type VaultTransportResponse, isNonJsonBody } from './transport.ts';
 
 export interface VaultHttpOptions {
   address: string;
@@ -21,6 +22,8 @@ export interface VaultReply {
   status: number;
   /** parsed JSON, or undefined for 204 / empty bodies */
   body: unknown;
+  /** a non-2xx answer's Retry-After (rate limit quotas send one on 429), read on arrival */
+  retryAfterMs?: number;
 }
 
 export interface CallOptions {
@@ -31,6 +34,7 @@ export interface CallOptions {
 
 interface ApiResponseErrorShape {
   response?: { statusCode?: unknown; body?: unknown };
+  retryAfterMs?: unknown;
 }
 
 /** the API path, each segment URL-encoded, with an optional query string kept as is */
@@ -74,6 +78,15 @@ export class VaultHttp {
     c.token = '';
     c.namespace = opts.namespace ?? '';
     c.pathPrefix = '';
+    // node-vault's error for a non-2xx answer keeps only its status and body;
+    // the Retry-After goes along with it from here (handleVaultResponse is
+    // node-vault's public hook, looked up on every request)
+    const handle = this.#client.handleVaultResponse.bind(this.#client);
+    this.#client.handleVaultResponse = (res?: { statusCode: number; body: unknown }) =>
+      handle(res as Parameters<typeof handle>[0]).catch((e: unknown) => {
+        const retryAfterMs = parseRetryAfter((res as VaultTransportResponse | undefined)?.headers?.['retry-after']);
+        throw retryAfterMs === undefined || typeof e !== 'object' || e === null ? e : Object.assign(e, { retryAfterMs });
+      });
   }
 
   async call(method: 'GET' | 'PUT' | 'POST', path: string, opts: CallOptions = {}): Promise<VaultReply> {
@@ -89,8 +102,10 @@ export class VaultHttp {
     const reply = await this.#client.request(request as { path: string; method: string }).then(
       (body: unknown): VaultReply => ({ status: body === undefined ? 204 : 200, body }),
       (e: unknown): VaultReply => {
-        const r = (e as ApiResponseErrorShape).response;
-        if (r && typeof r.statusCode === 'number') return { status: r.statusCode, body: r.body };
+        const { response: r, retryAfterMs } = e as ApiResponseErrorShape;
+        if (r && typeof r.statusCode === 'number') {
+          return { status: r.statusCode, body: r.body, ...(typeof retryAfterMs === 'number' ? { retryAfterMs } : {}) };
+        }
         throw e;
       },
     );

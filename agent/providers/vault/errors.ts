@@ -129,10 +129,20 @@ export function leaseGone(c: VaultCallContext, leaseId: string, body: unknown): 
   );
 }
 
-/** a non-2xx answer from Vault */
-export function httpFailure(c: VaultCallContext, status: number, body: unknown): AgentError {
+function notBefore(retryAfterMs: number | undefined): string {
+  return retryAfterMs === undefined ? '' : `, not before its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s`;
+}
+
+/**
+ * A non-2xx answer from Vault. `retryAfterMs` is its Retry-After, honoured on
+ * 429 (a rate limit quota: we ask too often, so `throttled`) and 503 (Vault
+ * overloaded or sealed: not our rate, so only the wait).
+ */
+export function httpFailure(c: VaultCallContext, status: number, body: unknown, retryAfterMs?: number): AgentError {
   const says = vaultSays(body, c.sensitive);
   const quoted = says ? `: ${says}` : '';
+  const wait = status === 429 || status === 503 ? retryAfterMs : undefined;
+  const waitInit = wait === undefined ? {} : { retryAfterMs: wait };
   switch (true) {
     case status === 400:
       return new AgentError('missing', `${prefix(c)}: Vault at ${c.address} refused ${c.action}${inNamespace(c)}${quoted}`, init(c));
@@ -152,7 +162,11 @@ export function httpFailure(c: VaultCallContext, status: number, body: unknown):
     case status === 412:
       return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} has not yet replicated the state needed for ${c.action} (HTTP 412); retrying`, init(c));
     case status === 429:
-      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} is rate limiting requests (HTTP 429) while ${c.action}; retrying later`, init(c));
+      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} is rate limiting requests (HTTP 429) while ${c.action}; retrying later${notBefore(wait)}`, {
+        ...init(c),
+        throttled: true,
+        ...waitInit,
+      });
     case status === 473:
       return new AgentError(
         'unavailable',
@@ -160,9 +174,9 @@ export function httpFailure(c: VaultCallContext, status: number, body: unknown):
         init(c),
       );
     case status === 503 && /sealed/i.test(says):
-      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} is sealed; requests succeed again once it is unsealed (vault operator unseal)`, init(c));
+      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} is sealed; requests succeed again once it is unsealed (vault operator unseal)${wait === undefined ? '' : `; retrying${notBefore(wait)}`}`, { ...init(c), ...waitInit });
     case status >= 500:
-      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} failed with HTTP ${status} while ${c.action}${quoted}`, init(c));
+      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} failed with HTTP ${status} while ${c.action}${quoted}${wait === undefined ? '' : `; retrying${notBefore(wait)}`}`, { ...init(c), ...waitInit });
     default:
       return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} answered HTTP ${status} while ${c.action}${quoted}`, init(c));
   }

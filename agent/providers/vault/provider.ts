@@ -79,7 +79,7 @@ export class VaultProvider implements Provider {
     // current Vault answers a deleted version with 404 plus the envelope; some older releases with 200
     const tomb = reply.status === 404 || reply.status === 200 ? kvV2Tombstone(reply.body) : undefined;
     if (tomb) throw tomb.destroyed ? versionDestroyed(c, tomb.version) : versionDeleted(c, tomb.version, tomb.deletionTime);
-    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const value = toSecretValue(reply.body, this.#ctx.now());
     if (!value) throw emptyResponse(c);
     registerSecretData(value.data);
@@ -106,7 +106,7 @@ export class VaultProvider implements Provider {
       return this.#changedByReading(ref, known, signal);
     }
     if (reply.status === 404) return true; // the whole secret is gone: a fetch will say so
-    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const state = kvV2VersionState(reply.body);
     if (!state) return this.#changedByReading(ref, known, signal);
     if (s.version !== undefined) return state.gone(s.version);
@@ -123,7 +123,7 @@ export class VaultProvider implements Provider {
       this.#leases.delete(lease.id);
       throw leaseGone(c, lease.id, reply.body);
     }
-    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const renewed = leaseRenewal(reply.body);
     if (!renewed) throw new AgentError('unavailable', `vault provider "${this.name}": Vault at ${this.#http.address} answered a lease renewal without lease_duration`, { provider: this.name });
     this.#log.debug({ provider: this.name, secret: ref.name, leaseId: lease.id, ttlSeconds: renewed.ttlSeconds }, 'vault lease renewed');
@@ -137,7 +137,7 @@ export class VaultProvider implements Provider {
     const where = owner ? `secrets.${owner.secret}` : `providers.${this.name}`;
     const c = this.#context('sys/leases/revoke', `revoking lease ${lease.id}`, where, 'update');
     const { reply } = await this.#authorized(c, 'PUT', 'sys/leases/revoke', { lease_id: lease.id }, undefined);
-    if (reply.status !== 204 && reply.status !== 200) throw httpFailure(c, reply.status, reply.body);
+    if (reply.status !== 204 && reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     this.#leases.delete(lease.id);
   }
 

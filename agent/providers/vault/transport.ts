@@ -35,6 +35,8 @@ export interface VaultTransportResponse {
   /** parsed JSON; undefined for an empty body; a NonJsonBody for anything else */
   body: unknown;
   request: { path: string };
+  /** the one response header the agent reads: a 429's or 503's Retry-After, raw */
+  headers: { 'retry-after'?: string };
 }
 
 /** the code of NonJsonBody.asError(), for errors.ts */
@@ -160,7 +162,9 @@ export class VaultTransport {
         res.on('error', (e) => finish(() => reject(e)));
         res.on('end', () => {
           const body = parseBody(Buffer.concat(chunks), res.headers['content-type']);
-          finish(() => resolve({ statusCode: res.statusCode ?? 0, body, request: { path: url.pathname } }));
+          const retryAfter = res.headers['retry-after'];
+          const headers = retryAfter === undefined ? {} : { 'retry-after': retryAfter };
+          finish(() => resolve({ statusCode: res.statusCode ?? 0, body, request: { path: url.pathname }, headers }));
         });
       });
       r.end(payload);

@@ -85,8 +85,10 @@ export interface VaultFake {
   runExpiration(): string[];
 
   setMode(mode: VaultMode): void;
-  /** the next `times` requests (except sys/health) get this status and errors body */
-  failNext(status: number, messages?: string[], times?: number): void;
+  /** the next `times` requests (except sys/health) get this status and errors body;
+   * `retryAfter` adds a Retry-After header, as Vault's rate limit quotas do on a
+   * 429 once sys/quotas/config enable_rate_limit_response_headers is on */
+  failNext(status: number, messages?: string[], times?: number, opts?: { retryAfter?: string }): void;
   /** delay every response by ms (for timeout tests) */
   setDelay(ms: number): void;
 
@@ -110,7 +112,7 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
   const requests: RequestRecord[] = [];
 
   let mode: VaultMode = 'active';
-  let injected: { status: number; messages: string[]; times: number } | undefined;
+  let injected: { status: number; messages: string[]; times: number; retryAfter: string | undefined } | undefined;
   let delayMs = 0;
 
   const nsKey = (ns: string | undefined): string => (ns ?? '').replace(/^\/+|\/+$/g, '');
@@ -185,7 +187,8 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
 
     if (injected && injected.times > 0) {
       injected.times--;
-      return errors(injected.status, ...injected.messages);
+      const failure = errors(injected.status, ...injected.messages);
+      return injected.retryAfter === undefined ? failure : { ...failure, headers: { ...failure.headers, 'Retry-After': injected.retryAfter } };
     }
     if (mode === 'sealed') return errors(503, 'Vault is sealed');
     if (mode === 'rate-limited') {
@@ -361,8 +364,8 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
     setMode(m) {
       mode = m;
     },
-    failNext(status, messages = [], times = 1) {
-      injected = { status, messages, times };
+    failNext(status, messages = [], times = 1, opts = {}) {
+      injected = { status, messages, times, retryAfter: opts.retryAfter };
     },
     setDelay(ms) {
       delayMs = ms;

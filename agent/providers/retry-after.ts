@@ -1,0 +1,17 @@
+// A Retry-After header value -> milliseconds to wait. Pure. Shared by the
+// HTTP backends (Vault, AWS, Azure), whose 429s and 503s may carry one.
+
+// IMF-fixdate, "Sun, 29 Nov 2026 08:01:30 GMT". Also "UTC" in place of "GMT":
+// Vault's rate limit quotas wrote Go's time.RFC1123 of a UTC time before they
+// switched to delta-seconds. Date.parse alone would also take "-5" or "soon".
+const HTTP_DATE = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} (GMT|UTC)$/;
+
+/** delta-seconds or an HTTP date, in ms from `now`; undefined when absent or unreadable */
+export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  if (!HTTP_DATE.test(v)) return undefined;
+  const at = Date.parse(v.replace(/UTC$/, 'GMT'));
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
