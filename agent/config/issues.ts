@@ -18,8 +18,36 @@ export function issueLines(error: z.core.$ZodError, prefix: ReadonlyArray<Proper
       return issue.keys.map((k) => `${formatPath([...prefix, ...issue.path, k])}: unknown key`);
     }
     const path = formatPath([...prefix, ...issue.path]);
+    if (issue.code === 'invalid_union') {
+      const lines = unionLines(issue, [...prefix, ...issue.path]);
+      if (lines) return lines;
+    }
     return path === '' ? issue.message : `${path}: ${describeIssue(issue)}`;
   });
+}
+
+/** zod's own text for a value that fits no branch of a union is "Invalid
+ * input", which hides what is wrong (a bad regex inside a rule, a missing
+ * duration). A branch that accepted the value's type says what is wrong
+ * inside it; when none did, the line names the types that would do. */
+function unionLines(issue: z.core.$ZodIssueInvalidUnion, at: ReadonlyArray<PropertyKey>): string[] | undefined {
+  const branches = issue.errors;
+  if (branches.length === 0) return undefined;
+  const wrongType = (b: z.core.$ZodIssue[]) => b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0;
+  const fitting = branches.filter((b) => !wrongType(b));
+  if (fitting.length > 0) {
+    // the branch that got furthest into the value is the one the operator meant
+    const depth = (b: z.core.$ZodIssue[]) => Math.max(...b.map((i) => i.path.length));
+    const best = fitting.reduce((a, b) => (depth(b) > depth(a) ? b : a));
+    return issueLines({ issues: best } as z.core.$ZodError, at);
+  }
+  // in a config's words: YAML has maps and lists, not records and arrays
+  const word = (t: string) => ({ record: 'map', object: 'map', array: 'list' })[t] ?? t;
+  const expected = [...new Set(branches.map((b) => word((b[0] as z.core.$ZodIssueInvalidType).expected)))];
+  const received = /received (\w+)/.exec(branches[0]![0]!.message)?.[1];
+  const path = formatPath(at);
+  const text = received === 'undefined' ? `required (expected ${expected.join(' or ')})` : `expected ${expected.join(' or ')}${received ? `, received ${received}` : ''}`;
+  return [path === '' ? text : `${path}: ${text}`];
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

@@ -68,7 +68,10 @@ t.test("zod's English messages, as operators read them", async (t) => {
     ['a url', configSchema, { reload: [{ type: 'http', url: 'ftp://x' }] }, ['reload[0].url: Invalid URL']],
     ['a pattern without a message', webhookConfigSchema, { erlang: { cookie: { secret: '1' } } }, ['erlang.cookie.secret: Invalid string: must match pattern /^[A-Za-z][A-Za-z0-9_-]*$/']],
     ['a literal', aws.providerConfigSchema, { type: 'other', region: 'us-east-1' }, ['type: Invalid input: expected "aws"']],
-    ['a union', configSchema, { reload: [{ type: 'http', url: 'http://x/', expectStatus: 'x' }] }, ['reload[0].expectStatus: Invalid input']],
+    ['a union', configSchema, { reload: [{ type: 'http', url: 'http://x/', expectStatus: 'x' }] }, ['reload[0].expectStatus: expected number or list, received string']],
+    ['a union whose branch fits: the problem inside it', configSchema, { secrets: { s: { provider: 'p', require: { password: { pattern: '([' } } } } }, ['secrets.s.require.password.pattern: not a valid regular expression']],
+    ['a union of list or map given neither', configSchema, { secrets: { s: { provider: 'p', require: 5 } } }, ['secrets.s.require: expected list or map, received number']],
+    ['a union given a list with a bad item', configSchema, { secrets: { s: { provider: 'p', require: [''] } } }, ['secrets.s.require[0]: Too small: expected string to have >=1 characters']],
     ['a discriminated union', configSchema, { reload: [{ type: 'nope' }] }, ["reload[0].type: Invalid discriminator value. Expected 'erlang' | 'signal' | 'exec' | 'http'"]],
     [
       'a discriminated union of credentials',
@@ -76,7 +79,7 @@ t.test("zod's English messages, as operators read them", async (t) => {
       { type: 'azure', vaultUrl: 'https://x', credential: {} },
       ["credential.type: Invalid discriminator value. Expected 'default' | 'workload' | 'managed' | 'clientSecret' | 'clientCertificate'"],
     ],
-    ['a missing duration', configSchema, { init: { backoff: { initial: '1s' } } }, ['init.backoff.max: Invalid input']],
+    ['a missing duration', configSchema, { init: { backoff: { initial: '1s' } } }, ['init.backoff.max: required (expected number or string)']],
   ];
   for (const [what, schema, input, lines] of cases) t.same(linesOf(schema, input), lines, what);
 });
