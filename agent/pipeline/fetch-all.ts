@@ -80,12 +80,24 @@ async function fetchWithRetry(secret: SecretConfig, provider: Provider, opts: Fe
       last = err;
       const wait = Math.max(nextBackoff(attempt, opts.config.init.backoff.initial, opts.config.init.backoff.max, opts.random ?? Math.random), err.retryAfterMs ?? 0);
       const left = opts.deadline - now();
-      const retry = err.retryable && left > 0;
+      // a backend that asks for more time than init has left gets its answer
+      // now, not after sleeping out the rest of init.timeout
+      const beyondDeadline = err.retryAfterMs !== undefined && err.retryAfterMs >= left;
+      const retry = err.retryable && left > 0 && !beyondDeadline;
       opts.logger.warn(
         { audit: true, secret: secret.name, provider: provider.name, ref: what, attempts: attempt, outcome: err.code, retrying: retry, retryInMs: retry ? Math.min(wait, left) : undefined, err: err.message },
         retry ? 'secret fetch failed, will retry' : 'secret fetch failed',
       );
       if (!retry) {
+        if (err.retryable && beyondDeadline && left > 0) {
+          const secs = (ms: number) => `${Math.ceil(ms / 1000)} s`;
+          return new AgentError('unavailable', `${err.message}; it asks for ${secs(err.retryAfterMs!)}, more than the ${secs(left)} left of init.timeout (${formatDuration(opts.config.init.timeout)}), so init stops now: raise init.timeout, or let the init container restart later`, {
+            retryable: false,
+            provider: provider.name,
+            where: `secrets.${secret.name}`,
+            cause: err,
+          });
+        }
         if (err.retryable) {
           const tries = `${attempt} attempt${attempt > 1 ? 's' : ''}`;
           return new AgentError('unavailable', `still failing after ${tries} in ${formatDuration(now() - started)} (init.timeout ${formatDuration(opts.config.init.timeout)}): ${err.message}`, {
