@@ -15,3 +15,9 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
   const at = Date.parse(v.replace(/UTC$/, 'GMT'));
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
+
+/** a milliseconds header (Azure's retry-after-ms, x-ms-retry-after-ms) -> ms; undefined when absent or unreadable */
+export function parseRetryAfterMs(value: string | null | undefined): number | undefined {
+  const v = value?.trim();
+  return v && /^\d+$/.test(v) ? Number(v) : undefined;
+}

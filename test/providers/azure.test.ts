@@ -195,6 +195,24 @@ t.test('429 with an HTTP-date Retry-After, or none: throttled either way', async
   assertNoLeak(t, [dated.message, bare.message, log.text()], [...ALL_CANARIES, ...fake.tokens]);
 });
 
+t.test('429 with Azure\'s millisecond forms (retry-after-ms, x-ms-retry-after-ms): they win over retry-after', async (t) => {
+  t.teardown(() => fake.clearFailures());
+  const base = 'azure provider "azure": Key Vault throttled the request for secret "erlmcp-db" (HTTP 429 Throttled); will retry with backoff';
+  for (const [header, value, ms] of [['retry-after-ms', '1500', 1500], ['x-ms-retry-after-ms', '250', 250]] as const) {
+    fake.clearFailures();
+    fake.fail('erlmcp-db', { status: 429, body: THROTTLED_BODY, headers: { [header]: value, 'retry-after': '30' } });
+    const e = await rejection(provider.fetch(ref('db', { name: 'erlmcp-db' }), signal));
+    t.equal(e.throttled, true);
+    t.equal(e.retryAfterMs, ms, `${header}: ${value} ms, not retry-after's 30 s`);
+    t.equal(e.message, `${base}, not before its Retry-After of ${Math.ceil(ms / 1000)} s`);
+  }
+  fake.clearFailures();
+  fake.fail('erlmcp-db', { status: 429, body: THROTTLED_BODY, headers: { 'retry-after-ms': 'soon', 'retry-after': '2' } });
+  const unreadable = await rejection(provider.fetch(ref('db', { name: 'erlmcp-db' }), signal));
+  t.equal(unreadable.retryAfterMs, 2000, 'an unreadable retry-after-ms falls back to retry-after');
+  assertNoLeak(t, [unreadable.message, log.text()], [...ALL_CANARIES, ...fake.tokens]);
+});
+
 t.test('an unreachable vault is retryable `unavailable`', async (t) => {
   const port = await freeLoopbackPort();
   const dead = await createWithCredential('azure', { ...config, vaultUrl: `https://localhost:${port}` }, ctx, credential);

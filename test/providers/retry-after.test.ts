@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseRetryAfter } from '../../agent/providers/retry-after.ts';
+import { parseRetryAfter, parseRetryAfterMs } from '../../agent/providers/retry-after.ts';
 
 const now = Date.parse('2026-11-29T08:00:00Z');
 
@@ -22,4 +22,10 @@ t.test('anything else is ignored, never guessed at', async (t) => {
   for (const bad of [undefined, null, '', '  ', 'soon', '-5', '1.5', '5s', '0x10', 'Sun, 29 Nov 2026 08:01:30 CET', '2026-11-29T08:01:30Z', 'Sun, 29 Nov 2026 08:01:30']) {
     t.equal(parseRetryAfter(bad, now), undefined, `${JSON.stringify(bad)} is ignored`);
   }
+});
+
+t.test('milliseconds headers (Azure): whole milliseconds only', async (t) => {
+  t.equal(parseRetryAfterMs('1500'), 1500);
+  t.equal(parseRetryAfterMs(' 0 '), 0);
+  for (const bad of [undefined, null, '', '1.5', '-1', 'soon', '1e3']) t.equal(parseRetryAfterMs(bad), undefined, `${JSON.stringify(bad)} is ignored`);
 });

@@ -3,7 +3,7 @@
 // the names of @azure/identity's errors; every message here is ours.
 
 import { AgentError } from '../../errors.ts';
-import { parseRetryAfter } from '../retry-after.ts';
+import { parseRetryAfter, parseRetryAfterMs } from '../retry-after.ts';
 
 export interface AzureCallContext {
   provider: string;
@@ -63,6 +63,8 @@ interface ErrorFacts {
   causeCode: string | undefined;
   /** the Retry-After header of a 429 */
   retryAfter: string | undefined;
+  /** retry-after-ms or x-ms-retry-after-ms */
+  retryAfterMs: string | undefined;
 }
 
 function factsOf(e: unknown): ErrorFacts {
@@ -82,6 +84,8 @@ function factsOf(e: unknown): ErrorFacts {
     message: typeof o.message === 'string' ? o.message : '',
     causeCode: typeof o.cause?.code === 'string' ? o.cause.code : undefined,
     retryAfter: typeof o.response?.headers?.get === 'function' ? o.response.headers.get('retry-after') : undefined,
+    // Azure's millisecond forms, which its own SDK prefers to retry-after
+    retryAfterMs: typeof o.response?.headers?.get === 'function' ? (o.response.headers.get('retry-after-ms') ?? o.response.headers.get('x-ms-retry-after-ms')) : undefined,
   };
 }
 
@@ -146,7 +150,7 @@ export function mapAzureError(e: unknown, c: AzureCallContext): AgentError {
     return new AgentError('auth', `${at(c)}: ${c.vaultUrl} rejected the token (HTTP 401, credential type ${c.credentialType}): check that the identity's tenant is the vault's tenant`, init(c, e));
   }
   if (f.status === 429) {
-    const retryAfterMs = parseRetryAfter(f.retryAfter);
+    const retryAfterMs = parseRetryAfterMs(f.retryAfterMs) ?? parseRetryAfter(f.retryAfter);
     return new AgentError('unavailable', `${at(c)}: Key Vault throttled the request for ${which(c)} (HTTP 429${f.code ? ` ${f.code}` : ''}); will retry with backoff${retryAfterMs !== undefined ? `, not before its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s` : ''}`, {
       ...init(c, e),
       retryable: true,
