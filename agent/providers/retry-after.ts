@@ -21,3 +21,8 @@ export function parseRetryAfterMs(value: string | null | undefined): number | un
   const v = value?.trim();
   return v && /^\d+$/.test(v) ? Number(v) : undefined;
 }
+
+/** the tail of an operator message: ", not before its Retry-After of 8 s" ("" without a hint) */
+export function notBeforeText(retryAfterMs: number | undefined, what = 'Retry-After'): string {
+  return retryAfterMs === undefined ? '' : `, not before its ${what} of ${Math.ceil(retryAfterMs / 1000)} s`;
+}

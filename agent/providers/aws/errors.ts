@@ -3,7 +3,7 @@
 // so every message here is ours and carries no value.
 
 import { AgentError } from '../../errors.ts';
-import { parseRetryAfter } from '../retry-after.ts';
+import { notBeforeText, parseRetryAfter } from '../retry-after.ts';
 
 export interface AwsCallContext {
   /** the provider's name in `providers:` */
@@ -111,7 +111,7 @@ export function mapAwsError(e: unknown, c: AwsCallContext): AgentError {
   }
   if (THROTTLING.has(err.name) || err.status === 429) {
     const retryAfterMs = parseRetryAfter(err.retryAfter);
-    const notBefore = retryAfterMs === undefined ? '' : `, not before its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s`;
+    const notBefore = notBeforeText(retryAfterMs);
     return new AgentError('unavailable', `${at}: Secrets Manager throttled ${c.action} for secret "${c.secretId}" (${err.name}); will retry with backoff${notBefore}`, {
       ...init,
       retryable: true,

@@ -3,7 +3,7 @@
 // the names of @azure/identity's errors; every message here is ours.
 
 import { AgentError } from '../../errors.ts';
-import { parseRetryAfter, parseRetryAfterMs } from '../retry-after.ts';
+import { notBeforeText, parseRetryAfter, parseRetryAfterMs } from '../retry-after.ts';
 
 export interface AzureCallContext {
   provider: string;
@@ -151,7 +151,7 @@ export function mapAzureError(e: unknown, c: AzureCallContext): AgentError {
   }
   if (f.status === 429) {
     const retryAfterMs = parseRetryAfterMs(f.retryAfterMs) ?? parseRetryAfter(f.retryAfter);
-    return new AgentError('unavailable', `${at(c)}: Key Vault throttled the request for ${which(c)} (HTTP 429${f.code ? ` ${f.code}` : ''}); will retry with backoff${retryAfterMs !== undefined ? `, not before its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s` : ''}`, {
+    return new AgentError('unavailable', `${at(c)}: Key Vault throttled the request for ${which(c)} (HTTP 429${f.code ? ` ${f.code}` : ''}); will retry with backoff${notBeforeText(retryAfterMs)}`, {
       ...init(c, e),
       retryable: true,
       throttled: true,

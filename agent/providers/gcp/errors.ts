@@ -6,6 +6,7 @@
 // trailer into `statusDetails`) it reads RetryInfo's delay.
 
 import { AgentError } from '../../errors.ts';
+import { notBeforeText } from '../retry-after.ts';
 
 export interface GcpCallContext {
   provider: string;
@@ -138,7 +139,7 @@ export function mapGcpError(e: unknown, c: GcpCallContext): AgentError {
       const retryable = RETRYABLE.has(code) || code > 16;
       // AIP-193: RetryInfo may come with RESOURCE_EXHAUSTED and UNAVAILABLE alike; only the first says we ask too often
       const retryAfterMs = retryable ? retryDelayMs(o.statusDetails) : undefined;
-      const notBefore = retryAfterMs === undefined ? '' : `, not before its retry delay of ${Math.ceil(retryAfterMs / 1000)} s`;
+      const notBefore = notBeforeText(retryAfterMs, 'retry delay');
       return new AgentError('unavailable', `${at(c)}: Secret Manager${reach} answered ${name} for secret "${s}" in project ${c.project}; will retry${notBefore}`, {
         ...init(c, cause),
         retryable,

@@ -6,6 +6,7 @@
 // token header included.
 
 import { AgentError } from '../../errors.ts';
+import { notBeforeText } from '../retry-after.ts';
 import { NOT_JSON } from './transport.ts';
 
 export interface VaultCallContext {
@@ -129,10 +130,6 @@ export function leaseGone(c: VaultCallContext, leaseId: string, body: unknown): 
   );
 }
 
-function notBefore(retryAfterMs: number | undefined): string {
-  return retryAfterMs === undefined ? '' : `, not before its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s`;
-}
-
 /**
  * A non-2xx answer from Vault. `retryAfterMs` is its Retry-After, honoured on
  * 429 (a rate limit quota: we ask too often, so `throttled`) and 503 (Vault
@@ -162,7 +159,7 @@ export function httpFailure(c: VaultCallContext, status: number, body: unknown, 
     case status === 412:
       return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} has not yet replicated the state needed for ${c.action} (HTTP 412); retrying`, init(c));
     case status === 429:
-      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} is rate limiting requests (HTTP 429) while ${c.action}; retrying later${notBefore(wait)}`, {
+      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} is rate limiting requests (HTTP 429) while ${c.action}; retrying later${notBeforeText(wait)}`, {
         ...init(c),
         throttled: true,
         ...waitInit,
@@ -174,9 +171,9 @@ export function httpFailure(c: VaultCallContext, status: number, body: unknown, 
         init(c),
       );
     case status === 503 && /sealed/i.test(says):
-      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} is sealed; requests succeed again once it is unsealed (vault operator unseal)${wait === undefined ? '' : `; retrying${notBefore(wait)}`}`, { ...init(c), ...waitInit });
+      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} is sealed; requests succeed again once it is unsealed (vault operator unseal)${wait === undefined ? '' : `; retrying${notBeforeText(wait)}`}`, { ...init(c), ...waitInit });
     case status >= 500:
-      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} failed with HTTP ${status} while ${c.action}${quoted}${wait === undefined ? '' : `; retrying${notBefore(wait)}`}`, { ...init(c), ...waitInit });
+      return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} failed with HTTP ${status} while ${c.action}${quoted}${wait === undefined ? '' : `; retrying${notBeforeText(wait)}`}`, { ...init(c), ...waitInit });
     default:
       return new AgentError('unavailable', `${prefix(c)}: Vault at ${c.address} answered HTTP ${status} while ${c.action}${quoted}`, init(c));
   }
