@@ -64,24 +64,27 @@ if (!sea) {
   // the hash of everything names the cache files, so a new build never meets an old cache
   const id = createHash('sha256').update(program).update(JSON.stringify(chunks)).digest('hex').slice(0, 16);
   // The program and the chunks (base64) follow the loader in one closing
-  // comment; the loader finds them by the marker and these offsets.
+  // comment; the runtime reads each by its offset from the end of the file.
   if (!/^[\x00-\x7f]*$/.test(program)) throw new Error('build: the program is not ASCII; the loader reads it as latin1 (keep esbuild charset ascii)');
   const marker = '\n/*erlmcp-secrets payload\n';
+  const trailer = '*/\n';
   const sentinel = '*\x01/';
   if (program.includes(sentinel)) throw new Error('build: the program contains the loader sentinel; pick another one in image/build.mjs');
-  const layout = { id, marker, sentinel, program: [0, 0], chunks: {} };
-  let payload = '';
-  const add = (text) => {
-    const at = [payload.length, text.length];
-    payload += `${text}\n`;
-    return at;
-  };
-  layout.program = add(program.replaceAll('*/', sentinel));
-  for (const [name, text] of Object.entries(chunks)) layout.chunks[name] = add(text);
+  const entries = [['program', program.replaceAll('*/', sentinel)], ...Object.entries(chunks)];
+  const payload = entries.map(([, text]) => `${text}\n`).join('');
+  // all ASCII, so characters are bytes
+  const ends = {};
+  let fromEnd = payload.length + trailer.length;
+  for (const [name, text] of entries) {
+    ends[name] = [fromEnd, text.length];
+    fromEnd -= text.length + 1;
+  }
+  const { program: programAt, ...chunkAt } = ends;
+  const layout = { id, sentinel, programStart: program.slice(0, 64), program: programAt, chunks: chunkAt };
   const loader = readFileSync(path.join(root, 'image/code-cache-loader.cjs'), 'utf8')
     .replace('__RUNTIME__', () => JSON.stringify(readFileSync(path.join(root, 'image/code-cache-runtime.cjs'), 'utf8')))
     .replace('__LAYOUT__', () => JSON.stringify(layout));
-  writeFileSync(outfile, `${loader}${marker}${payload}*/\n`, { mode: 0o755 });
+  writeFileSync(outfile, `${loader}${marker}${payload}${trailer}`, { mode: 0o755 });
 }
 
 // The repository's package.json says "type": "module"; this one keeps the

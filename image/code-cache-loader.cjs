@@ -15,6 +15,6 @@
 // A cache is read only from a directory that this user (or root) owns and
 // nobody else can write: code cache is code.
 'use strict';
-// where the program and the chunks are: offsets after the marker; the
+// where the program and the chunks are: offsets from the end of this file; the
 // program's own star-slash pairs are stored as the sentinel so the comment holds
 require('node:vm').runInThisContext(__RUNTIME__, { filename: `${__filename}#loader` })(__LAYOUT__, exports, require, module, __filename, __dirname);

@@ -5,16 +5,21 @@
 (function runtime(layout, exports, require, module, __filename, __dirname) {
   'use strict';
   const fs = require('node:fs');
-  /** [offset, length] after the marker -> that part of this file, as a string */
-  const readPayload = ([offset, length]) => {
-    const file = fs.readFileSync(__filename);
-    const base = file.lastIndexOf(layout.marker);
-    if (base === -1) throw new Error(`erlmcp-secrets: ${__filename} has lost its payload; reinstall it`);
-    const start = base + Buffer.byteLength(layout.marker) + offset;
-    return file.latin1Slice(start, start + length);
+  /** [from the end of this file, length] -> those bytes, as a string. Only
+   * they are read: Node has read the whole file once already. */
+  const readPayload = ([fromEnd, length]) => {
+    const fd = fs.openSync(__filename, 'r');
+    try {
+      const bytes = Buffer.alloc(length);
+      const start = fs.fstatSync(fd).size - fromEnd;
+      return bytes.latin1Slice(0, start >= 0 ? fs.readSync(fd, bytes, 0, length, start) : 0);
+    } finally {
+      fs.closeSync(fd);
+    }
   };
   // the program is ASCII (the build checks), so latin1 is exact
   const program = readPayload(layout.program).replaceAll(layout.sentinel, '*/');
+  if (!program.startsWith(layout.programStart)) throw new Error(`erlmcp-secrets: ${__filename} has lost its payload; reinstall it`);
   const path = require('node:path');
   const vm = require('node:vm');
   const os = require('node:os');

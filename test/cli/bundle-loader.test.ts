@@ -6,7 +6,7 @@
 // snapshot of `run` from the bundle copied alone into an empty folder.
 
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -108,4 +108,16 @@ t.test('a running sidecar keeps the program once and nothing of the loader\'s pa
   );
   t.ok(strings.every((s) => s.size < file.length * 0.9), 'no string as large as the bundle file');
   assertNoLeak(t, output, [CANARY]);
+});
+
+t.test('a bundle whose payload moved (bytes appended) says so instead of running something else', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bundle-loader-moved-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const moved = path.join(dir, 'erlmcp-secrets.js');
+  // still valid JavaScript: only whitespace after the closing comment
+  writeFileSync(moved, `${readFileSync(BUNDLE, 'utf8')}\n\n`);
+  const r = spawnSync(process.execPath, [moved, 'version'], { encoding: 'utf8', env: { PATH: process.env.PATH, ERLMCP_SECRETS_CODE_CACHE: 'off' } });
+  t.not(r.status, 0, 'does not run');
+  t.match(r.stderr, `erlmcp-secrets: ${moved} has lost its payload; reinstall it`);
+  t.equal(r.stdout, '');
 });
