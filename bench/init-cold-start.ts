@@ -3,6 +3,12 @@
 // median per-round ratio to `node -e 0` on the same machine (target: init
 // <= 2x). Figures, not pass/fail.
 //
+// Three floors put the figure in context, each the same calls and writes
+// with less around them: the I/O alone (node:http, nothing else), the
+// libraries the brief mandates (node-vault, pino, mustache: bench/floors/),
+// and those plus the agent's own choices for its config (yaml, zod/mini).
+// Floors are bundled like the program and run with Node's compile cache.
+//
 //   Vault-only   10 secrets in the Vault fake (KV v2, token auth)
 //   all four     10 secrets spread over Vault, AWS (moto), Azure and GCP (the
 //                fakes): every provider chunk and its SDK is loaded
@@ -17,6 +23,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startMoto } from '../test/helpers/emulators.ts';
 import { BACKEND_TYPES, startFourBackends, type BackendType } from '../test/helpers/four-backends.ts';
+import { bundleFloor } from './floors/bundle.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BUNDLE = path.join(ROOT, 'dist/erlmcp-secrets.js');
@@ -51,6 +58,23 @@ async function writeConfig(name: string, types: readonly BackendType[]): Promise
   writeFileSync(
     file,
     `providers:\n${backends.providersYaml(types)}\nsecrets:\n${secrets.join('\n')}\noutput: { root: ${path.join(dir, 'out')} }\ntemplates:\n${templates.join('\n')}\nlog: { level: warn }\n`,
+  );
+  return file;
+}
+
+/** the config of the library floors (bench/floors/init-*.ts): the Vault-only
+ * secrets and templates of writeConfig('vault-only'), as JSON */
+function floorConfig(outDir: string): string {
+  const file = path.join(backends.dir, 'floor-config.json');
+  const lines = [...Array(SECRETS).keys()].map((i) => `S${i}_USER={{s${i}.username}}\nS${i}_PASSWORD={{s${i}.password}}\n`).join('');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      vault: { address: backends.vault.url, tokenFile: path.join(backends.dir, 'vault-token') },
+      secrets: Object.fromEntries([...Array(SECRETS).keys()].map((i) => [`s${i}`, { path: `secret/data/bench-vault-only-s${i}` }])),
+      templates: [...Array(TEMPLATES).keys()].map((t) => ({ contents: lines, destination: `t${t}.env` })),
+      out: outDir,
+    }),
   );
   return file;
 }
@@ -137,9 +161,15 @@ try {
   const flags = (JSON.parse(readFileSync(path.join(ROOT, 'image/node-flags.json'), 'utf8')) as { flags: string[] }).flags;
   const floor = path.join(backends.dir, 'io-floor.cjs');
   writeFileSync(floor, ioFloorScript(backends.vault.url, path.join(backends.dir, 'vault-token'), path.join(backends.dir, 'floor-out')));
+  const floorJson = floorConfig(path.join(backends.dir, 'floor-libraries-out'));
+  const compileCache = { NODE_COMPILE_CACHE: path.join(backends.dir, 'node-compile-cache') };
+  const mandated = await bundleFloor('init-mandated', backends.dir);
+  const chosen = await bundleFloor('init-chosen', backends.dir);
   const results = await measure([
     { label: 'node -e 0', args: ['-e', '0'] },
     { label: 'I/O floor: node:http, the same 11 calls, 5 writes', args: [floor] },
+    { label: 'floor: + node-vault, pino, mustache (mandated)', args: [mandated, floorJson], env: compileCache },
+    { label: 'floor: + yaml, zod/mini (the agent\'s choices)', args: [chosen, floorJson], env: compileCache },
     { label: 'version (code cache warm)', args: [BUNDLE, 'version'], env: warm },
     { label: 'init Vault-only (code cache warm)', args: [BUNDLE, 'init', '-c', vaultCfg], env: warm },
     { label: 'init Vault-only (code cache off)', args: [BUNDLE, 'init', '-c', vaultCfg], env: off },
@@ -149,7 +179,10 @@ try {
   ]);
   const v = results.get('init Vault-only (code cache warm)')!;
   const f = results.get('I/O floor: node:http, the same 11 calls, 5 writes')!;
+  const fm = results.get('floor: + node-vault, pino, mustache (mandated)')!;
+  const fc = results.get("floor: + yaml, zod/mini (the agent's choices)")!;
   console.log(`\nthe I/O alone (no config, validation, templates or logging) is ${f.ratio.toFixed(2)}x bare node: the floor under any Node init doing this work`);
+  console.log(`with the mandated libraries it is ${fm.ratio.toFixed(2)}x, with the agent's config libraries too ${fc.ratio.toFixed(2)}x; the agent adds ${(v.median - fc.median).toFixed(1)} ms to that`);
   const all = results.get('init all four backends (code cache warm)')!;
   console.log(`Vault-only init, warm code cache: ${v.ratio.toFixed(2)}x bare node (target: <= 2x)`);
   console.log(`all four backends cost ${(all.median - v.median).toFixed(1)} ms more than Vault-only: the AWS, Azure and GCP chunks and SDKs, which a Vault-only init never loads`);

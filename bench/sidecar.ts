@@ -6,7 +6,10 @@
 //      (image/node-flags.json), against a bare
 //      `node -e 'setInterval(()=>{},1000)'` on the same node binary, and the
 //      floor of any Node sidecar of this shape (HTTP server, fs.watch, a
-//      read every 100 ms). Target: at most 1.25x the bare node.
+//      read every 100 ms). Target: at most 1.25x the bare node. Two more
+//      floors add the libraries (bench/floors/): those the brief mandates
+//      (chokidar, pino, mustache) and then the agent's own choices (yaml,
+//      zod/mini, prom-client), each bundled like the program.
 //   2. CPU time per refresh cycle with 100 secrets, in-process on a
 //      ManualClock (so only the work is measured, not waiting): unchanged
 //      cycles (file provider; Vault fake KV v2, whose server runs in this
@@ -38,6 +41,7 @@ import type { Notifier } from '../agent/reload/notifier.ts';
 import { ManualClock } from '../agent/scheduler/manual-clock.ts';
 import { startSidecar } from '../agent/sidecar/run.ts';
 import { startVaultFake } from '../test/fakes/vault/index.ts';
+import { bundleFloor } from './floors/bundle.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const RSS_CYCLES = Number(process.argv[2] ?? 300);
@@ -119,6 +123,13 @@ async function rssFigures(): Promise<Record<string, number | string>> {
   out.floorSidecarKb = await settledRss(floor, 3000);
   out.floorSidecarRatio = Number((out.floorSidecarKb / bareKb).toFixed(2));
   await stopChild(floor);
+  for (const name of ['sidecar-mandated', 'sidecar-chosen'] as const) {
+    const lib = spawn(process.execPath, [...IMAGE_FLAGS, await bundleFloor(name, floorDir), path.join(floorDir, 'secrets')], { stdio: 'ignore' });
+    const key = name === 'sidecar-mandated' ? 'floorMandatedLibs' : 'floorChosenLibs';
+    out[`${key}Kb`] = await settledRss(lib, 3000);
+    out[`${key}Ratio`] = Number(((out[`${key}Kb`] as number) / bareKb).toFixed(2));
+    await stopChild(lib);
+  }
 
   // the bundle as users run it: dist/erlmcp-secrets.js with its code cache
   // warm (the image ships one), plain `node` and node with the image's flags
@@ -352,6 +363,8 @@ const rows: Array<[string, string]> = [
   ...(['exec', 'http', 'signal'] as const).map((k): [string, string] => [`change -> ${k} notifier done (n=${lat[k]!.n})`, `p50 ${lat[k]!.p50} ms, p99 ${lat[k]!.p99} ms, max ${lat[k]!.max} ms`]),
   ['RSS bare node (setInterval)', `${rss.bareNodeKb} kB`],
   [`RSS floor: node ${rss.imageFlags} with an HTTP server, fs.watch, a read every 100 ms`, `${rss.floorSidecarKb} kB (${rss.floorSidecarRatio}x)`],
+  [`RSS floor + chokidar, pino, mustache (mandated libraries)`, `${rss.floorMandatedLibsKb} kB (${rss.floorMandatedLibsRatio}x)`],
+  [`RSS floor + those and yaml, zod/mini, prom-client (the agent's choices)`, `${rss.floorChosenLibsKb} kB (${rss.floorChosenLibsRatio}x)`],
   [`RSS run (bundle, plain node), ${N_SECRETS} secrets, after ~${RSS_CYCLES} cycles`, `${rss.bundleKb} kB (${rss.bundleRatio}x; ${rss.bundleStartKb} kB at start)`],
   [`RSS run as the image runs it (${rss.imageFlags}), ${N_SECRETS} secrets`, `${rss.imageKb} kB (${rss.imageRatio}x; ${rss.imageStartKb} kB at start)`],
   [`RSS run as the image runs it, 1 secret`, `${rss.image1Kb} kB (${rss.image1Ratio}x; ${rss.image1StartKb} kB at start)`],

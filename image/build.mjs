@@ -24,6 +24,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { slimDeps } from './slim-deps.mjs';
+import { bundleOptions } from './esbuild-options.mjs';
 import { promClientCore } from './prom-client-core.mjs';
 import { buildProviderChunks, chunkImports } from './provider-chunks.mjs';
 import { SHARED_MODULES } from '../agent/providers/shared-modules.ts';
@@ -34,20 +35,7 @@ const sea = process.argv.includes('--sea');
 const outfile = path.join(root, 'dist', sea ? 'erlmcp-secrets.cjs' : 'erlmcp-secrets.js');
 mkdirSync(path.dirname(outfile), { recursive: true });
 
-const common = {
-  bundle: true,
-  platform: 'node',
-  target: 'node24',
-  format: 'cjs',
-  minifySyntax: true,
-  minifyWhitespace: true,
-  keepNames: false,
-  legalComments: 'none',
-  sourcemap: false,
-  define: { 'process.env.ERLMCP_SECRETS_BUNDLED': '"1"' },
-  logLevel: 'warning',
-  plugins: [slimDeps()],
-};
+const common = bundleOptions;
 
 const result = await build({
   ...common,

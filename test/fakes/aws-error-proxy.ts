@@ -41,6 +41,13 @@ export const ACCESS_DENIED = (action: string, secretId: string): AwsErrorReply =
 export const THROTTLED: AwsErrorReply = { status: 400, type: 'ThrottlingException', message: 'Rate exceeded' };
 /** a 429 as a front door (API Gateway, a VPC endpoint proxy) answers, with the wait it asks for */
 export const TOO_MANY_REQUESTS = (retryAfter: string): AwsErrorReply => ({ status: 429, type: 'TooManyRequestsException', message: 'Too Many Requests', headers: { 'retry-after': retryAfter } });
+/** a throttle with AWS's own hint in milliseconds (x-amz-retry-after), and optionally a Retry-After beside it */
+export const THROTTLED_WITH_HINT = (amzRetryAfterMs: string, retryAfter?: string): AwsErrorReply => ({
+  status: 400,
+  type: 'ThrottlingException',
+  message: 'Rate exceeded',
+  headers: { 'x-amz-retry-after': amzRetryAfterMs, ...(retryAfter === undefined ? {} : { 'retry-after': retryAfter }) },
+});
 export const INTERNAL_ERROR: AwsErrorReply = { status: 500, type: 'InternalServiceError', message: 'An error occurred (InternalServiceError) when calling the operation.' };
 
 export async function startAwsErrorProxy(upstream: string): Promise<AwsErrorProxy> {

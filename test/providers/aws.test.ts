@@ -10,7 +10,7 @@ import { AgentError } from '../../agent/errors.ts';
 import { emulatorFor, freeLoopbackPort, startMoto } from '../helpers/emulators.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
-import { ACCESS_DENIED, INTERNAL_ERROR, THROTTLED, TOO_MANY_REQUESTS, startAwsErrorProxy } from '../fakes/aws-error-proxy.ts';
+import { ACCESS_DENIED, INTERNAL_ERROR, THROTTLED, THROTTLED_WITH_HINT, TOO_MANY_REQUESTS, startAwsErrorProxy } from '../fakes/aws-error-proxy.ts';
 import { rejectionRecorder } from '../helpers/rejection.ts';
 
 // moto accepts any key; the provider finds them through the SDK's default chain
@@ -173,6 +173,33 @@ if (moto) {
     proxy.clearFailures();
     t.equal((await provider.fetch(ref('cookie', { id: 'erlmcp/cookie' }), signal)).data.value, CANARIES.plain, 'the next call goes through');
     assertNoLeak(t, [e.message, dated.message, unreadable.message, log.text()], [...ALL_CANARIES, process.env.AWS_SECRET_ACCESS_KEY!]);
+  });
+
+  t.test("x-amz-retry-after (milliseconds) becomes retryAfterMs, and wins over a Retry-After beside it", async (t) => {
+    t.teardown(() => proxy.clearFailures());
+    const base = 'aws provider "aws": Secrets Manager throttled secretsmanager:GetSecretValue for secret "erlmcp/cookie" (ThrottlingException); will retry with backoff';
+    proxy.fail('GetSecretValue', 'erlmcp/cookie', THROTTLED_WITH_HINT('2500'));
+    const e = await rejection(provider.fetch(ref('cookie', { id: 'erlmcp/cookie' }), signal));
+    t.same([e.code, e.retryable, e.throttled, e.retryAfterMs], ['unavailable', true, true, 2500]);
+    t.equal(e.message, `${base}, not before its x-amz-retry-after of 3 s`);
+
+    proxy.clearFailures();
+    proxy.fail('GetSecretValue', 'erlmcp/cookie', THROTTLED_WITH_HINT('1200', '30'));
+    const both = await rejection(provider.fetch(ref('cookie', { id: 'erlmcp/cookie' }), signal));
+    t.equal(both.retryAfterMs, 1200, 'the finer hint wins');
+
+    proxy.clearFailures();
+    proxy.fail('GetSecretValue', 'erlmcp/cookie', THROTTLED_WITH_HINT('soon', '7'));
+    const fallback = await rejection(provider.fetch(ref('cookie', { id: 'erlmcp/cookie' }), signal));
+    t.equal(fallback.retryAfterMs, 7000, 'an unreadable x-amz-retry-after falls back to Retry-After');
+    t.equal(fallback.message, `${base}, not before its Retry-After of 7 s`);
+
+    proxy.clearFailures();
+    proxy.fail('GetSecretValue', 'erlmcp/cookie', THROTTLED_WITH_HINT('-5'));
+    const bad = await rejection(provider.fetch(ref('cookie', { id: 'erlmcp/cookie' }), signal));
+    t.equal(bad.retryAfterMs, undefined, 'a negative hint is ignored');
+    t.equal(bad.message, base);
+    assertNoLeak(t, [e.message, both.message, fallback.message, bad.message, log.text()], [...ALL_CANARIES, process.env.AWS_SECRET_ACCESS_KEY!]);
   });
 
   t.test('a 5xx is `unavailable` and retryable', async (t) => {

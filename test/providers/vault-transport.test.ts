@@ -19,7 +19,7 @@ import { AgentError } from '../../agent/errors.ts';
 import { VaultHttp, type VaultHttpOptions } from '../../agent/providers/vault/client.ts';
 import { type VaultCallContext, httpFailure, transportFailure } from '../../agent/providers/vault/errors.ts';
 import { create } from '../../agent/providers/vault/provider.ts';
-import { NonJsonBody, VaultTransport } from '../../agent/providers/vault/transport.ts';
+import { MAX_BODY_BYTES, NonJsonBody, VaultTransport } from '../../agent/providers/vault/transport.ts';
 import { makeTestPki } from '../fakes/vault/certs.ts';
 import { vaultHarness } from '../fakes/vault/harness.ts';
 import { startVaultFake } from '../fakes/vault/index.ts';
@@ -198,6 +198,56 @@ t.test('a body that is not JSON becomes a clear value and a clear error, never i
   t.ok(m3 instanceof AgentError);
   t.match(m3.message, /^vault provider "vault": Vault at http:\/\/127\.0\.0\.1:\d+ answered looking up the Vault token with a body that is not JSON \(text\/html; charset=utf-8, \d+ bytes\)/, 'through the provider');
   assertNoLeak(t, [e.message, m1.message, m2.message, m3.message, ...h.logLines], [CANARY, CANARY_TOKEN]);
+});
+
+t.test('a body larger than the bound is cut off, with or without a content-length, and says so', async (t) => {
+  t.equal(MAX_BODY_BYTES, 32 * 1024 * 1024, "the default bound is Vault's own max_request_size");
+  const LIMIT = 64 * 1024;
+  const filler = `{"data":{"v":"${CANARY.repeat(Math.ceil((LIMIT * 4) / CANARY.length))}"}}`;
+  let mode: 'declared' | 'chunked' | 'endless' | 'at-limit' = 'declared';
+  const server = http.createServer((_req, res) => {
+    if (mode === 'declared') return res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(filler) }).end(filler);
+    if (mode === 'at-limit') {
+      const body = `{"data":{"v":"${'x'.repeat(LIMIT - 17)}"}}`; // exactly LIMIT bytes
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }); // chunked: no length announced
+    if (mode === 'chunked') return res.end(filler);
+    // endless: writes until the client goes away
+    const pump = (): void => {
+      while (!res.destroyed && res.write(CANARY.repeat(256)));
+      if (!res.destroyed) res.once('drain', pump);
+    };
+    res.on('close', () => (stopped = true));
+    pump();
+  });
+  let stopped = false;
+  const url = await listen(t, server);
+  const v = vaultHttp(t, url, { maxBodyBytes: LIMIT });
+  const messages: string[] = [];
+  for (const m of ['declared', 'chunked', 'endless'] as const) {
+    mode = m;
+    const e = await rejection(v.call('GET', 'secret/data/app', { token: CANARY_TOKEN }));
+    t.equal(e.code, 'ERR_VAULT_BODY_TOO_LARGE', `${m}: refused`);
+    const a = transportFailure(context(url), e);
+    t.same([a.code, a.retryable], ['unavailable', false], `${m}: a wrong address does not fix itself`);
+    t.equal(
+      a.message,
+      `vault provider "vault": Vault at ${url} answered reading secret/data/app with more than ${LIMIT} bytes, more than Vault ever sends (its max_request_size): is address Vault's API, not a file server or a stream?`,
+    );
+    messages.push(e.message, a.message);
+  }
+  // the server sees the close once the client destroyed the socket
+  for (let i = 0; i < 200 && !stopped; i++) await new Promise((r) => setTimeout(r, 10));
+  t.ok(stopped, 'the endless answer stopped: the socket was closed, not drained');
+
+  mode = 'at-limit';
+  const ok = await v.call('GET', 'secret/data/app', { token: CANARY_TOKEN });
+  t.equal((ok.body as { data: { v: string } }).data.v.length, LIMIT - 17, 'a body of exactly the bound is read');
+
+  const mib = transportFailure(context(url), Object.assign(new Error('x'), { code: 'ERR_VAULT_BODY_TOO_LARGE', limit: MAX_BODY_BYTES }));
+  t.match(mib.message, /with more than 32 MiB, more than Vault ever sends/, 'the default reads as 32 MiB');
+  assertNoLeak(t, messages, [CANARY, CANARY_TOKEN]);
 });
 
 t.test('timeout: a server that never answers, and one that trickles, are cut off at timeoutMs', async (t) => {

@@ -3,7 +3,7 @@
 // so every message here is ours and carries no value.
 
 import { AgentError } from '../../errors.ts';
-import { notBeforeText, parseRetryAfter } from '../retry-after.ts';
+import { notBeforeText, parseRetryAfter, parseRetryAfterMs } from '../retry-after.ts';
 
 export interface AwsCallContext {
   /** the provider's name in `providers:` */
@@ -31,6 +31,8 @@ interface SdkErrorShape {
   message: string;
   /** the raw response's Retry-After, which a 429 may carry */
   retryAfter: string | undefined;
+  /** x-amz-retry-after: milliseconds, AWS's own hint (the SDK's retry strategy reads it too) */
+  amzRetryAfter: string | undefined;
 }
 
 /** a header of the SDK's raw HttpResponse (hidden `$response`), by any case */
@@ -51,6 +53,7 @@ function shapeOf(e: unknown): SdkErrorShape {
     code: typeof o.code === 'string' ? o.code : undefined,
     message: typeof o.message === 'string' ? o.message : '',
     retryAfter: responseHeader(o.$response, 'retry-after'),
+    amzRetryAfter: responseHeader(o.$response, 'x-amz-retry-after'),
   };
 }
 
@@ -110,8 +113,10 @@ export function mapAwsError(e: unknown, c: AwsCallContext): AgentError {
     return new AgentError('auth', `${at}: no AWS credentials found: on EKS annotate the pod's service account with eks.amazonaws.com/role-arn (IRSA) or use EKS Pod Identity; elsewhere set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE`, init);
   }
   if (THROTTLING.has(err.name) || err.status === 429) {
-    const retryAfterMs = parseRetryAfter(err.retryAfter);
-    const notBefore = notBeforeText(retryAfterMs);
+    // AWS's milliseconds are the finer hint when both are sent
+    const amzMs = parseRetryAfterMs(err.amzRetryAfter);
+    const retryAfterMs = amzMs ?? parseRetryAfter(err.retryAfter);
+    const notBefore = notBeforeText(retryAfterMs, amzMs === undefined ? 'Retry-After' : 'x-amz-retry-after');
     return new AgentError('unavailable', `${at}: Secrets Manager throttled ${c.action} for secret "${c.secretId}" (${err.name}); will retry with backoff${notBefore}`, {
       ...init,
       retryable: true,

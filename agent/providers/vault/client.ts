@@ -16,6 +16,8 @@ export interface VaultHttpOptions {
   serverName: string | undefined;
   insecureSkipVerify: boolean;
   timeoutMs: number;
+  /** the largest body read (transport.ts MAX_BODY_BYTES unless set; tests set less) */
+  maxBodyBytes?: number | undefined;
 }
 
 export interface VaultReply {
@@ -57,6 +59,7 @@ export class VaultHttp {
       rejectUnauthorized: !opts.insecureSkipVerify,
       ca: opts.ca,
       servername: opts.serverName,
+      maxBodyBytes: opts.maxBodyBytes,
     });
     const transport = this.#transport;
     // VAULT_SKIP_VERIFY / VAULT_TOKEN / VAULT_NAMESPACE / VAULT_PREFIX in the

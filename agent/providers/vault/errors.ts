@@ -7,7 +7,7 @@
 
 import { AgentError } from '../../errors.ts';
 import { notBeforeText } from '../retry-after.ts';
-import { NOT_JSON } from './transport.ts';
+import { NOT_JSON, TOO_LARGE } from './transport.ts';
 
 export interface VaultCallContext {
   /** the provider's name in `providers:` */
@@ -223,6 +223,14 @@ export function transportFailure(c: VaultCallContext, e: unknown): AgentError {
       init(c, { retryable: false, cause }),
     );
   }
+  if (code === TOO_LARGE) {
+    const limit = Number((e as { limit?: unknown }).limit);
+    return new AgentError(
+      'unavailable',
+      `${prefix(c)}: Vault at ${c.address} answered ${c.action} with more than ${sizeText(limit)}, more than Vault ever sends (its max_request_size): is address Vault's API, not a file server or a stream?`,
+      init(c, { retryable: false, cause }),
+    );
+  }
   if (code && REFUSED.has(code)) {
     return new AgentError('unavailable', `${prefix(c)}: cannot reach Vault at ${c.address}: connection refused (${code}) while ${c.action}; is Vault running there?`, init(c, { cause }));
   }
@@ -243,3 +251,7 @@ export function aborted(c: VaultCallContext, reason: unknown): AgentError {
   return new AgentError('timeout', `${prefix(c)}: ${c.action} was cancelled before Vault at ${c.address} answered`, init(c, { retryable: false }));
 }
 
+/** 33554432 -> "32 MiB", 1000 -> "1000 bytes" */
+function sizeText(bytes: number): string {
+  return bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}

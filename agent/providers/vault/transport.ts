@@ -17,6 +17,8 @@ export interface VaultTransportOptions {
   ca?: string | undefined;
   servername?: string | undefined;
   rejectUnauthorized: boolean;
+  /** the most a body may hold (default MAX_BODY_BYTES) */
+  maxBodyBytes?: number | undefined;
 }
 
 /** what node-vault hands its request-promise function (plus our `signal`) */
@@ -41,6 +43,13 @@ export interface VaultTransportResponse {
 
 /** the code of NonJsonBody.asError(), for errors.ts */
 export const NOT_JSON = 'ERR_VAULT_NOT_JSON';
+
+/** Vault's own default max_request_size (32 MiB): no answer of a real Vault
+ * is larger, and a body read without a bound lets a wrong address (a file
+ * server, an endless stream) fill the agent's memory */
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** the code of the error for a body over the bound, for errors.ts */
+export const TOO_LARGE = 'ERR_VAULT_BODY_TOO_LARGE';
 
 function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -157,8 +166,20 @@ export class VaultTransport {
       });
       r.on('response', (res) => {
         answered = true;
+        const limit = this.#opts.maxBodyBytes ?? MAX_BODY_BYTES;
+        // stop reading at once: the socket closes, nothing more is buffered
+        const tooLarge = (): void => {
+          r.destroy();
+          finish(() => reject(Object.assign(codedError(TOO_LARGE, `Vault's answer is larger than ${limit} bytes`), { limit })));
+        };
+        if (Number(res.headers['content-length']) > limit) return tooLarge();
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > limit) tooLarge();
+          else chunks.push(c);
+        });
         res.on('error', (e) => finish(() => reject(e)));
         res.on('end', () => {
           const body = parseBody(Buffer.concat(chunks), res.headers['content-type']);
