@@ -43,7 +43,9 @@ ${extra}`,
   return {
     dir,
     seen,
-    records: () => (existsSync(seen) ? readFileSync(seen, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : []),
+    // complete lines only: the child may have created the file, or be half-way
+    // through a line, at the moment it is read
+    records: () => (existsSync(seen) ? readFileSync(seen, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>) : []),
     setPassword,
     start: (mode) => startAgent(t, ['exec', '-c', join(dir, 'agent.yaml'), '--', process.execPath, CHILD, seen, mode]),
   };
