@@ -37,6 +37,7 @@ export function childEnv(
       }
     }
     if (problems.length) throw new AgentError('missing', problems[0]!, { problems });
+    refuseNul(Object.keys(mapping).map((name) => [name, `exec.env.${name}`]), env);
     return env;
   }
   const seen = new Map<string, string>();
@@ -51,5 +52,15 @@ export function childEnv(
       env[name] = value;
     }
   }
+  refuseNul([...seen], env);
   return env;
+}
+
+/** spawn() refuses a NUL in the environment with a message that quotes the
+ * whole value, so such a value is refused here, naming only where it came from */
+function refuseNul(added: Array<[name: string, from: string]>, env: NodeJS.ProcessEnv): void {
+  const problems = added
+    .filter(([name]) => env[name]?.includes('\0'))
+    .map(([name, from]) => `exec: ${name} (${from}) holds a NUL character, which an environment variable cannot carry; store the value without it, or base64-encode it`);
+  if (problems.length) throw new AgentError('validation', problems[0]!, { problems });
 }

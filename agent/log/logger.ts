@@ -1,9 +1,11 @@
 // JSON-lines logger on stderr (stdout belongs to command output and, in exec
-// mode, to the application). Redaction by key paths plus a scrub of every
-// known secret value in the serialized line.
+// mode, to the application). Redaction by key paths, errors without their
+// foreign messages, plus a scrub of every known secret value in the
+// serialized line.
 
 import pino from 'pino';
 import { scrub } from './secret-registry.ts';
+import { errorForLog, errorMessageForLog } from './error-fields.ts';
 
 export type Logger = pino.Logger;
 
@@ -33,7 +35,17 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-      hooks: { streamWrite: (line) => scrub(line) },
+      // foreign errors: type, code and frames only (error-fields.ts)
+      serializers: { err: errorForLog },
+      hooks: {
+        // logger.error(e) without a message would make e.message the line's msg
+        logMethod(args, method) {
+          const [first, second] = args as unknown[];
+          if (first instanceof Error && typeof second !== 'string') return method.call(this, { err: first }, errorMessageForLog(first));
+          return method.apply(this, args);
+        },
+        streamWrite: (line) => scrub(line),
+      },
     },
     { write: (line: string) => out.write(line) },
   );

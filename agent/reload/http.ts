@@ -92,7 +92,9 @@ export class HttpNotifier implements Notifier {
       headers['content-length'] = String(Buffer.byteLength(body));
     }
     return new Promise<Response>((resolve, reject) => {
-      const opts: https.RequestOptions = { method: this.cfg.method, headers, signal };
+      // headers go on the request, not into its options: NODE_DEBUG=http
+      // prints a new connection's options, an Authorization header included
+      const opts: https.RequestOptions = { method: this.cfg.method, signal };
       if (isHttps && ca) opts.ca = ca;
       // loaded on first use: the sidecar imports every notifier, configured or not, and node:https alone costs ~10 ms
       const req = process.getBuiltinModule(isHttps ? 'node:https' : 'node:http').request(this.url, opts, (res) => {
@@ -102,6 +104,13 @@ export class HttpNotifier implements Notifier {
         res.on('error', reject);
       });
       req.on('error', reject);
+      try {
+        for (const [name, value] of Object.entries(headers)) req.setHeader(name, value);
+      } catch (e) {
+        req.destroy();
+        reject(e);
+        return;
+      }
       req.end(body);
     });
   }

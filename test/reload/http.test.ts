@@ -125,3 +125,29 @@ t.test('https with caFile; without it the TLS failure is explained', async (t) =
   const missing = await new HttpNotifier(cfg({ url: `${srv.url}/reload`, caFile: '/nonexistent/ca.pem' })).notify(change, never);
   t.same([missing.ok, missing.detail], [false, `POST ${srv.url}/reload: cannot read caFile /nonexistent/ca.pem (ENOENT)`]);
 });
+
+t.test('NODE_DEBUG=http does not print the configured headers (an Authorization token)', async (t) => {
+  const srv = await recorder(t, [200]);
+  // NODE_DEBUG is read once at start-up: the notifier runs in a child process
+  const { spawn } = await import('node:child_process');
+  const script = `
+    import { HttpNotifier } from ${JSON.stringify(new URL('../../agent/reload/http.ts', import.meta.url).href)};
+    import { httpReloadSchema } from ${JSON.stringify(new URL('../../agent/config/reload-schema.ts', import.meta.url).href)};
+    const n = new HttpNotifier(httpReloadSchema.parse({ type: 'http', url: process.argv[1], headers: { authorization: 'Bearer ' + process.argv[2] } }));
+    const o = await n.notify({ secrets: ['db'], files: [] }, new AbortController().signal);
+    process.stdout.write(JSON.stringify(o));`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, `${srv.url}/reload`, TOKEN], {
+    env: { PATH: process.env.PATH, NODE_DEBUG: 'http,https,net,tls' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  t.equal(code, 0, err.slice(-500));
+  t.equal((JSON.parse(out) as { ok: boolean }).ok, true, 'the reload went through');
+  t.equal(srv.requests[0]?.headers.authorization, `Bearer ${TOKEN}`, 'with its header');
+  t.match(err, /HTTP \d+:/, 'NODE_DEBUG was on (http debug lines printed)');
+  assertNoLeak(t, [out, err], [TOKEN]);
+});

@@ -29,7 +29,10 @@ function fromNode(node: unknown, doc: Document, depth: number, budget: { aliases
   if (node === null || node === undefined) return null;
   if (isAlias(node)) {
     if (--budget.aliases < 0) throw invalid(place, `more than ${MAX_ALIAS_EXPANSIONS} alias expansions`);
-    return fromNode(node.resolve(doc), doc, depth + 1, budget, place);
+    const target = node.resolve(doc);
+    // the parser reports no error for it: the value would silently be ""
+    if (target === undefined) throw invalid(place, 'an alias (*name) refers to no anchor (&name) before it');
+    return fromNode(target, doc, depth + 1, budget, place);
   }
   if (isMap(node)) {
     const out: TreeMap = {};

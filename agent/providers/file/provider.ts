@@ -13,7 +13,8 @@
 //     db.json, db.yaml, db.yml
 //                a flat map key -> value; numbers keep the text they were
 //                written as, null is "", nested values become JSON text.
-//     db.env     KEY=value lines, parsed by dotenv (quote values holding "#").
+//     db.env     KEY=value lines, parsed by dotenv (quote values holding "#"
+//                or spanning lines; a line dotenv would drop is an error).
 //     db         a plain file: its content is key `value`, minus one trailing
 //                newline (the one editors and `echo` add).
 //   A spec.path that ends in .json/.yaml/.yml/.env names that file directly.
@@ -29,7 +30,6 @@
 
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import dotenv from 'dotenv';
 import { AgentError } from '../../errors.ts';
 import type { Provider, ProviderContext, SecretRef, SecretValue } from '../provider.ts';
 import { providerConfigSchema, secretSpecSchema, type FileSecretSpec } from './schema.ts';
@@ -40,6 +40,7 @@ import { readUtf8 } from './read-file.ts';
 import { readKeysDir } from './read-keys-dir.ts';
 import { parseJson } from './parse-json.ts';
 import { parseYaml } from './parse-yaml.ts';
+import { parseEnv } from './parse-env.ts';
 import { isTreeMap, keyMapOf, kindOf, selectMap, type Tree } from './tree.ts';
 import { contentVersion } from './content-hash.ts';
 import { watchSecret, type SecretWatch, type WatchTarget } from './watch-secret.ts';
@@ -163,7 +164,7 @@ export class FileProvider implements Provider {
       if (source.kind === 'keys-dir') return readKeysDir(source.place, this.name, signal);
       const text = await readUtf8(source.place, this.name, signal);
       if (source.kind === 'plain') return { value: text.replace(/\r?\n$/, '') };
-      if (source.format === 'env') return parseEnv(text);
+      if (source.format === 'env') return parseEnv(text, source.place);
       const tree = parseStructured(source.format, text, source.place);
       if (!isTreeMap(tree)) throw notAMap(source.place, `${source.place.display}`, kindOf(tree), this.name);
       return keyMapOf(tree);
@@ -172,7 +173,7 @@ export class FileProvider implements Provider {
     const text = await readUtf8(this.#root, this.name, signal);
     if (this.#layout.format === 'env') {
       if (spec.select !== undefined) throw this.#specMismatch(ref, 'select', 'an .env file, which has no nesting', 'every secret sees all its keys; drop `select`');
-      return parseEnv(text);
+      return parseEnv(text, this.#root);
     }
     const tree = parseStructured(this.#layout.format, text, this.#root);
     if (!isTreeMap(tree)) throw notAMap(this.#root, this.#root.display, kindOf(tree), this.name);
@@ -229,10 +230,6 @@ function specOf(ref: SecretRef, provider: string): FileSecretSpec {
 function parseStructured(format: 'json' | 'yaml', text: string, place: FilePlace): Tree {
   const body = text.replace(/^\uFEFF/, ''); // a BOM from a Windows editor is not content
   return format === 'json' ? parseJson(body, place) : parseYaml(body, place);
-}
-
-function parseEnv(text: string): Record<string, string> {
-  return dotenv.parse(text.replace(/^\uFEFF/, ''));
 }
 
 function notAMap(place: FilePlace, what: string, kind: string, provider: string): AgentError {

@@ -142,7 +142,18 @@ export class VaultTransport {
 
     return new Promise((resolve, reject) => {
       let answered = false;
-      const r = request(url, { method: req.method, headers, agent });
+      // headers go on the request, not into its options: NODE_DEBUG=http
+      // prints a new connection's options, X-Vault-Token included
+      const r = request(url, { method: req.method, agent });
+      try {
+        for (const [name, value] of Object.entries(headers)) r.setHeader(name, value);
+      } catch (e) {
+        // a header value Node refuses (a token file with a line break inside):
+        // give the socket back, fail as http.request itself would have
+        r.on('error', () => {});
+        r.destroy();
+        throw e;
+      }
       const finish = (fn: () => void): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
