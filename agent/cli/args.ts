@@ -6,6 +6,8 @@ import { AgentError } from '../errors.ts';
 export const COMMANDS = ['init', 'run', 'exec', 'check', 'webhook', 'version', 'erlang-call', 'copy-self', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
 export interface CliArgs {
   command: Command;
   config?: string;
@@ -41,29 +43,49 @@ export function parseCli(argv: string[]): CliArgs {
 
   const dashdash = tail.indexOf('--');
   const own = dashdash === -1 ? tail : tail.slice(0, dashdash);
+  // `init --help` is how most people ask; only exec's child may have its own --help
+  if (own.includes('-h') || own.includes('--help')) return { command: 'help', child: [], rest: [] };
   const child = dashdash === -1 ? [] : tail.slice(dashdash + 1);
-  let values: { config?: string | undefined; 'log-level'?: string | undefined };
+  let values: { config?: string[] | undefined; 'log-level'?: string[] | undefined };
   try {
+    // `multiple` so that a repeated flag is seen and refused: with two -c the
+    // last would win silently, and the operator would not know which file ran.
     ({ values } = parseArgs({
       args: own,
-      options: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } },
+      options: { config: { type: 'string', short: 'c', multiple: true }, 'log-level': { type: 'string', multiple: true } },
       allowPositionals: false,
       strict: true,
     }));
   } catch (e) {
     throw new AgentError('usage', `${command}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}`);
   }
+  const config = single(command, '-c/--config', values.config);
+  const logLevel = single(command, '--log-level', values['log-level']);
+  if (config !== undefined && config.trim() === '') throw new AgentError('usage', `${command}: -c/--config is empty; give the path of the agent config, e.g. -c /etc/erlmcp-secrets/agent.yaml`);
   if (command === 'exec' && child.length === 0) throw new AgentError('usage', 'exec: give the command to run after --, e.g. exec -c agent.yaml -- /opt/erlmcp/bin/erlmcp foreground');
   if (command !== 'exec' && child.length > 0) throw new AgentError('usage', `${command}: unexpected arguments after --`);
-  const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-  if (values['log-level'] !== undefined && !levels.includes(values['log-level'])) {
-    throw new AgentError('usage', `--log-level: "${values['log-level']}" is not one of ${levels.join(', ')}`);
+  if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new AgentError('usage', `--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
   return {
     command,
-    ...(values.config !== undefined ? { config: values.config } : {}),
-    ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+    ...(config !== undefined ? { config } : {}),
+    ...(logLevel !== undefined ? { logLevel } : {}),
     child,
     rest: [],
   };
+}
+
+function single(command: string, flag: string, given: string[] | undefined): string | undefined {
+  if (given === undefined) return undefined;
+  if (given.length > 1) throw new AgentError('usage', `${command}: ${flag} given ${given.length} times (${given.map((g) => JSON.stringify(g)).join(', ')}); give it once`);
+  return given[0];
+}
+
+/** ERLMCP_SECRETS_LOG_LEVEL: unset or empty means the config's level */
+export function envLogLevel(env: NodeJS.ProcessEnv): (typeof LOG_LEVELS)[number] | undefined {
+  const v = env.ERLMCP_SECRETS_LOG_LEVEL;
+  if (v === undefined || v === '') return undefined;
+  if (!(LOG_LEVELS as readonly string[]).includes(v)) throw new AgentError('usage', `ERLMCP_SECRETS_LOG_LEVEL: "${v}" is not one of ${LOG_LEVELS.join(', ')}; fix or unset the variable`);
+  return v as (typeof LOG_LEVELS)[number];
 }

@@ -4,12 +4,13 @@
 import { asAgentError } from '../errors.ts';
 import { createLogger, type Logger, type LogLevel } from '../log/logger.ts';
 import { loadConfig, type AgentConfig } from '../config/load.ts';
+import { withDestinationsChecked } from '../config/destinations-on-disk.ts';
 import { prepareTemplates, type PreparedTemplate } from '../pipeline/prepare-templates.ts';
 import { runInit, type InitResult } from '../pipeline/init.ts';
 import { openProviders, closeProviders } from '../providers/open.ts';
 import type { Provider } from '../providers/provider.ts';
 import { VERSION } from '../version.ts';
-import { parseCli, USAGE, type CliArgs } from './args.ts';
+import { envLogLevel, parseCli, USAGE, type CliArgs } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportFailure } from './report.ts';
 
@@ -23,8 +24,9 @@ const defaultIO: CliIO = { stdout: process.stdout, stderr: process.stderr, env: 
 
 export async function main(argv: string[], io: CliIO = defaultIO): Promise<number> {
   let args: CliArgs;
-  const logger = createLogger({ level: (io.env.ERLMCP_SECRETS_LOG_LEVEL as LogLevel | undefined) ?? 'info', destination: io.stderr });
+  let logger: Logger;
   try {
+    logger = createLogger({ level: (envLogLevel(io.env) as LogLevel | undefined) ?? 'info', destination: io.stderr });
     args = parseCli(argv);
   } catch (e) {
     io.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
@@ -75,7 +77,7 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
 async function configure(args: CliArgs, io: CliIO, logger: Logger): Promise<{ config: AgentConfig; templates: PreparedTemplate[] }> {
   const config = await loadConfig(args.config, io.env);
   if (!args.logLevel && !io.env.ERLMCP_SECRETS_LOG_LEVEL) logger.level = config.log.level;
-  const templates = await prepareTemplates(config);
+  const templates = await withDestinationsChecked(config, () => prepareTemplates(config));
   return { config, templates };
 }
 

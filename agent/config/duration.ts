@@ -31,16 +31,28 @@ export function formatDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-/** zod schema: a duration string or seconds -> milliseconds */
-export const durationSchema = z.pipe(
-  z.union([z.number().check(z.nonnegative()), z.string()]),
-  z.transform((v: number | string, ctx) => {
-    if (typeof v === 'number') return Math.round(v * 1000);
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.issues.push({ code: 'custom', message: `"${v}" is not a duration (use e.g. 30s, 5m, 1h, 250ms)`, input: v });
-      return z.NEVER;
-    }
-    return ms;
-  }),
-);
+function durationOf(allowZero: boolean) {
+  return z.pipe(
+    z.union([z.number().check(z.nonnegative()), z.string()]),
+    z.transform((v: number | string, ctx) => {
+      const ms = typeof v === 'number' ? Math.round(v * 1000) : parseDuration(v);
+      if (ms === undefined) {
+        ctx.issues.push({ code: 'custom', message: `"${v}" is not a duration (use e.g. 30s, 5m, 1h, 250ms)`, input: v });
+        return z.NEVER;
+      }
+      // a zero interval, timeout or backoff turns into a busy loop or a
+      // timeout that fails before the first try: refuse it here, as config
+      if (ms === 0 && !allowZero) {
+        ctx.issues.push({ code: 'custom', message: `${JSON.stringify(v)} is no time at all; give a duration longer than 0 (e.g. 30s, 5m, 250ms)`, input: v });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  );
+}
+
+/** zod schema: a duration string or seconds -> milliseconds, longer than 0 */
+export const durationSchema = durationOf(false);
+
+/** the same, where 0 means "none" (a quiet period, a grace period) */
+export const durationOrZeroSchema = durationOf(true);

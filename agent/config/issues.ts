@@ -1,6 +1,7 @@
 // Turns zod issues into operator-facing lines: "<file>: <config.path>: <message>".
 
 import type * as z from 'zod/mini';
+import { knownKeysAt, suggestKey } from './known-keys.ts';
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
@@ -11,11 +12,17 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return out;
 }
 
-export function issueLines(error: z.core.$ZodError, prefix: ReadonlyArray<PropertyKey> = []): string[] {
+/** `schema`: the one that produced `error`, to suggest a known key for an
+ * unknown one; `alsoKnown`: keys taken off the input before it was parsed */
+export function issueLines(error: z.core.$ZodError, prefix: ReadonlyArray<PropertyKey> = [], schema?: z.core.$ZodType, alsoKnown: readonly string[] = []): string[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       // one line per key, at the key's own path: `secrets.db.pth: unknown key`
-      return issue.keys.map((k) => `${formatPath([...prefix, ...issue.path, k])}: unknown key`);
+      const known = [...(schema ? knownKeysAt(schema, issue.path) : []), ...(issue.path.length === 0 ? alsoKnown : [])];
+      return issue.keys.map((k) => {
+        const guess = suggestKey(k, known);
+        return `${formatPath([...prefix, ...issue.path, k])}: unknown key${guess ? `; did you mean ${guess}?` : ''}`;
+      });
     }
     const path = formatPath([...prefix, ...issue.path]);
     if (issue.code === 'invalid_union') {

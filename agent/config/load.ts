@@ -2,13 +2,14 @@
 // is collected and reported at once, each with its file and config path.
 // Nothing else in the agent reads raw config.
 
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { AgentError } from '../errors.ts';
 import { PROVIDER_TYPES, knownProviderTypes } from '../providers/registry.ts';
 import { configSchema, type Escape, type RawConfig } from './schema.ts';
 import { issueLines } from './issues.ts';
+import { readConfigText, MAX_CONFIG_BYTES } from './read-config-file.ts';
+import { jsonCommentAt } from './json-comments.ts';
 import type { Rule } from './rules-schema.ts';
 import type { ReloadConfig } from './reload-schema.ts';
 import { reloadProblems } from '../reload/erlang-config-check.ts';
@@ -70,14 +71,7 @@ export interface AgentConfig {
 }
 
 export async function loadConfigFile(file: string): Promise<AgentConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : `cannot read (${code ?? 'error'})`;
-    throw new AgentError('config', `${file}: ${why}; pass the agent config with -c FILE`, { where: file });
-  }
+  const text = await readConfigText(file);
   return parseConfigText(text, file, path.dirname(path.resolve(file)));
 }
 
@@ -90,24 +84,55 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
 }
 
 export function parseConfigText(text: string, origin: string, baseDir: string): AgentConfig {
+  // the env var has no file-size check in front of it
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw configError(origin, [`larger than ${MAX_CONFIG_BYTES} bytes, far more than any agent config; is this the right file?`]);
   const raw = parseDocument(text, origin);
-  const parsed = configSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw configError(origin, issueLines(parsed.error));
+  // an empty file usually means a ConfigMap key that was renamed or never
+  // filled: running with nothing declared would "succeed" and render nothing
+  if (raw === null || raw === undefined) throw configError(origin, ['the config is empty (no providers, secrets or templates); check that -c points at the agent config and that it was mounted with content']);
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    const kind = Array.isArray(raw) ? 'a list' : `a ${typeof raw}`;
+    throw configError(origin, [`the config must be a map with the keys providers, secrets, templates, reload; this one is ${kind}`]);
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw configError(origin, issueLines(parsed.error, [], configSchema));
   return resolve(parsed.data, origin, baseDir);
 }
 
+/** YAML 1.2 reads `mode: 0400` as the decimal number 400 (octal 0620): a
+ * plain number with a leading zero stays the text it was written as, so the
+ * mode is read as octal and any other field says it wanted a number */
+const leadingZeroAsText = { tag: 'tag:yaml.org,2002:str', default: true, test: /^0[0-9]+$/, resolve: (s: string) => s };
+
 function parseDocument(text: string, origin: string): unknown {
+  // JSON has no comments; YAML would read `// x` as part of a key and report
+  // a puzzling "unknown key", so say what is wrong instead
+  const comment = jsonCommentAt(text);
+  if (comment) throw configError(origin, [`not valid JSON at line ${comment.line}, column ${comment.col}: JSON does not allow comments; remove them, or write the config as YAML and use # comments`]);
   try {
     // YAML 1.2 is a superset of JSON, so one parser serves both formats.
-    return parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+    // logLevel error: the parser's warnings go to process.emitWarning and
+    // quote the source line, which may hold anything.
+    return parseYaml(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'error', customTags: (tags) => [leadingZeroAsText, ...tags] });
   } catch (e) {
     if (e instanceof YAMLParseError) {
       const [line, col] = e.linePos?.[0] ? [e.linePos[0].line, e.linePos[0].col] : [undefined, undefined];
       // Only the first line of the parser's message: later lines quote the
       // source text, which we never echo.
-      const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      let first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      if (e.code === 'MULTIPLE_DOCS') first = 'more than one YAML document (a second --- line); the agent config is one document';
       const where = line === undefined ? '' : ` at line ${line}, column ${col}`;
       throw configError(origin, [`not valid YAML or JSON${where}: ${first}`]);
+    }
+    // the yaml parser throws ReferenceError for aliases: an unknown anchor,
+    // or so many alias uses that expanding them would exhaust memory
+    if (e instanceof ReferenceError) {
+      const why = /Excessive alias count/.test(e.message)
+        ? 'YAML aliases (*name) expand to too many nodes, as in a "billion laughs" document; write the values out'
+        : /Unresolved alias/.test(e.message)
+          ? 'a YAML alias (*name) names no anchor (&name) defined before it'
+          : 'a YAML alias cannot be resolved';
+      throw configError(origin, [`not valid YAML: ${why}`]);
     }
     throw e;
   }
@@ -123,7 +148,7 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string): AgentConfig {
       continue;
     }
     const r = type.configSchema.safeParse(p);
-    if (!r.success) problems.push(...issueLines(r.error, ['providers', name]));
+    if (!r.success) problems.push(...issueLines(r.error, ['providers', name], type.configSchema));
     else providers[name] = { name, type: p.type, settings: r.data };
   }
 
@@ -141,7 +166,7 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string): AgentConfig {
     if (!type) continue; // already reported under providers
     const r = type.secretSchema.safeParse(spec);
     if (!r.success) {
-      problems.push(...issueLines(r.error, ['secrets', name]));
+      problems.push(...issueLines(r.error, ['secrets', name], type.secretSchema, ['provider', 'require', 'ttl', 'refresh']));
       continue;
     }
     secrets[name] = {
@@ -164,7 +189,11 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string): AgentConfig {
   cfg.templates.forEach((t, index) => {
     const destination = path.resolve(outputRoot, t.destination);
     const rel = path.relative(outputRoot, destination);
-    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    if (rel === '') {
+      problems.push(`templates[${index}].destination: ${t.destination} is the output root ${outputRoot} itself; give a file name under it`);
+      return;
+    }
+    if (rel.startsWith('..') || path.isAbsolute(rel)) {
       problems.push(`templates[${index}].destination: ${t.destination} is outside the output root ${outputRoot}; write under output.root or change output.root`);
       return;
     }

@@ -9,7 +9,7 @@
 
 import * as z from 'zod/mini';
 import './zod-setup.ts';
-import { durationSchema } from './duration.ts';
+import { durationSchema, durationOrZeroSchema } from './duration.ts';
 import { requireSchema } from './rules-schema.ts';
 import { reloadSchema } from './reload-schema.ts';
 
@@ -32,7 +32,19 @@ const secretSchema = z.looseObject({
 });
 
 const fileMode = z.pipe(
-  z.union([z.string().check(z.regex(/^0?[0-7]{3}$/, 'mode is octal like "0400"')), z.int().check(z.gte(0), z.lte(0o777))]),
+  z.union([
+    z.string().check(z.regex(/^0?[0-7]{3}$/, 'mode is octal like "0400"')),
+    z.int().check(
+      // `mode: 440` is the decimal 440 (octal 0670): whoever wrote octal
+      // digits meant an octal mode, and guessing either way is a wrong mode
+      z.refine((m) => !/^[0-7]{3}$/.test(String(m)), {
+        abort: true,
+        error: (i) => `${String(i.input)} is ambiguous as a file mode (the decimal number ${String(i.input)} is octal 0${Number(i.input).toString(8)}); write the mode as a quoted octal string like "0400"`,
+      }),
+      z.gte(0),
+      z.lte(0o777),
+    ),
+  ]),
   z.transform((m: string | number) => (typeof m === 'number' ? m : parseInt(m, 8))),
 );
 
@@ -63,7 +75,7 @@ export const configSchema = z.strictObject({
       interval: z._default(durationSchema, 300_000),
       jitter: z._default(z.number().check(z.gte(0), z.lte(1)), 0.1),
       /** batch changes: wait `min` of quiet after a change, at most `max` in all */
-      wait: z._default(z.strictObject({ min: z._default(durationSchema, 0), max: z.optional(durationSchema) }), { min: 0 }),
+      wait: z._default(z.strictObject({ min: z._default(durationOrZeroSchema, 0), max: z.optional(durationSchema) }), { min: 0 }),
       backoff: z._default(backoffSchema, { initial: 10_000, max: 300_000 }),
       /** renew leases at this fraction of their TTL (then jittered by 10-20%) */
       leaseRenewFraction: z._default(z.number().check(z.gt(0), z.lt(1)), 2 / 3),
@@ -94,7 +106,7 @@ export const configSchema = z.strictObject({
       env: z._default(z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name')), z.string()), {}),
       onChange: z._default(z.enum(['restart', 'reload', 'none']), 'restart'),
       stopSignal: z._default(z.enum(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']), 'SIGTERM'),
-      grace: z._default(durationSchema, 10_000),
+      grace: z._default(durationOrZeroSchema, 10_000),
     }),
   ),
   /** what `run`/`exec` do on SIGTERM besides finishing the write in flight */

@@ -92,7 +92,7 @@ templates:
 refresh: { interval: soon }
 secrts: {}
 `);
-  t.ok(problems.includes('agent.yaml: secrts: unknown key'));
+  t.ok(problems.includes('agent.yaml: secrts: unknown key; did you mean secrets?'), 'an unknown key suggests the one meant');
   t.ok(problems.includes('agent.yaml: templates[0]: give exactly one of source or contents'));
   t.ok(problems.includes('agent.yaml: templates[2].mode: mode is octal like "0400"'));
   t.ok(problems.includes('agent.yaml: refresh.interval: "soon" is not a duration (use e.g. 30s, 5m, 1h, 250ms)'));

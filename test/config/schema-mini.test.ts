@@ -89,7 +89,7 @@ t.test('our own messages', async (t) => {
     ['a duration', configSchema, { init: { timeout: 'soon' } }, ['init.timeout: "soon" is not a duration (use e.g. 30s, 5m, 1h, 250ms)']],
     ['a negative duration', durationSchema, -1, ['Too small: expected number to be >=0']],
     ['template mode', configSchema, { templates: [{ contents: 'a', destination: '/d', mode: '999' }] }, ['templates[0].mode: mode is octal like "0400"']],
-    ['template mode as a number', configSchema, { templates: [{ contents: 'a', destination: '/d', mode: 0o1000 }] }, ['templates[0].mode: Too big: expected number to be <=511']],
+    ['template mode as a number', configSchema, { templates: [{ contents: 'a', destination: '/d', mode: 0o7777 }] }, ['templates[0].mode: Too big: expected number to be <=511']],
     ['template source or contents', configSchema, { templates: [{ source: 'a', contents: 'b', destination: 'd' }] }, ['templates[0]: give exactly one of source or contents']],
     ['a secret name', configSchema, { secrets: { '9db': { provider: 'p' } } }, ['secrets.9db: Invalid key in record']],
     ['an env name', configSchema, { exec: { env: { 'A-B': 'x' } } }, ['exec.env.A-B: Invalid key in record']],
