@@ -4,10 +4,11 @@
 // elsewhere, and a file where a directory belongs fails only after the
 // secrets were fetched. This looks at the disk before anything is fetched.
 
-import { realpath, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from '../errors.ts';
 import type { AgentConfig } from './load.ts';
+import { realpathOfExisting } from '../writer/inside-root.ts';
 
 /** one line per template whose directory resolves, through symlinks,
  * outside the output root, or is already taken by something not a directory */
@@ -45,22 +46,6 @@ export async function withDestinationsChecked<T>(config: Pick<AgentConfig, 'outp
   if (problems.length === 0) return prepared!;
   const head = problems.length === 1 ? problems[0]! : `${config.origin}: ${problems.length} problems in the config`;
   throw new AgentError('config', head, { where: config.origin, problems });
-}
-
-/** the real path of `p`'s longest existing prefix, with the rest appended as written */
-async function realpathOfExisting(p: string): Promise<string> {
-  let existing = p;
-  const rest: string[] = [];
-  for (;;) {
-    try {
-      return path.join(await realpath(existing), ...rest.reverse());
-    } catch {
-      const parent = path.dirname(existing);
-      if (parent === existing) return p;
-      rest.push(path.basename(existing));
-      existing = parent;
-    }
-  }
 }
 
 /** the deepest existing prefix of `dir`, when it is something other than a directory */

@@ -44,6 +44,8 @@ export interface TemplateConfig {
   contents?: string;
   /** absolute, inside outputRoot */
   destination: string;
+  /** the config's output.root: the writer refuses a directory that leads out of it */
+  outputRoot?: string;
   mode: number;
   /** undefined: inferred from the destination's name at render time */
   escape?: Escape;
@@ -210,6 +212,7 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string): AgentConfig {
       ...(sourcePath !== undefined ? { sourcePath } : {}),
       ...(t.contents !== undefined ? { contents: t.contents } : {}),
       destination,
+      outputRoot,
       mode: t.mode,
       ...(t.escape !== undefined ? { escape: t.escape } : {}),
       ...(t.uid !== undefined ? { uid: t.uid } : {}),

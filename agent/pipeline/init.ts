@@ -75,9 +75,14 @@ export async function renderAndWrite(templates: Iterable<PreparedTemplate>, stor
   return files;
 }
 
-/** what the writer needs of a template's config: mode and, when given, owner */
+/** what the writer needs of a template's config: mode, the root it must stay in and, when given, owner */
 export function writeOptionsFor(c: TemplateConfig): WriteOptions {
-  return { mode: c.mode, ...(c.uid !== undefined ? { uid: c.uid } : {}), ...(c.gid !== undefined ? { gid: c.gid } : {}) };
+  return {
+    mode: c.mode,
+    ...(c.outputRoot !== undefined ? { root: c.outputRoot } : {}),
+    ...(c.uid !== undefined ? { uid: c.uid } : {}),
+    ...(c.gid !== undefined ? { gid: c.gid } : {}),
+  };
 }
 
 function prefixed(name: string, e: AgentError): AgentError {

@@ -8,9 +8,12 @@ import { constants } from 'node:fs';
 import { chmod, chown, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from '../errors.ts';
+import { leadsOutside } from './inside-root.ts';
 
 export interface WriteOptions {
   mode: number;
+  /** when given, a destination whose directory leads (through a symlink) out of it is refused */
+  root?: string;
   uid?: number;
   gid?: number;
 }
@@ -22,6 +25,13 @@ const TEMP_PREFIX = '.erlmcp-secrets-';
 export async function writeAtomic(destination: string, bytes: Buffer, opts: WriteOptions): Promise<WriteOutcome> {
   const dir = path.dirname(destination);
   try {
+    if (opts.root !== undefined) {
+      // before mkdir, which would otherwise create directories out there
+      const real = await leadsOutside(opts.root, dir);
+      if (real !== undefined) {
+        throw new AgentError('config', `${destination} was not written: its directory leads through a symlink to ${real}, outside the output root ${opts.root}; remove the link`, { where: destination });
+      }
+    }
     await mkdir(dir, { recursive: true, mode: 0o755 });
     const current = await readCurrent(destination);
     if (current && current.bytes.equals(bytes)) {

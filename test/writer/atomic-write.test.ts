@@ -42,6 +42,33 @@ t.test('replaces a symlink by a file instead of writing through it', async (t) =
   t.equal(readFileSync(path.join(dir, 'link'), 'utf8'), 'new');
 });
 
+t.test('with a root, a directory that leads out of it through a symlink is refused before anything is created', async (t) => {
+  const dir = tmp();
+  const root = path.join(dir, 'out');
+  const outside = path.join(dir, 'outside');
+  mkdirSync(path.join(root, 'ok'), { recursive: true });
+  mkdirSync(outside);
+  symlinkSync(outside, path.join(root, 'conf'));
+  for (const dest of [path.join(root, 'conf/app.env'), path.join(root, 'conf/deeper/app.env')]) {
+    await t.rejects(writeAtomic(dest, Buffer.from('S=1\n'), { mode: 0o400, root }), {
+      code: 'config',
+      message: `${dest} was not written: its directory leads through a symlink to ${path.join(outside, path.relative(path.join(root, 'conf'), path.dirname(dest)))}, outside the output root ${root}; remove the link`,
+    });
+  }
+  t.same(readdirSync(outside), [], 'nothing written or created outside: not the file, not the missing directory');
+  t.equal(await writeAtomic(path.join(root, 'ok/app.env'), Buffer.from('S=1\n'), { mode: 0o400, root }), 'written', 'a real directory under the root is fine');
+  // a symlink that stays inside the root is fine too
+  symlinkSync(path.join(root, 'ok'), path.join(root, 'alias'));
+  t.equal(await writeAtomic(path.join(root, 'alias/b.env'), Buffer.from('S=2\n'), { mode: 0o400, root }), 'written');
+  t.equal(readFileSync(path.join(root, 'ok/b.env'), 'utf8'), 'S=2\n');
+  // the root itself may be a symlink (a mounted volume's path)
+  const linkedRoot = path.join(dir, 'root-link');
+  symlinkSync(root, linkedRoot);
+  t.equal(await writeAtomic(path.join(linkedRoot, 'ok/c.env'), Buffer.from('S=3\n'), { mode: 0o400, root: linkedRoot }), 'written', 'a symlinked root is followed');
+  await t.rejects(writeAtomic(path.join(linkedRoot, 'conf/d.env'), Buffer.from('S=4\n'), { mode: 0o400, root: linkedRoot }), { code: 'config' }, 'and still guards its subdirectories');
+  t.same(readdirSync(outside), []);
+});
+
 t.test('unwritable directory gives an operator message', async (t) => {
   if (process.getuid?.() === 0) {
     // root ignores permissions; use a path under a file instead
