@@ -67,7 +67,7 @@ t.test('approle auth: neither the secret ID nor the token it buys', async (t) =>
   assertNoLeak(t, [run.stdout, run.stderr], [SECRET_ID, VALUE]);
 });
 
-t.test('a token file with a line break inside: refused by Node, named by code, never printed', async (t) => {
+t.test('a token file with a line break inside: refused before any request, named by file, never printed', async (t) => {
   const { vault, dir } = await setup(t);
   const half1 = 'hvs.CANARYbrokenA-Re30Kd71';
   const half2 = 'CANARYbrokenB-Uw84Pf26';
@@ -75,7 +75,8 @@ t.test('a token file with a line break inside: refused by Node, named by code, n
   const cfg = writeConfig(dir, vault.url, '{ method: token, tokenFile: ./token }');
   appendFileSync(cfg, 'init: { timeout: 1s }\n');
   const run = await runCli(['init', '-c', cfg, '--log-level', 'trace'], { env: { NODE_DEBUG } });
-  t.equal(run.code, 4, 'unavailable, and the agent exits (no request left holding a socket)');
-  t.match(run.problems.join('\n'), /failed \(ERR_INVALID_CHAR\) while looking up the Vault token/);
+  t.equal(run.code, 4, 'an auth error, at once: no retry as if Vault were down');
+  t.match(run.problems.join('\n'), /auth\.tokenFile .*\/token holds a line break, space or control character inside its value/);
+  t.equal(vault.requests.length, 0, 'no request was made');
   assertNoLeak(t, [run.stdout, run.stderr], [half1, half2, VALUE]);
 });

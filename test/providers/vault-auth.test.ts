@@ -41,6 +41,16 @@ t.test('credential file problems are auth errors naming the file', async (t) => 
   t.equal(dirAsFile!.message, `vault provider "vault": cannot read auth.jwtFile ${h.dir}: it is a directory (EISDIR)`);
   const noSecretId = await read({ method: 'approle', roleIdFile: h.file('rid', ROLE_ID), secretIdFile: 'sid' });
   t.equal(noSecretId!.message, `vault provider "vault": cannot read auth.secretIdFile ${h.dir}/sid: no such file (ENOENT)`);
+  const CANARY_HALF = 'hvs.CANARYfirstHalf93kd';
+  const CANARY_REST = 'CANARYsecondHalf28xq';
+  for (const [name, body] of [['two-lines', `${CANARY_HALF}\n${CANARY_REST}\n`], ['spaced', `${CANARY_HALF} ${CANARY_REST}`], ['nul', `${CANARY_HALF}\0`]] as const) {
+    const bad = await read({ method: 'token', tokenFile: h.file(name, body) });
+    t.same([bad!.code, bad!.retryable, bad!.where], ['auth', false, 'providers.vault.auth.tokenFile'], `${name}: a permanent auth error`);
+    t.equal(bad!.message, `vault provider "vault": auth.tokenFile ${h.dir}/${name} holds a line break, space or control character inside its value; it must hold the credential alone, on one line`);
+    assertNoCanaries(t, [CANARY_HALF, CANARY_REST], [bad!.message, ...h.logLines]);
+  }
+  const badJwt = await read({ method: 'kubernetes', role: 'r', jwtFile: h.file('jwt', 'eyJhbGciOi.part\neyJzdWIi.part') });
+  t.match(badJwt!.message, /auth\.jwtFile .*\/jwt holds a line break/);
   t.equal(h.vault.requests.length, 0, 'nothing was sent');
 });
 

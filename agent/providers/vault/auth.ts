@@ -256,6 +256,16 @@ export class VaultAuth {
     }
     const value = text.trim();
     if (value === '') throw new AgentError('auth', `vault provider "${this.#o.provider}": ${key} ${abs} is empty`, { where, provider: this.#o.provider, retryable: false });
+    // a token, role or secret id, or JWT is one word: a line break inside (two
+    // files concatenated, a pasted PEM) would otherwise fail later as a header
+    // Node refuses, and be retried as if Vault were down
+    if (/[\s\x00-\x1f\x7f]/.test(value)) {
+      throw new AgentError('auth', `vault provider "${this.#o.provider}": ${key} ${abs} holds a line break, space or control character inside its value; it must hold the credential alone, on one line`, {
+        where,
+        provider: this.#o.provider,
+        retryable: false,
+      });
+    }
     registerSecretValue(value);
     this.#remember(value);
     return value;
