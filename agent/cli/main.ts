@@ -3,7 +3,7 @@
 
 import { asAgentError } from '../errors.ts';
 import { createLogger, type Logger, type LogLevel } from '../log/logger.ts';
-import { loadConfig, type AgentConfig } from '../config/load.ts';
+import { CONFIG_ENV, loadConfig, type AgentConfig } from '../config/load.ts';
 import { withDestinationsChecked } from '../config/destinations-on-disk.ts';
 import { prepareTemplates, type PreparedTemplate } from '../pipeline/prepare-templates.ts';
 import { runInit, type InitResult } from '../pipeline/init.ts';
@@ -75,6 +75,8 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
 }
 
 async function configure(args: CliArgs, io: CliIO, logger: Logger): Promise<{ config: AgentConfig; templates: PreparedTemplate[] }> {
+  // -c wins; an operator who also set the variable expects it to count
+  if (args.config !== undefined && io.env[CONFIG_ENV]?.trim()) logger.warn({ config: args.config }, `${CONFIG_ENV} is set but ignored: -c ${args.config} is the config`);
   const config = await loadConfig(args.config, io.env);
   if (!args.logLevel && !io.env.ERLMCP_SECRETS_LOG_LEVEL) logger.level = config.log.level;
   const templates = await withDestinationsChecked(config, () => prepareTemplates(config));

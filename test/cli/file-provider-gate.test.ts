@@ -93,6 +93,12 @@ t.test('exit 2: config and template errors name file and path, before any fetch'
   t.equal(run3.code, 2);
   t.same(run3.problems, ['no config: pass -c FILE or set ERLMCP_SECRETS_CONFIG to the config\'s YAML or JSON text']);
 
+  const run5 = await runCli(['check', '-c', w2.cfg], { env: { ERLMCP_SECRETS_CONFIG: 'providers: {}' } });
+  t.ok(
+    run5.logs.some((l) => l.level === 'warn' && l.msg === `ERLMCP_SECRETS_CONFIG is set but ignored: -c ${w2.cfg} is the config`),
+    'both -c and the variable: -c wins, and the agent says so',
+  );
+
   const run4 = await runCli(['inti', '-c', 'x']);
   t.equal(run4.code, 2);
   t.match(run4.stderr, /^unknown command "inti" \(commands: init, run, exec, check, webhook, version, erlang-call, copy-self\)\nusage:/);
