@@ -3,6 +3,7 @@
 // must still be accepted.
 
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,7 @@ import { configSchema } from '../../agent/config/schema.ts';
 import { durationSchema, durationOrZeroSchema } from '../../agent/config/duration.ts';
 import { envLogLevel, parseCli } from '../../agent/cli/args.ts';
 import { AgentError } from '../../agent/errors.ts';
+import { ENTRY } from '../helpers/cli.ts';
 
 const CANARY = 'CANARY-cfg-audit-0d9e8f7a6b5c';
 
@@ -126,11 +128,21 @@ t.test('files that are not a config', async (t) => {
   t.equal((await loadConfigFile(crlf)).log.level, 'debug', 'CRLF line endings');
 });
 
-t.test('an unreadable file', { skip: process.getuid?.() === 0 ? 'root reads a mode-000 file anyway' : false }, async (t) => {
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'cfg-audit-')), 'agent.yaml');
+t.test('an unreadable file', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'cfg-audit-'));
+  chmodSync(dir, 0o755);
+  const file = path.join(dir, 'agent.yaml');
   writeFileSync(file, 'log: { level: info }\n');
   chmodSync(file, 0);
-  await t.rejects(loadConfigFile(file), { code: 'config', message: `${file}: permission denied; pass the agent config with -c FILE` });
+  const message = `${file}: permission denied; pass the agent config with -c FILE`;
+  if (process.getuid?.() !== 0) {
+    await t.rejects(loadConfigFile(file), { code: 'config', message });
+    return;
+  }
+  // root reads a mode-000 file anyway: the CLI runs as nobody instead
+  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, ENTRY, 'check', '-c', file], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  t.equal(run.status, 2, run.stderr);
+  t.match(run.stderr, message);
 });
 
 t.test('the command line', async (t) => {
