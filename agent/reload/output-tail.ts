@@ -1,8 +1,9 @@
 // Keeps only the end of a child's output: enough for an operator to see why a
-// reload command failed, too little to hold a rendered file. The window kept
-// (4 KiB) is scrubbed of every registered secret value as a whole and only
-// then cut to the short text shown, so a value split by the window's edge is
-// never shown in part: that edge lies far before the text we show.
+// reload command failed. The window kept (64 KiB) is scrubbed of every
+// registered secret value as a whole and only then cut to the short text
+// shown (200 characters), so a value split by the window's edge is never
+// shown in part unless it is longer than the window: a certificate chain or
+// a large key echoed by the command still lies whole inside it.
 
 import { scrub } from '../log/secret-registry.ts';
 
@@ -10,7 +11,7 @@ export class OutputTail {
   private readonly limit: number;
   private buf: Buffer = Buffer.alloc(0);
 
-  constructor(limitBytes = 4096) {
+  constructor(limitBytes = 64 * 1024) {
     this.limit = limitBytes;
   }
 
