@@ -10,6 +10,15 @@ import type { Logger } from '../log/logger.ts';
 
 export const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
+/** forwarded signals that mean "stop": one arriving during a restart ends it
+ * there (the pod is going away; starting the application again would only
+ * make the kubelet wait out its grace period and SIGKILL). SIGTERM is
+ * remembered even outside a restart (in a pod it only ever means "terminate",
+ * and the application may still be shutting down when a change comes); an
+ * application may handle SIGINT or SIGQUIT and keep running, so those count
+ * only while a restart is under way. */
+const STOPPING_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(['SIGTERM', 'SIGINT', 'SIGQUIT']);
+
 export interface ChildOptions {
   argv: string[];
   logger: Logger;
@@ -28,6 +37,8 @@ export class SupervisedChild {
   readonly #opts: ChildOptions;
   #child: ChildProcess | undefined;
   #restarting = false;
+  #stopRequested = false;
+  #startErrno: string | undefined;
   #resolveExit!: (code: number) => void;
   /** resolves with the exit code once the application ended by itself (not by a restart) */
   readonly exited: Promise<number>;
@@ -46,8 +57,8 @@ export class SupervisedChild {
     const child = spawn(cmd!, args, { env, stdio: 'inherit' });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
-      child.once('error', (e: NodeJS.ErrnoException) =>
-        reject(new AgentError('usage', `exec: cannot start ${cmd}: ${e.code === 'ENOENT' ? 'no such file or command on PATH' : e.code === 'EACCES' ? 'permission denied' : e.code ?? e.message}`)),
+      child.once('error', (e: NodeJS.ErrnoException) => (this.#startErrno = e.code,
+        reject(new AgentError('usage', `exec: cannot start ${cmd}: ${e.code === 'ENOENT' ? 'no such file or command on PATH' : e.code === 'EACCES' ? 'permission denied' : e.code ?? e.message}`))),
       );
     });
     this.#child = child;
@@ -56,12 +67,13 @@ export class SupervisedChild {
       if (this.#child !== child) return; // a restart replaced it
       const exitCode = exitCodeOf(code, signal);
       this.#opts.logger.info({ pid: child.pid, code, signal, exitCode }, 'application exited');
-      if (!this.#restarting) this.#resolveExit(exitCode);
+      if (!this.#restarting || this.#stopRequested) this.#resolveExit(exitCode);
     });
   }
 
   /** passes a signal the agent received on to the application */
   forward(signal: NodeJS.Signals): void {
+    if (signal === 'SIGTERM' || (this.#restarting && STOPPING_SIGNALS.has(signal))) this.#stopRequested = true;
     this.#child?.kill(signal);
   }
 
@@ -70,7 +82,21 @@ export class SupervisedChild {
     this.#restarting = true;
     try {
       await this.stop();
-      await this.start(env);
+      if (this.#stopRequested) {
+        this.#opts.logger.info('not starting the application again: the agent was asked to stop during the restart');
+        return;
+      }
+      try {
+        await this.start(env);
+      } catch (e) {
+        // Without an application the agent has nothing to wrap: it ends, as
+        // a shell would for a command that is not there (127) or not
+        // executable (126), rather than idling with the pod looking alive.
+        const code = this.#startErrno === 'ENOENT' ? 127 : this.#startErrno === 'EACCES' ? 126 : 1;
+        this.#opts.logger.error({ err: (e as Error).message, exitCode: code }, 'the application could not be started again; the agent exits');
+        this.#resolveExit(code);
+        throw e;
+      }
     } finally {
       this.#restarting = false;
     }

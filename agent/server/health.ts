@@ -6,7 +6,8 @@
 //   health.markRendered()                      first render done
 //   health.markFresh('db', at, ttlMs)          refreshed at `at`; may be served ttlMs
 //   health.markError('db', err)                a refresh failed (code and time only)
-//   health.readiness() -> { ready, rendered, stale: [{ secret, staleSince, ... }] }
+//   health.markOutput('/run/x.env', err?)     a file could (not) be written as rendered
+//   health.readiness() -> { ready, rendered, stale: [{ secret, staleSince, ... }], unwritten?: [...] }
 //
 // Only names, times and error codes are kept: never a value or a message.
 
@@ -23,10 +24,21 @@ export interface StaleSecret {
   lastError?: { code: ErrorCode; at: number };
 }
 
+/** a rendered file that is not on disk as rendered (the volume is read-only or
+ * full, the path is taken by a directory...): the app may read something older */
+export interface UnwrittenFile {
+  destination: string;
+  /** epoch ms of the first failed write in a row */
+  since: number;
+  code: ErrorCode;
+}
+
 export interface Readiness {
   ready: boolean;
   rendered: boolean;
   stale: StaleSecret[];
+  /** only present when some file is not written */
+  unwritten?: UnwrittenFile[];
 }
 
 interface SecretState {
@@ -40,6 +52,7 @@ export class Health {
   private rendered = false;
   private renderedAt: number | undefined;
   private readonly secrets = new Map<string, SecretState>();
+  private readonly unwritten = new Map<string, UnwrittenFile>();
 
   constructor(clock: { now(): number }) {
     this.now = () => clock.now();
@@ -65,6 +78,17 @@ export class Health {
     this.state(name).lastError = { code: isAgentError(err) ? err.code : 'internal', at };
   }
 
+  /** the outcome of writing (or restoring) a rendered file: an error keeps
+   * the pod not ready until a later write of that file succeeds */
+  markOutput(destination: string, err?: unknown, at = this.now()): void {
+    if (err === undefined) {
+      this.unwritten.delete(destination);
+      return;
+    }
+    const since = this.unwritten.get(destination)?.since ?? at;
+    this.unwritten.set(destination, { destination, since, code: isAgentError(err) ? err.code : 'internal' });
+  }
+
   forget(name: string): void {
     this.secrets.delete(name);
   }
@@ -87,7 +111,8 @@ export class Health {
       stale.push({ secret, staleSince, lastRefreshAt: s.lastRefreshAt, ...(s.lastError ? { lastError: s.lastError } : {}) });
     }
     stale.sort((a, b) => a.secret.localeCompare(b.secret));
-    return { ready: this.rendered && stale.length === 0, rendered: this.rendered, stale };
+    const unwritten = [...this.unwritten.values()].sort((a, b) => a.destination.localeCompare(b.destination));
+    return { ready: this.rendered && stale.length === 0 && unwritten.length === 0, rendered: this.rendered, stale, ...(unwritten.length ? { unwritten } : {}) };
   }
 
   private state(name: string): SecretState {

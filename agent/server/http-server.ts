@@ -125,5 +125,7 @@ function readinessBody(r: Readiness): Record<string, unknown> {
       lastRefresh: new Date(s.lastRefreshAt).toISOString(),
       ...(s.lastError ? { lastError: s.lastError.code, lastErrorAt: new Date(s.lastError.at).toISOString() } : {}),
     })),
+    // destinations are already metric labels; the error code only, never its message
+    ...(r.unwritten ? { unwritten: r.unwritten.map((u) => ({ destination: u.destination, since: new Date(u.since).toISOString(), error: u.code })) } : {}),
   };
 }

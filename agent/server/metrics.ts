@@ -9,6 +9,7 @@
 //   m.leaseRenewal('dbcreds', 'renewed' | 'capped' | 'refetched' | 'failed');
 //   m.rendered('/run/secrets/erlmcp.env', 'written' | 'unchanged' | 'failed');
 //   m.reloaded('reload[0]:signal', ok);
+//   m.outputRestored('/run/secrets/erlmcp.env', 'missing' | 'changed' | 'unwritten', ok);
 //   m.expiresAt('lease' | 'token' | 'certificate', name, epochMs);
 //   m.refreshed('db', epochMs);
 //   await m.text()  -> exposition text;  m.contentType
@@ -37,6 +38,7 @@ export class AgentMetrics {
   private readonly renders: Counter<'destination' | 'result'>;
   private readonly reloads: Counter<'notifier' | 'outcome'>;
   private readonly lastRefresh: Gauge<'secret'>;
+  private readonly restores: Counter<'destination' | 'reason' | 'result'>;
 
   constructor(opts: MetricsOptions) {
     const registers = [this.registry];
@@ -47,6 +49,12 @@ export class AgentMetrics {
     this.renders = new Counter({ name: `${P}renders_total`, help: 'Template renders by result (unchanged: same bytes, no write)', labelNames: ['destination', 'result'], registers });
     this.reloads = new Counter({ name: `${P}reloads_total`, help: 'Reload notifier runs by outcome', labelNames: ['notifier', 'outcome'], registers });
     this.lastRefresh = new Gauge({ name: `${P}last_refresh_timestamp_seconds`, help: 'Unix time of the last successful refresh of each secret', labelNames: ['secret'], registers });
+    this.restores = new Counter({
+      name: `${P}output_restores_total`,
+      help: 'Rendered files found deleted, changed on disk, or not written after a failed write, and rewritten from the last good render (result: restored | failed)',
+      labelNames: ['destination', 'reason', 'result'],
+      registers,
+    });
     const expiries = this.expiries;
     new Gauge({
       name: `${P}expiry_seconds`,
@@ -108,6 +116,10 @@ export class AgentMetrics {
 
   reloaded(notifier: string, ok: boolean): void {
     this.reloads.inc({ notifier, outcome: ok ? 'ok' : 'failed' });
+  }
+
+  outputRestored(destination: string, reason: string, ok: boolean): void {
+    this.restores.inc({ destination, reason, result: ok ? 'restored' : 'failed' });
   }
 
   refreshed(secret: string, atMs: number): void {

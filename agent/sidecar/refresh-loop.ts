@@ -21,6 +21,12 @@
 //   re-checked like at start; a broken edit is logged and the last good
 //   template and its file stay.
 //
+//   rendered files deleted or edited by someone else, or whose write failed
+//   (full or read-only volume): after every round of checks (and on
+//   checkOutputs(), SIGHUP) a stat of each file against what the agent left
+//   behind; a difference is rewritten from the last good render
+//   (../writer/output-guard.ts). Writes and these repairs never overlap.
+//
 // All time comes from the injected Clock, so the loop runs under ManualClock
 // in tests. The loop never closes providers or the server: run.ts owns those.
 
@@ -45,6 +51,7 @@ import type { AgentMetrics } from '../server/metrics.ts';
 import { sameData, type SecretStore } from '../store/store.ts';
 import { writeAtomic, type WriteOptions, type WriteOutcome } from '../writer/atomic-write.ts';
 import { writeOptionsFor } from '../pipeline/init.ts';
+import { OutputGuard, stampOfSync, type Repair } from '../writer/output-guard.ts';
 
 /** one provider call may take this long before it counts as failed */
 const CALL_TIMEOUT_MS = 30_000;
@@ -93,12 +100,19 @@ export class RefreshLoop {
   private readonly write: (destination: string, bytes: Buffer, opts: WriteOptions) => Promise<WriteOutcome>;
   private started = false;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly guard: OutputGuard;
+  /** file writes and repairs, one at a time: a repair must never put back
+   * bytes that a render pass is replacing */
+  private fileQueue: Promise<unknown> = Promise.resolve();
+  /** destinations whose repair keeps failing: logged once per streak, not every cycle */
+  private readonly failingOutputs = new Set<string>();
 
   constructor(deps: RefreshLoopDeps) {
     this.d = deps;
     this.rand = deps.rand ?? Math.random;
     this.write = deps.write ?? writeAtomic;
     this.templates = [...deps.templates];
+    this.guard = new OutputGuard((dest, bytes, opts) => this.write(dest, bytes, opts));
     this.scheduler = new Scheduler(deps.clock, (e) => this.d.logger.error({ err: asAgentError(e, 'refresh check').message }, 'refresh check crashed'));
     this.scheduler.onDue((checks) => this.runChecks(checks));
     const wait = deps.config.refresh.wait;
@@ -142,7 +156,75 @@ export class RefreshLoop {
       this.planNext(secret);
     }
     this.tokenKeeper.start();
+    this.expectInitOutput();
     health.markRendered(this.d.clock.now());
+  }
+
+  /** the files init wrote are what the guard keeps from now on */
+  private expectInitOutput(): void {
+    let rendered: RenderedFile[];
+    try {
+      rendered = renderAll(this.templates, this.d.store.templateData());
+    } catch {
+      return; // init rendered the same data; nothing to keep if it cannot now
+    }
+    for (const r of rendered) {
+      const c = r.template.config;
+      this.guard.expect(c.destination, r.bytes, writeOptionsFor(c), stampOfSync(c.destination));
+    }
+  }
+
+  /** stat every rendered file and rewrite, from the last good render, those
+   * that were deleted, changed by someone else, or not written (a failed
+   * write). A restore of bytes the app already had runs no notifier; bytes it
+   * never had (the write failed before) do. */
+  checkOutputs(): Promise<void> {
+    if (this.stopping.signal.aborted) return Promise.resolve();
+    const run = this.repairOutputs();
+    this.inFlight.add(run);
+    return run.finally(() => this.inFlight.delete(run));
+  }
+
+  private async repairOutputs(): Promise<void> {
+    const { logger, metrics, health } = this.d;
+    const repairs = await this.exclusive(() => (this.stopping.signal.aborted ? Promise.resolve([] as Repair[]) : this.guard.check()));
+    const late: string[] = [];
+    const secrets = new Set<string>();
+    for (const r of repairs) {
+      if (!r.ok) {
+        metrics.outputRestored(r.destination, r.reason, false);
+        health.markOutput(r.destination, r.err, this.d.clock.now());
+        const first = !this.failingOutputs.has(r.destination);
+        this.failingOutputs.add(r.destination);
+        logger[first ? 'error' : 'debug']({ file: r.destination, reason: r.reason, err: r.err.message }, 'restoring a rendered file failed; retrying at the next check');
+        continue;
+      }
+      this.failingOutputs.delete(r.destination);
+      health.markOutput(r.destination);
+      if (r.outcome === 'unchanged') {
+        logger.debug({ file: r.destination, reason: r.reason }, 'rendered file touched but its content and mode are as written');
+        continue;
+      }
+      metrics.outputRestored(r.destination, r.reason, true);
+      if (r.reason === 'unwritten') {
+        logger.info({ file: r.destination, bytes: r.bytes.length, outcome: r.outcome }, 'rendered file written after an earlier failed write');
+        if (r.outcome === 'written') {
+          late.push(r.destination);
+          for (const t of this.templates) if (t.config.destination === r.destination) for (const s of t.secrets) secrets.add(s);
+        }
+      } else {
+        logger.warn({ file: r.destination, reason: r.reason, bytes: r.bytes.length, outcome: r.outcome }, `rendered file was ${r.reason === 'missing' ? 'deleted' : 'changed'} on disk; restored from the last good render`);
+      }
+    }
+    // notifyOn 'secrets' (exec restart): the change was already notified when it was accepted
+    if (late.length === 0 || this.d.notifyOn === 'secrets' || this.d.notifiers.length === 0 || this.stopping.signal.aborted) return;
+    await this.notify([...secrets].sort(), late);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.fileQueue.then(fn, fn);
+    this.fileQueue = run.catch(() => {});
+    return run;
   }
 
   /** make these secrets (default: all) due now, e.g. when a provider's token
@@ -156,6 +238,17 @@ export class RefreshLoop {
       st.leaseAction = 'refetch';
       this.scheduler.trigger(n);
     }
+  }
+
+  /** an operator asked (SIGHUP): check every static secret now, and the
+   * files after them. Leases are left to their clock: renewing one early
+   * gains nothing and costs the backend a call. */
+  recheck(): void {
+    if (this.stopping.signal.aborted) return;
+    const statics = [...this.state.keys()].filter((n) => !this.d.store.get(n)?.value.lease);
+    this.d.logger.info({ secrets: statics }, 'checking static secrets and rendered files now');
+    if (statics.length === 0) void this.checkOutputs();
+    for (const n of statics) this.scheduler.trigger(n, 'static');
   }
 
   /** when each secret is next checked (for logs and tests) */
@@ -223,7 +316,12 @@ export class RefreshLoop {
   // ---- checks ------------------------------------------------------------
 
   private async runChecks(checks: DueCheck[]): Promise<void> {
-    const run = Promise.all(checks.map((c) => this.check(c))).then(() => {});
+    const run = Promise.all(checks.map((c) => this.check(c))).then(() => {
+      // then the files, on the same cycle: a cheap stat each. Not part of this
+      // cycle's promise: the scheduler holds a name's next check until its
+      // cycle has settled, and file I/O must not shift when secrets are checked
+      void this.checkOutputs();
+    });
     this.inFlight.add(run);
     try {
       await run;
@@ -396,20 +494,35 @@ export class RefreshLoop {
       return;
     }
     const files: string[] = [];
-    for (const r of rendered) {
-      const c = r.template.config;
-      try {
-        const outcome = await this.write(c.destination, r.bytes, writeOptionsFor(c));
-        metrics.rendered(c.destination, outcome === 'unchanged' ? 'unchanged' : 'written');
-        logger.info({ file: c.destination, bytes: r.bytes.length, outcome, secrets: [...r.template.secrets] }, `template ${outcome}`);
-        if (outcome === 'written') files.push(c.destination);
-      } catch (e) {
-        metrics.rendered(c.destination, 'failed');
-        logger.error({ file: c.destination, err: asAgentError(e, `writing ${c.destination}`).message }, 'writing a re-rendered file failed; it keeps its last good content');
+    await this.exclusive(async () => {
+      for (const r of rendered) {
+        const c = r.template.config;
+        const opts = writeOptionsFor(c);
+        // the newest render is what the file must hold from now on, written or not
+        this.guard.expect(c.destination, r.bytes, opts);
+        try {
+          const outcome = await this.write(c.destination, r.bytes, opts);
+          await this.guard.delivered(c.destination);
+          this.d.health.markOutput(c.destination);
+          metrics.rendered(c.destination, outcome === 'unchanged' ? 'unchanged' : 'written');
+          logger.info({ file: c.destination, bytes: r.bytes.length, outcome, secrets: [...r.template.secrets] }, `template ${outcome}`);
+          if (outcome === 'written') files.push(c.destination);
+        } catch (e) {
+          const err = asAgentError(e, `writing ${c.destination}`);
+          this.guard.undelivered(c.destination);
+          this.d.health.markOutput(c.destination, err, this.d.clock.now());
+          metrics.rendered(c.destination, 'failed');
+          logger.error({ file: c.destination, err: err.message }, 'writing a re-rendered file failed; it keeps its last good content, and the write is retried at the next check');
+        }
       }
-    }
+    });
     const notify = (this.d.notifyOn === 'secrets' && secrets.length > 0) || files.length > 0;
     if (!notify || this.d.notifiers.length === 0 || this.stopping.signal.aborted) return;
+    await this.notify(secrets, files);
+  }
+
+  private async notify(secrets: string[], files: string[]): Promise<void> {
+    const { logger, metrics } = this.d;
     await runNotifiers(this.d.notifiers, { secrets, files }, logger, {
       signal: this.stopping.signal,
       now: () => this.d.clock.now(),

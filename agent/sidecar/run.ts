@@ -18,6 +18,8 @@ import { VERSION } from '../version.ts';
 import { RefreshLoop } from './refresh-loop.ts';
 import type { Notifier } from '../reload/notifier.ts';
 import { existsSync } from 'node:fs';
+import { loadConfigFile } from '../config/load.ts';
+import { asAgentError } from '../errors.ts';
 import { watchSources, type SourceWatch } from './source-watch.ts';
 
 export type SidecarInput = Pick<GateResult, 'config' | 'templates' | 'providers' | 'store' | 'logger'> & Partial<Pick<GateResult, 'invalidations'>>;
@@ -95,6 +97,16 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
       templateSources: config.templates.flatMap((t) => (t.sourcePath ? [t.sourcePath] : [])),
       configFile: existsSync(config.origin) ? config.origin : undefined,
       onTemplate: (file) => void loop.templateSourceChanged(file),
+      // what a restart would meet: the config parsed and checked, no backend calls
+      checkConfig: async (file) => {
+        try {
+          await loadConfigFile(file);
+          return undefined;
+        } catch (e) {
+          const err = asAgentError(e, file);
+          return { message: err.message, problems: err.problems };
+        }
+      },
       logger,
     });
     await sources.ready;
@@ -116,14 +128,35 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
 
 export async function runSidecar(gate: GateResult): Promise<number> {
   const sidecar = await startSidecar(gate);
-  const onSignal = (sig: NodeJS.Signals): void => void sidecar.stop(sig);
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  const { logger } = gate;
+  let stopping = false;
+  // a second SIGTERM/SIGINT (an impatient operator, a runtime that repeats
+  // it) must not kill the agent half-way through its stop: the write in
+  // flight, lease revocation. It is logged; SIGKILL remains for the impatient.
+  const onStop = (sig: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal: sig }, 'already stopping; waiting for the write in flight (SIGKILL forces)');
+      return;
+    }
+    stopping = true;
+    void sidecar.stop(sig);
+  };
+  // Node's default for SIGHUP is to die without a word; the conventional
+  // meaning for a daemon is "look again", so it is: every static secret and
+  // every rendered file is checked now.
+  const onHup = (): void => {
+    logger.info({ signal: 'SIGHUP' }, 'SIGHUP received');
+    sidecar.loop.recheck();
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', onHup);
   try {
     await sidecar.stopped;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onStop);
+    process.off('SIGINT', onStop);
+    process.off('SIGHUP', onHup);
   }
   return EXIT.ok;
 }

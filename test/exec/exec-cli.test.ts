@@ -5,51 +5,16 @@
 // reload notifiers.
 
 import t, { type Test } from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startAgent, waitUntil, type AgentProcess } from '../helpers/agent-process.ts';
+import { CHILD_APP as CHILD, execWorkspace, type ExecWorkspace } from '../helpers/exec-workspace.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 
 const PW1 = 'canary-Exec-First-Pw-Qm4Z8x';
 const PW2 = 'canary-Exec-Second-Pw-Lr7Y2c';
-const CHILD = resolve(import.meta.dirname, 'child-app.mjs');
 
-interface Setup {
-  dir: string;
-  seen: string;
-  records(): Array<Record<string, unknown>>;
-  setPassword(pw: string): void;
-  start(mode: string): AgentProcess;
-}
-
-function setup(t: Test, extra: string): Setup {
-  const dir = mkdtempSync(join(tmpdir(), 'exec-cli-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  mkdirSync(join(dir, 'secrets/db'), { recursive: true });
-  const setPassword = (pw: string): void => writeFileSync(join(dir, 'secrets/db/password'), pw);
-  setPassword(PW1);
-  writeFileSync(
-    join(dir, 'agent.yaml'),
-    `providers: { local: { type: file, path: ./secrets } }
-secrets: { db: { provider: local } }
-templates: [ { contents: "{{db.password}}", destination: pw.txt } ]
-output: { root: ./out }
-server: { enabled: false }
-refresh: { interval: 1s, jitter: 0 }
-${extra}`,
-  );
-  const seen = join(dir, 'seen.jsonl');
-  return {
-    dir,
-    seen,
-    // complete lines only: the child may have created the file, or be half-way
-    // through a line, at the moment it is read
-    records: () => (existsSync(seen) ? readFileSync(seen, 'utf8').split('\n').slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>) : []),
-    setPassword,
-    start: (mode) => startAgent(t, ['exec', '-c', join(dir, 'agent.yaml'), '--', process.execPath, CHILD, seen, mode]),
-  };
-}
+const setup = (t: Test, extra: string): ExecWorkspace => execWorkspace(t, PW1, extra);
 
 function noLeak(t: Test, a: AgentProcess): void {
   assertNoLeak(t, [a.stdout(), a.stderr()], [PW1, PW2]);
