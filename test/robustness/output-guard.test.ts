@@ -10,18 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutputGuard, stampOfSync } from '../../agent/writer/output-guard.ts';
 import { writeAtomic, type WriteOptions } from '../../agent/writer/atomic-write.ts';
-import { ManualClock } from '../../agent/scheduler/manual-clock.ts';
-import { parseConfigText } from '../../agent/config/load.ts';
 import { AgentError } from '../../agent/errors.ts';
-import { prepareTemplates } from '../../agent/pipeline/prepare-templates.ts';
-import { runInit } from '../../agent/pipeline/init.ts';
-import { RefreshLoop } from '../../agent/sidecar/refresh-loop.ts';
-import { Health } from '../../agent/server/health.ts';
-import { AgentMetrics } from '../../agent/server/metrics.ts';
-import { forgetSecretValues } from '../../agent/log/secret-registry.ts';
-import type { Notifier } from '../../agent/reload/notifier.ts';
-import { MemoryProvider } from '../fakes/memory-provider.ts';
-import { memoryLogger } from '../helpers/memory-logger.ts';
+import { memoryLoop } from '../helpers/memory-loop.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 
 const V1 = 'canary-Guard-First-Value-Mw7S3e';
@@ -104,34 +94,17 @@ t.test('a newer render set while a repair writes is not marked delivered by that
 });
 
 t.test('refresh loop: a deleted file and a secret change in one cycle end with the new value and one notification', async (t) => {
-  const dir = tempDir(t);
-  t.teardown(() => forgetSecretValues());
-  const clock = new ManualClock();
-  const config = parseConfigText(
-    `providers: { mem: { type: file, path: ./unused } }
-secrets: { db: { provider: mem }, other: { provider: mem } }
+  const { dir, clock, provider, loop, health, notified, logs: text } = await memoryLoop(t, {
+    body: `secrets: { db: { provider: mem }, other: { provider: mem } }
 templates:
   - { contents: "{{db.password}}", destination: pw.txt }
   - { contents: "{{other.password}}", destination: other.txt }
 output: { root: ./out }
 refresh: { interval: 10s, jitter: 0 }
 `,
-    join(dir, 'agent.yaml'),
-    dir,
-  );
-  const templates = await prepareTemplates(config);
-  const provider = new MemoryProvider('mem', () => clock.now());
-  provider.put('db', { password: V1 });
-  provider.put('other', { password: `${V1}-other` });
-  const providers = new Map([['mem', provider as never]]);
-  const { logger, text } = memoryLogger('debug');
-  const { store } = await runInit({ config, templates, providers, logger, now: () => clock.now() });
-  const notified: Array<{ secrets: string[]; files: string[] }> = [];
-  const notifier: Notifier = { kind: 'rec', timeoutMs: 1000, describe: () => 'rec', notify: async (c) => (notified.push(c), { ok: true, detail: '', durationMs: 0 }) };
-  const health = new Health(clock);
-  const loop = new RefreshLoop({ config, templates, providers, store, notifiers: [notifier], health, metrics: new AgentMetrics({ clock, health, version: 't' }), logger, clock, rand: () => 0.5 });
-  loop.start();
-  t.teardown(() => loop.stop());
+    values: { db: { password: V1 }, other: { password: `${V1}-other` } },
+    logLevel: 'debug',
+  });
   const pw = join(dir, 'out/pw.txt');
   const other = join(dir, 'out/other.txt');
 

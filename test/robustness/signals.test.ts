@@ -6,10 +6,10 @@ import t, { type Test } from 'tap';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startVaultFake } from '../fakes/vault/index.ts';
 import { startAgent } from '../helpers/agent-process.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 import { sidecarFixture } from '../helpers/robust-sidecar.ts';
+import { vaultCredsConfig } from '../helpers/vault-creds-config.ts';
 
 const PW1 = 'canary-Signals-First-Pw-Wd8N3c';
 const PW_PREFIX = 'canary-Signals-Lease-Pw-';
@@ -20,25 +20,7 @@ function tempDir(t: Test): string {
   return dir;
 }
 
-async function vaultSetup(t: Test, dir: string, extra = '') {
-  const vault = await startVaultFake({ now: Date.now });
-  t.teardown(() => vault.close());
-  vault.setPolicy('agent', { 'database/creds/*': ['read'], 'sys/leases/revoke': ['update'], 'sys/leases/renew': ['update'] });
-  const token = vault.createToken({ policies: ['agent'], ttl: 3600 });
-  vault.addDatabaseRole('app', { ttl: 3600, maxTtl: 7200, passwordPrefix: PW_PREFIX });
-  writeFileSync(join(dir, 'token'), token);
-  const cfg = join(dir, 'agent.yaml');
-  writeFileSync(
-    cfg,
-    `providers: { vault: { type: vault, address: "${vault.url}", auth: { method: token, tokenFile: ./token } } }
-secrets: { creds: { provider: vault, path: database/creds/app } }
-templates: [ { contents: "{{creds.username}}:{{creds.password}}", destination: creds.txt } ]
-output: { root: ./out }
-server: { enabled: false }
-${extra}`,
-  );
-  return { vault, token, cfg };
-}
+const vaultSetup = (t: Test, dir: string, extra = '') => vaultCredsConfig(t, dir, { ttl: 3600, maxTtl: 7200, passwordPrefix: PW_PREFIX, extra });
 
 t.test('a second SIGTERM while the stop is revoking a lease does not kill the agent half-way', async (t) => {
   const dir = tempDir(t);

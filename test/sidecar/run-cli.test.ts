@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startVaultFake } from '../fakes/vault/index.ts';
+import { vaultCredsConfig } from '../helpers/vault-creds-config.ts';
 import { kubeletSecret } from '../helpers/file-provider-fixture.ts';
 import { startAgent, waitUntil, type AgentProcess } from '../helpers/agent-process.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
@@ -116,24 +116,8 @@ server: { enabled: false }
 
 t.test('short real TTLs: leases renewed and replaced before expiry; SIGTERM revokes the lease when asked', async (t) => {
   const dir = tempDir(t);
-  const vault = await startVaultFake({ now: Date.now });
-  t.teardown(() => vault.close());
-  vault.setPolicy('agent', { 'database/creds/*': ['read'], 'sys/leases/revoke': ['update'] });
-  const token = vault.createToken({ policies: ['agent'], ttl: 3600 });
   const PW_PREFIX = 'canary-RunCli-Lease-Pw-';
-  vault.addDatabaseRole('app', { ttl: 3, maxTtl: 7, passwordPrefix: PW_PREFIX });
-  writeFileSync(join(dir, 'token'), token);
-  const cfg = join(dir, 'agent.yaml');
-  writeFileSync(
-    cfg,
-    `providers: { vault: { type: vault, address: "${vault.url}", auth: { method: token, tokenFile: ./token } } }
-secrets: { creds: { provider: vault, path: database/creds/app } }
-templates: [ { contents: "{{creds.username}}:{{creds.password}}", destination: creds.txt } ]
-output: { root: ./out }
-server: { enabled: false }
-shutdown: { revokeLeases: true }
-`,
-  );
+  const { vault, token, cfg } = await vaultCredsConfig(t, dir, { ttl: 3, maxTtl: 7, passwordPrefix: PW_PREFIX, extra: 'shutdown: { revokeLeases: true }\n' });
   const a = startAgent(t, ['run', '-c', cfg]);
   await a.waitForLog((l) => l.msg === 'sidecar running', 'sidecar running');
   const first = readFileSync(join(dir, 'out/creds.txt'), 'utf8');
