@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from '../errors.ts';
 import type { AgentConfig } from './load.ts';
-import { realpathOfExisting } from '../writer/inside-root.ts';
+import { leadsOutside, realpathOfExisting } from '../writer/inside-root.ts';
 
 /** one line per template whose directory resolves, through symlinks,
  * outside the output root, or is already taken by something not a directory */
@@ -20,10 +20,9 @@ export async function destinationProblemsOnDisk(config: Pick<AgentConfig, 'outpu
     return [`output.root: ${rootBlocker} is a file, not a directory; point output.root at the volume the templates are written to`];
   }
   for (const t of config.templates) {
-    const dir = await realpathOfExisting(path.dirname(t.destination));
-    const rel = path.relative(root, dir);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) {
-      problems.push(`templates[${t.index}].destination: ${t.destination} leads through a symlink to ${dir}, outside the output root ${root}; remove the link or write elsewhere under output.root`);
+    const outside = await leadsOutside(config.outputRoot, path.dirname(t.destination));
+    if (outside !== undefined) {
+      problems.push(`templates[${t.index}].destination: ${t.destination} leads through a symlink to ${outside}, outside the output root ${root}; remove the link or write elsewhere under output.root`);
       continue;
     }
     const blocker = await nonDirectoryOnTheWay(path.dirname(t.destination));
