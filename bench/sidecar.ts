@@ -30,7 +30,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { InvalidationRelay } from '../agent/cli/main.ts';
+import { InvalidationRelay } from '../agent/pipeline/gate.ts';
 import { parseConfigText, type AgentConfig } from '../agent/config/load.ts';
 import { silentLogger } from '../agent/log/logger.ts';
 import { runInit } from '../agent/pipeline/init.ts';

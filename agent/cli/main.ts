@@ -6,19 +6,15 @@ import { createLogger, type Logger, type LogLevel } from '../log/logger.ts';
 import { CONFIG_ENV, loadConfig, type AgentConfig } from '../config/load.ts';
 import { withDestinationsChecked } from '../config/destinations-on-disk.ts';
 import { prepareTemplates, type PreparedTemplate } from '../pipeline/prepare-templates.ts';
-import { runInit, type InitResult } from '../pipeline/init.ts';
+import { runInit } from '../pipeline/init.ts';
+import { InvalidationRelay, type CliIO, type GateResult } from '../pipeline/gate.ts';
 import { openProviders, closeProviders } from '../providers/open.ts';
-import type { Provider } from '../providers/provider.ts';
 import { VERSION } from '../version.ts';
 import { envLogLevel, parseCli, USAGE, type CliArgs } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportFailure } from './report.ts';
 
-export interface CliIO {
-  stdout: { write(s: string): unknown };
-  stderr: { write(s: string): unknown };
-  env: NodeJS.ProcessEnv;
-}
+export type { CliIO };
 
 const defaultIO: CliIO = { stdout: process.stdout, stderr: process.stderr, env: process.env };
 
@@ -93,31 +89,6 @@ async function check(args: CliArgs, io: CliIO, logger: Logger): Promise<number> 
     `${config.origin}: ok: ${n(Object.keys(config.providers).length, 'provider')}, ${n(Object.keys(config.secrets).length, 'secret')}, ${n(templates.length, 'template')}, ${n(config.reload.length, 'reload notifier')}${warnings.length ? `, ${n(warnings.length, 'warning')}` : ''}\n`,
   );
   return EXIT.ok;
-}
-
-export interface GateResult extends InitResult {
-  config: AgentConfig;
-  templates: PreparedTemplate[];
-  providers: Map<string, Provider>;
-  logger: Logger;
-  io: CliIO;
-  /** where providers' invalidations go once the sidecar loop exists */
-  invalidations: InvalidationRelay;
-}
-
-/** Providers are opened before the refresh loop exists; this holds their
- * invalidate() calls until the loop attaches, then forwards them. */
-export class InvalidationRelay {
-  #target: ((reason: string, names?: string[]) => void) | undefined;
-  #pending: Array<[string, string[] | undefined]> = [];
-  readonly invalidate = (reason: string, names?: string[]): void => {
-    if (this.#target) this.#target(reason, names);
-    else this.#pending.push([reason, names]);
-  };
-  attach(target: (reason: string, names?: string[]) => void): void {
-    this.#target = target;
-    for (const [r, n] of this.#pending.splice(0)) target(r, n);
-  }
 }
 
 /** config + templates + providers + the init gate; the providers stay open for run/exec */

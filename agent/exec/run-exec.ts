@@ -4,7 +4,7 @@
 // with the new environment), reload (run the configured reload notifiers) or
 // none. Signals go to the application; the agent exits with its exit code.
 
-import type { GateResult } from '../cli/main.ts';
+import type { GateResult } from '../pipeline/gate.ts';
 import { asAgentError } from '../errors.ts';
 import type { ChangeSet, Notifier, Outcome } from '../reload/notifier.ts';
 import { startSidecar } from '../sidecar/run.ts';

@@ -5,7 +5,7 @@
 //   startSidecar(gate, opts) -> { stop(reason), stopped: Promise<void>, server }   (tests)
 //   runSidecar(gate)         -> exit code, wiring process signals              (cli)
 
-import type { GateResult } from '../cli/main.ts';
+import type { GateResult } from '../pipeline/gate.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import { closeProviders } from '../providers/open.ts';
 import { createNotifiers, type NotifierDeps } from '../reload/factory.ts';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { InvalidationRelay } from '../../agent/cli/main.ts';
+import { InvalidationRelay } from '../../agent/pipeline/gate.ts';
 import { parseConfigText } from '../../agent/config/load.ts';
 import { forgetSecretValues } from '../../agent/log/secret-registry.ts';
 import { runInit } from '../../agent/pipeline/init.ts';
