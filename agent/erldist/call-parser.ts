@@ -5,6 +5,7 @@
 // a reload notifier never runs a half-understood command.
 
 import { ErlDistError } from './errors.ts';
+import { MAX_TERM_DEPTH } from './limits.ts';
 import { atom, Atom, ErlFloat, ErlMap, ImproperList, Tuple, type Term } from './terms.ts';
 
 export interface ParsedCall {
@@ -15,6 +16,8 @@ export interface ParsedCall {
 
 class Parser {
   private pos = 0;
+  /** containers open around the current term: the parser recurses once per level */
+  private depth = 0;
   private readonly src: string;
 
   constructor(src: string) {
@@ -107,6 +110,16 @@ class Parser {
   }
 
   term(): Term {
+    if (this.depth >= MAX_TERM_DEPTH) this.fail(`terms nested deeper than ${MAX_TERM_DEPTH} levels`);
+    this.depth++;
+    try {
+      return this.termAtThisDepth();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private termAtThisDepth(): Term {
     const c = this.peek();
     const start = this.pos;
     if (c === undefined) this.fail('expected a term, found the end of the input');

@@ -13,14 +13,15 @@ import type { Duplex } from 'node:stream';
 import { ByteWriter } from './byte-writer.ts';
 import { AtomCache, decodeDistFrame, PASS_THROUGH } from './dist-frame.ts';
 import { defaultEpmdPort, lookupNodePort, registeredNames } from './epmd.ts';
-import { ErlDistError } from './errors.ts';
+import { ErlDistError, isErlDistError } from './errors.ts';
 import { writeExternalTerm } from './etf-encode.ts';
 import { formatAtom } from './format.ts';
 import { performHandshake } from './handshake.ts';
+import { peerText } from './peer-text.ts';
 import { defaultLocalNodeName, splitNodeName } from './node-name.ts';
 import { formatRpcReason } from './rpc-reason.ts';
 import { SocketReader } from './socket-reader.ts';
-import { atom, Atom, Pid, Ref, Tuple, type Term } from './terms.ts';
+import { atom, Atom, isAtom, Pid, Ref, Tuple, type Term } from './terms.ts';
 
 // Node builtins are loaded on first use (process.getBuiltinModule): the
 // sidecar imports the Erlang notifier whether or not it is configured, and
@@ -82,6 +83,15 @@ interface Connection {
   socket: Duplex;
   reader: SocketReader;
   peerName: string;
+}
+
+// EPMD's list decorates a "not registered" message: a few names, escaped and cut.
+const MAX_NAMES_SHOWN = 10;
+const MAX_NAME_CHARS_SHOWN = 60;
+
+function describeNames(names: string[]): string {
+  const shown = names.slice(0, MAX_NAMES_SHOWN).map((n) => peerText(n, MAX_NAME_CHARS_SHOWN));
+  return names.length > MAX_NAMES_SHOWN ? `${shown.join(', ')} and ${names.length - MAX_NAMES_SHOWN} more` : shown.join(', ');
 }
 
 function callLabel(module: Atom, fn: Atom, args: Term[]): string {
@@ -148,7 +158,7 @@ export class ErlDistClient {
     let known = '';
     try {
       const names = await registeredNames(epmd, Math.max(1, Math.min(2000, deadline - Date.now())));
-      known = names.length === 0 ? ' (no node is registered there)' : ` (registered there: ${names.join(', ')})`;
+      known = names.length === 0 ? ' (no node is registered there)' : ` (registered there: ${describeNames(names)})`;
     } catch {
       // The listing only decorates the message.
     }
@@ -274,6 +284,13 @@ export class ErlDistClient {
         const { control, payload } = decodeDistFrame(frame, cache);
         this.dispatch(control, payload);
       } catch (e) {
+        // A frame over a limit is no accident of encoding: a peer that sends
+        // one will send more, so the connection goes (and pending calls fail
+        // with the reason) instead of decoding its next one.
+        if (isErlDistError(e) && e.kind === 'limit') {
+          this.connectionLost(conn, e);
+          return;
+        }
         this.opts.onWarning?.(`ignored a frame from ${this.node}: ${(e as Error).message}`);
       }
     }
@@ -320,7 +337,7 @@ export class ErlDistClient {
       call.reject(
         byUs
           ? new ErlDistError('closed', `the client was closed while ${call.label} was running on ${this.node}`)
-          : cause instanceof ErlDistError && cause.kind === 'protocol'
+          : cause instanceof ErlDistError && (cause.kind === 'protocol' || cause.kind === 'limit')
             ? new ErlDistError(
                 'closed',
                 `dropped the connection to node ${this.node} while ${call.label} was running: ${cause.message}; ` +
@@ -421,7 +438,7 @@ export class ErlDistClient {
       });
       conn.socket.write(frame);
     });
-    if (reply instanceof Tuple && reply.elements.length === 2 && reply.elements[0] === atom('badrpc')) {
+    if (reply instanceof Tuple && reply.elements.length === 2 && isAtom(reply.elements[0], 'badrpc')) {
       const reason = reply.elements[1] as Term;
       throw new ErlDistError('badrpc', `${label} failed on node ${this.node}: {badrpc,${formatRpcReason(reason)}}`, {
         reason,

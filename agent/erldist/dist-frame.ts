@@ -4,9 +4,9 @@
 // still understood in case a node uses it anyway.
 
 import { ErlDistError } from './errors.ts';
-import { TermReader } from './etf-decode.ts';
+import { DecodeBudget, TermReader } from './etf-decode.ts';
 import * as T from './etf-tags.ts';
-import { atom, type Atom, Tuple, type Term } from './terms.ts';
+import { type Atom, Tuple, type Term } from './terms.ts';
 
 export const PASS_THROUGH = 112;
 
@@ -47,8 +47,7 @@ function readDistHeader(r: TermReader, cache: AtomCache): Atom[] {
     const internal = r.u8();
     const index = segment * 256 + internal;
     if ((f & 0x08) !== 0) {
-      const len = longAtoms ? r.u16() : r.u8();
-      const a = atom(r.bytes(len).toString('utf8'));
+      const a = r.atomText(longAtoms ? r.u16() : r.u8(), false);
       cache.set(index, a);
       refs.push(a);
     } else {
@@ -66,16 +65,18 @@ function readBareOrExternal(r: TermReader): Term {
   return r.term(0);
 }
 
+/** One frame is one message: control and payload share one decode budget (limits.ts). */
 export function decodeDistFrame(frame: Buffer, cache: AtomCache): DistMessage {
+  const budget = new DecodeBudget();
   let r: TermReader;
   let control: Term;
   if (frame[0] === PASS_THROUGH) {
-    r = new TermReader(frame, 1);
+    r = new TermReader(frame, 1, { budget });
     control = r.externalTerm();
   } else if (frame[0] === T.VERSION_MAGIC && frame[1] === T.DIST_HEADER) {
-    const header = new TermReader(frame, 2);
+    const header = new TermReader(frame, 2, { budget });
     const refs = readDistHeader(header, cache);
-    r = new TermReader(frame, header.pos, { atomCacheRefs: refs });
+    r = new TermReader(frame, header.pos, { atomCacheRefs: refs, budget });
     control = readBareOrExternal(r);
   } else if (frame[0] === T.VERSION_MAGIC && frame[1] === T.DIST_FRAG_HEADER) {
     throw new ErlDistError('protocol', 'the node sent a fragmented message although we did not offer DFLAG_FRAGMENTS');

@@ -3,6 +3,7 @@
 // they asked for is not.
 
 import { ErlDistError } from './errors.ts';
+import { MAX_EPMD_REPLY_BYTES } from './limits.ts';
 
 const PORT_PLEASE2_REQ = 122; // 'z'
 const PORT2_RESP = 119; // 'w'
@@ -30,10 +31,15 @@ export function defaultEpmdPort(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(n) && n > 0 && n < 65536 ? n : 4369;
 }
 
-/** One request, one response: EPMD closes the connection after answering. */
+/**
+ * One request, one response: EPMD closes the connection after answering.
+ * Nothing authenticates EPMD, so its answer is capped (MAX_EPMD_REPLY_BYTES):
+ * one that goes on is cut off there, not buffered until the timeout.
+ */
 function exchange(addr: EpmdAddress, request: Buffer, timeoutMs: number, purpose: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let received = 0;
     // loaded on first use: the sidecar imports this whether or not an Erlang notifier is configured
     const socket = process.getBuiltinModule('node:net').connect({ host: addr.host, port: addr.port });
     let settled = false;
@@ -54,7 +60,20 @@ function exchange(addr: EpmdAddress, request: Buffer, timeoutMs: number, purpose
       );
     }, timeoutMs);
     socket.on('connect', () => socket.write(request));
-    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('data', (c: Buffer) => {
+      received += c.length;
+      if (received > MAX_EPMD_REPLY_BYTES) {
+        finish(
+          new ErlDistError(
+            'limit',
+            `EPMD at ${addr.host}:${addr.port} sent more than ${MAX_EPMD_REPLY_BYTES} bytes (${purpose}); ` +
+              'no EPMD answer is that long: is that port really EPMD?',
+          ),
+        );
+        return;
+      }
+      chunks.push(c);
+    });
     socket.on('end', () => finish(null));
     socket.on('close', () => finish(null));
     socket.on('error', (e: NodeJS.ErrnoException) => {
@@ -105,7 +124,7 @@ export async function lookupNodePort(addr: EpmdAddress, alive: string, timeoutMs
   return parsePort2Response(resp);
 }
 
-/** Names registered in EPMD, from NAMES_REQ ("name foo at port 4242" lines). */
+/** Names registered in EPMD, from NAMES_REQ ("name foo at port 4242" lines), as EPMD sent them: unescaped. */
 export async function registeredNames(addr: EpmdAddress, timeoutMs: number): Promise<string[]> {
   const resp = await exchange(addr, request(Buffer.from([NAMES_REQ])), timeoutMs, 'listing names');
   if (resp.length < 4) return [];

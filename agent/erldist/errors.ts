@@ -14,7 +14,8 @@ export type ErlDistErrorKind =
   | 'badrpc' // the call ran and failed on the node ({badrpc, Reason})
   | 'protocol' // the peer sent something we cannot understand
   | 'encode' // a term we were asked to send cannot be encoded
-  | 'decode'; // bytes that are not valid external term format
+  | 'decode' // bytes that are not valid external term format
+  | 'limit'; // the peer sent more than we accept (size, count, depth; see limits.ts)
 
 export class ErlDistError extends Error {
   readonly kind: ErlDistErrorKind;

@@ -1,9 +1,13 @@
 // External term format -> TS term. Decodes everything a modern node sends and
 // the legacy encodings older nodes (or term_to_binary with minor_version 0)
 // produce. Every read is bounds-checked: bad input is an ErlDistError('decode').
+// What a peer can make us allocate or compute is bounded too (limits.ts): the
+// estimated memory of the decoded term, nesting, atom length, bignum size and
+// what a compressed term inflates to. Crossing one is an ErlDistError('limit').
 
 import { ErlDistError } from './errors.ts';
 import * as T from './etf-tags.ts';
+import { MAX_ATOM_CHARS, MAX_BIG_BYTES, MAX_DECODED_BYTES, MAX_FRAME_BYTES, MAX_TERM_DEPTH } from './limits.ts';
 import {
   atom,
   Atom,
@@ -21,27 +25,61 @@ import {
   type Term,
 } from './terms.ts';
 
-// Deep enough for any real reply, shallow enough to stay far from the JS stack limit.
-const MAX_DEPTH = 1_000;
+// Rough V8 sizes, in bytes, of what decoding allocates: a slot in the parent
+// array (every term), a heap object (tuple, map, pid, array, atom...), and
+// per-element storage. Estimates, not measurements: they only need to keep a
+// frame of a million one-byte terms from becoming a gigabyte.
+const SLOT_COST = 8;
+const OBJECT_COST = 48;
+
+/** How much decoded memory one message may still take; shared by all the readers of one frame. */
+export class DecodeBudget {
+  private left: number;
+  readonly limit: number;
+  constructor(limit = MAX_DECODED_BYTES) {
+    this.limit = limit;
+    this.left = limit;
+  }
+  /** false once the message has taken more than the limit */
+  take(bytes: number): boolean {
+    this.left -= bytes;
+    return this.left >= 0;
+  }
+}
 
 export interface DecodeOptions {
   /** atoms announced in a distribution header, indexed by ATOM_CACHE_REF */
   atomCacheRefs?: Atom[];
+  /** shared when several terms make one message (a frame's control and payload) */
+  budget?: DecodeBudget;
 }
 
 export class TermReader {
   readonly buf: Buffer;
   pos: number;
   private readonly atomCacheRefs: Atom[] | undefined;
+  readonly budget: DecodeBudget;
 
   constructor(buf: Uint8Array, pos = 0, options: DecodeOptions = {}) {
     this.buf = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = pos;
     this.atomCacheRefs = options.atomCacheRefs;
+    this.budget = options.budget ?? new DecodeBudget();
   }
 
   fail(what: string): never {
     throw new ErlDistError('decode', `invalid external term format at byte ${this.pos}: ${what}`);
+  }
+
+  /** a well-formed term that is more than we accept */
+  tooMuch(what: string): never {
+    throw new ErlDistError('limit', `refused a term from the peer at byte ${this.pos}: ${what}`);
+  }
+
+  private charge(bytes: number): void {
+    if (!this.budget.take(bytes)) {
+      this.tooMuch(`it decodes to more than ${this.budget.limit} bytes of memory (too many or too large terms)`);
+    }
   }
 
   need(n: number): void {
@@ -98,15 +136,20 @@ export class TermReader {
     if (this.buf[this.pos] === T.COMPRESSED) {
       this.pos++;
       const size = this.u32();
+      if (size > MAX_FRAME_BYTES) this.tooMuch(`a compressed term announces ${size} bytes; the limit is ${MAX_FRAME_BYTES}`);
+      this.charge(size);
       let inflated: Buffer;
       try {
-        // node:zlib on first use: compressed terms are rare, the sidecar imports this always
-        inflated = process.getBuiltinModule('node:zlib').inflateSync(this.buf.subarray(this.pos));
+        // node:zlib on first use: compressed terms are rare, the sidecar imports this always.
+        // The output bound stops a zip bomb at the size the header announced.
+        inflated = process.getBuiltinModule('node:zlib').inflateSync(this.buf.subarray(this.pos), { maxOutputLength: Math.max(1, size) });
       } catch (e) {
-        this.fail(`compressed term does not inflate (${(e as Error).message})`);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ERR_BUFFER_TOO_LARGE') this.fail(`compressed term inflates to more than the ${size} bytes its header says`);
+        this.fail(`compressed term does not inflate (${code ?? 'zlib error'})`);
       }
       if (inflated.length !== size) this.fail(`compressed term inflates to ${inflated.length} bytes, header says ${size}`);
-      const inner = new TermReader(inflated, 0, { atomCacheRefs: this.atomCacheRefs });
+      const inner = new TermReader(inflated, 0, { budget: this.budget, ...(this.atomCacheRefs ? { atomCacheRefs: this.atomCacheRefs } : {}) });
       const t = inner.term(0);
       if (inner.pos !== inflated.length) inner.fail('trailing bytes after the compressed term');
       this.pos = this.buf.length;
@@ -121,9 +164,15 @@ export class TermReader {
     return t;
   }
 
-  private atomText(len: number, latin1: boolean): Atom {
-    const b = this.bytes(len);
-    return atom(latin1 ? b.toString('latin1') : b.toString('utf8'));
+  /** `len` bytes of atom text (Latin-1 or UTF-8), within Erlang's atom length */
+  atomText(len: number, latin1: boolean): Atom {
+    // UTF-8 takes at most 4 bytes a character: refuse before reading.
+    if (len > MAX_ATOM_CHARS * (latin1 ? 1 : 4)) this.tooMuch(`an atom of ${len} bytes; Erlang atoms have at most ${MAX_ATOM_CHARS} characters`);
+    const name = latin1 ? this.bytes(len).toString('latin1') : this.bytes(len).toString('utf8');
+    const chars = latin1 ? len : [...name].length;
+    if (chars > MAX_ATOM_CHARS) this.tooMuch(`an atom of ${chars} characters; Erlang atoms have at most ${MAX_ATOM_CHARS}`);
+    this.charge(OBJECT_COST + 2 * name.length);
+    return atom(name);
   }
 
   private pidTerm(): Pid {
@@ -139,15 +188,19 @@ export class TermReader {
   }
 
   private big(n: number): number | bigint {
+    if (n > MAX_BIG_BYTES) this.tooMuch(`an integer of ${n} bytes; the limit is ${MAX_BIG_BYTES}`);
     const sign = this.u8();
     const digits = this.bytes(n);
-    let v = 0n;
-    for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(digits[i] as number);
+    this.charge(OBJECT_COST + n);
+    // Little-endian digits -> one hex string -> one BigInt: linear, where
+    // shifting a growing BigInt byte by byte is quadratic.
+    const v = n === 0 ? 0n : BigInt(`0x${digits.reverse().toString('hex')}`);
     return canonicalInteger(sign === 0 ? v : -v);
   }
 
   term(depth: number): Term {
-    if (depth > MAX_DEPTH) this.fail(`terms nested deeper than ${MAX_DEPTH}`);
+    if (depth > MAX_TERM_DEPTH) this.tooMuch(`terms nested deeper than ${MAX_TERM_DEPTH} levels`);
+    this.charge(SLOT_COST);
     const tag = this.u8();
     switch (tag) {
       case T.SMALL_INTEGER_EXT:
@@ -160,14 +213,16 @@ export class TermReader {
         return this.big(this.u32());
       case T.NEW_FLOAT_EXT: {
         this.need(8);
+        this.charge(OBJECT_COST);
         const v = this.buf.readDoubleBE(this.pos);
         this.pos += 8;
         return new ErlFloat(v);
       }
       case T.FLOAT_EXT: {
+        this.charge(OBJECT_COST);
         const text = this.bytes(31).toString('latin1').replace(/\0.*$/s, '');
         const v = Number.parseFloat(text);
-        if (!Number.isFinite(v)) this.fail(`FLOAT_EXT text "${text}" is not a float`);
+        if (!Number.isFinite(v)) this.fail(`FLOAT_EXT text ${JSON.stringify(text)} is not a float`);
         return new ErlFloat(v);
       }
       case T.ATOM_UTF8_EXT:
@@ -191,41 +246,64 @@ export class TermReader {
       case T.LARGE_TUPLE_EXT:
         return this.tupleOf(this.u32(), depth);
       case T.NIL_EXT:
+        this.charge(OBJECT_COST);
         return [];
-      case T.STRING_EXT:
-        return [...this.bytes(this.u16())];
+      case T.STRING_EXT: {
+        const n = this.u16();
+        this.charge(OBJECT_COST + n * SLOT_COST);
+        return [...this.bytes(n)];
+      }
       case T.LIST_EXT: {
         const n = this.u32();
         // Each element takes at least one byte: refuse absurd lengths early.
         this.need(n);
+        this.charge(OBJECT_COST);
         const elements: Term[] = [];
         for (let i = 0; i < n; i++) elements.push(this.term(depth + 1));
         const tail = this.term(depth + 1);
-        if (Array.isArray(tail)) return tail.length === 0 ? elements : [...elements, ...tail];
-        if (tail instanceof ImproperList) return new ImproperList([...elements, ...tail.elements], tail.tail);
+        // Real nodes never send a list as a list's tail; a chain of them
+        // would copy quadratically, so the copies are paid for too.
+        if (Array.isArray(tail)) {
+          if (tail.length === 0) return elements;
+          this.charge((elements.length + tail.length) * SLOT_COST);
+          return [...elements, ...tail];
+        }
+        if (tail instanceof ImproperList) {
+          this.charge((elements.length + tail.elements.length) * SLOT_COST);
+          return new ImproperList([...elements, ...tail.elements], tail.tail);
+        }
         return new ImproperList(elements, tail);
       }
-      case T.BINARY_EXT:
-        return this.bytes(this.u32());
+      case T.BINARY_EXT: {
+        const n = this.u32();
+        this.need(n);
+        this.charge(OBJECT_COST + n);
+        return this.bytes(n);
+      }
       case T.BIT_BINARY_EXT: {
         const n = this.u32();
         const bits = this.u8();
         if (n === 0 || bits < 1 || bits > 8) this.fail(`bit binary with ${n} bytes and ${bits} tail bits`);
+        this.need(n);
+        this.charge(2 * OBJECT_COST + n);
         const bytes = this.bytes(n);
         return bits === 8 ? bytes : new BitBinary(bytes, bits);
       }
       case T.MAP_EXT: {
         const n = this.u32();
         this.need(n * 2);
+        this.charge(OBJECT_COST + n * OBJECT_COST);
         const entries: Array<[Term, Term]> = [];
         for (let i = 0; i < n; i++) entries.push([this.term(depth + 1), this.term(depth + 1)]);
         return new ErlMap(entries);
       }
       case T.NEW_PID_EXT: {
+        this.charge(OBJECT_COST);
         const node = this.atomTerm();
         return new Pid(node, this.u32(), this.u32(), this.u32());
       }
       case T.PID_EXT: {
+        this.charge(OBJECT_COST);
         const node = this.atomTerm();
         return new Pid(node, this.u32(), this.u32(), this.u8());
       }
@@ -233,6 +311,7 @@ export class TermReader {
       case T.NEW_REFERENCE_EXT: {
         const len = this.u16();
         if (len < 1 || len > 5) this.fail(`reference with ${len} id words`);
+        this.charge(2 * OBJECT_COST);
         const node = this.atomTerm();
         const creation = tag === T.NEWER_REFERENCE_EXT ? this.u32() : this.u8();
         const ids: number[] = [];
@@ -240,26 +319,31 @@ export class TermReader {
         return new Ref(node, creation, ids);
       }
       case T.REFERENCE_EXT: {
+        this.charge(2 * OBJECT_COST);
         const node = this.atomTerm();
         const id = this.u32();
         return new Ref(node, this.u8(), [id]);
       }
       case T.NEW_PORT_EXT: {
+        this.charge(OBJECT_COST);
         const node = this.atomTerm();
         const id = this.u32();
         return new Port(node, BigInt(id), this.u32());
       }
       case T.V4_PORT_EXT: {
+        this.charge(OBJECT_COST);
         const node = this.atomTerm();
         const id = this.u64();
         return new Port(node, id, this.u32());
       }
       case T.PORT_EXT: {
+        this.charge(OBJECT_COST);
         const node = this.atomTerm();
         const id = this.u32();
         return new Port(node, BigInt(id), this.u8());
       }
       case T.EXPORT_EXT: {
+        this.charge(OBJECT_COST);
         const module = this.atomTerm();
         const fn = this.atomTerm();
         return new ErlExport(module, fn, this.smallIntTerm());
@@ -271,6 +355,8 @@ export class TermReader {
         const uniq = this.bytes(16);
         const index = this.u32();
         const numFree = this.u32();
+        this.need(numFree);
+        this.charge(3 * OBJECT_COST);
         const module = this.atomTerm();
         const oldIndex = this.smallIntTerm();
         const oldUniq = this.smallIntTerm();
@@ -296,6 +382,7 @@ export class TermReader {
 
   private tupleOf(n: number, depth: number): Tuple {
     this.need(n);
+    this.charge(2 * OBJECT_COST);
     const elements: Term[] = [];
     for (let i = 0; i < n; i++) elements.push(this.term(depth + 1));
     return new Tuple(elements);

@@ -4,6 +4,7 @@
 // Pids, refs, ports and funs have no literal syntax; they print as
 // #Pid<'node'.Id.Serial>, #Ref<...>, #Port<...>, #Fun<...> so the node is visible.
 
+import { isInvisibleControl } from './peer-text.ts';
 import {
   Atom,
   BitBinary,
@@ -38,7 +39,10 @@ function escapeChar(cp: number, quote: string): string {
     case 0x5c: return '\\\\';
     default:
       if (String.fromCodePoint(cp) === quote) return `\\${quote}`;
-      if (cp < 0x20) return `\\${cp.toString(8).padStart(3, '0')}`;
+      // C0 and C1 controls as octal, invisible and bidi controls as \x{..},
+      // like io_lib: a peer's atom must not drive the operator's terminal.
+      if (cp < 0x20 || (cp >= 0x80 && cp <= 0x9f)) return `\\${cp.toString(8).padStart(3, '0')}`;
+      if (isInvisibleControl(cp)) return `\\x{${cp.toString(16).toUpperCase()}}`;
       return String.fromCodePoint(cp);
   }
 }
@@ -47,6 +51,11 @@ function quoted(codePoints: Iterable<number>, quote: string): string {
   let out = quote;
   for (const cp of codePoints) out += escapeChar(cp, quote);
   return out + quote;
+}
+
+/** how `text` reads between the quotes of a quoted atom (') or a string (") we print */
+export function escapedText(text: string, quote: "'" | '"'): string {
+  return quoted([...text].map((c) => c.codePointAt(0) as number), quote).slice(1, -1);
 }
 
 export function formatAtom(a: Atom): string {

@@ -11,6 +11,8 @@
 import type { Duplex } from 'node:stream';
 import { MANDATORY_25, OUR_FLAGS, REQUIRED_FROM_PEER } from './dist-flags.ts';
 import { ErlDistError } from './errors.ts';
+import { MAX_ATOM_CHARS, MAX_HANDSHAKE_PACKET_BYTES } from './limits.ts';
+import { peerText } from './peer-text.ts';
 import type { SocketReader } from './socket-reader.ts';
 
 export type LengthHeader = 2 | 4;
@@ -86,11 +88,16 @@ export function parseChallenge(packet: Buffer, peerLabel: string): Challenge {
   }
   const nlen = packet.readUInt16BE(17);
   if (packet.length < 19 + nlen) throw new ErlDistError('protocol', `${peerLabel} sent a truncated challenge`);
+  const name = packet.subarray(19, 19 + nlen).toString('utf8');
+  // A node name is an atom on the node: no real node has a longer one.
+  if ([...name].length > MAX_ATOM_CHARS) {
+    throw new ErlDistError('protocol', `${peerLabel} calls itself by a name longer than ${MAX_ATOM_CHARS} characters ("${peerText(name)}"); no Erlang node can`);
+  }
   return {
     flags: packet.readBigUInt64BE(1),
     challenge: packet.readUInt32BE(9),
     creation: packet.readUInt32BE(13),
-    name: packet.subarray(19, 19 + nlen).toString('utf8'),
+    name,
   };
 }
 
@@ -117,7 +124,7 @@ function describeStatus(status: string, params: HandshakeParams): ErlDistError {
         `${peer} does not allow connections from ${params.ourName} (status not_allowed: check net_kernel:allow/1 on the node)`,
       );
     default:
-      return new ErlDistError('protocol', `${peer} answered our name with an unknown status ${JSON.stringify(status)}`);
+      return new ErlDistError('protocol', `${peer} answered our name with an unknown status "${peerText(status)}"`);
   }
 }
 
@@ -129,13 +136,22 @@ async function run(socket: Duplex, reader: SocketReader, params: HandshakeParams
 
   let statusPacket: Buffer;
   try {
-    statusPacket = await reader.next(header);
+    statusPacket = await reader.next(header, MAX_HANDSHAKE_PACKET_BYTES);
   } catch (e) {
     if (e instanceof ErlDistError && e.kind === 'closed') {
       throw new ErlDistError(
         'handshake',
         `${peer} closed the connection after we sent our name ${params.ourName}: ` +
           'it refused the name (see the node\'s log), or the port is not a plain-TCP Erlang distribution port ' +
+          '(a node with -proto_dist inet_tls needs the TLS options)',
+        { cause: e },
+      );
+    }
+    if (e instanceof ErlDistError && e.kind === 'limit') {
+      // A TLS server's alert reads as a ~5 KB length: the commonest way here.
+      throw new ErlDistError(
+        'handshake',
+        `${e.message} where a handshake status was expected: the port is not a plain-TCP Erlang distribution port ` +
           '(a node with -proto_dist inet_tls needs the TLS options)',
         { cause: e },
       );
@@ -154,11 +170,11 @@ async function run(socket: Duplex, reader: SocketReader, params: HandshakeParams
     throw describeStatus(status, params);
   }
 
-  const challenge = parseChallenge(await reader.next(header), peer);
+  const challenge = parseChallenge(await reader.next(header, MAX_HANDSHAKE_PACKET_BYTES), peer);
   if (params.expectedPeer !== undefined && challenge.name !== params.expectedPeer) {
     throw new ErlDistError(
       'handshake',
-      `reached a node that calls itself ${challenge.name}, not ${params.expectedPeer}: check the node name and port`,
+      `reached a node that calls itself "${peerText(challenge.name)}", not ${params.expectedPeer}: check the node name and port`,
     );
   }
   if ((challenge.flags & REQUIRED_FROM_PEER) !== REQUIRED_FROM_PEER || (challenge.flags & MANDATORY_25) === 0n) {
@@ -175,7 +191,7 @@ async function run(socket: Duplex, reader: SocketReader, params: HandshakeParams
 
   let ack: Buffer;
   try {
-    ack = await reader.next(header);
+    ack = await reader.next(header, MAX_HANDSHAKE_PACKET_BYTES);
   } catch (e) {
     if (e instanceof ErlDistError && e.kind === 'closed') {
       throw new ErlDistError(

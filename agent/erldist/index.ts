@@ -7,7 +7,7 @@
 //   formatTerm(result); client.close();
 //
 // Failures are ErlDistError with `kind`: usage | unreachable | not_found |
-// cookie | handshake | timeout | closed | badrpc | protocol | encode | decode.
+// cookie | handshake | timeout | closed | badrpc | protocol | encode | decode | limit.
 
 export { parseErlangCall, parseErlangTerm, type ParsedCall } from './call-parser.ts';
 export { ErlDistClient, type CallOptions, type ErlDistClientOptions, type TlsFiles } from './client.ts';

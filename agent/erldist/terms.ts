@@ -24,16 +24,19 @@ export class Atom {
   }
 }
 
-const atomTable = new Map<string, Atom>();
-
-/** Atoms are interned so that `atom('ok') === atom('ok')`. */
+/**
+ * Atoms are plain values, compared by name (isAtom, termEquals): no table.
+ * A process-wide intern table would keep every atom a peer ever sent, and a
+ * connection held open for months would grow it without end.
+ */
 export function atom(name: string): Atom {
-  let a = atomTable.get(name);
-  if (a === undefined) {
-    a = new Atom(name);
-    atomTable.set(name, a);
-  }
-  return a;
+  return new Atom(name);
+}
+
+/** whether `t` is the atom `name` (true/false may be JS booleans) */
+export function isAtom(t: unknown, name: string): boolean {
+  if (typeof t === 'boolean') return String(t) === name;
+  return t instanceof Atom && t.name === name;
 }
 
 export class ErlFloat {
@@ -269,28 +272,28 @@ export function termEquals(a: Term, b: Term): boolean {
   }
   if (a instanceof Pid) {
     return (
-      b instanceof Pid && a.node === b.node && a.id === b.id && a.serial === b.serial && a.creation === b.creation
+      b instanceof Pid && a.node.name === b.node.name && a.id === b.id && a.serial === b.serial && a.creation === b.creation
     );
   }
   if (a instanceof Ref) {
     return (
       b instanceof Ref &&
-      a.node === b.node &&
+      a.node.name === b.node.name &&
       a.creation === b.creation &&
       a.ids.length === b.ids.length &&
       a.ids.every((x, i) => x === b.ids[i])
     );
   }
   if (a instanceof Port) {
-    return b instanceof Port && a.node === b.node && a.id === b.id && a.creation === b.creation;
+    return b instanceof Port && a.node.name === b.node.name && a.id === b.id && a.creation === b.creation;
   }
   if (a instanceof ErlExport) {
-    return b instanceof ErlExport && a.module === b.module && a.function === b.function && a.arity === b.arity;
+    return b instanceof ErlExport && a.module.name === b.module.name && a.function.name === b.function.name && a.arity === b.arity;
   }
   if (a instanceof ErlFun) {
     return (
       b instanceof ErlFun &&
-      a.module === b.module &&
+      a.module.name === b.module.name &&
       a.index === b.index &&
       a.arity === b.arity &&
       bytesEqual(a.uniq, b.uniq) &&

@@ -2,6 +2,8 @@
 // here, and every log line is scrubbed of them before it is written. The first
 // line is that no code passes a value to the logger at all.
 
+import { escapedText } from '../erldist/format.ts';
+
 // Shorter values (a port, "erlmcp" as a user name) would blank out ordinary
 // words and paths in every log line. Short values are still never logged by
 // the code itself; this is only the net under it.
@@ -13,12 +15,31 @@ let ordered: string[] | undefined;
 
 export function registerSecretValue(value: string): void {
   if (value.length < MIN_LENGTH || known.has(value)) return;
-  known.add(value);
-  // JSON-escaped forms too: log lines are JSON, so a value with a quote or
-  // newline appears escaped in the output.
-  const escaped = JSON.stringify(value).slice(1, -1);
-  if (escaped !== value) known.add(escaped);
+  for (const form of printedForms(value)) {
+    known.add(form);
+    // JSON-escaped forms too: log lines are JSON, so a value with a quote or
+    // newline appears escaped in the output.
+    known.add(JSON.stringify(form).slice(1, -1));
+  }
   ordered = undefined;
+}
+
+/**
+ * Every way the agent itself may print the value: as is, and the ways it
+ * prints an Erlang term a node sent back (erldist/format.ts), which is where
+ * a value can come back inside an atom or as character codes: between the
+ * quotes of an atom or a string, and as the code points of a char list or the
+ * UTF-8 bytes of a binary (`[104,117,...|T]`, `<<104,117,...>>`).
+ */
+function printedForms(value: string): Set<string> {
+  const codePoints = [...value].map((c) => c.codePointAt(0) as number);
+  return new Set([
+    value,
+    escapedText(value, "'"),
+    escapedText(value, '"'),
+    codePoints.join(','),
+    [...Buffer.from(value, 'utf8')].join(','),
+  ]);
 }
 
 export function registerSecretData(data: Record<string, string>): void {

@@ -68,16 +68,16 @@ t.test('encodings match the ETF specification', async (t) => {
   const longAtom = 'x'.repeat(200) + 'é'.repeat(50);
   const enc = encodeTerm(atom(longAtom));
   t.equal(enc[1], 118, 'an atom over 255 bytes uses ATOM_UTF8_EXT');
-  t.equal(decodeTerm(enc), atom(longAtom));
+  t.strictSame(decodeTerm(enc), atom(longAtom));
   const bigBin = 2n ** 2100n;
   t.equal(encodeTerm(bigBin)[1], 111, 'integers over 255 bytes use LARGE_BIG_EXT');
   t.equal(decodeTerm(encodeTerm(-bigBin)), -bigBin);
 });
 
 t.test('legacy encodings decode', async (t) => {
-  t.equal(decodeTerm(bytes(131, 100, 0, 2, 'ok')), atom('ok'), 'ATOM_EXT');
-  t.equal(decodeTerm(bytes(131, 115, 3, 'caf', )), atom('caf'), 'SMALL_ATOM_EXT');
-  t.equal(decodeTerm(bytes(131, 100, 0, 4, 'caf', 0xe9)), atom('café'), 'ATOM_EXT is Latin-1');
+  t.strictSame(decodeTerm(bytes(131, 100, 0, 2, 'ok')), atom('ok'), 'ATOM_EXT');
+  t.strictSame(decodeTerm(bytes(131, 115, 3, 'caf', )), atom('caf'), 'SMALL_ATOM_EXT');
+  t.strictSame(decodeTerm(bytes(131, 100, 0, 4, 'caf', 0xe9)), atom('café'), 'ATOM_EXT is Latin-1');
   const floatText = '1.50000000000000000000e+00';
   const f = decodeTerm(bytes(131, 99, floatText.padEnd(31, '\0')));
   t.ok(f instanceof ErlFloat && f.value === 1.5, 'FLOAT_EXT (31-byte text)');
@@ -140,7 +140,7 @@ t.test('JS conveniences: safe integers, floats, strings, booleans', async (t) =>
   const three = decodeTerm(encodeTerm(new ErlFloat(3)));
   t.ok(three instanceof ErlFloat && three.value === 3, '3.0 stays a float');
   t.ok(termEquals(decodeTerm(encodeTerm('text')), Buffer.from('text')), 'a JS string is a binary');
-  t.equal(decodeTerm(encodeTerm(false)), atom('false'));
+  t.strictSame(decodeTerm(encodeTerm(false)), atom('false'));
   t.ok(termEquals(new ErlMap([[1, 2], [atom('a'), 3]]), new ErlMap([[atom('a'), 3], [1, 2]])), 'map equality ignores order');
   t.notOk(termEquals(new ErlFloat(0), new ErlFloat(-0)), '0.0 and -0.0 differ on the wire');
   t.notOk(termEquals(1, new ErlFloat(1)), '1 is not 1.0');

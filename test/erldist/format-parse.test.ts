@@ -21,8 +21,8 @@ function usageError(f: () => unknown): string {
 
 t.test('the calls the agent uses', async (t) => {
   const reload = parseErlangCall('erlmcp_config:reload()');
-  t.equal(reload.module, atom('erlmcp_config'));
-  t.equal(reload.function, atom('reload'));
+  t.strictSame(reload.module, atom('erlmcp_config'));
+  t.strictSame(reload.function, atom('reload'));
   t.same(reload.args, []);
 
   const full = parseErlangCall('mod:fun(arg1, <<"bin">>, 42, atom, "str", [1,2], {a,b})');
@@ -30,8 +30,8 @@ t.test('the calls the agent uses', async (t) => {
   t.ok(full.args[1] instanceof Uint8Array, '<<"bin">> is a binary');
   t.same(full.args[4], [115, 116, 114], '"str" is a list of characters');
 
-  t.equal(parseErlangCall('  erlang:node( ) .  ').function, atom('node'), 'spaces and a trailing dot');
-  t.equal(parseErlangCall("'Elixir.Mod':'do it'('x')").module, atom('Elixir.Mod'), 'quoted atoms');
+  t.strictSame(parseErlangCall('  erlang:node( ) .  ').function, atom('node'), 'spaces and a trailing dot');
+  t.strictSame(parseErlangCall("'Elixir.Mod':'do it'('x')").module, atom('Elixir.Mod'), 'quoted atoms');
 });
 
 t.test('literal terms', async (t) => {
@@ -63,8 +63,8 @@ t.test('literal terms', async (t) => {
     const got = parseErlangTerm(text);
     t.ok(termEquals(got, expected), `${text} -> ${formatTerm(got)}`);
   }
-  t.equal(parseErlangTerm("'it\\'s'"), atom("it's"));
-  t.equal(parseErlangTerm('über'), atom('über'), 'Latin-1 letters are atom letters');
+  t.strictSame(parseErlangTerm("'it\\'s'"), atom("it's"));
+  t.strictSame(parseErlangTerm('über'), atom('über'), 'Latin-1 letters are atom letters');
 });
 
 t.test('anything that is not a literal call is refused with the position', async (t) => {

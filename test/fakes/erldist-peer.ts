@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { decodeDistFrame, AtomCache } from '../../agent/erldist/dist-frame.ts';
 import { MANDATORY_25, MANDATORY_26, DFLAG_MANDATORY_25_DIGEST } from '../../agent/erldist/dist-flags.ts';
-import { atom, Pid, Ref, Tuple, type Term } from '../../agent/erldist/terms.ts';
+import { atom, isAtom, Pid, Ref, Tuple, type Term } from '../../agent/erldist/terms.ts';
 
 export interface SendName {
   tag: string;
@@ -169,7 +169,7 @@ export async function startFakePeer(script: PeerScript): Promise<FakePeer> {
           }
           const { control, payload } = decodeDistFrame(Buffer.from(body), cache);
           const [op, from, , to] = control.elements;
-          if (op === 6 && to === atom('rex') && from instanceof Pid && payload instanceof Tuple) {
+          if (op === 6 && isAtom(to, 'rex') && from instanceof Pid && payload instanceof Tuple) {
             const [, fromRef, request] = payload.elements;
             if (fromRef instanceof Tuple && fromRef.elements[1] instanceof Ref) {
               script.onCall?.(session, { from, ref: fromRef.elements[1], request: request as Term });

@@ -107,7 +107,7 @@ server: { listen: "127.0.0.1:0" }
     const v = await call('value');
     return v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : undefined;
   };
-  t.equal(await call('value'), atom('undefined'), 'nothing reloaded yet: no change since start');
+  t.strictSame(await call('value'), atom('undefined'), 'nothing reloaded yet: no change since start');
 
   // 1. the secret changes in Vault
   vault.putKv('secret/app', { api_key: CANARY.key2 });
@@ -128,7 +128,7 @@ server: { listen: "127.0.0.1:0" }
   // and the value are separate secrets on their own schedules: rotating both
   // at once lets the value's reload, over the old cookie, come first on a
   // busy machine; one at a time, each step has one outcome.)
-  t.equal(await probe.call('erlang', 'disconnect_node', [atom(agentNames[0] as string)]), atom('true'));
+  t.strictSame(await probe.call('erlang', 'disconnect_node', [atom(agentNames[0] as string)]), atom('true'));
   vault.putKv('secret/erlang/cookie', { value: CANARY.cookie2 });
   await until('the new cookie rendered', async () => (readFileSync(path.join(dir, 'out', 'erlang.cookie'), 'utf8') === CANARY.cookie2 ? true : undefined));
   const previous = await until('the cookie choice in the log', async () => logs().find((l) => l.cookieUsed === 'previous'));
