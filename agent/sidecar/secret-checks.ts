@@ -1,0 +1,269 @@
+// The checks of each secret, and when each next happens:
+//
+//   static secret: provider.changed() when it has one (cheap), else fetch and
+//                  compare; a provider's watch() makes the secret due at once
+//   leased secret: renew at ~2/3 of the lease (timing.ts); when the lease is
+//                  not renewable, capped at max TTL, or renewal failed: fetch a new one
+//
+// A new value is validated (require rules, keys templates use) and
+// trial-rendered before it replaces the last good one; a bad value is refused,
+// logged by name, and retried with backoff: the files keep the last good
+// content. An accepted change is handed on (onChanged) to be rendered.
+
+import type { AgentConfig, SecretConfig } from '../config/load.ts';
+import { AgentError, asAgentError } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import { checkValues } from '../pipeline/check-values.ts';
+import { Limiter } from '../pipeline/limiter.ts';
+import type { PreparedTemplate } from '../pipeline/prepare-templates.ts';
+import { renderAll } from '../pipeline/render-all.ts';
+import type { Provider, SecretRef, SecretValue } from '../providers/provider.ts';
+import type { Clock } from '../scheduler/clock.ts';
+import type { CheckKind, DueCheck, Scheduler } from '../scheduler/scheduler.ts';
+import { leaseExpiresAt, nextBackoff, nextLeaseAction, nextStaticCheck } from '../scheduler/timing.ts';
+import type { Health } from '../server/health.ts';
+import type { AgentMetrics } from '../server/metrics.ts';
+import { sameData, type SecretStore } from '../store/store.ts';
+import { dependents } from './rendered-files.ts';
+
+export interface SecretChecksDeps {
+  config: AgentConfig;
+  providers: Map<string, Provider>;
+  store: SecretStore;
+  health: Health;
+  metrics: AgentMetrics;
+  logger: Logger;
+  clock: Clock;
+  rand: () => number;
+  scheduler: Scheduler;
+  /** the templates in use now, for trial renders */
+  templates(): readonly PreparedTemplate[];
+  /** an accepted new value: re-render what uses it */
+  onChanged(name: string): void;
+  /** runs one provider call with the loop's call signal (timeout, stop) */
+  withCallSignal<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  stopping: AbortSignal;
+}
+
+interface SecretState {
+  /** consecutive failures, for backoff */
+  failures: number;
+  /** the TTL a renewal asks for: the lease's duration when it was obtained */
+  requestedTtlSeconds?: number;
+  /** for leased secrets: what the next due check does */
+  leaseAction?: 'renew' | 'refetch';
+  unwatch?: () => void;
+}
+
+export class SecretChecks {
+  private readonly d: SecretChecksDeps;
+  private readonly state = new Map<string, SecretState>();
+  /** init.concurrency calls per provider at once */
+  private readonly limiters = new Map<string, Limiter>();
+
+  constructor(deps: SecretChecksDeps) {
+    this.d = deps;
+    for (const name of deps.providers.keys()) this.limiters.set(name, new Limiter(deps.config.init.concurrency));
+  }
+
+  /** schedule the first check of every secret in the store and subscribe to push changes */
+  start(): void {
+    const { config, store } = this.d;
+    for (const secret of Object.values(config.secrets)) {
+      const entry = store.get(secret.name);
+      if (!entry) continue;
+      const st: SecretState = { failures: 0 };
+      this.state.set(secret.name, st);
+      this.recordFresh(secret, entry.value, entry.freshAt);
+      if (entry.value.lease) st.requestedTtlSeconds = entry.value.lease.ttlSeconds;
+      const provider = this.d.providers.get(secret.provider);
+      if (provider?.watch) {
+        st.unwatch = provider.watch(refOf(secret), () => {
+          this.d.logger.debug({ secret: secret.name }, 'provider reported a change');
+          this.d.scheduler.trigger(secret.name, entry.value.lease ? 'leased' : 'static');
+        });
+      }
+      this.planNext(secret);
+    }
+  }
+
+  /** the secrets checked here */
+  names(): string[] {
+    return [...this.state.keys()];
+  }
+
+  /** those without a lease */
+  staticNames(): string[] {
+    return this.names().filter((n) => !this.d.store.get(n)?.value.lease);
+  }
+
+  /** make these secrets (default: all) due now and fetch them anew */
+  invalidate(reason: string, names?: string[]): void {
+    const list = names ?? this.names();
+    this.d.logger.warn({ reason, secrets: list }, 'refetching secrets: provider invalidated them');
+    for (const n of list) {
+      const st = this.state.get(n);
+      if (!st) continue;
+      st.leaseAction = 'refetch';
+      this.d.scheduler.trigger(n);
+    }
+  }
+
+  unwatchAll(): void {
+    for (const st of this.state.values()) st.unwatch?.();
+  }
+
+  async check(due: DueCheck): Promise<void> {
+    const secret = this.d.config.secrets[due.name];
+    const provider = secret && this.d.providers.get(secret.provider);
+    const st = this.state.get(due.name);
+    if (!secret || !provider || !st || this.d.stopping.aborted) return;
+    const limiter = this.limiters.get(secret.provider)!;
+    try {
+      await limiter.run(async () => {
+        if (due.kind === 'leased' && st.leaseAction === 'renew') await this.renew(secret, provider, st);
+        else await this.refresh(secret, provider, st, due.kind);
+      });
+      st.failures = 0;
+      this.planNext(secret);
+    } catch (e) {
+      if (this.d.stopping.aborted) return;
+      const err = asAgentError(e, `secrets.${secret.name}: refresh`);
+      st.failures++;
+      this.d.metrics.fetchFailed(provider.name, secret.name, err.code);
+      this.d.health.markError(secret.name, err, this.d.clock.now());
+      if (due.kind === 'leased') {
+        // a renewal that failed (lease revoked, token replaced) is followed by a fresh lease
+        if (st.leaseAction === 'renew') this.d.metrics.leaseRenewal(secret.name, 'failed');
+        st.leaseAction = 'refetch';
+      }
+      this.d.logger.warn(
+        { audit: true, secret: secret.name, provider: provider.name, ref: provider.describe(refOf(secret)), outcome: err.code, failures: st.failures, err: err.message },
+        'secret refresh failed; files keep the last good value',
+      );
+      this.planRetry(secret, due.kind, err);
+    }
+  }
+
+  // ---- scheduling --------------------------------------------------------
+
+  private planNext(secret: SecretConfig): void {
+    const entry = this.d.store.get(secret.name);
+    const st = this.state.get(secret.name);
+    if (!entry || !st) return;
+    const now = this.d.clock.now();
+    const lease = entry.value.lease;
+    if (lease) {
+      const a = nextLeaseAction(lease, now, { fraction: this.d.config.refresh.leaseRenewFraction, rand: this.d.rand, requestedTtlSeconds: st.requestedTtlSeconds });
+      const provider = this.d.providers.get(secret.provider);
+      st.leaseAction = a.action === 'renew' && provider?.renew ? 'renew' : 'refetch';
+      this.d.logger.debug({ secret: secret.name, action: st.leaseAction, at: new Date(a.at).toISOString(), reason: a.reason }, 'lease check planned');
+      this.d.scheduler.schedule(secret.name, a.at, 'leased');
+      return;
+    }
+    const interval = secret.refreshMs ?? this.d.config.refresh.interval;
+    this.d.scheduler.schedule(secret.name, nextStaticCheck(now, interval, this.d.config.refresh.jitter, this.d.rand), 'static');
+  }
+
+  private planRetry(secret: SecretConfig, kind: CheckKind, err?: AgentError): void {
+    const st = this.state.get(secret.name)!;
+    const { initial, max } = this.d.config.refresh.backoff;
+    // a backend that said when to come back (Retry-After) is not asked sooner,
+    // up to the backoff ceiling so a long hint cannot stall a secret for hours
+    const now = this.d.clock.now();
+    let at = now + Math.max(nextBackoff(st.failures - 1, initial, max, this.d.rand), Math.min(err?.retryAfterMs ?? 0, max));
+    // A throttled backend is not asked again before the next planned check:
+    // the backoff starts at seconds, which for a static secret would mean more
+    // calls while throttled than when healthy. The files keep the last good
+    // value meanwhile. A lease's clock keeps running, so leased checks (and
+    // the token's) keep the backoff.
+    if (err?.throttled && kind === 'static') {
+      const interval = secret.refreshMs ?? this.d.config.refresh.interval;
+      at = Math.max(at, nextStaticCheck(now, interval, this.d.config.refresh.jitter, this.d.rand));
+    }
+    this.d.scheduler.schedule(secret.name, at, kind);
+  }
+
+  // ---- provider calls ----------------------------------------------------
+
+  private async renew(secret: SecretConfig, provider: Provider, st: SecretState): Promise<void> {
+    const entry = this.d.store.get(secret.name)!;
+    const renewed = await this.d.withCallSignal((signal) => provider.renew!(refOf(secret), entry.value, signal));
+    const now = this.d.clock.now();
+    this.d.metrics.fetched(provider.name, secret.name);
+    const asked = st.requestedTtlSeconds ?? entry.value.lease?.ttlSeconds;
+    const capped = renewed.lease !== undefined && asked !== undefined && renewed.lease.ttlSeconds < asked;
+    this.d.metrics.leaseRenewal(secret.name, capped ? 'capped' : 'renewed');
+    this.d.logger.info({ audit: true, secret: secret.name, provider: provider.name, ttlSeconds: renewed.lease?.ttlSeconds, capped }, capped ? 'lease renewed, capped at max TTL: a new lease follows' : 'lease renewed');
+    if (!sameData(entry.value.data, renewed.data)) {
+      await this.accept(secret, renewed, now);
+      return;
+    }
+    this.d.store.set(secret.name, renewed, now);
+    this.recordFresh(secret, renewed, now);
+  }
+
+  private async refresh(secret: SecretConfig, provider: Provider, st: SecretState, kind: CheckKind): Promise<void> {
+    const ref = refOf(secret);
+    const entry = this.d.store.get(secret.name)!;
+    if (kind === 'static' && provider.changed) {
+      const changed = await this.d.withCallSignal((signal) => provider.changed!(ref, entry.value, signal));
+      this.d.metrics.fetched(provider.name, secret.name);
+      if (!changed) {
+        const now = this.d.clock.now();
+        this.d.store.touch(secret.name, now);
+        this.recordFresh(secret, entry.value, now);
+        return;
+      }
+    }
+    const value = await this.d.withCallSignal((signal) => provider.fetch(ref, signal));
+    const now = this.d.clock.now();
+    this.d.metrics.fetched(provider.name, secret.name);
+    if (value.lease) {
+      st.requestedTtlSeconds = value.lease.ttlSeconds;
+      if (kind === 'leased') this.d.metrics.leaseRenewal(secret.name, 'refetched');
+    }
+    if (sameData(entry.value.data, value.data)) {
+      this.d.store.set(secret.name, value, now);
+      this.recordFresh(secret, value, now);
+      return;
+    }
+    await this.accept(secret, value, now);
+  }
+
+  /** a changed value: validate and trial-render, then store and hand it on */
+  private async accept(secret: SecretConfig, value: SecretValue, now: number): Promise<void> {
+    const candidate = new Map<string, SecretValue>();
+    for (const n of this.d.store.names()) candidate.set(n, this.d.store.get(n)!.value);
+    candidate.set(secret.name, value);
+    const templates = [...this.d.templates()];
+    const problems = checkValues(this.d.config, templates, candidate, now, [secret.name]);
+    if (problems.length) {
+      throw new AgentError('validation', `${secret.name}: the new value breaks its rules, keeping the last good one: ${problems.map((p) => p.message).join('; ')}`, {
+        problems: problems.map((p) => p.message),
+        where: `secrets.${secret.name}`,
+      });
+    }
+    const data: Record<string, Record<string, string>> = {};
+    for (const [n, v] of candidate) data[n] = v.data;
+    // throws (validation/template) when the value cannot be written in its file's format
+    renderAll(dependents(templates, [secret.name]), data);
+    this.d.store.set(secret.name, value, now);
+    this.recordFresh(secret, value, now);
+    this.d.logger.info({ audit: true, secret: secret.name, version: value.version, leased: value.lease !== undefined }, 'secret changed');
+    this.d.onChanged(secret.name);
+  }
+
+  private recordFresh(secret: SecretConfig, value: SecretValue, at: number): void {
+    const leaseLeft = value.lease ? leaseExpiresAt(value.lease) - at : undefined;
+    const ttls = [secret.ttlMs, leaseLeft].filter((x): x is number => x !== undefined);
+    this.d.health.markFresh(secret.name, at, ttls.length ? Math.min(...ttls) : undefined);
+    this.d.metrics.refreshed(secret.name, at);
+    if (value.lease) this.d.metrics.expiresAt('lease', secret.name, leaseExpiresAt(value.lease));
+    else this.d.metrics.clearExpiry('lease', secret.name);
+  }
+}
+
+export function refOf(secret: SecretConfig): SecretRef {
+  return { name: secret.name, spec: secret.spec };
+}
