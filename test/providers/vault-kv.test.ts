@@ -83,7 +83,10 @@ t.test('missing, soft-deleted and destroyed secrets: code missing, exact message
     'vault provider "vault": version 2 of secret/data/x was destroyed and cannot be recovered; write a new version, or pin another version in secrets.db.version',
   );
   t.same(await p.fetch({ name: 'db', spec: { path: 'secret/data/x', version: 1 } }, signal()), { data: { a: CANARY_A }, version: '1' });
-  t.equal((await read('secret/data/x', 9))!.message, 'vault provider "vault": no secret at secret/data/x');
+  t.equal(
+    (await read('secret/data/x', 9))!.message,
+    'vault provider "vault": no version 9 of secret/data/x: the secret has no such version, or does not exist at all; pin a version it has in secrets.db.version, or remove version to read the latest',
+  );
 
   assertNoCanaries(t, [CANARY_A, CANARY_B], [...h.logLines, missing!.message, deleted!.message, destroyed!.message]);
 });

@@ -30,8 +30,28 @@ t.test('KV v2 tombstones and version state', async (t) => {
   t.same(kvV2Tombstone({ data: { data: null, metadata: meta(3, { destroyed: true }) } }), { version: 3, deletionTime: '', destroyed: true });
   t.equal(kvV2Tombstone({ data: { data: { a: 'b' }, metadata: meta(3) } }), undefined, 'a live version');
   t.equal(kvV2Tombstone({ errors: [] }), undefined, 'a plain 404');
-  const state = kvV2VersionState({ data: { current_version: 3, versions: { '1': { deletion_time: 'x', destroyed: false }, '2': { deletion_time: '', destroyed: true }, '3': { deletion_time: '', destroyed: false } } } })!;
-  t.same([state.currentVersion, state.gone(1), state.gone(2), state.gone(3), state.gone(9)], [3, true, true, false, true]);
+  const now = Date.parse('2026-06-01T00:00:00Z');
+  const state = kvV2VersionState(
+    {
+      data: {
+        current_version: 5,
+        versions: {
+          '1': { deletion_time: 'x', destroyed: false },
+          '2': { deletion_time: '', destroyed: true },
+          '3': { deletion_time: '', destroyed: false },
+          '4': { deletion_time: '2026-05-31T23:59:59Z', destroyed: false },
+          // delete_version_after: a live version's deletion time lies ahead
+          '5': { deletion_time: '2026-06-01T01:00:00Z', destroyed: false },
+        },
+      },
+    },
+    now,
+  )!;
+  t.same(
+    [state.currentVersion, state.gone(1), state.gone(2), state.gone(3), state.gone(4), state.gone(5), state.gone(9)],
+    [5, true, true, false, true, false, true],
+    'unparsable or past deletion_time: deleted; future: live',
+  );
 });
 
 t.test('metadata paths', async (t) => {

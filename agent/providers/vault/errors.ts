@@ -116,6 +116,14 @@ export function versionDestroyed(c: VaultCallContext, version: number): AgentErr
   );
 }
 
+export function versionMissing(c: VaultCallContext, version: number): AgentError {
+  return new AgentError(
+    'missing',
+    `${prefix(c)}: no version ${version} of ${c.path}${inNamespace(c)}: the secret has no such version, or does not exist at all; pin a version it has in ${c.where}.version, or remove version to read the latest`,
+    init(c),
+  );
+}
+
 export function emptyResponse(c: VaultCallContext): AgentError {
   return new AgentError('missing', `${prefix(c)}: Vault returned no data for ${c.path}${inNamespace(c)}; is it a readable secret path?`, init(c));
 }

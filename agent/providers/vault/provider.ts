@@ -13,7 +13,7 @@ import { registerSecretData } from '../../log/secret-registry.ts';
 import type { Provider, ProviderContext, SecretRef, SecretValue } from '../provider.ts';
 import { type TokenInfo, type TokenState, VaultAuth } from './auth.ts';
 import { type VaultReply, VaultHttp } from './client.ts';
-import { type VaultCallContext, aborted, emptyResponse, httpFailure, leaseGone, transportFailure, versionDeleted, versionDestroyed } from './errors.ts';
+import { type VaultCallContext, aborted, emptyResponse, httpFailure, leaseGone, transportFailure, versionDeleted, versionDestroyed, versionMissing } from './errors.ts';
 import { kvV2MetadataPath, kvV2Tombstone, kvV2VersionState, leaseRenewal, toSecretValue } from './response.ts';
 import { type VaultProviderConfig, type VaultSecretSpec, providerConfigSchema, secretSpecSchema } from './schema.ts';
 
@@ -79,6 +79,8 @@ export class VaultProvider implements Provider {
     // current Vault answers a deleted version with 404 plus the envelope; some older releases with 200
     const tomb = reply.status === 404 || reply.status === 200 ? kvV2Tombstone(reply.body) : undefined;
     if (tomb) throw tomb.destroyed ? versionDestroyed(c, tomb.version) : versionDeleted(c, tomb.version, tomb.deletionTime);
+    // a pinned version Vault does not have: a plain 404, which would otherwise read as "no secret"
+    if (reply.status === 404 && s.version !== undefined) throw versionMissing(c, s.version);
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const value = toSecretValue(reply.body, this.#ctx.now());
     if (!value) throw emptyResponse(c);
@@ -107,7 +109,7 @@ export class VaultProvider implements Provider {
     }
     if (reply.status === 404) return true; // the whole secret is gone: a fetch will say so
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
-    const state = kvV2VersionState(reply.body);
+    const state = kvV2VersionState(reply.body, this.#ctx.now());
     if (!state) return this.#changedByReading(ref, known, signal);
     if (s.version !== undefined) return state.gone(s.version);
     return String(state.currentVersion) !== known.version || state.gone(state.currentVersion);

@@ -96,8 +96,20 @@ export interface KvV2VersionState {
   gone(version: number): boolean;
 }
 
-/** from a metadata read: the current version and which versions are gone */
-export function kvV2VersionState(body: unknown): KvV2VersionState | undefined {
+/**
+ * A version's deletion_time is when it is (or was) deleted: a soft delete
+ * sets it to the moment of deletion, while delete_version_after gives every
+ * live version one in the future. Only a time already past means deleted;
+ * a time that does not parse is taken as deleted, as before.
+ */
+export function deletedBy(deletionTime: unknown, now: number): boolean {
+  if (typeof deletionTime !== 'string' || deletionTime === '') return false;
+  const at = Date.parse(deletionTime);
+  return Number.isNaN(at) || at <= now;
+}
+
+/** from a metadata read: the current version and which versions are gone at `now` */
+export function kvV2VersionState(body: unknown, now: number): KvV2VersionState | undefined {
   const d = isObject(body) ? body.data : undefined;
   if (!isObject(d) || typeof d.current_version !== 'number') return undefined;
   const versions = isObject(d.versions) ? d.versions : {};
@@ -106,7 +118,7 @@ export function kvV2VersionState(body: unknown): KvV2VersionState | undefined {
     gone(version) {
       const v = versions[String(version)];
       if (!isObject(v)) return true;
-      return v.destroyed === true || (typeof v.deletion_time === 'string' && v.deletion_time !== '');
+      return v.destroyed === true || deletedBy(v.deletion_time, now);
     },
   };
 }
