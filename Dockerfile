@@ -21,6 +21,15 @@
 ARG BUILD_IMAGE=node:24-bookworm
 ARG NODE_RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 ARG BINARY_RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
+# the oldest OTP the reload module must load on: a .beam loads on its own
+# OTP release and newer ones, not on older ones
+ARG ERLANG_IMAGE=erlang:25-slim
+
+# erlmcp_secrets_reload.beam: the built-in `erlang` reload sends it to the
+# node (code:load_binary/3), so erlmcp needs no change to use it
+FROM ${ERLANG_IMAGE} AS beam
+COPY templates/erlang/erlmcp_secrets_reload.erl /src/
+RUN mkdir /out && erlc -o /out /src/erlmcp_secrets_reload.erl
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
@@ -72,6 +81,8 @@ LABEL org.opencontainers.image.title="erlmcp-secrets" \
       org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot"
 COPY --from=build /src/dist/erlmcp-secrets /usr/local/bin/erlmcp-secrets
 COPY templates/*.mustache /usr/share/erlmcp-secrets/templates/
+COPY templates/erlmcp/*.mustache /usr/share/erlmcp-secrets/templates/erlmcp/
+COPY --from=beam /out/erlmcp_secrets_reload.beam /usr/share/erlmcp-secrets/erlang/
 USER 65532:65532
 WORKDIR /
 ENTRYPOINT ["/usr/local/bin/erlmcp-secrets"]
@@ -93,6 +104,8 @@ COPY --from=build /src/dist/erlmcp-secrets.js /app/erlmcp-secrets.js
 # such a cache (code cache is code); a miss is compiled and not written back
 COPY --from=warm --chown=0:0 --chmod=0755 /app/code-cache /app/code-cache
 COPY templates/*.mustache /usr/share/erlmcp-secrets/templates/
+COPY templates/erlmcp/*.mustache /usr/share/erlmcp-secrets/templates/erlmcp/
+COPY --from=beam /out/erlmcp_secrets_reload.beam /usr/share/erlmcp-secrets/erlang/
 # hadolint ignore=DL3064
 ENV ERLMCP_SECRETS_CODE_CACHE=/app/code-cache
 USER 65532:65532

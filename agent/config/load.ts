@@ -85,7 +85,10 @@ export async function loadConfig(file: string | undefined, env: NodeJS.ProcessEn
   throw new AgentError('usage', `no config: pass -c FILE or set ${CONFIG_ENV} to the config's YAML or JSON text`);
 }
 
-export function parseConfigText(text: string, origin: string, baseDir: string): AgentConfig {
+/** overrides output.root (relative: to the working directory), e.g. to run an example config anywhere */
+export const OUTPUT_ROOT_ENV = 'ERLMCP_SECRETS_OUTPUT_ROOT';
+
+export function parseConfigText(text: string, origin: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): AgentConfig {
   // the env var has no file-size check in front of it
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw configError(origin, [`larger than ${MAX_CONFIG_BYTES} bytes, far more than any agent config; is this the right file?`]);
   const raw = parseDocument(text, origin);
@@ -98,7 +101,8 @@ export function parseConfigText(text: string, origin: string, baseDir: string): 
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw configError(origin, issueLines(parsed.error, [], configSchema));
-  return resolve(parsed.data, origin, baseDir);
+  const rootOverride = env[OUTPUT_ROOT_ENV]?.trim();
+  return resolve(parsed.data, origin, baseDir, rootOverride ? path.resolve(rootOverride) : undefined);
 }
 
 /** YAML 1.2 reads `mode: 0400` as the decimal number 400 (octal 0620): a
@@ -140,7 +144,7 @@ function parseDocument(text: string, origin: string): unknown {
   }
 }
 
-function resolve(cfg: RawConfig, origin: string, baseDir: string): AgentConfig {
+function resolve(cfg: RawConfig, origin: string, baseDir: string, rootOverride: string | undefined): AgentConfig {
   const problems: string[] = [];
   const providers: Record<string, ProviderConfig> = {};
   for (const [name, p] of Object.entries(cfg.providers)) {
@@ -185,7 +189,7 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string): AgentConfig {
   problems.push(...crossCheckRules(secrets));
   problems.push(...reloadProblems(cfg.reload, secrets));
 
-  const outputRoot = path.resolve(baseDir, cfg.output.root);
+  const outputRoot = rootOverride ?? path.resolve(baseDir, cfg.output.root);
   const templates: TemplateConfig[] = [];
   const seen = new Map<string, number>();
   cfg.templates.forEach((t, index) => {

@@ -15,11 +15,27 @@ export const erlangReloadSchema = z.strictObject({
   cookieFile: z.optional(z.string()),
   /** name of a secret key holding the cookie, e.g. "cookie.value" */
   cookieSecret: z.optional(z.string()),
-  call: z.union([z.string(), z.array(z.string()).check(z.minLength(1))]),
+  /** calls to make instead of the built-in reload (erlmcp_secrets_reload, loaded by the agent) */
+  call: z.optional(z.union([z.string(), z.array(z.string()).check(z.minLength(1))])),
+  /** the built-in reload, used when `call` is absent */
+  apply: z.optional(
+    z.strictObject({
+      /** rendered sys.config files as the node sees them; application:set_env for each {App, [{K, V}]} */
+      configFiles: z._default(z.array(z.string()), []),
+      /** ssl:clear_pem_cache(), so rewritten certificate files are read again */
+      clearPemCache: z._default(z.boolean(), true),
+      /** module:function called on the node after applying, with #{changed, files} */
+      hook: z.optional(z.string().check(z.regex(/^[a-z][A-Za-z0-9_@]*:[a-z][A-Za-z0-9_@]*$/, 'must be module:function with lowercase atoms, e.g. erlmcp_app:secrets_reloaded'))),
+      /** the compiled erlmcp_secrets_reload.beam; default $ERLMCP_SECRETS_RELOAD_BEAM or the image's copy */
+      beamFile: z.optional(z.string()),
+    }),
+  ),
+  /** when the cookie changes: set it on the node (node), on it and every node it is connected to (cluster), or leave the node alone (off) */
+  cookieRotation: z._default(z.enum(['off', 'node', 'cluster']), 'node'),
   /** compare the call's result, printed as an Erlang term (e.g. "ok") */
   expect: z.optional(z.string()),
   timeout: z._default(durationSchema, 10_000),
-  /** skip EPMD and connect to this distribution port */
+  /** skip EPMD and connect to this distribution port (default: $ERL_DIST_PORT when set) */
   port: z.optional(port()),
   epmdPort: z.optional(port()),
   tls: z.optional(z.strictObject({ caFile: z.string(), certFile: z.string(), keyFile: z.string(), serverName: z.optional(z.string()) })),

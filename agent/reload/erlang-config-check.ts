@@ -16,8 +16,9 @@ export interface DeclaredSecret {
   requireDeclared: boolean;
 }
 
+/** the configured calls; none means the built-in reload (erlang-builtin.ts) */
 export function erlangCalls(cfg: Pick<ErlangReloadConfig, 'call'>): string[] {
-  return typeof cfg.call === 'string' ? [cfg.call] : cfg.call;
+  return cfg.call === undefined ? [] : typeof cfg.call === 'string' ? [cfg.call] : cfg.call;
 }
 
 /** "cookie.value" -> { secret: "cookie", key: "value" }; the key may itself contain dots */
@@ -58,6 +59,12 @@ export function erlangReloadProblems(cfg: ErlangReloadConfig, where: string, sec
       out.push(`${where}.call${typeof cfg.call === 'string' ? '' : `[${i}]`}: ${parseProblem(e)}`);
     }
   });
+  if (cfg.call !== undefined && cfg.apply !== undefined) {
+    out.push(`${where}: apply configures the built-in reload, which runs only without call; drop one of them`);
+  }
+  if (cfg.call === undefined && cfg.expect !== undefined) {
+    out.push(`${where}.expect: compares the result of call; the built-in reload (no call) checks its own result`);
+  }
   if (cfg.expect !== undefined) {
     try {
       parseErlangTerm(cfg.expect);
@@ -80,7 +87,10 @@ export function erlangReloadWarnings(list: readonly ReloadConfig[]): string[] {
   list.forEach((r, i) => {
     if (r.type !== 'erlang') return;
     const where = `reload[${i}]`;
-    if (r.expect === undefined) {
+    if (r.call === undefined && (r.apply?.configFiles.length ?? 0) === 0) {
+      out.push(`${where}: the built-in reload has no apply.configFiles: it will only clear the PEM cache${r.apply?.hook ? ' and call the hook' : ''}; list the rendered sys.config files as the node sees them`);
+    }
+    if (r.expect === undefined && r.call !== undefined) {
       out.push(`${where}: no expect: any result counts as success, {error, Reason} included; set e.g. expect: ok`);
     }
     const first = byNode.get(r.node);

@@ -8,17 +8,30 @@
 // the notifier talks under one fixed hidden name per agent host and keeps its
 // one connection open between reloads instead of reconnecting per call.
 //
+// Without `call`, the notifier runs the built-in reload (erlang-builtin.ts):
+// it loads erlmcp_secrets_reload into the node over this connection and calls
+// apply_rendered/1, which re-reads the rendered sys.config files, sets the
+// application env, clears ssl's PEM cache and calls an operator hook. The
+// log names the keys that changed, never their values.
+//
 // Cookie rotation: a new cookie reaches us (rendered file or store) before the
-// node has it; the node only learns it when it restarts. So a (re)connect
-// tries the cookie that last worked first (or, before any success, the one
-// in place when the agent started), then the current one.
+// node has it. A (re)connect tries the cookie that last worked first (or,
+// before any success, the one in place when the agent started), then the
+// current one, then the one kept in <cookieFile>.previous. Connected with an
+// older cookie, the notifier (cookieRotation: node | cluster) first keeps that
+// cookie in <cookieFile>.previous (mode 0400) so a restarted agent can still
+// reach the node, sets the new cookie on the node (and on the nodes it is
+// connected to), reconnects with the new cookie to confirm, and only then
+// deletes the .previous file. Connections that are up stay up: Erlang checks
+// a cookie only when a connection is set up.
 //
 // Values: the calls are the literal calls from the config; no secret value is
-// ever passed as an argument, so a crash report that echoes arguments cannot
-// carry one. What comes back from the node (a badrpc reason, a result that
+// passed as an argument except the new cookie to erlang:set_cookie/1, a BIF
+// that cannot fail on an atom (and what comes back is shown by shape only). What comes back from the node (a badrpc reason, a result that
 // does not match `expect`) is shown with its text replaced by sizes
 // (erlang-term-redact.ts). The cookie is never logged, only which one worked.
 
+import { existsSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ReloadConfig } from '../config/reload-schema.ts';
@@ -32,6 +45,8 @@ import { defaultLocalNodeName, splitNodeName } from '../erldist/node-name.ts';
 import { termEquals, type Term } from '../erldist/terms.ts';
 import { silentLogger, type Logger } from '../log/logger.ts';
 import { registerSecretValue, scrub } from '../log/secret-registry.ts';
+import { writeAtomic } from '../writer/atomic-write.ts';
+import { applyRendered, BEAM_ENV, BuiltinReloadError, DEFAULT_BEAM_FILE, loadReloadModule, readBeamFile, RELOAD_MODULE, rotateCookie } from './erlang-builtin.ts';
 import { erlangCalls, splitCookieSecret } from './erlang-config-check.ts';
 import { describeNodeTerm } from './erlang-term-redact.ts';
 import type { ChangeSet, Notifier, Outcome } from './notifier.ts';
@@ -54,9 +69,11 @@ export interface ErlangNotifierDeps {
   /** role part of the default name (see defaultAlive); default 'reload' */
   role?: string;
   now?: () => number;
+  /** ERL_DIST_PORT (the node's fixed distribution port) and ERLMCP_SECRETS_RELOAD_BEAM; default process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
-type CookieLabel = 'previous' | 'current';
+type CookieLabel = 'previous' | 'current' | 'kept in .previous';
 
 interface Candidate {
   cookie: string;
@@ -66,6 +83,21 @@ interface Candidate {
 class CookieUnavailable extends Error {}
 
 const REUSED = 'reused the connection';
+
+interface Session {
+  client: ErlDistClient;
+  how: string;
+  /** the cookie the handshake used */
+  cookie: string;
+}
+
+/** ERL_DIST_PORT as erl reads it: the fixed distribution port of an EPMD-less node */
+export function distPortFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env['ERL_DIST_PORT'];
+  if (v === undefined || !/^\d{1,5}$/.test(v.trim())) return undefined;
+  const n = Number(v.trim());
+  return n >= 1 && n <= 65535 ? n : undefined;
+}
 
 export class ErlangNotifier implements Notifier {
   readonly kind = 'erlang';
@@ -77,13 +109,17 @@ export class ErlangNotifier implements Notifier {
   private readonly calls: Array<{ text: string; parsed: ParsedCall }>;
   private readonly expected: Term | undefined;
   private client: ErlDistClient | null = null;
+  /** the client on which erlmcp_secrets_reload was loaded */
+  private loadedOn: ErlDistClient | null = null;
   /** the cookie of the last successful handshake; before one, the cookie at start-up */
   private trusted: string | undefined;
+  private readonly env: NodeJS.ProcessEnv;
 
   constructor(cfg: ErlangReloadConfig, deps: ErlangNotifierDeps) {
     this.cfg = cfg;
     this.deps = deps;
     this.logger = deps.logger ?? silentLogger();
+    this.env = deps.env ?? process.env;
     this.timeoutMs = cfg.timeout;
     // load.ts has checked these already; a programmatic caller gets the same message
     try {
@@ -114,8 +150,30 @@ export class ErlangNotifier implements Notifier {
   }
 
   describe(): string {
-    const calls = this.calls.map((c) => c.text).join(', ');
+    const calls = this.calls.length === 0 ? `built-in reload (${RELOAD_MODULE})` : this.calls.map((c) => c.text).join(', ');
     return scrub(`erlang ${calls} on ${this.cfg.node}`);
+  }
+
+  /** <cookieFile>.previous: the cookie the node still runs while a rotation is unconfirmed */
+  private get previousFile(): string | undefined {
+    return this.cfg.cookieFile === undefined ? undefined : `${path.resolve(this.deps.baseDir, this.cfg.cookieFile)}.previous`;
+  }
+
+  private keptPreviousCookie(): string | undefined {
+    const file = this.previousFile;
+    if (file === undefined || !existsSync(file)) return undefined;
+    try {
+      const cookie = readCookieFile(file);
+      registerSecretValue(cookie);
+      return cookie;
+    } catch (e) {
+      this.logger.warn({ node: this.cfg.node, file }, scrub(`erlang reload: ignoring the kept previous cookie: ${(e as Error).message}`));
+      return undefined;
+    }
+  }
+
+  private get port(): number | undefined {
+    return this.cfg.port ?? distPortFromEnv(this.env);
   }
 
   private currentCookie(): string {
@@ -142,7 +200,7 @@ export class ErlangNotifier implements Notifier {
       localNodeName: this.localNodeName,
       connectTimeoutMs,
       callTimeoutMs: this.timeoutMs,
-      ...(this.cfg.port !== undefined ? { port: this.cfg.port } : {}),
+      ...(this.port !== undefined ? { port: this.port } : {}),
       ...(this.cfg.epmdPort !== undefined ? { epmdPort: this.cfg.epmdPort } : {}),
       ...(t ? { tls: { caFile: resolve(t.caFile), certFile: resolve(t.certFile), keyFile: resolve(t.keyFile), ...(t.serverName ? { serverName: t.serverName } : {}) } } : {}),
       onWarning: (message) => this.logger.warn({ node: this.cfg.node }, scrub(message)),
@@ -150,8 +208,8 @@ export class ErlangNotifier implements Notifier {
   }
 
   /** a connected client: the open one, or a new one with the first cookie the node accepts */
-  private async openSession(signal: AbortSignal, deadline: number, now: () => number): Promise<{ client: ErlDistClient; how: string }> {
-    if (this.client?.connected) return { client: this.client, how: REUSED };
+  private async openSession(signal: AbortSignal, deadline: number, now: () => number): Promise<Session> {
+    if (this.client?.connected && this.trusted !== undefined) return { client: this.client, how: REUSED, cookie: this.trusted };
     this.client?.close();
     this.client = null;
     let current: string | undefined;
@@ -161,10 +219,13 @@ export class ErlangNotifier implements Notifier {
     } catch (e) {
       unavailable = (e as Error).message;
     }
-    const rotated = this.trusted !== undefined && current !== undefined && current !== this.trusted;
     const candidates: Candidate[] = [];
-    if (this.trusted !== undefined) candidates.push({ cookie: this.trusted, label: rotated || current === undefined ? 'previous' : 'current' });
-    if (current !== undefined && current !== this.trusted) candidates.push({ cookie: current, label: 'current' });
+    const add = (cookie: string | undefined, label: CookieLabel): void => {
+      if (cookie !== undefined && !candidates.some((c) => c.cookie === cookie)) candidates.push({ cookie, label });
+    };
+    add(this.trusted, this.trusted === current || current === undefined ? 'current' : 'previous');
+    add(current, 'current');
+    add(this.keptPreviousCookie(), 'kept in .previous');
     if (candidates.length === 0) throw new CookieUnavailable(unavailable ?? 'no cookie');
 
     const rejected: string[] = [];
@@ -180,19 +241,84 @@ export class ErlangNotifier implements Notifier {
         }
         throw e;
       }
+      const rejectedPrevious = this.trusted !== undefined && this.trusted !== current && c.cookie === current;
       this.client = client;
       this.trusted = c.cookie;
+      const old = current !== undefined && c.cookie !== current;
       // which cookie worked, never the cookie itself
-      const how = !rotated
-        ? 'connected'
-        : c.label === 'previous'
-          ? 'connected with the previous cookie: the node has not picked up the new one yet'
-          : 'connected with the new cookie: the node rejected the previous one';
-      this.logger.info({ node: this.cfg.node, localNode: this.localNodeName, cookieUsed: c.label, cookieRotated: rotated }, `erlang reload: ${how}`);
-      return { client, how };
+      const how = old
+        ? `connected with the ${c.label} cookie: the node has not picked up the new one yet`
+        : rejectedPrevious
+          ? 'connected with the new cookie: the node rejected the previous one'
+          : 'connected';
+      this.logger.info({ node: this.cfg.node, localNode: this.localNodeName, cookieUsed: c.label, cookieRotated: old || rejectedPrevious }, `erlang reload: ${how}`);
+      return { client, how, cookie: c.cookie };
     }
     const missing = unavailable ? `; the current cookie could not be read (${unavailable})` : '';
     throw new CookieRejected(`node ${this.cfg.node} rejected ${rejected.join(' and ')}${missing}: check the cookie the node runs with`);
+  }
+
+  private callOptions(deadline: number, now: () => number, signal: AbortSignal): { timeoutMs: number; signal: AbortSignal } {
+    return { timeoutMs: Math.max(1, deadline - now()), signal };
+  }
+
+  /** loads erlmcp_secrets_reload once per connection (a restarted node has lost it) */
+  private async ensureModule(client: ErlDistClient, opts: { timeoutMs: number; signal: AbortSignal }): Promise<void> {
+    if (this.loadedOn === client) return;
+    const configured = this.cfg.apply?.beamFile;
+    const file = configured !== undefined ? path.resolve(this.deps.baseDir, configured) : (this.env[BEAM_ENV] ?? DEFAULT_BEAM_FILE);
+    await loadReloadModule(client, readBeamFile(file), opts);
+    this.loadedOn = client;
+  }
+
+  /** the built-in reload: apply_rendered/1, logged as the keys that changed */
+  private async runBuiltin(client: ErlDistClient, opts: { timeoutMs: number; signal: AbortSignal }): Promise<string> {
+    await this.ensureModule(client, opts);
+    const a = this.cfg.apply;
+    const r = await applyRendered(client, { configFiles: a?.configFiles ?? [], clearPemCache: a?.clearPemCache ?? true, ...(a?.hook ? { hook: a.hook } : {}) }, opts);
+    this.logger.info({ node: this.cfg.node, changed: r.changed, pemCache: r.pemCache, hook: r.hook }, scrub(`erlang reload: applied the rendered config (${r.changed.length} keys changed)`));
+    const hookText = a?.hook ? `; hook ${a.hook}: ${r.hook}` : '';
+    return `${RELOAD_MODULE}:apply_rendered -> changed ${r.changed.length ? r.changed.join(', ') : 'nothing'}; PEM cache ${r.pemCache}${hookText}`;
+  }
+
+  /**
+   * The node accepted an older cookie than the current one: keep the older
+   * one in .previous, set the new one on the node (and its peers), confirm
+   * with a fresh handshake, then let go of .previous. Returns what happened,
+   * or throws with why the rotation is incomplete.
+   */
+  private async rotate(session: Session, current: string, signal: AbortSignal, deadline: number, now: () => number): Promise<string> {
+    const kept = this.previousFile;
+    if (kept !== undefined) await writeAtomic(kept, Buffer.from(session.cookie, 'latin1'), { mode: 0o400 });
+    const opts = this.callOptions(deadline, now, signal);
+    const scope = this.cfg.cookieRotation === 'cluster' ? 'cluster' : 'node';
+    const r = await rotateCookie(session.client, current, scope, opts);
+    const failed = r.peers.filter((p) => p.result !== 'ok');
+    // confirm: the node must accept the new cookie on a new connection
+    session.client.close();
+    if (this.client === session.client) this.client = null;
+    const fresh = new ErlDistClient(this.clientOptions(current, Math.max(1, deadline - now())));
+    try {
+      await connectRetryingBusy(fresh, signal, deadline, now);
+    } catch (e) {
+      fresh.close();
+      throw new BuiltinReloadError(`set the new cookie, but a new connection with it failed (${connectFailure(e, this.timeoutMs)}); kept the previous cookie${kept ? ` in ${kept}` : ''}`);
+    }
+    this.client = fresh;
+    this.trusted = current;
+    // the module stays loaded on the node; this connection need not load it again
+    if (this.loadedOn === session.client) this.loadedOn = fresh;
+    if (kept !== undefined) unlinkSync(kept);
+    const peers = scope === 'cluster' ? ` and ${r.peers.length - failed.length} of ${r.peers.length} connected nodes` : '';
+    const problems = failed.length ? `; not on ${failed.map((p) => `${p.node} (${p.result})`).join(', ')}` : '';
+    this.logger.info({ node: this.cfg.node, scope, peers: r.peers.map((p) => `${p.node}: ${p.result}`) }, scrub(`erlang reload: the node confirmed the new cookie`));
+    return `cookie rotated on the node${peers}${problems}, confirmed by a new connection`;
+  }
+
+  /** a kept .previous is stale once the node accepted the current cookie */
+  private dropConfirmedPrevious(): void {
+    const kept = this.previousFile;
+    if (kept !== undefined && existsSync(kept)) unlinkSync(kept);
   }
 
   async notify(_change: ChangeSet, signal: AbortSignal): Promise<Outcome> {
@@ -200,20 +326,30 @@ export class ErlangNotifier implements Notifier {
     const started = now();
     const deadline = started + this.timeoutMs;
     const done = (ok: boolean, detail: string): Outcome => ({ ok, detail: scrub(`${this.describe()}: ${detail}`), durationMs: now() - started });
-    let session: { client: ErlDistClient; how: string };
+    let session: Session;
     try {
       session = await this.openSession(signal, deadline, now);
     } catch (e) {
       return done(false, connectFailure(e, this.timeoutMs));
     }
+    const steps: Array<{ text: string; run: (client: ErlDistClient) => Promise<string> }> =
+      this.calls.length === 0
+        ? [{ text: `${RELOAD_MODULE}:apply_rendered`, run: (client) => this.runBuiltin(client, this.callOptions(deadline, now, signal)) }]
+        : this.calls.map(({ text, parsed }) => ({
+            text,
+            run: async (client) => {
+              const result = await client.call(parsed.module, parsed.function, parsed.args, this.callOptions(deadline, now, signal));
+              if (this.expected !== undefined && !termEquals(result, this.expected)) {
+                throw new ExpectMismatch(`${text} returned ${describeNodeTerm(result)}, expected ${formatTerm(this.expected)}`);
+              }
+              return `${text} -> ${describeNodeTerm(result)}`;
+            },
+          }));
     const results: string[] = [];
-    for (const { text, parsed } of this.calls) {
-      let result: Term;
+    for (const step of steps) {
       try {
-        const call = (client: ErlDistClient): Promise<Term> =>
-          client.call(parsed.module, parsed.function, parsed.args, { timeoutMs: Math.max(1, deadline - now()), signal });
         try {
-          result = await call(session.client);
+          results.push(await step.run(session.client));
         } catch (e) {
           // A kept connection can be dead without us having seen the close yet
           // (the node restarted a moment ago): reconnect once and repeat. A
@@ -222,7 +358,7 @@ export class ErlangNotifier implements Notifier {
           this.client?.close();
           this.client = null;
           session = await this.openSession(signal, deadline, now);
-          result = await call(session.client);
+          results.push(await step.run(session.client));
         }
       } catch (e) {
         const before = results.length ? ` (after ${results.join('; ')})` : '';
@@ -231,15 +367,41 @@ export class ErlangNotifier implements Notifier {
           this.client?.close();
           this.client = null;
         }
-        return done(false, `${callFailure(e, text)}${before}`);
+        if (e instanceof ExpectMismatch || e instanceof BuiltinReloadError) return done(false, `${e.message}${before}`);
+        if (e instanceof AgentError) return done(false, `${e.message}${before}`);
+        return done(false, `${callFailure(e, step.text)}${before}`);
       }
-      if (this.expected !== undefined && !termEquals(result, this.expected)) {
-        const before = results.length ? ` (after ${results.join('; ')})` : '';
-        return done(false, `${text} returned ${describeNodeTerm(result)}, expected ${formatTerm(this.expected)}${before}`);
-      }
-      results.push(`${text} -> ${describeNodeTerm(result)}`);
     }
-    return done(true, `${results.join('; ')} (${session.how})`);
+    const rotation = await this.rotateIfBehind(session, signal, deadline, now);
+    if (rotation !== undefined && !rotation.ok) return done(false, `${results.join('; ')}; ${rotation.detail}`);
+    const rotated = rotation ? `; ${rotation.detail}` : '';
+    return done(true, `${results.join('; ')}${rotated} (${session.how})`);
+  }
+
+  /** rotates the node's cookie when it still runs an older one; undefined when nothing was to do */
+  private async rotateIfBehind(session: Session, signal: AbortSignal, deadline: number, now: () => number): Promise<{ ok: boolean; detail: string } | undefined> {
+    let current: string;
+    try {
+      current = this.currentCookie();
+    } catch {
+      return undefined;
+    }
+    if (session.cookie === current) {
+      try {
+        this.dropConfirmedPrevious();
+      } catch (e) {
+        this.logger.warn({ node: this.cfg.node }, `erlang reload: could not remove ${this.previousFile}: ${(e as Error).message}`);
+      }
+      return undefined;
+    }
+    if (this.cfg.cookieRotation === 'off') return { ok: true, detail: 'the node still runs the previous cookie (cookieRotation: off)' };
+    try {
+      return { ok: true, detail: await this.rotate(session, current, signal, deadline, now) };
+    } catch (e) {
+      const why = e instanceof BuiltinReloadError || e instanceof AgentError ? e.message : callFailure(e, `${RELOAD_MODULE}:rotate_cookie`);
+      this.logger.warn({ node: this.cfg.node }, scrub(`erlang reload: cookie rotation incomplete: ${why}`));
+      return { ok: false, detail: `cookie rotation incomplete: ${why}` };
+    }
   }
 
   /** closes the connection (agent shutdown); a later notify reconnects */
@@ -250,6 +412,7 @@ export class ErlangNotifier implements Notifier {
 }
 
 class CookieRejected extends Error {}
+class ExpectMismatch extends Error {}
 
 function connectOrAbort(client: ErlDistClient, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(new DOMException('aborted', 'AbortError'));

@@ -20,11 +20,23 @@
 %%
 %% After installing it, set `beamHandlerInstalled: true` on the sidecar's
 %% `signal` reload entry: the sidecar refuses to SIGHUP a BEAM otherwise.
+%%
+%% Without installing anything: the agent's default `erlang` reload loads this
+%% module into the running node over the distribution connection
+%% (code:load_binary/3) and calls
+%%
+%%   erlmcp_secrets_reload:apply_rendered(#{config_files => [Path],
+%%                                          clear_pem_cache => true,
+%%                                          hook => {M, F}})      % optional
+%%
+%% which returns {ok, #{changed => [{App, Key}], pem_cache => ..., hook => ...}}
+%% (names of changed keys, never values).
 
 -module(erlmcp_secrets_reload).
 -behaviour(gen_event).
 
 -export([install/1, uninstall/0, reload_now/0, parse_env/1]).
+-export([apply_rendered/1]).
 -export([init/1, handle_event/2, handle_call/2, handle_info/2, terminate/2, code_change/3]).
 
 -type opts() :: #{env_files => [file:filename()],
@@ -78,6 +90,61 @@ uninstall() ->
 -spec reload_now() -> ok | {error, term()}.
 reload_now() ->
     gen_event:call(erl_signal_server, ?MODULE, reload).
+
+%% ---------------------------------------------------------------------------
+%% Remote API: what the agent calls over distribution
+
+%% Re-reads the rendered sys.config files and applies them: application:set_env
+%% for every {App, [{Key, Value}]} (all files are read and checked first; a bad
+%% file changes nothing), then ssl:clear_pem_cache() so the next TLS handshake
+%% reads the rewritten certificate files, then the operator's hook {M, F} with
+%% #{changed => [{App, Key}], files => [Path]}. The answer names keys, never
+%% values, and never lets an exception out: rpc would echo the arguments.
+-spec apply_rendered(map()) -> {ok, map()} | {error, term()}.
+apply_rendered(Opts) when is_map(Opts) ->
+    try
+        Files = maps:get(config_files, Opts, []),
+        case read_config_files(Files, []) of
+            {ok, Config} ->
+                Changed = changed_keys(Config),
+                apply_config(Config),
+                Pem = case maps:get(clear_pem_cache, Opts, true) of
+                          true -> clear_pem_cache();
+                          false -> skipped
+                      end,
+                Hook = case maps:get(hook, Opts, undefined) of
+                           undefined -> not_set;
+                           {M, F} = H when is_atom(M), is_atom(F) ->
+                               run_callback(H, #{changed => Changed, files => Files});
+                           _ -> {error, bad_hook}
+                       end,
+                logger:notice("erlmcp_secrets_reload: ~b keys changed from ~b config files",
+                              [length(Changed), length(Files)]),
+                {ok, #{changed => Changed, pem_cache => Pem, hook => Hook}};
+            {error, Why} ->
+                {error, unicode:characters_to_binary(Why)}
+        end
+    catch
+        Class:_ -> {error, {crashed, Class}}
+    end;
+apply_rendered(_) ->
+    {error, opts_must_be_a_map}.
+
+changed_keys(Config) ->
+    %% later entries win, as in apply_config/1: compare against the final value
+    Final = lists:foldl(fun({App, KVs}, Acc) ->
+                                lists:foldl(fun({K, V}, A) -> maps:put({App, K}, V, A) end, Acc, KVs)
+                        end, #{}, Config),
+    lists:sort([AK || {App, K} = AK <- maps:keys(Final),
+                      application:get_env(App, K) =/= {ok, maps:get(AK, Final)}]).
+
+clear_pem_cache() ->
+    %% ssl keeps decoded PEM files by name: without this, a rewritten
+    %% certfile/keyfile/cacertfile is not read again until the cache expires
+    case catch ssl:clear_pem_cache() of
+        ok -> cleared;
+        _ -> ssl_not_running
+    end.
 
 %% ---------------------------------------------------------------------------
 %% gen_event callbacks

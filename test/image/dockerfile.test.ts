@@ -45,7 +45,11 @@ t.test('hadolint does flag a bad Dockerfile (the lint is real)', { skip: noHadol
 });
 
 t.test('stages: build on node 24, runtime (default, last) and runtime-binary on distroless', async (t) => {
-  t.same(stages.map((s) => s.name), ['build', 'warm', 'runtime-binary', 'runtime']);
+  t.same(stages.map((s) => s.name), ['beam', 'build', 'warm', 'runtime-binary', 'runtime']);
+  t.match(resolveFrom(stage('beam').from), /^erlang:25(-|$)/, 'the reload module is compiled by the oldest OTP it must load on');
+  for (const name of ['runtime', 'runtime-binary']) {
+    t.match(stage(name).instructions.map((i) => `${i.keyword} ${i.args}`).join('\n'), /COPY --from=beam \/out\/erlmcp_secrets_reload\.beam \/usr\/share\/erlmcp-secrets\/erlang\//, `${name} carries the reload module where the notifier looks by default`);
+  }
   t.match(resolveFrom(stage('build').from), /^node:24(-|$)/);
   t.equal(resolveFrom(stage('runtime').from), 'gcr.io/distroless/nodejs24-debian12:nonroot');
   t.equal(resolveFrom(stage('warm').from), resolveFrom(stage('runtime').from), 'the code cache is warmed by the runtime\'s own node');

@@ -47,7 +47,7 @@ t.test('valid entries load', async (t) => {
   - { type: erlang, node: other@127.0.0.1, cookieSecret: cookie.value, call: ["a:b()", "c:d(1, <<\\"x\\">>, [e], {f, 2.5})"], expect: "{ok, done}", timeout: 3s, port: 4370 }
 `);
   t.equal(cfg.reload.length, 2);
-  t.same(cfg.reload[1], { type: 'erlang', node: 'other@127.0.0.1', cookieSecret: 'cookie.value', call: ['a:b()', 'c:d(1, <<"x">>, [e], {f, 2.5})'], expect: '{ok, done}', timeout: 3000, port: 4370 });
+  t.same(cfg.reload[1], { type: 'erlang', node: 'other@127.0.0.1', cookieSecret: 'cookie.value', call: ['a:b()', 'c:d(1, <<"x">>, [e], {f, 2.5})'], expect: '{ok, done}', timeout: 3000, port: 4370, cookieRotation: 'node' });
 });
 
 t.test('cookie source: exactly one of cookieFile or cookieSecret', async (t) => {
