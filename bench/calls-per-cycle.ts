@@ -12,7 +12,7 @@
 //   node bench/calls-per-cycle.ts [secrets-per-backend]
 //
 // Prints a table and writes it to bench/results/calls-per-cycle.json.
-// Needs moto for AWS (bash .ci/install-emulators.sh).
+// Needs moto for AWS (bash test/setup/install.sh).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';

@@ -16,7 +16,7 @@
 //   npm run build && node bench/init-cold-start.ts [rounds]
 //
 // Prints a table and writes the figures to bench/results/init-cold-start.json.
-// Needs moto for AWS (bash .ci/install-emulators.sh).
+// Needs moto for AWS (bash test/setup/install.sh).
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

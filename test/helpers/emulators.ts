@@ -1,7 +1,6 @@
 // Starts backend emulators for provider tests: each on a free loopback port,
-// waits until it answers, stops it in teardown. In CI (CI set) a missing or
-// unreachable emulator fails the test file; on a developer machine the file
-// is skipped with a message that says how to install it.
+// waits until it answers, stops it in teardown. A missing or unreachable
+// emulator fails the test file with the command that installs it.
 //
 // Only AWS has a registry-served emulator here (moto, from PyPI). The Azure
 // Key Vault and GCP Secret Manager emulators are not served by the registries
@@ -12,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { Test } from 'tap';
 
-const INSTALL_HINT = 'install it with `bash .ci/install-emulators.sh`';
+const INSTALL_HINT = 'install it with `bash test/setup/install.sh`';
 
 export interface RunningEmulator {
   name: string;
@@ -105,9 +104,8 @@ async function waitUntil(ready: () => Promise<boolean>, child: ChildProcess, tim
 }
 
 /**
- * Starts an emulator for a test file. In CI a failure to start fails the
- * file; elsewhere it skips the file with the reason and the install hint.
- * Returns undefined when the caller should run no tests.
+ * Starts an emulator for a test file; a failure to start fails the file
+ * (never a quiet skip). Returns undefined when the caller should run no tests.
  */
 export async function emulatorFor(t: Test, start: () => Promise<RunningEmulator>): Promise<RunningEmulator | undefined> {
   try {
@@ -117,11 +115,7 @@ export async function emulatorFor(t: Test, start: () => Promise<RunningEmulator>
     return emulator;
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    if (process.env.CI) {
-      t.fail(`emulator required in CI: ${reason}`);
-    } else {
-      t.plan(0, `skipped: ${reason}`);
-    }
+    t.fail(`emulator did not start: ${reason}`);
     return undefined;
   }
 }

@@ -13,12 +13,14 @@ import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { NODE24, ROOT, bundlePath } from '../helpers/image-sandbox.ts';
 import { freePort } from '../helpers/erlang-node.ts';
+import { requireTool } from '../helpers/require-tool.ts';
 
 const COMPOSE_DIR = path.join(ROOT, 'examples/compose');
 const COMPOSE_FILE = path.join(COMPOSE_DIR, 'docker-compose.yml');
 const AGENT_IMAGE = 'erlmcp-secrets:dev';
 
-const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
+const noCompose = requireTool(t, 'docker-compose', ['version'], 'apt-get install docker-compose');
+const noErlc = requireTool(t, 'erlc', ['-help'], 'apt-get install erlang-dev erlang-nox', true);
 
 interface Service {
   image?: string;
@@ -92,7 +94,7 @@ function runAgent(args: string[]): { status: number | null; stdout: string; stde
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-t.test('docker-compose accepts the file, with and without the vault profile', { skip: hasCompose ? false : 'docker-compose is not installed (apt-get install docker-compose)' }, async (t) => {
+t.test('docker-compose accepts the file, with and without the vault profile', { skip: noCompose }, async (t) => {
   for (const profile of [[], ['--profile', 'vault']]) {
     const r = compose([...profile, 'config', '-q']);
     t.equal(r.status, 0, `docker-compose ${profile.join(' ')} config -q${failure(r)}`);
@@ -105,7 +107,7 @@ t.test('docker-compose accepts the file, with and without the vault profile', { 
   );
 });
 
-t.test('docker-compose rejects a broken copy (the validation is real)', { skip: hasCompose ? false : 'docker-compose is not installed' }, async (t) => {
+t.test('docker-compose rejects a broken copy (the validation is real)', { skip: noCompose }, async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'erlmcp-compose-bad-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const broken = (mutate: (doc: any) => void): string => {
@@ -123,7 +125,7 @@ t.test('docker-compose rejects a broken copy (the validation is real)', { skip: 
   t.match(badKey.stderr, /read_onyl/);
 });
 
-t.test('the services keep the image\'s run rules', { skip: hasCompose ? false : 'docker-compose is not installed' }, async (t) => {
+t.test('the services keep the image\'s run rules', { skip: noCompose }, async (t) => {
   const m = model('vault');
   const agents = agentServices(m);
   t.equal(agents.length, 4, 'init and sidecar, for the file provider and for Vault');
@@ -180,7 +182,7 @@ t.test('the Vault seed writes the paths the Vault config reads', async (t) => {
   t.equal(sh.status, 0, `seed.sh parses${failure(sh)}`);
 });
 
-t.test('every agent config under examples/compose passes check in its mounted layout', { skip: hasCompose ? false : 'docker-compose is not installed' }, async (t) => {
+t.test('every agent config under examples/compose passes check in its mounted layout', { skip: noCompose }, async (t) => {
   const m = model('vault');
   const configs = readdirSync(COMPOSE_DIR).filter((f) => /\.(ya?ml|json)$/.test(f) && f !== 'docker-compose.yml');
   t.ok(configs.length >= 2, `configs found: ${configs.join(', ')}`);
@@ -197,7 +199,7 @@ t.test('every agent config under examples/compose passes check in its mounted la
   t.same([...checked].sort(), configs.sort(), 'each config file is used by a service, so none goes unchecked');
 });
 
-t.test('the file-provider config renders what the Erlang stand-in reads', { skip: spawnSync('erlc', ['-help'], { stdio: 'ignore' }).error ? 'erlc is not installed' : false }, async (t) => {
+t.test('the file-provider config renders what the Erlang stand-in reads', { skip: noErlc }, async (t) => {
   const init = rawModel().services['secrets-init']!;
   // the raw service: bind sources relative to the compose dir
   const s: Service = { ...init, volumes: (init.volumes ?? []).map((v) => (v.startsWith('.') ? `${path.resolve(COMPOSE_DIR, v.split(':')[0]!)}:${v.split(':').slice(1).join(':')}` : v)) };
@@ -232,7 +234,7 @@ t.test('the file-provider config renders what the Erlang stand-in reads', { skip
   t.notOk(erl.stdout.includes(devDb.password) || erl.stdout.includes(cookie), 'the stand-in prints no secret value');
 });
 
-t.test('the sidecar re-renders a changed secret and reloads the stand-in over Erlang distribution', { skip: spawnSync('erlc', ['-help'], { stdio: 'ignore' }).error ? 'erlc is not installed' : false }, async (t) => {
+t.test('the sidecar re-renders a changed secret and reloads the stand-in over Erlang distribution', { skip: noErlc }, async (t) => {
   const sidecar = rawModel().services['secrets-sidecar']!;
   const s: Service = { ...sidecar, volumes: (sidecar.volumes ?? []).map((v) => (v.startsWith('.') ? `${path.resolve(COMPOSE_DIR, v.split(':')[0]!)}:${v.split(':').slice(1).join(':')}` : v)) };
   const root = materialize(t, s);

