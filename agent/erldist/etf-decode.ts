@@ -145,7 +145,7 @@ export class TermReader {
         inflated = process.getBuiltinModule('node:zlib').inflateSync(this.buf.subarray(this.pos), { maxOutputLength: Math.max(1, size) });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ERR_BUFFER_TOO_LARGE') this.fail(`compressed term inflates to more than the ${size} bytes its header says`);
+        if (code === 'ERR_BUFFER_TOO_LARGE') this.tooMuch(`a compressed term inflates to more than the ${size} bytes its header says`);
         this.fail(`compressed term does not inflate (${code ?? 'zlib error'})`);
       }
       if (inflated.length !== size) this.fail(`compressed term inflates to ${inflated.length} bytes, header says ${size}`);

@@ -27,11 +27,16 @@ export interface PeerSession {
   write(bytes: Buffer): void;
   /** write one frame: 4-byte length + body */
   frame(body: Buffer): void;
+  /** bytes written but not yet taken by the client (for floods that follow its pace) */
+  backlog(): number;
+  readonly closed: boolean;
   close(): void;
 }
 
 export interface PeerScript {
   name: string;
+  /** the name bytes sent in the challenge instead of `name` (escapes, huge names) */
+  challengeName?: Buffer;
   cookie: string;
   status?: string;
   /** stop answering at this point */
@@ -90,16 +95,22 @@ export async function startFakePeer(script: PeerScript): Promise<FakePeer> {
     const challenge = 0xdeadbeef;
     const cache = new AtomCache();
     const session: PeerSession = {
-      write: (b) => socket.write(b),
+      write: (b) => {
+        if (!socket.destroyed) socket.write(b);
+      },
       frame: (body) => {
         const len = Buffer.alloc(4);
         len.writeUInt32BE(body.length, 0);
-        socket.write(Buffer.concat([len, body]));
+        if (!socket.destroyed) socket.write(Buffer.concat([len, body]));
+      },
+      backlog: () => socket.writableLength,
+      get closed() {
+        return socket.destroyed;
       },
       close: () => socket.destroy(),
     };
     const sendChallenge = (): void => {
-      const name = Buffer.from(script.name);
+      const name = script.challengeName ?? Buffer.from(script.name);
       const body = Buffer.alloc(1 + 8 + 4 + 4 + 2 + name.length);
       body.write(script.challengeTag ?? 'N', 0, 'latin1');
       body.writeBigUInt64BE(script.flags ?? (MANDATORY_25 | MANDATORY_26 | DFLAG_MANDATORY_25_DIGEST), 1);
