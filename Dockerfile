@@ -60,11 +60,11 @@ ENV ERLMCP_SECRETS_CODE_CACHE=/app/code-cache
 USER 65532:65532
 # exec form throughout (distroless has no shell to chain with &&)
 # hadolint ignore=DL3059
-RUN ["/nodejs/bin/node", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "version"]
+RUN ["/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "version"]
 # hadolint ignore=DL3059
-RUN ["/nodejs/bin/node", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "check", "-c", "/warm/examples/local/agent.yaml"]
+RUN ["/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "check", "-c", "/warm/examples/local/agent.yaml"]
 # hadolint ignore=DL3059
-RUN ["/nodejs/bin/node", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "init", "-c", "/warm/examples/local/agent.yaml"]
+RUN ["/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "init", "-c", "/warm/examples/local/agent.yaml"]
 # hadolint ignore=DL3059
 RUN ["/nodejs/bin/node", "-e", "const fs = require('node:fs'); const d = process.env.ERLMCP_SECRETS_CODE_CACHE; for (const f of fs.readdirSync(d).filter((f) => f.includes('-init-'))) for (const c of ['run', 'exec']) fs.copyFileSync(`${d}/${f}`, `${d}/${f.replace('-init-', `-${c}-`)}`);"]
 
@@ -115,5 +115,5 @@ WORKDIR /app
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
   CMD ["/nodejs/bin/node", "-e", "fetch(process.env.ERLMCP_SECRETS_HEALTH_URL || 'http://127.0.0.1:9102/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # node flags: image/node-flags.json (why, and the test that keeps these in step)
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js"]
 CMD ["run", "-c", "/etc/erlmcp-secrets/agent.yaml"]

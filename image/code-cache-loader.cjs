@@ -15,6 +15,11 @@
 // A cache is read only from a directory that this user (or root) owns and
 // nobody else can write: code cache is code.
 'use strict';
+// SIGUSR1 would open the V8 inspector until the program installs its signal
+// guard (agent/cli/signal-guard.ts, which removes this listener): closed from
+// the first line on. Function.prototype is a no-op that is not a closure of
+// this script: one would keep this source, and the whole payload, alive.
+process.on('SIGUSR1', Function.prototype);
 // where the program and the chunks are: offsets from the end of this file; the
 // program's own star-slash pairs are stored as the sentinel so the comment holds
 require('node:vm').runInThisContext(__RUNTIME__, { filename: `${__filename}#loader` })(__LAYOUT__, exports, require, module, __filename, __dirname);

@@ -5,17 +5,19 @@
 
 import { startupSnapshot } from 'node:v8';
 import { main } from '../agent/cli/main.ts';
+import { guardStartup, finish } from '../agent/cli/signal-guard.ts';
 
 function start(): void {
+  // first: until the guard is installed, SIGUSR1 would open the V8 inspector
+  // (a listener registered in the snapshot builder would not survive)
+  if (!guardStartup()) return;
   // The streams and env are read here, at start, not at module evaluation:
   // in a snapshot, evaluation happened at build time.
   main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then(
-    (code) => {
-      process.exitCode = code;
-    },
+    (code) => finish(code),
     (e: unknown) => {
       process.stderr.write(`erlmcp-secrets: internal error: ${e instanceof Error ? e.name : typeof e}\n`);
-      process.exitCode = 1;
+      finish(1);
     },
   );
 }

@@ -13,6 +13,7 @@ import { VERSION } from '../version.ts';
 import { envLogLevel, parseCli, USAGE, type CliArgs } from './args.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportFailure } from './report.ts';
+import { reportSignalsTo } from './signal-guard.ts';
 
 export type { CliIO };
 
@@ -29,6 +30,7 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
     return EXIT.config;
   }
   if (args.logLevel) logger.level = args.logLevel;
+  reportSignalsTo((signal, what) => logger.warn({ signal }, `${signal} ${what}`));
   try {
     switch (args.command) {
       case 'help':

@@ -20,8 +20,17 @@ export interface AgentProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startAgent(t: Test, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): AgentProcess {
-  const proc = spawn(process.execPath, [ENTRY, ...args], {
+export interface StartOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** run this file instead of the source entry (e.g. the bundle) */
+  program?: string;
+  /** node's own flags, before the program */
+  nodeArgs?: string[];
+}
+
+export function startAgent(t: Test, args: string[], opts: StartOptions = {}): AgentProcess {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.program ?? ENTRY, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,7 +7,7 @@ import type { Test } from 'tap';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAgent, type AgentProcess } from './agent-process.ts';
+import { startAgent, type AgentProcess, type StartOptions } from './agent-process.ts';
 
 export interface SidecarFixture {
   dir: string;
@@ -18,7 +18,7 @@ export interface SidecarFixture {
   setPassword(pw: string): void;
   /** how many times the reload notifier ran */
   reloads(): number;
-  start(): AgentProcess;
+  start(opts?: StartOptions): AgentProcess;
 }
 
 export function sidecarFixture(t: Test, opts: { password: string; refresh?: string; server?: boolean; extraTemplates?: string; tmpl?: string }): SidecarFixture {
@@ -51,7 +51,7 @@ reload:
     file: join(dir, 'out/app.conf'),
     setPassword,
     reloads: () => (existsSync(marks) ? readFileSync(marks, 'utf8').length : 0),
-    start: () => startAgent(t, ['run', '-c', cfg]),
+    start: (o) => startAgent(t, ['run', '-c', cfg], o),
   };
 }
 
