@@ -44,7 +44,8 @@ type Quote = "'" | '"' | '`';
 type Reading = 'whole' | 'stopped' | 'broken';
 
 const QUOTES: readonly Quote[] = ["'", '"', '`'];
-const SEPARATOR_AHEAD = /^\s*[\u2028\u2029]/;
+// sticky, and tried at a position rather than on a slice: no copy per quote
+const SEPARATOR_AHEAD = /\s*[\u2028\u2029]/y;
 
 /** The text between the quotes: only "..." gets \n and \r escapes. */
 function body(value: string, q: Quote): string {
@@ -58,7 +59,9 @@ function body(value: string, q: Quote): string {
 function quotedReading(b: string, q: Quote): Reading {
   let endsEarly = false;
   for (let i = b.indexOf(q); i !== -1; i = b.indexOf(q, i + 1)) {
-    if (SEPARATOR_AHEAD.test(b.slice(i + 1))) endsEarly = true;
+    SEPARATOR_AHEAD.lastIndex = i + 1;
+    // linear overall: the whitespace runs after two quotes never overlap
+    if (SEPARATOR_AHEAD.test(b)) endsEarly = true;
     if (b[i - 1] !== '\\') return endsEarly ? 'broken' : 'stopped';
   }
   // All inner quotes (if any) are after a backslash: the greedy reading wins
@@ -82,17 +85,36 @@ function wrap(value: string, pass: 1 | 2 | 3): string | undefined {
   return undefined;
 }
 
-// dotenv strips one pair of matching quotes from each "line" of a bare value,
-// and counts U+2028/U+2029 as line ends there.
-const BARE_QUOTE_STRIP = /^(['"`])([\s\S]*)\1$/gm;
+// dotenv strips one pair of matching quotes from each "line" of a bare value
+// (/^(['"`])([\s\S]*)\1$/gm), and counts U+2028/U+2029 as line ends there.
+// That regex backtracks over the rest of the value at every line start, so it
+// is quadratic; stripsQuotes answers "would it change anything" in one pass.
+const LINE_ENDS = new Set(['\n', '\r', '\u2028', '\u2029']);
+
+function isQuote(ch: string | undefined): ch is Quote {
+  return ch === "'" || ch === '"' || ch === '`';
+}
+
+/** Whether some line starts with a quote that occurs again later, right before
+ * a line end or the end of the value: exactly when the regex above matches. */
+export function stripsQuotes(value: string): boolean {
+  const closesLater = new Set<Quote>();
+  for (let i = value.length - 1; i >= 0; i--) {
+    const ch = value[i];
+    if (!isQuote(ch)) continue;
+    if ((i === 0 || LINE_ENDS.has(value[i - 1]!)) && closesLater.has(ch)) return true;
+    if (i === value.length - 1 || LINE_ENDS.has(value[i + 1]!)) closesLater.add(ch);
+  }
+  return false;
+}
 
 function fitsBare(value: string): boolean {
   return (
     value !== '' &&
     !/[#\r\n]/.test(value) &&
     !/^\s|\s$/.test(value) && // dotenv trims JavaScript whitespace from bare values
-    !QUOTES.includes(value[0] as Quote) &&
-    value.replace(BARE_QUOTE_STRIP, '$2') === value
+    !isQuote(value[0]) &&
+    !stripsQuotes(value)
   );
 }
 

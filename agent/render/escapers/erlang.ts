@@ -6,19 +6,24 @@
 
 import { hex, written, type Escaped } from './escaped.ts';
 
-const NAMED: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\t': '\\t', '\r': '\\r' };
+const NAMED: Record<string, string> = { '"': '\\"', "'": "\\'", '\\': '\\\\', '\n': '\\n', '\t': '\\t', '\r': '\\r' };
+
+/** The inside of an Erlang quoted literal ("..." string or '...' atom):
+ * printable ASCII stays, the quote and backslash are escaped, everything else
+ * is \x{...} (a code point, in strings, atoms and /utf8 segments alike).
+ * One regex pass: linear in the value, whatever it holds. */
+export function erlangQuotedBody(value: string, quote: '"' | "'"): string {
+  const unsafe = quote === '"' ? /[^\x20\x21\x23-\x5b\x5d-\x7e]/gu : /[^\x20-\x26\x28-\x5b\x5d-\x7e]/gu;
+  return value.replace(unsafe, (ch) => NAMED[ch] ?? `\\x{${hex(ch.codePointAt(0) ?? 0, 2)}}`);
+}
+
+export function erlangBinary(value: string): string {
+  // Without /utf8 each character is one byte: right for ASCII, wrong above it.
+  const ascii = /^[\x00-\x7f]*$/.test(value);
+  const body = erlangQuotedBody(value, '"');
+  return ascii ? `<<"${body}">>` : `<<"${body}"/utf8>>`;
+}
 
 export function escapeErlang(value: string): Escaped {
-  let body = '';
-  let ascii = true;
-  for (const ch of value) {
-    const cp = ch.codePointAt(0) ?? 0;
-    if (cp > 0x7f) ascii = false;
-    const named = NAMED[ch];
-    if (named !== undefined) body += named;
-    else if (cp >= 0x20 && cp <= 0x7e) body += ch;
-    else body += `\\x{${hex(cp, 2)}}`;
-  }
-  // Without /utf8 each character is one byte: right for ASCII, wrong above it.
-  return written(ascii ? `<<"${body}">>` : `<<"${body}"/utf8>>`);
+  return written(erlangBinary(value));
 }

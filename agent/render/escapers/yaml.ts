@@ -24,23 +24,18 @@ const NAMED: Record<string, string> = {
   '\u2029': '\\P',
 };
 
-function printable(cp: number): boolean {
-  return (
-    (cp >= 0x20 && cp <= 0x7e) ||
-    (cp >= 0xa1 && cp <= 0xd7ff) ||
-    (cp >= 0xe000 && cp <= 0xfffd && cp !== 0xfeff) ||
-    cp >= 0x10000
-  );
+// Everything but YAML's printable set (x20-x7E, xA1-uD7FF, uE000-uFFFD
+// without the BOM, astral), and the named characters inside that set. One
+// regex pass: linear in the value, whatever it holds.
+const NEEDS_ESCAPE = /[^\x20\x21\x23-\x5b\x5d-\x7e\xa1-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\u{10000}-\u{10ffff}]/gu;
+
+function escapeOne(ch: string): string {
+  const named = NAMED[ch];
+  if (named !== undefined) return named;
+  const cp = ch.codePointAt(0) ?? 0;
+  return cp <= 0xff ? `\\x${hex(cp, 2)}` : `\\u${hex(cp, 4)}`;
 }
 
 export function escapeYaml(value: string): Escaped {
-  let out = '"';
-  for (const ch of value) {
-    const named = NAMED[ch];
-    const cp = ch.codePointAt(0) ?? 0;
-    if (named !== undefined) out += named;
-    else if (printable(cp)) out += ch;
-    else out += cp <= 0xff ? `\\x${hex(cp, 2)}` : `\\u${hex(cp, 4)}`;
-  }
-  return written(`${out}"`);
+  return written(`"${value.replace(NEEDS_ESCAPE, escapeOne)}"`);
 }
