@@ -17,3 +17,19 @@ export function dict<T>(entries: Iterable<readonly [string, T]> = []): Dict<T> {
 export function own<T>(obj: Readonly<Record<string, T>>, name: string): T | undefined {
   return Object.hasOwn(obj, name) ? obj[name] : undefined;
 }
+
+/** Where a parsed document (YAML or JSON) has a key named "__proto__": the
+ * schema's maps drop such a key without a word, so a `require` entry or an
+ * environment variable by that name would vanish. Paths like `secrets.db.require`. */
+export function protoKeyPaths(doc: unknown, at = '', depth = 0, out: string[] = []): string[] {
+  if (doc === null || typeof doc !== 'object' || depth > 64 || out.length >= 20) return out;
+  if (Array.isArray(doc)) {
+    doc.forEach((v, i) => protoKeyPaths(v, `${at}[${i}]`, depth + 1, out));
+    return out;
+  }
+  for (const k of Object.keys(doc)) {
+    if (k === '__proto__') out.push(at === '' ? '(top level)' : at);
+    protoKeyPaths((doc as Record<string, unknown>)[k], at === '' ? k : `${at}.${k}`, depth + 1, out);
+  }
+  return out;
+}

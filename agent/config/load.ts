@@ -13,7 +13,7 @@ import { jsonCommentAt } from './json-comments.ts';
 import type { Rule } from './rules-schema.ts';
 import type { ReloadConfig } from './reload-schema.ts';
 import { reloadProblems } from '../reload/erlang-config-check.ts';
-import { dict, own } from './dict.ts';
+import { dict, own, protoKeyPaths } from './dict.ts';
 import { destinationLengthProblem } from './path-limits.ts';
 
 export const CONFIG_ENV = 'ERLMCP_SECRETS_CONFIG';
@@ -111,6 +111,8 @@ export function configFromDocument(raw: unknown, origin: string, baseDir: string
     const kind = Array.isArray(raw) ? 'a list' : `a ${typeof raw}`;
     throw configError(origin, [`the config must be a map with the keys providers, secrets, templates, reload; this one is ${kind}`]);
   }
+  const proto = protoKeyPaths(raw);
+  if (proto.length) throw configError(origin, proto.map((at) => `${at}: a key named "__proto__" cannot be used (it cannot be told apart from JavaScript's object prototype); rename it`));
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw configError(origin, issueLines(parsed.error, [], configSchema));
   return resolve(parsed.data, origin, baseDir, opts);

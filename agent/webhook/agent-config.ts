@@ -15,7 +15,7 @@
 import { parse as parseYaml } from 'yaml';
 import { requireSchema } from '../config/rules-schema.ts';
 import { issueLines } from '../config/issues.ts';
-import { dict, own } from '../config/dict.ts';
+import { dict, own, protoKeyPaths } from '../config/dict.ts';
 import { checkConfigDocument } from '../pipeline/offline-check.ts';
 import { key } from './annotation-keys.ts';
 import { shown } from './annotation-values.ts';
@@ -384,6 +384,7 @@ function parseRequire(value: string): { ok: true; value: unknown } | { ok: false
     if (keys.some((x) => x === '')) return { ok: false, problem: `must be a comma-separated key list like "username,password" or a YAML map of rules, got ${shown(value)}` };
     raw = keys;
   }
+  if (protoKeyPaths(raw).length) return { ok: false, problem: 'a key named "__proto__" cannot be used (it cannot be told apart from JavaScript\'s object prototype); rename it' };
   const r = requireSchema.safeParse(raw);
   if (!r.success) return { ok: false, problem: issueLines(r.error).join('; ') };
   return { ok: true, value: raw };

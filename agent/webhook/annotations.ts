@@ -265,7 +265,7 @@ function applyNamed(s: AnnotationSettings, family: NamedFamily, name: string, va
       return take(parseFileMode(value), (v) => (s.fileModes[name] = v));
     }
     case 'env':
-      if (!ENV_NAME.test(name)) return `${shown(name)} is not a valid environment variable name`;
+      if (!ENV_NAME.test(name) || name === '__proto__') return `${shown(name)} is not a valid environment variable name`;
       s.env[name] = value;
       return undefined;
   }

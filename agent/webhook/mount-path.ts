@@ -20,11 +20,11 @@ const under = (p: string, dir: string) => p === dir || p.startsWith(`${dir}/`);
 /** why `p` (absolute, no trailing "/", no "." or ".." segments) cannot be the secrets volume's mount path, if it cannot */
 export function mountPathProblem(p: string): string | undefined {
   const sys = SYSTEM.find((d) => under(p, d));
-  if (sys !== undefined) return `${p} is under ${sys}, which the kernel and the container runtime own; mount the secrets elsewhere (e.g. /run/secrets/erlmcp)`;
+  if (sys !== undefined) return `${p} is ${p === sys ? '' : 'under '}${sys}, which the kernel and the container runtime own; mount the secrets elsewhere (e.g. /run/secrets/erlmcp)`;
   const hidden = KEEP_VISIBLE.find((d) => under(p, d) || under(d, p));
   if (hidden !== undefined) {
     const what = hidden === TOKEN_DIR || hidden.endsWith('kubernetes.io/serviceaccount') ? 'the service-account token directory' : "the webhook's own directory";
-    return `${p} ${under(p, hidden) ? 'is' : 'would hide'} ${what} ${hidden}; mount the secrets elsewhere (e.g. /run/secrets/erlmcp)`;
+    return `${p} ${p === hidden ? 'is' : under(p, hidden) ? 'is inside' : 'would hide'} ${what} ${hidden}; mount the secrets elsewhere (e.g. /run/secrets/erlmcp)`;
   }
   return undefined;
 }

@@ -60,7 +60,7 @@ function list(path: string, v: unknown, out: Problems, each: (item: unknown, at:
 /** a list entry that must be a map with a non-empty string `name` */
 function named(v: unknown, at: string, what: string, out: Problems): v is Record<string, unknown> {
   if (!isObject(v)) {
-    out.push(`${at}: is ${kind(v)}; every entry must be a ${what} with a name`);
+    out.push(`${at}: is ${kind(v)}; every entry must be ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} with a name`);
     return false;
   }
   if (typeof v.name !== 'string' || v.name === '') {
