@@ -83,6 +83,8 @@ async function configure(args: CliArgs, io: CliIO, logger: Logger): Promise<{ co
 
 async function check(args: CliArgs, io: CliIO, logger: Logger): Promise<number> {
   const { config, templates } = await configure(args, io, logger);
+  const { checkProvidersStart } = await import('../pipeline/provider-start-check.ts');
+  await checkProvidersStart(config, logger);
   const { lintConfig } = await import('../pipeline/lint.ts');
   const warnings = lintConfig(config, templates);
   for (const w of warnings) logger.warn(w);

@@ -13,6 +13,8 @@ import { jsonCommentAt } from './json-comments.ts';
 import type { Rule } from './rules-schema.ts';
 import type { ReloadConfig } from './reload-schema.ts';
 import { reloadProblems } from '../reload/erlang-config-check.ts';
+import { dict, own, protoKeyPaths } from './dict.ts';
+import { destinationLengthProblem } from './path-limits.ts';
 
 export const CONFIG_ENV = 'ERLMCP_SECRETS_CONFIG';
 
@@ -91,7 +93,23 @@ export const OUTPUT_ROOT_ENV = 'ERLMCP_SECRETS_OUTPUT_ROOT';
 export function parseConfigText(text: string, origin: string, baseDir: string, env: NodeJS.ProcessEnv = process.env): AgentConfig {
   // the env var has no file-size check in front of it
   if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw configError(origin, [`larger than ${MAX_CONFIG_BYTES} bytes, far more than any agent config; is this the right file?`]);
-  const raw = parseDocument(text, origin);
+  const rootOverride = env[OUTPUT_ROOT_ENV]?.trim();
+  return configFromDocument(parseDocument(text, origin), origin, baseDir, rootOverride ? { outputRoot: path.resolve(rootOverride) } : {});
+}
+
+export interface DocumentOptions {
+  /** how messages name template `index` (default: `templates[i] (file name)`); the
+   * webhook names the annotation the template came from */
+  templateLabel?: (index: number, fallback: string) => string;
+  /** replaces output.root (from ERLMCP_SECRETS_OUTPUT_ROOT), already absolute */
+  outputRoot?: string;
+}
+
+/** An already-parsed config document (from a file, the env var, or the one the
+ * webhook assembles) -> a validated AgentConfig, or an AgentError listing every
+ * problem: the schema, each provider's and secret's own schema, the cross-checks
+ * between secrets, reload notifiers and templates' destinations. */
+export function configFromDocument(raw: unknown, origin: string, baseDir: string, opts: DocumentOptions = {}): AgentConfig {
   // an empty file usually means a ConfigMap key that was renamed or never
   // filled: running with nothing declared would "succeed" and render nothing
   if (raw === null || raw === undefined) throw configError(origin, ['the config is empty (no providers, secrets or templates); check that -c points at the agent config and that it was mounted with content']);
@@ -99,10 +117,11 @@ export function parseConfigText(text: string, origin: string, baseDir: string, e
     const kind = Array.isArray(raw) ? 'a list' : `a ${typeof raw}`;
     throw configError(origin, [`the config must be a map with the keys providers, secrets, templates, reload; this one is ${kind}`]);
   }
+  const proto = protoKeyPaths(raw);
+  if (proto.length) throw configError(origin, proto.map((at) => `${at}: a key named "__proto__" cannot be used (it cannot be told apart from JavaScript's object prototype); rename it`));
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw configError(origin, issueLines(parsed.error, [], configSchema));
-  const rootOverride = env[OUTPUT_ROOT_ENV]?.trim();
-  return resolve(parsed.data, origin, baseDir, rootOverride ? path.resolve(rootOverride) : undefined);
+  return resolve(parsed.data, origin, baseDir, opts);
 }
 
 /** YAML 1.2 reads `mode: 0400` as the decimal number 400 (octal 0620): a
@@ -144,11 +163,11 @@ function parseDocument(text: string, origin: string): unknown {
   }
 }
 
-function resolve(cfg: RawConfig, origin: string, baseDir: string, rootOverride: string | undefined): AgentConfig {
+function resolve(cfg: RawConfig, origin: string, baseDir: string, opts: DocumentOptions): AgentConfig {
   const problems: string[] = [];
-  const providers: Record<string, ProviderConfig> = {};
+  const providers = dict<ProviderConfig>();
   for (const [name, p] of Object.entries(cfg.providers)) {
-    const type = PROVIDER_TYPES[p.type];
+    const type = own(PROVIDER_TYPES, p.type);
     if (!type) {
       problems.push(`providers.${name}.type: unknown type "${p.type}" (known: ${knownProviderTypes().join(', ')})`);
       continue;
@@ -158,17 +177,17 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string, rootOverride: 
     else providers[name] = { name, type: p.type, settings: r.data };
   }
 
-  const secrets: Record<string, SecretConfig> = {};
+  const secrets = dict<SecretConfig>();
   const providerNames = Object.keys(cfg.providers);
   for (const [name, s] of Object.entries(cfg.secrets)) {
     const { provider, require, ttl, refresh, ...spec } = s;
-    const rawProvider = cfg.providers[provider];
+    const rawProvider = own(cfg.providers, provider);
     if (!rawProvider) {
       const known = providerNames.length ? providerNames.join(', ') : 'none declared under providers:';
       problems.push(`secrets.${name}.provider: unknown provider "${provider}" (known: ${known})`);
       continue;
     }
-    const type = PROVIDER_TYPES[rawProvider.type];
+    const type = own(PROVIDER_TYPES, rawProvider.type);
     if (!type) continue; // already reported under providers
     const r = type.secretSchema.safeParse(spec);
     if (!r.success) {
@@ -180,7 +199,7 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string, rootOverride: 
       provider,
       providerType: rawProvider.type,
       spec: r.data,
-      require: require ?? {},
+      require: require ?? dict(),
       requireDeclared: require !== undefined,
       ...(ttl !== undefined ? { ttlMs: ttl } : {}),
       ...(refresh !== undefined ? { refreshMs: refresh } : {}),
@@ -189,7 +208,7 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string, rootOverride: 
   problems.push(...crossCheckRules(secrets));
   problems.push(...reloadProblems(cfg.reload, secrets));
 
-  const outputRoot = rootOverride ?? path.resolve(baseDir, cfg.output.root);
+  const outputRoot = opts.outputRoot ?? path.resolve(baseDir, cfg.output.root);
   const templates: TemplateConfig[] = [];
   const seen = new Map<string, number>();
   cfg.templates.forEach((t, index) => {
@@ -203,6 +222,13 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string, rootOverride: 
       problems.push(`templates[${index}].destination: ${t.destination} is outside the output root ${outputRoot}; write under output.root or change output.root`);
       return;
     }
+    const label = `templates[${index}] (${t.source ?? path.basename(destination)})`;
+    const named = opts.templateLabel?.(index, label) ?? label;
+    const tooLong = destinationLengthProblem(destination);
+    if (tooLong !== undefined) {
+      problems.push(`${named === label ? `templates[${index}].destination` : named}: ${shortPath(destination)} cannot be created: ${tooLong}`);
+      return;
+    }
     const dup = seen.get(destination);
     if (dup !== undefined) {
       problems.push(`templates[${index}].destination: ${destination} is also written by templates[${dup}]`);
@@ -212,7 +238,7 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string, rootOverride: 
     const sourcePath = t.source === undefined ? undefined : path.resolve(baseDir, t.source);
     templates.push({
       index,
-      label: `templates[${index}] (${t.source ?? path.basename(destination)})`,
+      label: named,
       ...(sourcePath !== undefined ? { sourcePath } : {}),
       ...(t.contents !== undefined ? { contents: t.contents } : {}),
       destination,
@@ -242,6 +268,11 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string, rootOverride: 
   };
 }
 
+/** a long path in a message: its start and its end, enough to find it */
+function shortPath(p: string): string {
+  return p.length <= 120 ? p : `${p.slice(0, 60)}...${p.slice(-40)}`;
+}
+
 /** rules that reference other secrets must point at something declared */
 function crossCheckRules(secrets: Record<string, SecretConfig>): string[] {
   const out: string[] = [];
@@ -251,9 +282,9 @@ function crossCheckRules(secrets: Record<string, SecretConfig>): string[] {
       const dot = rule.matchesCertificate.indexOf('.');
       const other = rule.matchesCertificate.slice(0, dot);
       const otherKey = rule.matchesCertificate.slice(dot + 1);
-      const target = secrets[other];
+      const target = own(secrets, other);
       if (!target) out.push(`secrets.${s.name}.require.${key}.matchesCertificate: no secret "${other}" is declared`);
-      else if (target.requireDeclared && !(otherKey in target.require)) {
+      else if (target.requireDeclared && !Object.hasOwn(target.require, otherKey)) {
         out.push(`secrets.${s.name}.require.${key}.matchesCertificate: secret "${other}" declares no key "${otherKey}"`);
       }
     }

@@ -4,6 +4,7 @@
 import * as z from 'zod/mini';
 import './zod-setup.ts';
 import { durationSchema } from './duration.ts';
+import { mapKey } from './rules-schema.ts';
 
 const SIGNALS = ['SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGWINCH'] as const;
 
@@ -59,14 +60,14 @@ export const execReloadSchema = z.strictObject({
   type: z.literal('exec'),
   command: z.array(z.string()).check(z.minLength(1)),
   timeout: z._default(durationSchema, 30_000),
-  env: z.optional(z.record(z.string(), z.string())),
+  env: z.optional(z.record(mapKey(), z.string())),
 });
 
 export const httpReloadSchema = z.strictObject({
   type: z.literal('http'),
   url: z.url({ protocol: /^https?$/ }),
   method: z._default(z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']), 'POST'),
-  headers: z._default(z.record(z.string(), z.string()), {}),
+  headers: z._default(z.record(mapKey(), z.string()), {}),
   body: z.optional(z.string()),
   expectStatus: z._default(z.union([z.int(), z.array(z.int())]), 200),
   retries: z._default(z.int().check(z.gte(0), z.lte(10)), 2),

@@ -3,6 +3,7 @@
 
 import * as z from 'zod/mini';
 import './zod-setup.ts';
+import { dict } from './dict.ts';
 
 export const FORMATS = ['base64', 'hex', 'url', 'json', 'pem-certificate', 'pem-private-key'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -57,11 +58,16 @@ export const ruleSchema = ruleFields.check(
   }),
 );
 
-/** `require: [a, b]` or `require: { a: {}, b: { minLength: 16 } }`; `a:` with no value means `{}` */
+/** A map key that a JavaScript object cannot hold as an entry: the record
+ * parser would set the map's prototype instead and the key would vanish. */
+export const mapKey = () => z.string().check(z.minLength(1), z.refine((k) => k !== '__proto__', '"__proto__" cannot be used as a name here'));
+
+/** `require: [a, b]` or `require: { a: {}, b: { minLength: 16 } }`; `a:` with no value means `{}`.
+ * The result has no prototype: a key named `constructor` or `toString` is only there when declared. */
 export const requireSchema = z.pipe(
-  z.union([z.array(z.string().check(z.minLength(1))), z.record(z.string().check(z.minLength(1)), z.nullable(ruleSchema))]),
+  z.union([z.array(mapKey()), z.record(mapKey(), z.nullable(ruleSchema))]),
   z.transform((r: string[] | Record<string, Rule | null>): Record<string, Rule> => {
-    if (Array.isArray(r)) return Object.fromEntries(r.map((k) => [k, {}]));
-    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v ?? {}]));
+    if (Array.isArray(r)) return dict(r.map((k): [string, Rule] => [k, {}]));
+    return dict(Object.entries(r).map(([k, v]): [string, Rule] => [k, v ?? {}]));
   }),
 );

@@ -10,7 +10,7 @@
 import * as z from 'zod/mini';
 import './zod-setup.ts';
 import { durationSchema, durationOrZeroSchema } from './duration.ts';
-import { requireSchema } from './rules-schema.ts';
+import { mapKey, requireSchema } from './rules-schema.ts';
 import { reloadSchema } from './reload-schema.ts';
 
 export const ESCAPES = ['none', 'dotenv', 'shell', 'json', 'yaml', 'erlang'] as const;
@@ -103,7 +103,7 @@ export const configSchema = z.strictObject({
   exec: z.optional(
     z.strictObject({
       /** VAR -> Mustache template, e.g. ERLMCP_DB_PASSWORD: "{{db.password}}" */
-      env: z._default(z.record(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name')), z.string()), {}),
+      env: z._default(z.record(mapKey().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid environment variable name')), z.string()), {}),
       onChange: z._default(z.enum(['restart', 'reload', 'none']), 'restart'),
       stopSignal: z._default(z.enum(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']), 'SIGTERM'),
       grace: z._default(durationOrZeroSchema, 10_000),

@@ -8,11 +8,14 @@ import type { PreparedTemplate } from './prepare-templates.ts';
 
 export function checkValues(config: AgentConfig, templates: PreparedTemplate[], values: Map<string, SecretValue>, now: number, names?: Iterable<string>): Problem[] {
   const problems: Problem[] = [];
-  const lookup = (secret: string, key: string) => values.get(secret)?.data[key];
+  const lookup = (secret: string, key: string) => {
+    const data = values.get(secret)?.data;
+    return data !== undefined && Object.hasOwn(data, key) ? data[key] : undefined;
+  };
   const only = names ? new Set(names) : undefined;
   for (const [name, value] of values) {
     if (only && !only.has(name)) continue;
-    const secret = config.secrets[name];
+    const secret = Object.hasOwn(config.secrets, name) ? config.secrets[name] : undefined;
     if (!secret) continue;
     problems.push(...validateSecret(name, secret.require, value.data, { lookup, now: () => now }));
   }

@@ -18,19 +18,34 @@ export interface PreparedTemplate {
 
 export async function prepareTemplates(config: AgentConfig): Promise<PreparedTemplate[]> {
   const problems: string[] = [];
+  const read = new Map<number, string>();
+  for (const t of config.templates) {
+    if (t.contents !== undefined) continue;
+    try {
+      read.set(t.index, await readFile(t.sourcePath!, 'utf8'));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      problems.push(`${t.label}: cannot read ${t.sourcePath}: ${code === 'ENOENT' ? 'no such file' : code}`);
+    }
+  }
+  return prepareTemplateTexts(config, (t) => t.contents ?? read.get(t.index), problems);
+}
+
+/** The pure half: parses each template whose text `textOf` gives (the others
+ * are left out), and checks every reference, in templates and exec.env, against
+ * the declared secrets and keys. Throws one AgentError listing `earlier`
+ * problems and its own. */
+export function prepareTemplateTexts(
+  config: AgentConfig,
+  textOf: (t: TemplateConfig) => string | undefined,
+  earlier: string[] = [],
+  envLabel: (name: string) => string = (name) => `exec.env.${name}`,
+): PreparedTemplate[] {
+  const problems = [...earlier];
   const prepared: PreparedTemplate[] = [];
   for (const t of config.templates) {
-    let text: string;
-    if (t.contents !== undefined) text = t.contents;
-    else {
-      try {
-        text = await readFile(t.sourcePath!, 'utf8');
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        problems.push(`${t.label}: cannot read ${t.sourcePath}: ${code === 'ENOENT' ? 'no such file' : code}`);
-        continue;
-      }
-    }
+    const text = textOf(t);
+    if (text === undefined) continue;
     let parsed: ParsedTemplate;
     try {
       parsed = parseTemplate(text, t.label);
@@ -44,7 +59,7 @@ export async function prepareTemplates(config: AgentConfig): Promise<PreparedTem
   }
   if (config.exec) {
     for (const [name, text] of Object.entries(config.exec.env)) {
-      const label = `exec.env.${name}`;
+      const label = envLabel(name);
       try {
         const parsed = parseTemplate(text, label);
         problems.push(...undeclaredRefs(config, { label }, parsed));
@@ -65,7 +80,7 @@ function undeclaredRefs(config: AgentConfig, t: { label: string }, parsed: Parse
   const out: string[] = [];
   const declared = Object.keys(config.secrets);
   for (const ref of parsed.references) {
-    const secret = config.secrets[ref.secret];
+    const secret = Object.hasOwn(config.secrets, ref.secret) ? config.secrets[ref.secret] : undefined;
     if (!secret) {
       out.push(`${t.label}: {{${ref.secret}.${ref.key}}} at line ${ref.line}: no secret "${ref.secret}" is declared (declared: ${declared.join(', ') || 'none'})`);
     } else if (secret.requireDeclared && !Object.hasOwn(secret.require, ref.key)) {

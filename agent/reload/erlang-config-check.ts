@@ -43,12 +43,12 @@ export function erlangReloadProblems(cfg: ErlangReloadConfig, where: string, sec
   }
   if (cfg.cookieSecret !== undefined) {
     const ref = splitCookieSecret(cfg.cookieSecret);
-    const declared = ref && secrets[ref.secret];
+    const declared = ref && Object.hasOwn(secrets, ref.secret) ? secrets[ref.secret] : undefined;
     if (!ref) out.push(`${where}.cookieSecret: "${cfg.cookieSecret}" must look like secret.key (e.g. cookie.value)`);
     else if (!declared) {
       const known = Object.keys(secrets);
       out.push(`${where}.cookieSecret: no secret "${ref.secret}" is declared (known: ${known.length ? known.join(', ') : 'none'})`);
-    } else if (declared.requireDeclared && !(ref.key in declared.require)) {
+    } else if (declared.requireDeclared && !Object.hasOwn(declared.require, ref.key)) {
       out.push(`${where}.cookieSecret: secret "${ref.secret}" declares no key "${ref.key}" under require (declared: ${Object.keys(declared.require).join(', ') || 'none'})`);
     }
   }

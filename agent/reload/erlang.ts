@@ -184,7 +184,8 @@ export class ErlangNotifier implements Notifier {
     }
     const ref = splitCookieSecret(this.cfg.cookieSecret!)!;
     const entry = this.deps.store!.get(ref.secret);
-    const cookie = entry?.value.data[ref.key];
+    const data = entry?.value.data;
+    const cookie = data !== undefined && Object.hasOwn(data, ref.key) ? data[ref.key] : undefined;
     if (cookie === undefined || cookie.trim() === '') {
       throw new CookieUnavailable(`cookieSecret ${this.cfg.cookieSecret}: ${entry ? `secret "${ref.secret}" has no non-empty key "${ref.key}"` : `secret "${ref.secret}" is not in the store yet`}`);
     }

@@ -82,9 +82,16 @@ export function handleAdmissionReview(body: unknown, cfg: WebhookConfig, logger?
   }
 }
 
+/** a pod with thousands of bad entries still gets an answer of bounded size */
+const MAX_PROBLEMS_SHOWN = 30;
+const MAX_PROBLEM_LENGTH = 1000;
+
 export function denialMessage(problems: string[]): string {
-  if (problems.length === 1) return `erlmcp-secrets: ${problems[0]}`;
-  return `erlmcp-secrets: ${problems.length} problems: ${problems.map((p, i) => `(${i + 1}) ${p}`).join('; ')}`;
+  const cut = (p: string) => (p.length > MAX_PROBLEM_LENGTH ? `${p.slice(0, MAX_PROBLEM_LENGTH - 3)}...` : p);
+  if (problems.length === 1) return `erlmcp-secrets: ${cut(problems[0]!)}`;
+  const shown = problems.slice(0, MAX_PROBLEMS_SHOWN).map((p, i) => `(${i + 1}) ${cut(p)}`);
+  const more = problems.length > MAX_PROBLEMS_SHOWN ? `; and ${problems.length - MAX_PROBLEMS_SHOWN} more` : '';
+  return `erlmcp-secrets: ${problems.length} problems: ${shown.join('; ')}${more}`;
 }
 
 function failure(code: number, message: string): NonNullable<AdmissionResponse['status']> {

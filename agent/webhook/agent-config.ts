@@ -13,11 +13,10 @@
 // belong to the webhook (they must match the volume and the probes).
 
 import { parse as parseYaml } from 'yaml';
-import { AgentError } from '../errors.ts';
-import { configSchema } from '../config/schema.ts';
 import { requireSchema } from '../config/rules-schema.ts';
 import { issueLines } from '../config/issues.ts';
-import { parseTemplate, secretsUsed } from '../render/index.ts';
+import { dict, own, protoKeyPaths } from '../config/dict.ts';
+import { checkConfigDocument } from '../pipeline/offline-check.ts';
 import { key } from './annotation-keys.ts';
 import { shown } from './annotation-values.ts';
 import type { AnnotationSettings } from './annotations.ts';
@@ -43,7 +42,13 @@ export interface AgentConfigInputs {
   tlsSecret?: string;
 }
 
-export type AgentConfigResult = { ok: true; config: Json; warnings: string[] } | { ok: false; problems: string[] };
+/** The config is assembled as far as the annotations allow even when there
+ * are problems, so that one answer names every problem at once. */
+export interface AgentConfigResult {
+  config: Json;
+  problems: string[];
+  warnings: string[];
+}
 
 const CONFIG = key('config');
 
@@ -55,24 +60,24 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
 
   const inlineProviders = asRecord(inline.providers);
   const inlineSecrets = asRecord(inline.secrets);
-  const inlineTypes: Record<string, string> = {};
+  const inlineTypes = dict<string>();
   for (const [name, p] of Object.entries(inlineProviders)) {
     const t = asRecord(p).type;
     if (typeof t === 'string') inlineTypes[name] = t;
   }
 
   // --- secrets ---
-  const secrets: Record<string, Json> = {};
+  const secrets = dict<Json>();
   /** secret name -> the annotation that declared it, for messages */
-  const declaredBy: Record<string, string> = {};
+  const declaredBy = dict<string>();
   for (const [name, def] of Object.entries(inlineSecrets)) {
     secrets[name] = asRecord(def);
     declaredBy[name] = CONFIG;
   }
-  const fileProviders: Record<string, Json> = {};
+  const fileProviders = dict<Json>();
   for (const [name, value] of Object.entries(s.secrets)) {
     const k = key(`secret-${name}`);
-    if (name in inlineSecrets) {
+    if (Object.hasOwn(inlineSecrets, name)) {
       problems.push(`${k}: secret "${name}" is also declared in ${CONFIG} (secrets.${name}); keep one of them`);
       continue;
     }
@@ -103,12 +108,12 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
   const erlangReload = s.reload !== undefined && s.reload.split('\n').some((l) => l.trim().startsWith('erlang:'));
   if (erlangReload && erlangCookie === undefined) {
     const d = defaults.erlang.cookie;
-    if (d.secret in secrets) erlangCookie = `${d.secret}.${d.key}`;
+    if (Object.hasOwn(secrets, d.secret)) erlangCookie = `${d.secret}.${d.key}`;
     else if (d.ref !== undefined) {
       const r = parseSecretRef(d.ref, d.secret, inlineTypes);
       if (!r.ok) problems.push(`the webhook config's erlang.cookie.ref: ${r.problem}`);
       else {
-        secrets[d.secret] = { provider: r.value.provider, ...r.value.spec, require: { [d.key]: {} } };
+        secrets[d.secret] = { provider: r.value.provider, ...r.value.spec, require: dict([[d.key, {}]]) };
         declaredBy[d.secret] = `${key('reload')} (the webhook's erlang.cookie default)`;
         erlangCookie = `${d.secret}.${d.key}`;
         warnings.push(`${key('reload')}: the erlang reload uses the node cookie at ${d.ref} (key ${d.key}), the webhook's default; set ${key('reload-erlang-cookie')} to use another`);
@@ -120,7 +125,7 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
   }
 
   // --- providers: defaults < inline < annotations ---
-  const providers: Record<string, Json> = {};
+  const providers = dict<Json>();
   for (const [name, p] of Object.entries(inlineProviders)) providers[name] = asRecord(p);
   Object.assign(providers, fileProviders);
   const used = new Map<string, string>(); // provider name -> first annotation using it
@@ -168,11 +173,14 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
 
   // --- templates ---
   const templates: Json[] = [];
+  /** for messages: the annotation (or config entry) each template came from */
+  const templateLabels: string[] = [];
   const inlineTemplates = Array.isArray(inline.templates) ? (inline.templates as unknown[]) : [];
   const destinations = new Map<string, string>();
   inlineTemplates.forEach((t, i) => {
     const tpl = asRecord(t);
     templates.push(tpl);
+    templateLabels.push(`${CONFIG} templates[${i}]`);
     const dest = tpl.destination;
     if (typeof dest !== 'string') return;
     const rel = relativeToRoot(dest, inp.mountPath);
@@ -190,19 +198,19 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
       continue;
     }
     destinations.set(name, k);
-    problems.push(...checkTemplateRefs(contents, k, secrets));
+    templateLabels.push(k);
     templates.push({
       contents,
       destination: name,
-      mode: s.fileModes[name] ?? defaults.fileMode,
-      ...(s.escapes[name] !== undefined ? { escape: s.escapes[name] } : {}),
+      mode: own(s.fileModes, name) ?? defaults.fileMode,
+      ...(own(s.escapes, name) !== undefined ? { escape: s.escapes[name] } : {}),
     });
   }
   for (const name of Object.keys(s.escapes)) {
-    if (!(name in s.templates)) problems.push(`${key(`escape-${name}`)}: there is no ${key(`template-${name}`)} for it to apply to`);
+    if (!Object.hasOwn(s.templates, name)) problems.push(`${key(`escape-${name}`)}: there is no ${key(`template-${name}`)} for it to apply to`);
   }
   for (const name of Object.keys(s.fileModes)) {
-    if (!(name in s.templates)) problems.push(`${key(`mode-${name}`)}: there is no ${key(`template-${name}`)} for it to apply to`);
+    if (!Object.hasOwn(s.templates, name)) problems.push(`${key(`mode-${name}`)}: there is no ${key(`template-${name}`)} for it to apply to`);
   }
 
   // --- exec env ---
@@ -214,8 +222,7 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
         problems.push(`${key(`env-${name}`)}: environment variables are set only in mode exec (the agent then starts the app); in other modes render a template and have the app read the file`);
       }
     } else {
-      exec = { ...(exec ?? {}), env: { ...asRecord(exec?.env), ...s.env } };
-      for (const [name, text] of envEntries) problems.push(...checkTemplateRefs(text, key(`env-${name}`), secrets));
+      exec = { ...(exec ?? {}), env: dict([...Object.entries(asRecord(exec?.env)), ...envEntries]) };
     }
   }
   if (inp.execMode && templates.length === 0 && envEntries.length === 0 && !exec) {
@@ -238,7 +245,7 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
       reload = r.value;
       for (const n of r.value) {
         const cs = n.cookieSecret;
-        if (typeof cs === 'string' && !(cs.split('.')[0]! in secrets)) {
+        if (typeof cs === 'string' && !Object.hasOwn(secrets, cs.split('.')[0]!)) {
           problems.push(`${key('reload-erlang-cookie')}: no secret "${cs.split('.')[0]}" is declared; add ${key(`secret-${cs.split('.')[0]}`)}`);
         }
       }
@@ -273,13 +280,20 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
   if (s.logLevel !== undefined) config.log = { ...asRecord(inline.log), level: s.logLevel };
   if (exec !== undefined) config.exec = exec;
 
-  if (problems.length) return { ok: false, problems };
-  const parsed = configSchema.safeParse(config);
-  if (!parsed.success) {
-    return { ok: false, problems: issueLines(parsed.error).map((l) => `${CONFIG}: the agent config built from the annotations is invalid: ${l}`) };
-  }
-  return { ok: true, config, warnings };
+  // the same check `erlmcp-secrets check` runs, on the config as the agent will read it
+  // (after the webhook's own checks pass: theirs name the annotation to change, and the
+  // schema would only say the same again of the config they describe)
+  if (problems.length) return { config, problems, warnings };
+  const checked = checkConfigDocument(JSON.parse(JSON.stringify(config)) as unknown, {
+    origin: ASSEMBLED,
+    templateLabel: (i) => templateLabels[i],
+    envLabel: (name) => (Object.hasOwn(s.env, name) ? key(`env-${name}`) : undefined),
+  });
+  return { config, problems: checked.problems, warnings };
 }
+
+/** how messages name the config the webhook builds */
+const ASSEMBLED = `${CONFIG}: the agent config built from the annotations is invalid`;
 
 function defaultProvider(name: string, inp: AgentConfigInputs): Json | undefined {
   const d = inp.defaults;
@@ -370,21 +384,10 @@ function parseRequire(value: string): { ok: true; value: unknown } | { ok: false
     if (keys.some((x) => x === '')) return { ok: false, problem: `must be a comma-separated key list like "username,password" or a YAML map of rules, got ${shown(value)}` };
     raw = keys;
   }
+  if (protoKeyPaths(raw).length) return { ok: false, problem: 'a key named "__proto__" cannot be used (it cannot be told apart from JavaScript\'s object prototype); rename it' };
   const r = requireSchema.safeParse(raw);
   if (!r.success) return { ok: false, problem: issueLines(r.error).join('; ') };
   return { ok: true, value: raw };
-}
-
-function checkTemplateRefs(text: string, label: string, secrets: Record<string, Json>): string[] {
-  try {
-    const parsed = parseTemplate(text, label);
-    return secretsUsed(parsed)
-      .filter((name) => !(name in secrets))
-      .map((name) => `${label}: uses secret "${name}", which is not declared; add ${key(`secret-${name}`)}`);
-  } catch (e) {
-    if (e instanceof AgentError) return e.problems;
-    throw e;
-  }
 }
 
 /** a destination relative to the volume, or undefined when it leaves the volume */
@@ -404,7 +407,7 @@ function asRecord(v: unknown): Json {
 }
 
 function deepMerge(low: Json, high: Json): Json {
-  const out: Json = { ...low };
+  const out = dict(Object.entries(low));
   for (const [k, v] of Object.entries(high)) {
     const l = out[k];
     out[k] = l !== null && typeof l === 'object' && !Array.isArray(l) && v !== null && typeof v === 'object' && !Array.isArray(v) ? deepMerge(l as Json, v as Json) : v;

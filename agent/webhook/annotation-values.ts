@@ -2,7 +2,7 @@
 // phrased to follow "<annotation key>: "; none echoes long user text.
 
 import { parseDuration } from '../config/duration.ts';
-import { isQuantity } from './quantity.ts';
+import { quantityProblem, type QuantityBounds } from './quantity.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
@@ -28,8 +28,9 @@ export function parseUid(value: string, what: string): Parsed<number> {
   return ok(n);
 }
 
-export function parseQuantity(value: string): Parsed<string> {
-  return isQuantity(value) ? ok(value) : bad(`must be a Kubernetes quantity like "10m", "48Mi" or "1", got ${shown(value)}`);
+export function parseQuantity(value: string, bounds: QuantityBounds): Parsed<string> {
+  const problem = quantityProblem(value, bounds);
+  return problem === undefined ? ok(value) : bad(problem);
 }
 
 export function parseFileMode(value: string): Parsed<string> {

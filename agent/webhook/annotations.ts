@@ -20,6 +20,8 @@ import {
   type Parsed,
 } from './annotation-values.ts';
 import { isInjectionMode, INJECTION_MODES, type InjectionMode } from './modes.ts';
+import { BOUNDS } from './quantity.ts';
+import { dict } from '../config/dict.ts';
 
 export interface AnnotationSettings {
   inject: boolean;
@@ -70,7 +72,15 @@ export interface SizeLimits {
   annotationTotalBytes: number;
 }
 
-export type AnnotationsResult = { ok: true; settings: AnnotationSettings } | { ok: false; problems: string[] };
+/** `settings` holds every annotation that parsed, even when others did not, so
+ * that the cross-checks still run and one denial names every problem; it is
+ * undefined only when the annotations are too large to look at. */
+export interface AnnotationsResult {
+  settings: AnnotationSettings | undefined;
+  problems: string[];
+  /** annotations (without the prefix) whose value was refused: what follows from them is not reported again */
+  refused: Set<string>;
+}
 
 const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -97,7 +107,9 @@ export function templateNameProblem(name: string): string | undefined {
 export function parseAnnotations(all: Record<string, string> | undefined, limits: SizeLimits): AnnotationsResult {
   const ours = ourAnnotations(all);
   const problems: string[] = [];
-  const s: AnnotationSettings = { inject: false, secrets: {}, require: {}, templates: {}, escapes: {}, fileModes: {}, env: {} };
+  const refused = new Set<string>();
+  // names come from annotation keys: maps without a prototype, so "secret-toString" is just a name
+  const s: AnnotationSettings = { inject: false, secrets: dict(), require: dict(), templates: dict(), escapes: dict(), fileModes: dict(), env: dict() };
 
   let total = 0;
   for (const [local, value] of ours) {
@@ -110,7 +122,7 @@ export function parseAnnotations(all: Record<string, string> | undefined, limits
   if (total > limits.annotationTotalBytes) {
     problems.push(`${PREFIX}* annotations: together ${total} bytes, more than the limit of ${limits.annotationTotalBytes}`);
   }
-  if (problems.length) return { ok: false, problems };
+  if (problems.length) return { settings: undefined, problems, refused: new Set() };
 
   for (const [local, value] of ours) {
     const k = key(local);
@@ -120,10 +132,12 @@ export function parseAnnotations(all: Record<string, string> | undefined, limits
       continue;
     }
     const problem = c.kind === 'single' ? applySingle(s, c.key, value) : applyNamed(s, c.family, c.name, value);
-    if (problem !== undefined) problems.push(`${k}: ${problem}`);
+    if (problem !== undefined) {
+      problems.push(`${k}: ${problem}`);
+      refused.add(local);
+    }
   }
-  if (problems.length) return { ok: false, problems };
-  return { ok: true, settings: s };
+  return { settings: s, problems, refused };
 }
 
 function take<T>(r: Parsed<T>, set: (v: T) => void): string | undefined {
@@ -198,19 +212,19 @@ function applySingle(s: AnnotationSettings, k: SingleKey, value: string): string
     case 'volume-mount-path':
       return take(parseAbsolutePath(value), (v) => (s.volumeMountPath = v));
     case 'volume-size':
-      return take(parseQuantity(value), (v) => (s.volumeSize = v));
+      return take(parseQuantity(value, BOUNDS.volumeSize), (v) => (s.volumeSize = v));
     case 'run-as-user':
       return take(parseUid(value, 'user id'), (v) => (s.runAsUser = v)) ?? (s.runAsUser === 0 ? 'must not be 0: the agent runs as non-root' : undefined);
     case 'run-as-group':
       return take(parseUid(value, 'group id'), (v) => (s.runAsGroup = v));
     case 'cpu-request':
-      return take(parseQuantity(value), (v) => (s.cpuRequest = v));
+      return take(parseQuantity(value, BOUNDS.cpuRequest), (v) => (s.cpuRequest = v));
     case 'cpu-limit':
-      return take(parseQuantity(value), (v) => (s.cpuLimit = v));
+      return take(parseQuantity(value, BOUNDS.cpuLimit), (v) => (s.cpuLimit = v));
     case 'memory-request':
-      return take(parseQuantity(value), (v) => (s.memoryRequest = v));
+      return take(parseQuantity(value, BOUNDS.memoryRequest), (v) => (s.memoryRequest = v));
     case 'memory-limit':
-      return take(parseQuantity(value), (v) => (s.memoryLimit = v));
+      return take(parseQuantity(value, BOUNDS.memoryLimit), (v) => (s.memoryLimit = v));
     case 'init-timeout':
       return take(parseDurationValue(value), (v) => (s.initTimeout = v));
     case 'refresh-interval':
@@ -251,7 +265,7 @@ function applyNamed(s: AnnotationSettings, family: NamedFamily, name: string, va
       return take(parseFileMode(value), (v) => (s.fileModes[name] = v));
     }
     case 'env':
-      if (!ENV_NAME.test(name)) return `${shown(name)} is not a valid environment variable name`;
+      if (!ENV_NAME.test(name) || name === '__proto__') return `${shown(name)} is not a valid environment variable name`;
       s.env[name] = value;
       return undefined;
   }

@@ -3,7 +3,11 @@
 // Patch. Pure.
 
 import { parseDuration } from '../config/duration.ts';
+import { dict } from '../config/dict.ts';
 import { key } from './annotation-keys.ts';
+import { mountPathProblem } from './mount-path.ts';
+import { podShapeProblems } from './pod-shape.ts';
+import { quantityValue } from './quantity.ts';
 import { parseAnnotations, type AnnotationSettings } from './annotations.ts';
 import { buildAgentConfig } from './agent-config.ts';
 import type { InjectionMode } from './modes.ts';
@@ -57,16 +61,21 @@ export function alreadyInjected(pod: Pod): boolean {
 }
 
 export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
-  const annotations = pod.metadata?.annotations ?? {};
-  const inject = annotations[key('inject')];
+  const meta: unknown = pod.metadata;
+  const rawAnnotations: unknown = meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>).annotations : undefined;
+  const annotations = (rawAnnotations !== null && typeof rawAnnotations === 'object' && !Array.isArray(rawAnnotations) ? rawAnnotations : {}) as Record<string, unknown>;
+  const inject = Object.hasOwn(annotations, key('inject')) ? annotations[key('inject')] : undefined;
   if (inject === undefined) return { kind: 'skip', reason: `no ${key('inject')} annotation` };
   if (inject === 'false') return { kind: 'skip', reason: `${key('inject')} is "false"` };
+  // the pod asks for injection: from here every field the webhook reads must have its type
+  const shape = podShapeProblems(pod as unknown as Record<string, unknown>);
+  if (shape.length) return { kind: 'deny', problems: shape };
   if (alreadyInjected(pod)) return { kind: 'skip', reason: 'already injected' };
 
-  const parsed = parseAnnotations(annotations, cfg.limits);
-  if (!parsed.ok) return { kind: 'deny', problems: parsed.problems };
+  const parsed = parseAnnotations(annotations as Record<string, string>, cfg.limits);
+  if (!parsed.settings) return { kind: 'deny', problems: parsed.problems };
   const s = parsed.settings;
-  const problems: string[] = [];
+  const problems: string[] = [...parsed.problems];
   if (s.status !== undefined) problems.push(`${key('status')}: is written by the webhook ("injected"); remove it from the pod template`);
 
   const mode = pickMode(s, cfg, problems);
@@ -75,6 +84,8 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
   const containers = spec.containers ?? [];
   const initContainers = spec.initContainers ?? [];
   const mountPath = s.volumeMountPath ?? cfg.volume.mountPath;
+  const badMount = mountPathProblem(mountPath);
+  if (badMount !== undefined) problems.push(`${key('volume-mount-path')}: ${badMount}`);
 
   // which containers get the volume
   const targets = [...new Set(s.containers ?? containers.map((c) => c.name))];
@@ -90,7 +101,7 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
   }
   for (const name of [...targetContainers, ...targetInitContainers]) {
     const c = [...containers, ...initContainers].find((x) => x.name === name)!;
-    const clash = (c.volumeMounts ?? []).find((m) => m.mountPath.replace(/\/+$/, '') === mountPath);
+    const clash = (c.volumeMounts ?? []).find((m) => trimSlash(m.mountPath) === mountPath);
     if (clash) problems.push(`${key('volume-mount-path')}: container "${name}" already mounts volume "${clash.name}" at ${mountPath}; pick another path`);
   }
   for (const v of spec.volumes ?? []) {
@@ -106,7 +117,7 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
     }
   }
 
-  const execCommands: Record<string, string[]> = {};
+  const execCommands = dict<string[]>();
   if (mode === 'exec') {
     for (const name of targetContainers) {
       const c = containers.find((x) => x.name === name)!;
@@ -115,7 +126,7 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
       }
       const cmd = execCommandFor(c, s);
       if (cmd) execCommands[name] = cmd;
-      else {
+      else if (!parsed.refused.has('exec-command')) {
         const narrow = s.containers === undefined && containers.length > 1 ? `, or name only the containers that need secrets in ${key('containers')}` : '';
         problems.push(
           `${key('mode')}: exec must know what container "${name}" runs, and its spec has no command; the webhook never guesses an image's entrypoint. Set command (and args) on the container, or ${key('exec-command')} to a JSON array such as ["/opt/erlmcp/bin/erlmcp", "foreground"]${narrow}`,
@@ -143,18 +154,19 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
     ...(automountOff ? { jwtFile: `${TOKEN_DIR}/token` } : {}),
     ...(tlsSecret !== undefined ? { tlsSecret } : {}),
   });
-  if (!built.ok) problems.push(...built.problems);
-  if (problems.length || !built.ok) return { kind: 'deny', problems };
+  problems.push(...built.problems);
   const mounts = fileProviderMounts(built.config, mode === 'exec' ? containers.filter((c) => targetContainers.includes(c.name)) : [...containers, ...initContainers]);
-  if (!mounts.ok) return { kind: 'deny', problems: mounts.problems };
-
-  // only Vault's kubernetes auth reads the token; other providers bring their own identity
-  const projectToken = automountOff && Object.values((built.config.providers ?? {}) as Record<string, { type?: unknown; auth?: { jwtFile?: unknown } }>).some((p) => p.type === 'vault' && p.auth?.jwtFile === `${TOKEN_DIR}/token`);
-  const initTimeoutMs = initTimeout(built.config);
+  problems.push(...mounts.problems);
   const resources = {
     requests: compact({ cpu: s.cpuRequest ?? cfg.agent.resources.requests.cpu, memory: s.memoryRequest ?? cfg.agent.resources.requests.memory }),
     limits: compact({ cpu: s.cpuLimit ?? cfg.agent.resources.limits.cpu, memory: s.memoryLimit ?? cfg.agent.resources.limits.memory }),
   };
+  problems.push(...requestsWithinLimits(resources));
+  if (problems.length) return { kind: 'deny', problems: [...new Set(problems)] };
+
+  // only Vault's kubernetes auth reads the token; other providers bring their own identity
+  const projectToken = automountOff && Object.values((built.config.providers ?? {}) as Record<string, { type?: unknown; auth?: { jwtFile?: unknown } }>).some((p) => p.type === 'vault' && p.auth?.jwtFile === `${TOKEN_DIR}/token`);
+  const initTimeoutMs = initTimeout(built.config);
   return {
     kind: 'inject',
     warnings: built.warnings,
@@ -223,27 +235,61 @@ function pickIdentity(pod: Pod, names: string[], s: AnnotationSettings, cfg: Web
   return { runAsUser: s.runAsUser ?? appUid ?? cfg.agent.runAsUser, runAsGroup: s.runAsGroup ?? appGid ?? cfg.agent.runAsGroup };
 }
 
-/** A file provider reads from the agent's own filesystem: its path must lie on
- * a volume some app container mounts, and the agent gets the same mount. */
-function fileProviderMounts(config: Record<string, unknown>, containers: Container[]): { ok: true; mounts: VolumeMount[] } | { ok: false; problems: string[] } {
+/** A file provider reads from the agent's own filesystem: every path it reads
+ * (the entry a secret names, e.g. /etc/erlmcp/k8s-secrets/db, or the
+ * provider's whole directory) must lie on a volume some app container mounts,
+ * at that path or above it; the agent gets the same mount. */
+function fileProviderMounts(config: Record<string, unknown>, containers: Container[]): { mounts: VolumeMount[]; problems: string[] } {
   const providers = (config.providers ?? {}) as Record<string, { type?: unknown; path?: unknown }>;
+  const secrets = Object.values((config.secrets ?? {}) as Record<string, { provider?: unknown; path?: unknown }>);
+  const all = containers.flatMap((c) => c.volumeMounts ?? []);
+  const mountFor = (path: string): VolumeMount | undefined =>
+    all.filter((m) => path === trimSlash(m.mountPath) || path.startsWith(`${trimSlash(m.mountPath)}/`)).sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
   const mounts: VolumeMount[] = [];
   const problems: string[] = [];
+  const use = (m: VolumeMount) => {
+    if (!mounts.some((x) => x.name === m.name && x.mountPath === m.mountPath)) {
+      mounts.push({ name: m.name, mountPath: m.mountPath, readOnly: true, ...(typeof m.subPath === 'string' ? { subPath: m.subPath } : {}) });
+    }
+  };
   for (const [name, p] of Object.entries(providers)) {
     if (p.type !== 'file' || typeof p.path !== 'string' || !p.path.startsWith('/')) continue;
-    const path = p.path;
-    const candidates = containers.flatMap((c) => c.volumeMounts ?? []).filter((m) => path === m.mountPath.replace(/\/+$/, '') || path.startsWith(`${m.mountPath.replace(/\/+$/, '')}/`));
-    const best = candidates.sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
-    const by = name.startsWith('file-') ? key(`secret-${name.slice('file-'.length)}`) : key('config');
-    if (!best) {
-      problems.push(`${by}: ${path} is not on any volume the pod's containers mount; the agent reads files only from volumes it can share (mount the Secret or ConfigMap in the app container)`);
+    const dir = trimSlash(p.path);
+    const whole = mountFor(dir);
+    if (whole) {
+      use(whole);
       continue;
     }
-    if (!mounts.some((m) => m.name === best.name && m.mountPath === best.mountPath)) {
-      mounts.push({ name: best.name, mountPath: best.mountPath, readOnly: true, ...(typeof best.subPath === 'string' ? { subPath: best.subPath } : {}) });
+    // the directory itself is not mounted: each entry read from it must be
+    const entries = secrets.filter((x) => x.provider === name).map((x) => (typeof x.path === 'string' && x.path !== '' ? `${dir === '/' ? '' : dir}/${x.path}` : dir));
+    const by = name.startsWith('file-') ? key(`secret-${name.slice('file-'.length)}`) : key('config');
+    for (const path of entries.length ? entries : [dir]) {
+      const m = mountFor(path);
+      if (m) use(m);
+      else problems.push(`${by}: ${path} is not on any volume the pod's containers mount; the agent reads files only from volumes it can share (mount the Secret or ConfigMap in the app container, at that path or above it)`);
     }
   }
-  return problems.length ? { ok: false, problems } : { ok: true, mounts };
+  return { mounts, problems };
+}
+
+/** Kubernetes refuses a pod whose request exceeds its limit */
+function requestsWithinLimits(r: { requests: Record<string, string>; limits: Record<string, string> }): string[] {
+  const out: string[] = [];
+  for (const [res, reqKey, limKey] of [['cpu', 'cpu-request', 'cpu-limit'], ['memory', 'memory-request', 'memory-limit']] as const) {
+    const req = r.requests[res];
+    const lim = r.limits[res];
+    if (req === undefined || lim === undefined) continue;
+    const rv = quantityValue(req);
+    const lv = quantityValue(lim);
+    if (rv !== undefined && lv !== undefined && rv > lv) {
+      out.push(`${key(reqKey)}: the agent's ${res} request ${req} is more than its limit ${lim}, which Kubernetes refuses; raise ${key(limKey)} or lower the request`);
+    }
+  }
+  return out;
+}
+
+function trimSlash(p: string): string {
+  return p.length > 1 ? p.replace(/\/+$/, '') : p;
 }
 
 function initTimeout(config: Record<string, unknown>): number {

@@ -33,7 +33,7 @@ export function parseSecretRef(value: string, secretName: string, inlineProvider
   const ref = value.slice(colon + 1).trim();
   if (ref === '') return { ok: false, problem: `names no secret after "${provider}:"` };
   if (/\s/.test(ref)) return { ok: false, problem: `the reference after "${provider}:" must not contain whitespace` };
-  const type = inlineProviders[provider] ?? ((BUILTIN_PROVIDERS as readonly string[]).includes(provider) ? provider : undefined);
+  const type = (Object.hasOwn(inlineProviders, provider) ? inlineProviders[provider] : undefined) ?? ((BUILTIN_PROVIDERS as readonly string[]).includes(provider) ? provider : undefined);
   if (type === undefined) {
     const known = [...new Set([...BUILTIN_PROVIDERS, ...Object.keys(inlineProviders)])].join(', ');
     return { ok: false, problem: `unknown provider "${provider}" (known: ${known}; others can be declared in secrets.erlmcp.io/config)` };

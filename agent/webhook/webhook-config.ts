@@ -9,16 +9,35 @@ import '../config/zod-setup.ts';
 import { AgentError } from '../errors.ts';
 import { issueLines } from '../config/issues.ts';
 import { INJECTION_MODES } from './modes.ts';
-import { QUANTITY } from './quantity.ts';
+import { BOUNDS, quantityProblem, type QuantityBounds } from './quantity.ts';
+import { mountPathProblem } from './mount-path.ts';
 
-const quantity = z.string().check(z.regex(QUANTITY, 'a Kubernetes quantity like "10m", "48Mi" or "1"'));
+/** a quantity within the same bounds the annotations get */
+const quantity = (b: QuantityBounds) =>
+  z.string().check(z.superRefine((v: string, ctx) => {
+    const p = quantityProblem(v, b);
+    if (p !== undefined) ctx.addIssue({ code: 'custom', message: p, input: v });
+  }));
 const octalMode = z.string().check(z.regex(/^0?[0-7]{3}$/, 'an octal file mode like "0440"'));
 const absolutePath = z.string().check(z.regex(/^\/[^\0]*$/, 'an absolute path'));
 const nonEmpty = () => z.string().check(z.minLength(1));
 
+/** Every injected container gets requests and limits for both CPU and memory:
+ * a namespace with a ResourceQuota on limits.cpu or limits.memory refuses any
+ * pod with a container that lacks one. `init` spends 0.1-0.2 s of CPU and
+ * peaks near 60 MB (measured from the bundle), so a 100m CPU limit starts it
+ * within about 2 s and 128Mi leaves room for large secrets. */
+export const DEFAULT_RESOURCES: { readonly requests: { readonly cpu: string; readonly memory: string }; readonly limits: { readonly cpu: string; readonly memory: string } } = { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '128Mi' } };
+
 const resourcesSchema = z.strictObject({
-  requests: z._default(z.strictObject({ cpu: z.optional(quantity), memory: z.optional(quantity) }), { cpu: '10m', memory: '48Mi' }),
-  limits: z._default(z.strictObject({ cpu: z.optional(quantity), memory: z.optional(quantity) }), { memory: '128Mi' }),
+  requests: z._default(
+    z.strictObject({ cpu: z._default(quantity(BOUNDS.cpuRequest), DEFAULT_RESOURCES.requests.cpu), memory: z._default(quantity(BOUNDS.memoryRequest), DEFAULT_RESOURCES.requests.memory) }),
+    () => ({ ...DEFAULT_RESOURCES.requests }),
+  ),
+  limits: z._default(
+    z.strictObject({ cpu: z._default(quantity(BOUNDS.cpuLimit), DEFAULT_RESOURCES.limits.cpu), memory: z._default(quantity(BOUNDS.memoryLimit), DEFAULT_RESOURCES.limits.memory) }),
+    () => ({ ...DEFAULT_RESOURCES.limits }),
+  ),
 });
 
 export const webhookConfigSchema = z.strictObject({
@@ -41,7 +60,7 @@ export const webhookConfigSchema = z.strictObject({
       /** used when the app containers do not say which uid they run as */
       runAsUser: z._default(z.int().check(z.gte(1)), 65532),
       runAsGroup: z._default(z.int().check(z.gte(0)), 65532),
-      resources: z._default(resourcesSchema, { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } }),
+      resources: z._default(resourcesSchema, () => structuredClone(DEFAULT_RESOURCES)),
       /** the agent's health/readiness port inside the pod (probes reach it on the pod IP) */
       port: z._default(z.int().check(z.gte(1), z.lte(65535)), 9102),
     }),
@@ -53,15 +72,21 @@ export const webhookConfigSchema = z.strictObject({
       allowedImagePrefixes: [],
       runAsUser: 65532,
       runAsGroup: 65532,
-      resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
+      resources: structuredClone(DEFAULT_RESOURCES),
       port: 9102,
     },
   ),
   mode: z._default(z.enum(INJECTION_MODES), 'native-sidecar'),
   volume: z._default(
     z.strictObject({
-      mountPath: z._default(absolutePath, '/run/secrets/erlmcp'),
-      sizeLimit: z._default(quantity, '4Mi'),
+      mountPath: z._default(
+        absolutePath.check(z.superRefine((v: string, ctx) => {
+          const p = mountPathProblem(v.length > 1 ? v.replace(/\/+$/, '') : v);
+          if (p !== undefined) ctx.addIssue({ code: 'custom', message: p, input: v });
+        })),
+        '/run/secrets/erlmcp',
+      ),
+      sizeLimit: z._default(quantity(BOUNDS.volumeSize), '4Mi'),
     }),
     { mountPath: '/run/secrets/erlmcp', sizeLimit: '4Mi' },
   ),

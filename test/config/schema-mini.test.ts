@@ -121,7 +121,7 @@ t.test('our own messages', async (t) => {
     ['a gcp endpoint', gcp.providerConfigSchema, { type: 'gcp', project: 'my-project', endpoint: 'bad' }, ['endpoint: host:port, like "secretmanager.europe-west1.rep.googleapis.com:443"']],
     ['a gcp secret', gcp.secretSpecSchema, { name: 'a b' }, ['name: a secret id like "erlmcp-db" or "projects/P/secrets/S"']],
     ['a gcp version', gcp.secretSpecSchema, { name: 'x', version: '0' }, ['version: a version number, an alias, or "latest"']],
-    ['a webhook quantity', webhookConfigSchema, { volume: { sizeLimit: 'x' } }, ['volume.sizeLimit: a Kubernetes quantity like "10m", "48Mi" or "1"']],
+    ['a webhook quantity', webhookConfigSchema, { volume: { sizeLimit: 'x' } }, ['volume.sizeLimit: must be a Kubernetes quantity like "10m", "48Mi" or "1", got "x"']],
     ['a webhook path', webhookConfigSchema, { vault: { caFile: 'rel' } }, ['vault.caFile: an absolute path']],
     ['a webhook file mode', webhookConfigSchema, { fileMode: '999' }, ['fileMode: an octal file mode like "0440"']],
     ['a webhook erlang node', webhookConfigSchema, { erlang: { node: 'x' } }, ['erlang.node: name@host']],
@@ -196,7 +196,7 @@ t.test('defaults and transforms', async (t) => {
     allowedImagePrefixes: [],
     runAsUser: 65532,
     runAsGroup: 65532,
-    resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
+    resources: { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '128Mi' } },
     port: 9102,
   });
   t.same(webhook.erlang, { node: 'erlmcp@127.0.0.1', cookie: { secret: 'cookie', key: 'value', ref: 'vault:secret/data/erlang/cookie' } });

@@ -7,6 +7,7 @@ import jsonpatch from 'fast-json-patch';
 import { handleAdmissionReview, type AdmissionResponse } from '../../agent/webhook/admission.ts';
 import { defaultWebhookConfig, type WebhookConfig } from '../../agent/webhook/webhook-config.ts';
 import type { Pod } from '../../agent/webhook/pod-types.ts';
+import { checkConfigDocument } from '../../agent/pipeline/offline-check.ts';
 
 export const FIXTURES = path.join(import.meta.dirname, '..', 'webhook', 'fixtures');
 
@@ -58,4 +59,30 @@ export function agentConfigOf(pod: Pod, container: string): Record<string, unkno
   const v = c?.env?.find((e) => e.name === 'ERLMCP_SECRETS_CONFIG')?.value;
   if (v === undefined) throw new Error(`container ${container} has no ERLMCP_SECRETS_CONFIG`);
   return JSON.parse(v) as Record<string, unknown>;
+}
+
+/** What `erlmcp-secrets check` would say of each injected container's config:
+ * the same shared check (checkConfigDocument) on the JSON the container carries.
+ * Empty when every agent container in the pod would pass. */
+export function injectedConfigProblems(pod: Pod): string[] {
+  const ours = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].filter((c) => c.env?.some((e) => e.name === 'ERLMCP_SECRETS_CONFIG'));
+  return ours.flatMap((c) => checkConfigDocument(agentConfigOf(pod, c.name), { origin: `${c.name} $ERLMCP_SECRETS_CONFIG` }).problems);
+}
+
+/** a minimal pod with the given annotations and one app container */
+export function podWith(annotations: Record<string, unknown>, spec: Record<string, unknown> = {}): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'erlmcp-0', namespace: 'erlmcp', annotations: annotations as Record<string, string> },
+    spec: { containers: [{ name: 'erlmcp', image: 'erlmcp/erlmcp:3.0.0' }], ...spec } as Pod['spec'],
+  };
+}
+
+/** the denial message, or throws when the pod was admitted */
+export function denialOf(pod: Pod, cfg: WebhookConfig = testWebhookConfig()): string {
+  const { response } = admit(reviewOf(pod, 'deny-uid'), cfg);
+  if (response.allowed) throw new Error('expected a denial, the pod was allowed');
+  if (response.status?.code !== 400 || response.patch !== undefined) throw new Error(`a denial is HTTP 400 without a patch, got ${JSON.stringify(response.status)}`);
+  return response.status.message;
 }

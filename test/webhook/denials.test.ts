@@ -83,7 +83,7 @@ t.test('template names that would leave the volume are rejected', async (t) => {
 t.test('cross-annotation problems', async (t) => {
   t.equal(denial({ [`${P}inject`]: 'true' }), 'erlmcp-secrets: secrets.erlmcp.io/inject: the pod asks for injection but declares no secret; add secrets.erlmcp.io/secret-NAME (e.g. "vault:secret/data/database/erlmcp") or secrets in secrets.erlmcp.io/config');
   t.equal(denial({ ...base, [`${P}require-cookie`]: 'value' }), 'erlmcp-secrets: secrets.erlmcp.io/require-cookie: no secret "cookie" is declared; add secrets.erlmcp.io/secret-cookie');
-  t.equal(denial({ ...base, [`${P}template-erlmcp.env`]: 'JWT={{jwt.secret}}' }), 'erlmcp-secrets: secrets.erlmcp.io/template-erlmcp.env: uses secret "jwt", which is not declared; add secrets.erlmcp.io/secret-jwt');
+  t.equal(denial({ ...base, [`${P}template-erlmcp.env`]: 'JWT={{jwt.secret}}' }), 'erlmcp-secrets: secrets.erlmcp.io/template-erlmcp.env: {{jwt.secret}} at line 1: no secret "jwt" is declared (declared: db)');
   t.equal(denial({ ...base, [`${P}escape-erlmcp.env`]: 'dotenv' }), 'erlmcp-secrets: secrets.erlmcp.io/escape-erlmcp.env: there is no secrets.erlmcp.io/template-erlmcp.env for it to apply to');
   t.equal(
     denial({ ...base, [`${P}template-x`]: 'A={{#db}}{{password}}{{/db}}' }),
@@ -114,7 +114,7 @@ t.test('cross-annotation problems', async (t) => {
     denial(base, { containers: [{ name: 'erlmcp', image: 'erlmcp/erlmcp:3.0.0', ports: [{ containerPort: 9102 }] }] }),
     'erlmcp-secrets: secrets.erlmcp.io/port: container "erlmcp" already uses port 9102, which the agent listens on for its probes; pick another with secrets.erlmcp.io/port',
   );
-  t.equal(denial({ ...base, [`${P}secret-local`]: 'file:/etc/erlmcp/k8s/db' }), 'erlmcp-secrets: secrets.erlmcp.io/secret-local: /etc/erlmcp/k8s is not on any volume the pod\'s containers mount; the agent reads files only from volumes it can share (mount the Secret or ConfigMap in the app container)');
+  t.equal(denial({ ...base, [`${P}secret-local`]: 'file:/etc/erlmcp/k8s/db' }), 'erlmcp-secrets: secrets.erlmcp.io/secret-local: /etc/erlmcp/k8s/db is not on any volume the pod\'s containers mount; the agent reads files only from volumes it can share (mount the Secret or ConfigMap in the app container, at that path or above it)');
   t.equal(denial({ ...base, [`${P}pre-populate-only`]: 'true', [`${P}mode`]: 'sidecar' }), 'erlmcp-secrets: secrets.erlmcp.io/pre-populate-only: "true" means mode init-only, but secrets.erlmcp.io/mode is "sidecar"; keep one of them');
 });
 

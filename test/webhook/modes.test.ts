@@ -75,7 +75,7 @@ t.test('native-sidecar (default): one init container with restartPolicy Always a
   t.notOk((agent.startupProbe as { httpGet: { host?: string } }).httpGet.host, 'the kubelet probes the pod IP (no host)');
   t.match(agent.livenessProbe, { httpGet: { path: '/healthz', port: 9102 } });
   t.match(agent.securityContext, { ...HARDENED, runAsUser: 1000, runAsGroup: 1000 }, 'hardened, and runs as the app\'s uid/gid');
-  t.same(agent.resources, { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } });
+  t.same(agent.resources, { requests: { cpu: '10m', memory: '48Mi' }, limits: { cpu: '100m', memory: '128Mi' } }, 'requests and limits for CPU and memory: a ResourceQuota on limits.cpu admits the pod');
   t.same(pod.spec.volumes?.find((v) => v.name === 'erlmcp-secrets'), { name: 'erlmcp-secrets', emptyDir: { medium: 'Memory', sizeLimit: '4Mi' } });
   t.same(byName(pod.spec.containers, 'erlmcp').volumeMounts, [
     { name: 'data', mountPath: '/var/lib/erlmcp' },
@@ -90,7 +90,7 @@ t.test('native-sidecar (default): one init container with restartPolicy Always a
     vault: { type: 'vault', address: 'https://vault.vault.svc:8200', auth: { method: 'kubernetes', role: 'erlmcp', mount: 'kubernetes' } },
   });
   t.same(cfg.secrets, {
-    db: { provider: 'vault', path: 'secret/data/database/erlmcp', require: ['username', 'password'] },
+    db: { provider: 'vault', path: 'secret/data/database/erlmcp', require: ['host', 'username', 'password'] },
     cookie: { provider: 'vault', path: 'secret/data/erlang/cookie', require: { value: { minLength: 20 } } },
     jwt: { provider: 'vault', path: 'secret/data/auth/jwt' },
   });
@@ -115,7 +115,7 @@ t.test('sidecar mode in a Job: classic init + sidecar, POST /quit enabled', asyn
   const side = byName(pod.spec.containers, 'erlmcp-secrets');
   t.same([side.command, side.args], [undefined, ['run']]);
   t.notOk(side.restartPolicy);
-  t.same(side.resources, { requests: { cpu: '20m', memory: '48Mi' }, limits: { memory: '96Mi' } }, 'cpu-request and memory-limit annotations applied');
+  t.same(side.resources, { requests: { cpu: '20m', memory: '48Mi' }, limits: { cpu: '100m', memory: '96Mi' } }, 'cpu-request and memory-limit annotations applied');
   t.match(side.securityContext, { ...HARDENED, runAsUser: 65532 }, 'no app uid in the spec: the webhook default');
   const cfg = checkPatchedPod(t, pod, 'erlmcp-secrets');
   t.same(agentConfigOf(pod, 'erlmcp-secrets-init'), cfg, 'init and sidecar run the same config');

@@ -268,11 +268,13 @@ t.test('CLI start-up errors exit 2 with a message', async (t) => {
   t.equal(code, 2);
   t.match(err, /webhook: listen address "localhost" is not host:port/);
   const cfgFile = path.join(root, 'webhook.yaml');
-  writeFileSync(cfgFile, 'agent:\n  image: ""\n  resources: { requests: { cpu: lots } }\nmode: daemon\n');
+  writeFileSync(cfgFile, 'agent:\n  image: ""\n  resources: { requests: { cpu: lots }, limits: { memory: "-1Mi" } }\nmode: daemon\nvolume: { mountPath: /proc/x }\n');
   [code, err] = await run(['--tls-cert', cert, '--tls-key', key, '--config', cfgFile]);
   t.equal(code, 2);
   t.match(err, /webhook\.yaml: agent\.image: /);
-  t.match(err, /webhook\.yaml: agent\.resources\.requests\.cpu: a Kubernetes quantity like "10m", "48Mi" or "1"/);
+  t.match(err, /webhook\.yaml: agent\.resources\.requests\.cpu: must be a Kubernetes quantity like "10m", "48Mi" or "1", got "lots"/);
+  t.match(err, /webhook\.yaml: agent\.resources\.limits\.memory: must be more than 0, got "-1Mi"/, 'the webhook config gets the same bounds as the annotations');
+  t.match(err, /webhook\.yaml: volume\.mountPath: \/proc\/x is under \/proc/);
   t.match(err, /webhook\.yaml: mode: /);
   [code, err] = await run(['--tls-cert', cert, '--tls-key', key, '--config', path.join(root, 'nope.yaml')]);
   t.equal(code, 2);
