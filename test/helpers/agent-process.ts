@@ -20,8 +20,9 @@ export interface AgentProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startAgent(t: Test, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): AgentProcess {
-  const proc = spawn(process.execPath, [ENTRY, ...args], {
+/** `program`: run this file (e.g. the bundle, cli.ts BUNDLE) instead of the source entry */
+export function startAgent(t: Test, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; program?: string } = {}): AgentProcess {
+  const proc = spawn(process.execPath, [opts.program ?? ENTRY, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
