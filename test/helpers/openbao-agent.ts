@@ -112,3 +112,11 @@ export function realProviderHarness(t: Test, address: string): RealProviderHarne
   };
   return h;
 }
+
+/** a scratch directory for one agent run, holding ./token; removed on teardown */
+export function agentDir(t: Test, token: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vault-real-agent-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'token'), token);
+  return dir;
+}

@@ -175,6 +175,7 @@ async function launch(t: Test, dir: string, spec: ServerSpec): Promise<Bao> {
     });
 
   const start = async (): Promise<void> => {
+    if (proc && proc.exitCode === null && proc.signalCode === null) return; // already running
     log = '';
     proc = spawn('bao', spec.args(port), { cwd: dir, env: { PATH: process.env.PATH, HOME: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-20_000)));

@@ -4,13 +4,12 @@
 // deletion_time) and a pinned version that does not exist. Canary values
 // never appear in output.
 
-import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import t from 'tap';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 import { createToken, startDevBao, writePolicy, type Bao } from '../helpers/openbao.ts';
-import { realProviderHarness, runInit, writeAgentConfig } from '../helpers/openbao-agent.ts';
+import { agentDir, realProviderHarness, runInit, writeAgentConfig } from '../helpers/openbao-agent.ts';
 
 const CANARY = {
   v1: 'CANARY-Kq1-3b7c9d1e5f',
@@ -30,15 +29,9 @@ t.before(async () => {
   await writePolicy(bao, 'data-only', { 'secret/data/*': ['read'] });
 });
 
-function workdir(t: Test, token: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vault-real-kv-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'token'), token);
-  return dir;
-}
 
 t.test('KV v1 and v2 (latest and a pinned version) through the bundle: exit 0, the values rendered, none in the output', async (t) => {
-  const dir = workdir(t, await createToken(bao, { policies: ['reader'] }));
+  const dir = agentDir(t, await createToken(bao, { policies: ['reader'] }));
   const cfg = writeAgentConfig(dir, {
     address: bao.url,
     secrets: { cookie: { path: 'kv1/erlang/cookie' }, now: { path: 'secret/data/app' }, first: { path: 'secret/data/app', version: 1 } },
@@ -52,7 +45,7 @@ t.test('KV v1 and v2 (latest and a pinned version) through the bundle: exit 0, t
 
 t.test('soft delete and destroy: exit 3 naming the version; undelete brings it back', async (t) => {
   await bao.ok('PUT', 'secret/data/gone', { data: { password: CANARY.a } });
-  const dir = workdir(t, await createToken(bao, { policies: ['reader'] }));
+  const dir = agentDir(t, await createToken(bao, { policies: ['reader'] }));
   const cfg = writeAgentConfig(dir, { address: bao.url, secrets: { s: { path: 'secret/data/gone' } }, template: '{{s.password}}' });
 
   await bao.ok('DELETE', 'secret/data/gone');
@@ -117,7 +110,7 @@ t.test('defect 4: delete_version_after gives live versions a future deletion_tim
 });
 
 t.test('defect 5: a pinned version that does not exist is named', async (t) => {
-  const dir = workdir(t, await createToken(bao, { policies: ['reader'] }));
+  const dir = agentDir(t, await createToken(bao, { policies: ['reader'] }));
   const cfg = writeAgentConfig(dir, { address: bao.url, secrets: { s: { path: 'secret/data/app', version: 9 } }, template: '{{s.password}}' });
   const run = await runInit(dir, cfg);
   t.equal(run.code, 3, run.stderr);

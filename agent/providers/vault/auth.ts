@@ -9,7 +9,7 @@ import { AgentError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
 import { registerSecretValue } from '../../log/secret-registry.ts';
 import type { VaultHttp, VaultReply } from './client.ts';
-import { type VaultCallContext, aborted, httpFailure, transportFailure, vaultSays } from './errors.ts';
+import { type VaultCallContext, aborted, endpointMissing, httpFailure, transportFailure, vaultSays } from './errors.ts';
 import type { VaultAuthConfig } from './schema.ts';
 
 /** bounds a login that several fetches wait for */
@@ -27,6 +27,8 @@ export interface TokenState {
   expiresAt: number | undefined;
   /** the TTL the login granted */
   loginTtlSeconds: number;
+  /** the namespace the token was made in (token lookup's namespace_path), when Vault says */
+  namespacePath?: string | undefined;
 }
 
 /** the token as a lease, in the shape the scheduler's nextTokenAction takes */
@@ -176,6 +178,8 @@ export class VaultAuth {
         { where: `providers.${this.#o.provider}.auth.tokenFile`, provider: this.#o.provider },
       );
     }
+    // every Vault has lookup-self: a 404 is a missing namespace or not Vault at all
+    if (reply.status === 404) throw endpointMissing(c, reply.body);
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const d = ((reply.body as { data?: Record<string, unknown> }).data ?? {}) as Record<string, unknown>;
     const ttl = typeof d.ttl === 'number' ? d.ttl : 0;
@@ -188,6 +192,7 @@ export class VaultAuth {
       ttlSeconds: ttl,
       expiresAt: ttl > 0 ? now + ttl * 1000 : undefined,
       loginTtlSeconds: ttl,
+      namespacePath: typeof d.namespace_path === 'string' ? d.namespace_path : undefined,
     };
     this.#o.logger.info({ provider: this.#o.provider, method: 'token', ttlSeconds: ttl, renewable: state.renewable }, 'vault token loaded');
     return state;
@@ -198,6 +203,8 @@ export class VaultAuth {
     const c = this.#context(`logging in at ${loginPath}`, loginPath, 'update');
     const reply = await this.#send(c, 'POST', loginPath, { body, signal });
     if (reply.status === 400 || reply.status === 403) throw refused(vaultSays(reply.body, this.sensitive));
+    // an auth mount that is not there answers 403 (above); a 404 is a missing namespace or not Vault at all
+    if (reply.status === 404) throw endpointMissing(c, reply.body);
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const a = authBlock(reply.body);
     if (!a) throw new AgentError('auth', `vault provider "${this.#o.provider}": login at ${loginPath} returned no token`, { provider: this.#o.provider });

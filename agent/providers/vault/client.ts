@@ -112,9 +112,11 @@ export class VaultHttp {
         throw e;
       },
     );
-    // an answer we cannot read is no answer: a 2xx page from a proxy or UI
-    // must not pass for an empty secret
-    if (reply.status < 300 && isNonJsonBody(reply.body)) throw reply.body.asError();
+    // Vault answers everything, its errors included, in JSON: a page from a
+    // web server, a proxy or a UI is not Vault, at any status (a 2xx page must
+    // not pass for an empty secret, a 404 page not for a missing one). Only a
+    // redirect's body is Go's own HTML, and its status says all (errors.ts).
+    if (isNonJsonBody(reply.body) && reply.status !== 307 && reply.status !== 308) throw reply.body.asError(reply.status);
     return reply;
   }
 

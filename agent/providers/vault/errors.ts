@@ -27,6 +27,8 @@ export interface VaultCallContext {
   /** tls.caFile, for the TLS hint */
   caFile?: string | undefined;
   timeoutMs?: number;
+  /** the namespace the token belongs to (lookup-self's namespace_path), when known */
+  tokenNamespace?: string | undefined;
 }
 
 const TLS_CODES = new Set([
@@ -84,12 +86,61 @@ export function kvV2PathSuggestion(path: string): string {
   return slash === -1 ? `${path}/data/<name>` : `${path.slice(0, slash)}/data${path.slice(slash)}`;
 }
 
+/** "team/" and "/team" are the same namespace as "team"; the root one is "" */
+function namespaceName(ns: string | undefined): string {
+  return (ns ?? '').replace(/^\/+|\/+$/g, '');
+}
+
+/** when the token was made in another namespace than the one requests go to, say so: no policy change fixes that */
+function tokenNamespaceHint(c: VaultCallContext): string {
+  if (c.tokenNamespace === undefined) return '';
+  const token = namespaceName(c.tokenNamespace);
+  const configured = namespaceName(c.namespace);
+  if (token === configured) return '';
+  const setting = `providers.${c.provider}.namespace`;
+  if (configured === '') return `; the token belongs to namespace "${token}" but ${setting} is not set; set namespace: ${token}`;
+  return `; the token belongs to namespace "${token === '' ? '(root)' : token}" while requests go to namespace "${configured}" (${setting}); use a token of that namespace or fix ${setting}`;
+}
+
 export function permissionDenied(c: VaultCallContext): AgentError {
   return new AgentError(
     'auth',
-    `${prefix(c)}: permission denied ${c.action}${inNamespace(c)}: the token's policies must grant ${c.capability} on it: path "${c.path}" { capabilities = ["${c.capability}"] }`,
+    `${prefix(c)}: permission denied ${c.action}${inNamespace(c)}: the token's policies must grant ${c.capability} on it: path "${c.path}" { capabilities = ["${c.capability}"] }${tokenNamespaceHint(c)}`,
     init(c),
   );
+}
+
+/** Vault's answer (404) to X-Vault-Namespace naming a namespace it does not have */
+export function isNamespaceNotFound(body: unknown): boolean {
+  return /namespace not found/i.test(vaultSays(body, []));
+}
+
+export function namespaceMissing(c: VaultCallContext): AgentError {
+  return new AgentError(
+    'auth',
+    `${prefix(c)}: namespace "${namespaceName(c.namespace)}" does not exist at Vault at ${c.address} (Vault: namespace not found, ${c.action}); check providers.${c.provider}.namespace, or create it (bao namespace create / vault namespace create)`,
+    { where: `providers.${c.provider}.namespace`, provider: c.provider },
+  );
+}
+
+/**
+ * An answer that is not Vault's: a body that is not JSON at any status, or
+ * a 404 where every Vault has the endpoint (token lookup, a login). A 5xx
+ * page is retried (a proxy in front of a Vault that is restarting); anything
+ * else will not change by asking again.
+ */
+export function notVaultApi(c: VaultCallContext, status: number, what: string): AgentError {
+  return new AgentError(
+    'unavailable',
+    `${prefix(c)}: this is not Vault's API at ${c.address}: ${c.action} was answered HTTP ${status}, ${what}; address must be Vault's own URL with no path (e.g. https://vault.vault.svc:8200), not a web page, a proxy path or another service`,
+    init(c, { retryable: status >= 500, cause: { code: 'ERR_VAULT_NOT_VAULT', status } }),
+  );
+}
+
+/** a 404 from an endpoint every Vault has: the namespace is missing, or address is not Vault's API */
+export function endpointMissing(c: VaultCallContext, body: unknown): AgentError {
+  if (isNamespaceNotFound(body)) return namespaceMissing(c);
+  return notVaultApi(c, 404, `though every Vault serves ${c.path}`);
 }
 
 export function notFound(c: VaultCallContext, body: unknown): AgentError {
@@ -153,6 +204,8 @@ export function httpFailure(c: VaultCallContext, status: number, body: unknown, 
       return new AgentError('missing', `${prefix(c)}: Vault at ${c.address} refused ${c.action}${inNamespace(c)}${quoted}`, init(c));
     case status === 403:
       return permissionDenied(c);
+    case status === 404 && isNamespaceNotFound(body):
+      return namespaceMissing(c);
     case status === 404:
       return notFound(c, body);
     case status === 405:
@@ -224,12 +277,16 @@ export function transportFailure(c: VaultCallContext, e: unknown): AgentError {
     return new AgentError('unavailable', `${prefix(c)}: TLS handshake with Vault at ${c.address} failed (${code}): does the server speak https on that port?`, init(c, { retryable: false, cause }));
   }
   if (code === NOT_JSON) {
-    const o = e as { contentType?: unknown; bytes?: unknown };
-    return new AgentError(
-      'unavailable',
-      `${prefix(c)}: Vault at ${c.address} answered ${c.action} with a body that is not JSON (${String(o.contentType)}, ${String(o.bytes)} bytes): is address Vault's API, not a proxy or a web page?`,
-      init(c, { retryable: false, cause }),
-    );
+    const o = e as { status?: unknown; contentType?: unknown; bytes?: unknown; httpToHttps?: unknown };
+    if (o.httpToHttps === true) {
+      const https = c.address.replace(/^http:/, 'https:');
+      return new AgentError(
+        'unavailable',
+        `${prefix(c)}: Vault at ${c.address} listens with TLS (it answered "Client sent an HTTP request to an HTTPS server"), but address says http://; use ${https} (with tls.caFile for its CA)`,
+        init(c, { retryable: false, cause }),
+      );
+    }
+    return notVaultApi(c, Number(o.status), `${String(o.contentType)}, ${String(o.bytes)} bytes that are not JSON (Vault answers everything in JSON)`);
   }
   if (code === TOO_LARGE) {
     const limit = Number((e as { limit?: unknown }).limit);

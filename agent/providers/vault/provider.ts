@@ -215,10 +215,13 @@ export class VaultProvider implements Provider {
    */
   async #authorized(c: VaultCallContext, method: 'GET' | 'PUT', apiPath: string, body: unknown, signal: AbortSignal | undefined): Promise<{ reply: VaultReply; state: TokenState }> {
     let state = await this.#token(signal);
+    // known only after the first login: for a 403's hint when the token is another namespace's
+    c.tokenNamespace = state.namespacePath;
     let reply = await this.#send(c, method, apiPath, state.token, body, signal);
     if (reply.status === 403 && !(await this.#auth.alive(state, signal))) {
       this.#log.info({ provider: this.name }, 'vault token no longer valid; logging in again');
       state = await this.#reloginFrom(state.generation, signal);
+      c.tokenNamespace = state.namespacePath;
       reply = await this.#send(c, method, apiPath, state.token, body, signal);
     }
     return { reply, state };

@@ -55,21 +55,29 @@ function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
+/** what Go's net/http answers (400, text/plain) when plain HTTP reaches its TLS listener */
+const HTTP_TO_HTTPS = 'Client sent an HTTP request to an HTTPS server';
+
 /** A body that is not JSON (a proxy's HTML error page, a web UI): its type
  * and size only, never its text, which could echo what was sent. */
 export class NonJsonBody {
   readonly contentType: string;
   readonly bytes: number;
-  constructor(contentType: string, bytes: number) {
+  /** the body is Go's answer to plain HTTP on a TLS port: the address should say https:// */
+  readonly httpToHttps: boolean;
+  constructor(contentType: string, bytes: number, httpToHttps = false) {
     this.contentType = contentType;
     this.bytes = bytes;
+    this.httpToHttps = httpToHttps;
   }
 
-  /** for a 2xx answer, where an unreadable body cannot stand for a result */
-  asError(): Error {
-    return Object.assign(codedError(NOT_JSON, `Vault answered with a body that is not JSON (${this.contentType}, ${this.bytes} bytes)`), {
+  /** Vault answers every request, errors included, with JSON: any other body means address is not Vault's API */
+  asError(status: number): Error {
+    return Object.assign(codedError(NOT_JSON, `HTTP ${status} with a body that is not JSON (${this.contentType}, ${this.bytes} bytes)`), {
+      status,
       contentType: this.contentType,
       bytes: this.bytes,
+      httpToHttps: this.httpToHttps,
     });
   }
 }
@@ -84,7 +92,8 @@ export function parseBody(raw: Buffer, contentType: string | undefined): unknown
     return JSON.parse(raw.toString('utf8'));
   } catch {
     // a header of the server's choosing: kept short in messages
-    return new NonJsonBody((contentType || 'no content type').slice(0, 100), raw.length);
+    const type = (contentType || 'no content type').slice(0, 100);
+    return new NonJsonBody(type, raw.length, raw.subarray(0, HTTP_TO_HTTPS.length).toString('latin1') === HTTP_TO_HTTPS);
   }
 }
 

@@ -74,6 +74,8 @@ export interface VaultFake {
   deleteKvMetadata(path: string, opts?: MountOptions): void;
 
   setPolicy(name: string, rules: PolicyRules, opts?: MountOptions): void;
+  /** like `vault namespace create`, parents included; mounting, a policy or a token in a namespace also creates it */
+  createNamespace(path: string): void;
   createToken(spec?: TokenSpec): string;
   revokeToken(id: string): void;
   token(id: string): TokenEntry | undefined;
@@ -116,12 +118,20 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
   let delayMs = 0;
 
   const nsKey = (ns: string | undefined): string => (ns ?? '').replace(/^\/+|\/+$/g, '');
+  // as in Vault, a request to a namespace nobody created is refused (404 "namespace not found")
+  const namespaces = new Set<string>(['']);
+  const createNamespace = (ns: string): void => {
+    const segs = nsKey(ns).split('/');
+    for (let i = 1; i <= segs.length; i++) namespaces.add(segs.slice(0, i).join('/'));
+  };
   const mountsOf = (ns: string): Map<string, Engine> => {
+    createNamespace(ns);
     let m = mounts.get(ns);
     if (!m) mounts.set(ns, (m = new Map()));
     return m;
   };
   const authOf = (ns: string): Map<string, AuthMethod> => {
+    createNamespace(ns);
     let m = authMounts.get(ns);
     if (!m) authMounts.set(ns, (m = new Map()));
     return m;
@@ -185,6 +195,7 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
       return { status: 200, body: { type: 'shamir', initialized: true, sealed: mode === 'sealed', t: 1, n: 1, progress: 0, nonce: '', version: '1.17.0' } };
     }
 
+    if (!namespaces.has(ns)) return errors(404, 'namespace not found');
     if (injected && injected.times > 0) {
       injected.times--;
       const failure = errors(injected.status, ...injected.messages);
@@ -321,9 +332,12 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
       if (engine instanceof KvV2) engine.deleteMetadata(rest);
     },
     setPolicy(name, rules, o = {}) {
+      createNamespace(nsKey(o.namespace));
       policies.set(`${nsKey(o.namespace)}\0${name}`, rules);
     },
+    createNamespace: (ns) => createNamespace(ns),
     createToken(spec = {}) {
+      if (spec.namespace) createNamespace(spec.namespace);
       return tokens.create(spec).id;
     },
     revokeToken(id) {

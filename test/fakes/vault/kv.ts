@@ -60,6 +60,8 @@ interface Entry {
   current: number;
   createdAt: number;
   updatedAt: number;
+  /** metadata's delete_version_after, ms (0: never): each new version gets a deletion time that far ahead */
+  deleteAfterMs: number;
 }
 
 export interface KvV2Write {
@@ -80,12 +82,30 @@ export class KvV2 implements Engine {
     const entry = this.#entries.get(path);
     const current = entry?.current ?? 0;
     if (cas !== undefined && cas !== current) return 'check-and-set parameter did not match the current version';
-    const e: Entry = entry ?? { versions: new Map(), current: 0, createdAt: now, updatedAt: now };
+    const e: Entry = entry ?? this.#newEntry(now);
     e.current = current + 1;
     e.updatedAt = now;
-    e.versions.set(e.current, { data: structuredClone(data), createdAt: now, deletedAt: undefined, destroyed: false });
+    // as Vault does: a live version carries its future deletion time
+    e.versions.set(e.current, { data: structuredClone(data), createdAt: now, deletedAt: e.deleteAfterMs > 0 ? now + e.deleteAfterMs : undefined, destroyed: false });
     this.#entries.set(path, e);
     return { version: e.current };
+  }
+
+  #newEntry(now: number): Entry {
+    return { versions: new Map(), current: 0, createdAt: now, updatedAt: now, deleteAfterMs: 0 };
+  }
+
+  /** a version is deleted once its deletion time has come (a soft delete sets it to now) */
+  #deleted(v: Version): boolean {
+    return v.deletedAt !== undefined && v.deletedAt <= this.#now();
+  }
+
+  /** metadata's delete_version_after, in seconds; applies to versions written from now on, as in Vault */
+  setDeleteVersionAfter(path: string, seconds: number): void {
+    const now = this.#now();
+    const e = this.#entries.get(path) ?? this.#newEntry(now);
+    e.deleteAfterMs = seconds * 1000;
+    this.#entries.set(path, e);
   }
 
   /** soft delete; no versions = the latest */
@@ -94,7 +114,7 @@ export class KvV2 implements Engine {
     if (!e) return;
     for (const v of versions ?? [e.current]) {
       const ver = e.versions.get(v);
-      if (ver && !ver.destroyed && ver.deletedAt === undefined) ver.deletedAt = this.#now();
+      if (ver && !ver.destroyed && !this.#deleted(ver)) ver.deletedAt = this.#now();
     }
   }
 
@@ -150,6 +170,16 @@ export class KvV2 implements Engine {
         return NO_CONTENT;
       case 'metadata GET':
         return this.#metadata(path);
+      case 'metadata PUT':
+      case 'metadata POST': {
+        const dva = req.body.delete_version_after;
+        if (dva !== undefined) {
+          const seconds = typeof dva === 'number' ? dva : parseGoDuration(String(dva));
+          if (seconds === undefined) return badRequest('error parsing delete_version_after');
+          this.setDeleteVersionAfter(path, seconds);
+        }
+        return NO_CONTENT;
+      }
       case 'metadata DELETE':
         this.deleteMetadata(path);
         return NO_CONTENT;
@@ -187,13 +217,13 @@ export class KvV2 implements Engine {
 
   #read(path: string, versionParam: string | null): FakeResponse {
     const e = this.#entries.get(path);
-    if (!e) return notFound();
+    if (!e || e.current === 0) return notFound();
     const wanted = versionParam === null || versionParam === '' ? 0 : Number(versionParam);
     if (!Number.isInteger(wanted) || wanted < 0) return badRequest('invalid version');
     const n = wanted === 0 ? e.current : wanted;
     const v = e.versions.get(n);
     if (!v) return notFound();
-    if (v.deletedAt !== undefined || v.destroyed) {
+    if (this.#deleted(v) || v.destroyed) {
       // soft-deleted or destroyed: 404, but with the data envelope and no `errors`
       return { status: 404, body: envelope({ data: { data: null, metadata: this.#versionMetadata(v, n) }, mount_type: 'kv' }) };
     }
@@ -214,7 +244,7 @@ export class KvV2 implements Engine {
 
   #metadata(path: string): FakeResponse {
     const e = this.#entries.get(path);
-    if (!e) return notFound();
+    if (!e || e.current === 0) return notFound();
     const versions: Record<string, unknown> = {};
     for (const [n, v] of e.versions) {
       versions[String(n)] = { created_time: iso(v.createdAt), deletion_time: v.deletedAt === undefined ? '' : iso(v.deletedAt), destroyed: v.destroyed };
@@ -225,7 +255,7 @@ export class KvV2 implements Engine {
         created_time: iso(e.createdAt),
         current_version: e.current,
         custom_metadata: null,
-        delete_version_after: '0s',
+        delete_version_after: `${e.deleteAfterMs / 1000}s`,
         max_versions: 0,
         oldest_version: 0,
         updated_time: iso(e.updatedAt),
@@ -246,4 +276,19 @@ export class KvV2 implements Engine {
     }
     return keys.size ? ok({ data: { keys: [...keys].sort() }, mount_type: 'kv' }) : errors(404);
   }
+}
+
+/** "1h", "90s", "1h30m" (Go durations, as Vault takes them) -> seconds */
+function parseGoDuration(text: string): number | undefined {
+  if (/^\d+$/.test(text)) return Number(text);
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1 };
+  let total = 0;
+  const re = /(\d+)([hms])/gy;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = re.exec(text))) {
+    total += Number(m[1]) * units[m[2]!]!;
+    consumed = re.lastIndex;
+  }
+  return consumed === text.length && text !== '' ? total : undefined;
 }
