@@ -275,10 +275,11 @@ export class ErlangNotifier implements Notifier {
   private async runBuiltin(client: ErlDistClient, opts: { timeoutMs: number; signal: AbortSignal }): Promise<string> {
     await this.ensureModule(client, opts);
     const a = this.cfg.apply;
-    const r = await applyRendered(client, { configFiles: a?.configFiles ?? [], clearPemCache: a?.clearPemCache ?? true, ...(a?.hook ? { hook: a.hook } : {}) }, opts);
-    this.logger.info({ node: this.cfg.node, changed: r.changed, pemCache: r.pemCache, hook: r.hook }, scrub(`erlang reload: applied the rendered config (${r.changed.length} keys changed)`));
+    const r = await applyRendered(client, { configFiles: a?.configFiles ?? [], envFiles: a?.envFiles ?? [], clearPemCache: a?.clearPemCache ?? true, ...(a?.hook ? { hook: a.hook } : {}) }, opts);
+    this.logger.info({ node: this.cfg.node, changed: r.changed, changedEnv: r.changedEnv, pemCache: r.pemCache, hook: r.hook }, scrub(`erlang reload: applied the rendered config (${r.changed.length} keys, ${r.changedEnv.length} variables changed)`));
     const hookText = a?.hook ? `; hook ${a.hook}: ${r.hook}` : '';
-    return `${RELOAD_MODULE}:apply_rendered -> changed ${r.changed.length ? r.changed.join(', ') : 'nothing'}; PEM cache ${r.pemCache}${hookText}`;
+    const changed = [...r.changed, ...r.changedEnv.map((n) => `$${n}`)];
+    return `${RELOAD_MODULE}:apply_rendered -> changed ${changed.length ? changed.join(', ') : 'nothing'}; PEM cache ${r.pemCache}${hookText}`;
   }
 
   /**

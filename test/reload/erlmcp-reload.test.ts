@@ -35,6 +35,7 @@ import { memoryLogger } from '../helpers/memory-logger.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 
 const NEW_PASSWORD = 'CANARY-rotated-db-password-7f3a9c';
+const NEW_OPENAI_KEY = 'sk-CANARY-rotated-openai-key-51d0';
 const COOKIE_A = 'CANARYcookieAlpha0123456789abcd';
 const COOKIE_B = 'CANARYcookieBravo9876543210dcba';
 const SAMPLE_PASSWORD = 'SAMPLE-not-a-real-password-0000';
@@ -211,7 +212,7 @@ t.test('the rendered example boots erlmcp_core; a rotation reaches the running n
       node: node.node,
       cookieFile: path.join(ws.out, 'erlmcp/erlang.cookie'),
       tls: distTls,
-      apply: { configFiles: [sysConfig], hook: 'erlmcp_core_fixture:secrets_reloaded', beamFile: BEAM },
+      apply: { configFiles: [sysConfig], envFiles: [path.join(ws.out, 'erlmcp/erlmcp.env')], hook: 'erlmcp_core_fixture:secrets_reloaded', beamFile: BEAM },
     }),
     { baseDir: ws.dir, logger, env: { ERL_DIST_PORT: String(port) } },
   );
@@ -219,8 +220,9 @@ t.test('the rendered example boots erlmcp_core; a rotation reaches the running n
   t.equal(await call('code', 'is_loaded', [atom('erlmcp_secrets_reload')]), atom('false'), 'the reload module is not in the node before');
   const o = await notify(n);
   t.ok(o.ok, o.detail);
-  t.match(o.detail, /erlmcp_secrets_reload:apply_rendered -> changed erlmcp_core\.db_pools; PEM cache cleared; hook erlmcp_core_fixture:secrets_reloaded: ok/);
-  t.match(logs(), /"changed":\["erlmcp_core.db_pools"\],"pemCache":"cleared","hook":"ok"/, 'the log lists the changed keys');
+  // the node was started without erlmcp.env: every variable in it is new to it
+  t.match(o.detail, /erlmcp_secrets_reload:apply_rendered -> changed erlmcp_core\.db_pools, \$ANTHROPIC_API_KEY, \$ERLANG_COOKIE, \$OPENAI_API_KEY, \$RELX_COOKIE; PEM cache cleared; hook erlmcp_core_fixture:secrets_reloaded: ok/);
+  t.match(logs(), /"changed":\["erlmcp_core.db_pools"\],"changedEnv":\["ANTHROPIC_API_KEY","ERLANG_COOKIE","OPENAI_API_KEY","RELX_COOKIE"\],"pemCache":"cleared","hook":"ok"/, 'the log lists the changed keys and variables');
 
   const pool2 = (((await call('application', 'get_env', [atom('erlmcp_core'), atom('db_pools')])) as Tuple).elements[1] as Term[])[0] as Tuple;
   t.equal(text(prop(pool2.elements[1] as Term, 'password')), NEW_PASSWORD, "the node's env holds the new password");
@@ -231,13 +233,19 @@ t.test('the rendered example boots erlmcp_core; a rotation reaches the running n
   t.equal(await servedSerial(tlsPort), after, 'after the reload a new TLS connection sees the new certificate');
 
   // the new distribution certificate: a new connection (read fresh) is accepted by the node
+  t.equal(text(await call('os', 'getenv', [[...'OPENAI_API_KEY'].map((c) => c.charCodeAt(0))])), 'sk-SAMPLE-not-a-real-key-0000', 'the node sees the rendered variables');
+
+  // only an LLM key changes: only that variable is reported
+  writeFileSync(path.join(ws.secrets, 'llm.env'), readFileSync(path.join(ws.secrets, 'llm.env'), 'utf8').replace('sk-SAMPLE-not-a-real-key-0000', NEW_OPENAI_KEY));
+  const thirdRun = await render(t, ws);
   const again = await notify(n);
   t.ok(again.ok, again.detail);
-  t.match(again.detail, /changed nothing/, 'nothing changed since: nothing reported');
+  t.match(again.detail, /apply_rendered -> changed \$OPENAI_API_KEY; PEM cache cleared/, 'only the changed variable, by name');
+  t.equal(text(await call('os', 'getenv', [[...'OPENAI_API_KEY'].map((c) => c.charCodeAt(0))])), NEW_OPENAI_KEY, 'os:getenv on the node gives the new key');
   const newConn = probe(t, node.node, SAMPLE_COOKIE, { port, tls: distTls }, 'erlmcp_probe2');
   t.equal(await newConn('erlang', 'node'), atom(node.node), 'a new TLS distribution connection with the rotated files works');
 
-  assertNoLeak(t, [o.detail, again.detail, logs(), firstRun, secondRun], [NEW_PASSWORD, SAMPLE_PASSWORD, SAMPLE_COOKIE]);
+  assertNoLeak(t, [o.detail, again.detail, logs(), firstRun, secondRun, thirdRun], [NEW_PASSWORD, SAMPLE_PASSWORD, SAMPLE_COOKIE, NEW_OPENAI_KEY, 'sk-SAMPLE-not-a-real-key-0000', 'sk-ant-SAMPLE-not-a-real-key-0000']);
 });
 
 t.test('a missing sys.config changes nothing and says which file', async (t) => {
