@@ -23,6 +23,8 @@ export const erlangReloadSchema = z.strictObject({
     z.strictObject({
       /** rendered sys.config files as the node sees them; application:set_env for each {App, [{K, V}]} */
       configFiles: z._default(z.array(z.string()), []),
+      /** rendered dotenv files as the node sees them; os:putenv/2 for each variable */
+      envFiles: z._default(z.array(z.string()), []),
       /** ssl:clear_pem_cache(), so rewritten certificate files are read again */
       clearPemCache: z._default(z.boolean(), true),
       /** module:function called on the node after applying, with #{changed, files} */

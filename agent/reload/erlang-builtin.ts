@@ -30,6 +30,8 @@ const PEER_TIMEOUT_MS = 5000;
 export interface ApplyOptions {
   /** rendered sys.config files, as paths on the node */
   configFiles: string[];
+  /** rendered dotenv files, as paths on the node: os:putenv/2 for each variable */
+  envFiles: string[];
   clearPemCache: boolean;
   /** "module:function", called with #{changed => [...], files => [...]} */
   hook?: string;
@@ -38,6 +40,8 @@ export interface ApplyOptions {
 export interface ApplyResult {
   /** "app.key" of every key whose value changed */
   changed: string[];
+  /** names of the environment variables whose value changed */
+  changedEnv: string[];
   pemCache: string;
   hook: string;
 }
@@ -84,6 +88,7 @@ function hookTerm(hook: string): Tuple {
 export async function applyRendered(client: ErlDistClient, opts: ApplyOptions, callOpts: { timeoutMs: number; signal: AbortSignal }): Promise<ApplyResult> {
   const entries: Array<[Term, Term]> = [
     [atom('config_files'), opts.configFiles],
+    [atom('env_files'), opts.envFiles],
     [atom('clear_pem_cache'), opts.clearPemCache],
   ];
   if (opts.hook !== undefined) entries.push([atom('hook'), hookTerm(opts.hook)]);
@@ -93,6 +98,7 @@ export async function applyRendered(client: ErlDistClient, opts: ApplyOptions, c
   if (!Array.isArray(changed)) throw new BuiltinReloadError(`apply_rendered answered without a list of changed keys: ${describeNodeTerm(r)}`);
   return {
     changed: listed(changed, (t) => (t instanceof Tuple && t.elements.length === 2 && t.elements.every((e) => e instanceof Atom) ? `${t.elements[0]}.${t.elements[1]}` : undefined)),
+    changedEnv: listed(Array.isArray(body.get(atom('changed_env'))) ? (body.get(atom('changed_env')) as Term[]) : [], envName),
     pemCache: shortName(body.get(atom('pem_cache'))),
     hook: shortName(body.get(atom('hook'))),
   };
@@ -150,6 +156,13 @@ function listed(items: Term[], name: (t: Term) => string | undefined): string[] 
   const names = items.slice(0, MAX_LISTED).map((t) => name(t) ?? '?');
   if (items.length > MAX_LISTED) names.push(`(${items.length - MAX_LISTED} more)`);
   return names;
+}
+
+/** a variable name as the node sent it; only name characters pass */
+function envName(t: Term): string | undefined {
+  if (!(t instanceof Uint8Array) || t.length > 256) return undefined;
+  const name = Buffer.from(t).toString('latin1');
+  return /^[A-Za-z0-9_.-]+$/.test(name) ? name : undefined;
 }
 
 /** an atom's name, {error, Class} as "error:Class"; anything else by shape */

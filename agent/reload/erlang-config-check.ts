@@ -87,8 +87,8 @@ export function erlangReloadWarnings(list: readonly ReloadConfig[]): string[] {
   list.forEach((r, i) => {
     if (r.type !== 'erlang') return;
     const where = `reload[${i}]`;
-    if (r.call === undefined && (r.apply?.configFiles.length ?? 0) === 0) {
-      out.push(`${where}: the built-in reload has no apply.configFiles: it will only clear the PEM cache${r.apply?.hook ? ' and call the hook' : ''}; list the rendered sys.config files as the node sees them`);
+    if (r.call === undefined && (r.apply?.configFiles.length ?? 0) === 0 && (r.apply?.envFiles.length ?? 0) === 0) {
+      out.push(`${where}: the built-in reload has no apply.configFiles or apply.envFiles: it will only clear the PEM cache${r.apply?.hook ? ' and call the hook' : ''}; list the rendered files as the node sees them`);
     }
     if (r.expect === undefined && r.call !== undefined) {
       out.push(`${where}: no expect: any result counts as success, {error, Reason} included; set e.g. expect: ok`);

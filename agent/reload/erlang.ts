@@ -18,11 +18,11 @@
 // node has it. A (re)connect tries the cookie that last worked first (or,
 // before any success, the one in place when the agent started), then the
 // current one, then the one kept in <cookieFile>.previous. Connected with an
-// older cookie, the notifier (cookieRotation: node | cluster) first keeps that
-// cookie in <cookieFile>.previous (mode 0400) so a restarted agent can still
-// reach the node, sets the new cookie on the node (and on the nodes it is
-// connected to), reconnects with the new cookie to confirm, and only then
-// deletes the .previous file. Connections that are up stay up: Erlang checks
+// older cookie, the notifier keeps that cookie in <cookieFile>.previous (mode
+// 0400) so a restarted agent can still reach the node; then (cookieRotation:
+// node | cluster) sets the new cookie on the node (and on the nodes it is
+// connected to) and reconnects with the new cookie to confirm. The .previous
+// file goes once a connection with the current cookie succeeds. Connections that are up stay up: Erlang checks
 // a cookie only when a connection is set up.
 //
 // Values: the calls are the literal calls from the config; no secret value is
@@ -276,10 +276,11 @@ export class ErlangNotifier implements Notifier {
   private async runBuiltin(client: ErlDistClient, opts: { timeoutMs: number; signal: AbortSignal }): Promise<string> {
     await this.ensureModule(client, opts);
     const a = this.cfg.apply;
-    const r = await applyRendered(client, { configFiles: a?.configFiles ?? [], clearPemCache: a?.clearPemCache ?? true, ...(a?.hook ? { hook: a.hook } : {}) }, opts);
-    this.logger.info({ node: this.cfg.node, changed: r.changed, pemCache: r.pemCache, hook: r.hook }, scrub(`erlang reload: applied the rendered config (${r.changed.length} keys changed)`));
+    const r = await applyRendered(client, { configFiles: a?.configFiles ?? [], envFiles: a?.envFiles ?? [], clearPemCache: a?.clearPemCache ?? true, ...(a?.hook ? { hook: a.hook } : {}) }, opts);
+    this.logger.info({ node: this.cfg.node, changed: r.changed, changedEnv: r.changedEnv, pemCache: r.pemCache, hook: r.hook }, scrub(`erlang reload: applied the rendered config (${r.changed.length} keys, ${r.changedEnv.length} variables changed)`));
     const hookText = a?.hook ? `; hook ${a.hook}: ${r.hook}` : '';
-    return `${RELOAD_MODULE}:apply_rendered -> changed ${r.changed.length ? r.changed.join(', ') : 'nothing'}; PEM cache ${r.pemCache}${hookText}`;
+    const changed = [...r.changed, ...r.changedEnv.map((n) => `$${n}`)];
+    return `${RELOAD_MODULE}:apply_rendered -> changed ${changed.length ? changed.join(', ') : 'nothing'}; PEM cache ${r.pemCache}${hookText}`;
   }
 
   /**
@@ -290,7 +291,6 @@ export class ErlangNotifier implements Notifier {
    */
   private async rotate(session: Session, current: string, signal: AbortSignal, deadline: number, now: () => number): Promise<string> {
     const kept = this.previousFile;
-    if (kept !== undefined) await writeAtomic(kept, Buffer.from(session.cookie, 'latin1'), { mode: 0o400 });
     const opts = this.callOptions(deadline, now, signal);
     const scope = this.cfg.cookieRotation === 'cluster' ? 'cluster' : 'node';
     const r = await rotateCookie(session.client, current, scope, opts);
@@ -314,6 +314,11 @@ export class ErlangNotifier implements Notifier {
     const problems = failed.length ? `; not on ${failed.map((p) => `${p.node} (${p.result})`).join(', ')}` : '';
     this.logger.info({ node: this.cfg.node, scope, peers: r.peers.map((p) => `${p.node}: ${p.result}`) }, scrub(`erlang reload: the node confirmed the new cookie`));
     return `cookie rotated on the node${peers}${problems}, confirmed by a new connection`;
+  }
+
+  private async keepPrevious(cookie: string): Promise<void> {
+    const kept = this.previousFile;
+    if (kept !== undefined) await writeAtomic(kept, Buffer.from(cookie, 'latin1'), { mode: 0o400 });
   }
 
   /** a kept .previous is stale once the node accepted the current cookie */
@@ -395,8 +400,11 @@ export class ErlangNotifier implements Notifier {
       }
       return undefined;
     }
-    if (this.cfg.cookieRotation === 'off') return { ok: true, detail: 'the node still runs the previous cookie (cookieRotation: off)' };
     try {
+      // a restarted agent reads the current cookie only: keep the one the node
+      // runs until it confirms the new one
+      await this.keepPrevious(session.cookie);
+      if (this.cfg.cookieRotation === 'off') return { ok: true, detail: 'the node still runs the previous cookie (cookieRotation: off)' };
       return { ok: true, detail: await this.rotate(session, current, signal, deadline, now) };
     } catch (e) {
       const why = e instanceof BuiltinReloadError || e instanceof AgentError ? e.message : callFailure(e, `${RELOAD_MODULE}:rotate_cookie`);

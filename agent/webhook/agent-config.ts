@@ -105,7 +105,7 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
   // webhook's erlmcp default applies: the pod's own `cookie` secret, or else
   // that secret fetched from the default place (secret/data/erlang/cookie).
   let erlangCookie = s.reloadErlangCookie;
-  const erlangReload = s.reload !== undefined && s.reload.split('\n').some((l) => l.trim().startsWith('erlang:'));
+  const erlangReload = s.reload !== undefined && s.reload.split('\n').some((l) => l.trim() === 'erlang' || l.trim().startsWith('erlang:'));
   if (erlangReload && erlangCookie === undefined) {
     const d = defaults.erlang.cookie;
     if (Object.hasOwn(secrets, d.secret)) erlangCookie = `${d.secret}.${d.key}`;
@@ -234,9 +234,24 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
   // --- reload ---
   let reload: unknown = inline.reload;
   if (s.reload !== undefined) {
+    const t = s.reloadErlangTls;
+    const tlsSet = t === undefined ? 0 : [t.caFile, t.certFile, t.keyFile].filter((f) => f !== undefined).length;
+    if (tlsSet > 0 && tlsSet < 3) {
+      problems.push(`${key('reload-erlang-tls-ca-file')}, ${key('reload-erlang-tls-cert-file')} and ${key('reload-erlang-tls-key-file')}: TLS distribution needs all three`);
+    }
+    // the built-in reload re-reads the Erlang term files the pod renders
+    const erlangConfigFiles = templates.flatMap((tpl) => {
+      const r = asRecord(tpl);
+      const dest = r.destination;
+      const erlangEscape = r.escape === 'erlang' || (r.escape === undefined && typeof dest === 'string' && /\.config$/.test(dest));
+      return erlangEscape && typeof dest === 'string' ? [dest.startsWith('/') ? dest : `${inp.mountPath}/${dest}`] : [];
+    });
     const r = parseReload(s.reload, {
       erlangNode: s.reloadErlangNode ?? defaults.erlang.node,
       ...(erlangCookie !== undefined ? { erlangCookie } : {}),
+      ...(s.reloadErlangPort !== undefined ? { erlangPort: s.reloadErlangPort } : {}),
+      ...(tlsSet === 3 ? { erlangTls: t as { caFile: string; certFile: string; keyFile: string } } : {}),
+      erlangConfigFiles,
       sharedProcessNamespace: inp.sharedProcessNamespace,
       sameContainer: inp.execMode,
     });
@@ -252,6 +267,8 @@ export function buildAgentConfig(inp: AgentConfigInputs): AgentConfigResult {
     }
   } else if (s.reloadErlangNode !== undefined || s.reloadErlangCookie !== undefined) {
     problems.push(`${key(s.reloadErlangNode !== undefined ? 'reload-erlang-node' : 'reload-erlang-cookie')}: applies only with ${key('reload')}: "erlang:MODULE:FUNCTION"`);
+  } else if (s.reloadErlangPort !== undefined || s.reloadErlangTls !== undefined) {
+    problems.push(`${key(s.reloadErlangPort !== undefined ? 'reload-erlang-port' : 'reload-erlang-tls-ca-file')}: applies only with ${key('reload')}: "erlang" or "erlang:MODULE:FUNCTION"`);
   }
   if (inp.listen === undefined && s.reload !== undefined && !inp.execMode && Array.isArray(reload) && reload.length > 0) {
     warnings.push('reload notifiers never run in mode init-only: nothing stays to watch for changes');

@@ -33,6 +33,10 @@ export interface AnnotationSettings {
   reload?: string;
   reloadErlangNode?: string;
   reloadErlangCookie?: string;
+  /** the node's fixed distribution port (EPMD-less nodes, e.g. erlmcp's ERL_DIST_PORT) */
+  reloadErlangPort?: number;
+  /** TLS distribution: files in the agent container */
+  reloadErlangTls?: { caFile?: string; certFile?: string; keyFile?: string };
   role?: string;
   vaultAddress?: string;
   vaultNamespace?: string;
@@ -171,6 +175,14 @@ function applySingle(s: AnnotationSettings, k: SingleKey, value: string): string
     case 'reload-erlang-cookie':
       s.reloadErlangCookie = value;
       return undefined;
+    case 'reload-erlang-port':
+      return take(parsePort(value), (v) => (s.reloadErlangPort = v));
+    case 'reload-erlang-tls-ca-file':
+      return take(parseAbsolutePath(value), (v) => (s.reloadErlangTls = { ...s.reloadErlangTls, caFile: v }));
+    case 'reload-erlang-tls-cert-file':
+      return take(parseAbsolutePath(value), (v) => (s.reloadErlangTls = { ...s.reloadErlangTls, certFile: v }));
+    case 'reload-erlang-tls-key-file':
+      return take(parseAbsolutePath(value), (v) => (s.reloadErlangTls = { ...s.reloadErlangTls, keyFile: v }));
     case 'role':
       if (!/^[A-Za-z0-9_.-]{1,128}$/.test(value)) return `must be a Vault role name (letters, digits, ".", "_", "-"), got ${shown(value)}`;
       s.role = value;

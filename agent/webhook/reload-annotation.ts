@@ -1,4 +1,5 @@
 // secrets.erlmcp.io/reload: one notifier per line, run in order after a change.
+//   erlang                          the built-in reload (erlmcp_secrets_reload, loaded by the agent)
 //   erlang:MODULE:FUNCTION          call MODULE:FUNCTION() on the node
 //   erlang:MODULE:FUNCTION(ARGS)    the same with arguments
 //   signal:SIGHUP:/run/erlmcp/erlmcp.pid   or   signal:SIGHUP:beam.smp (process name)
@@ -14,6 +15,12 @@ export interface ReloadContext {
   erlangNode: string;
   /** secrets.erlmcp.io/reload-erlang-cookie */
   erlangCookie?: string;
+  /** secrets.erlmcp.io/reload-erlang-port */
+  erlangPort?: number;
+  /** secrets.erlmcp.io/reload-erlang-tls-*-file, all three */
+  erlangTls?: { caFile: string; certFile: string; keyFile: string };
+  /** for the built-in reload: the rendered Erlang term files (sys.config) */
+  erlangConfigFiles?: string[];
   /** the pod shares one process namespace (needed to signal another container) */
   sharedProcessNamespace: boolean;
   /** exec mode: the agent is the app's parent in the same container */
@@ -39,12 +46,14 @@ export function parseReload(value: string, ctx: ReloadContext): Parsed<Record<st
 }
 
 function parseOne(line: string, ctx: ReloadContext): Parsed<Record<string, unknown>> {
-  if (line.startsWith('erlang:')) {
-    const m = CALL.exec(line.slice('erlang:'.length));
-    if (!m) return { ok: false, problem: `erlang reload is erlang:MODULE:FUNCTION with lowercase atoms, e.g. "erlang:erlmcp_config:reload", got ${shown(line)}` };
+  if (line === 'erlang' || line.startsWith('erlang:')) {
+    const m = line === 'erlang' ? null : CALL.exec(line.slice('erlang:'.length));
+    if (line !== 'erlang' && !m) return { ok: false, problem: `erlang reload is "erlang" (the built-in reload) or erlang:MODULE:FUNCTION with lowercase atoms, e.g. "erlang:erlmcp_config:reload", got ${shown(line)}` };
     const cookie = cookieFields(ctx.erlangCookie);
     if (!cookie.ok) return cookie;
-    return { ok: true, value: { type: 'erlang', node: ctx.erlangNode, call: `${m[1]}:${m[2]}${m[3] ?? '()'}`, ...cookie.value } };
+    const call = m ? { call: `${m[1]}:${m[2]}${m[3] ?? '()'}` } : { apply: { configFiles: ctx.erlangConfigFiles ?? [] } };
+    const where = { ...(ctx.erlangPort !== undefined ? { port: ctx.erlangPort } : {}), ...(ctx.erlangTls ? { tls: ctx.erlangTls } : {}) };
+    return { ok: true, value: { type: 'erlang', node: ctx.erlangNode, ...call, ...cookie.value, ...where } };
   }
   if (line.startsWith('signal:')) {
     const [, signal, target, extra] = line.split(':');

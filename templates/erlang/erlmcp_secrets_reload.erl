@@ -26,10 +26,11 @@
 %% (code:load_binary/3) and calls
 %%
 %%   erlmcp_secrets_reload:apply_rendered(#{config_files => [Path],
+%%                                          env_files => [Path],
 %%                                          clear_pem_cache => true,
 %%                                          hook => {M, F}})      % optional
 %%
-%% which returns {ok, #{changed => [{App, Key}], pem_cache => ..., hook => ...}}
+%% which returns {ok, #{changed => [{App, Key}], changed_env => [Name], pem_cache => ..., hook => ...}}
 %% (names of changed keys, never values).
 
 -module(erlmcp_secrets_reload).
@@ -94,19 +95,23 @@ reload_now() ->
 %% ---------------------------------------------------------------------------
 %% Remote API: what the agent calls over distribution
 
-%% Re-reads the rendered sys.config files and applies them: application:set_env
-%% for every {App, [{Key, Value}]} (all files are read and checked first; a bad
-%% file changes nothing), then ssl:clear_pem_cache() so the next TLS handshake
-%% reads the rewritten certificate files, then the operator's hook {M, F} with
-%% #{changed => [{App, Key}], files => [Path]}. The answer names keys, never
+%% Re-reads the rendered files and applies them: os:putenv/2 for each variable
+%% of the env files (read as dotenv does), application:set_env for every
+%% {App, [{Key, Value}]} of the sys.config files (all files are read and checked
+%% first; a bad file changes nothing), then ssl:clear_pem_cache() so the next TLS
+%% handshake reads the rewritten certificate files, then the operator's hook
+%% {M, F} with #{changed => [{App, Key}], changed_env => [Name], files => [Path]}. The answer names keys, never
 %% values, and never lets an exception out: rpc would echo the arguments.
 -spec apply_rendered(map()) -> {ok, map()} | {error, term()}.
 apply_rendered(Opts) when is_map(Opts) ->
     try
         Files = maps:get(config_files, Opts, []),
-        case read_config_files(Files, []) of
-            {ok, Config} ->
+        EnvFiles = maps:get(env_files, Opts, []),
+        case read_all(EnvFiles, Files) of
+            {ok, Env, Config} ->
                 Changed = changed_keys(Config),
+                ChangedEnv = lists:sort([unicode:characters_to_binary(K) || {K, V} <- maps:to_list(Env), os:getenv(K) =/= V]),
+                apply_env(Env, true),
                 apply_config(Config),
                 Pem = case maps:get(clear_pem_cache, Opts, true) of
                           true -> clear_pem_cache();
@@ -115,12 +120,12 @@ apply_rendered(Opts) when is_map(Opts) ->
                 Hook = case maps:get(hook, Opts, undefined) of
                            undefined -> not_set;
                            {M, F} = H when is_atom(M), is_atom(F) ->
-                               run_callback(H, #{changed => Changed, files => Files});
+                               run_callback(H, #{changed => Changed, changed_env => ChangedEnv, files => EnvFiles ++ Files});
                            _ -> {error, bad_hook}
                        end,
-                logger:notice("erlmcp_secrets_reload: ~b keys changed from ~b config files",
-                              [length(Changed), length(Files)]),
-                {ok, #{changed => Changed, pem_cache => Pem, hook => Hook}};
+                logger:notice("erlmcp_secrets_reload: ~b keys changed from ~b config files, ~b variables from ~b env files",
+                              [length(Changed), length(Files), length(ChangedEnv), length(EnvFiles)]),
+                {ok, #{changed => Changed, changed_env => ChangedEnv, pem_cache => Pem, hook => Hook}};
             {error, Why} ->
                 {error, unicode:characters_to_binary(Why)}
         end

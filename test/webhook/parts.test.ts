@@ -71,7 +71,7 @@ t.test('reload notifiers', async (t) => {
     'one notifier per line, in order',
   );
   t.same(parseReload('http:https://erlmcp.local/reload', ctx), { ok: true, value: [{ type: 'http', url: 'https://erlmcp.local/reload', method: 'POST' }] });
-  t.same(parseReload('erlang:Erlmcp:reload', ctx), { ok: false, problem: 'erlang reload is erlang:MODULE:FUNCTION with lowercase atoms, e.g. "erlang:erlmcp_config:reload", got "erlang:Erlmcp:reload"' });
+  t.same(parseReload('erlang:Erlmcp:reload', ctx), { ok: false, problem: 'erlang reload is "erlang" (the built-in reload) or erlang:MODULE:FUNCTION with lowercase atoms, e.g. "erlang:erlmcp_config:reload", got "erlang:Erlmcp:reload"' });
   t.same(parseReload('signal:SIGKILL:beam.smp', { ...ctx, sharedProcessNamespace: true }).ok, false);
   t.match(parseReload('exec:/bin/true', ctx), { ok: false, problem: /exec reloads run in the agent container/ });
   t.same(parseReload('erlang:a:b\nsmoke-signal', ctx), { ok: false, problem: 'line 2: unknown notifier "smoke-signal"; use erlang:MODULE:FUNCTION, signal:SIGNAL:TARGET, an http(s) URL, or none' });
