@@ -2,7 +2,7 @@
 // exit codes, here and nowhere else.
 
 import { asAgentError } from '../errors.ts';
-import { createLogger, type Logger, type LogLevel } from '../log/logger.ts';
+import { createLogger, defaultLogFormat, setLogFormat, type Logger, type LogLevel } from '../log/logger.ts';
 import { CONFIG_ENV, loadConfig, type AgentConfig } from '../config/load.ts';
 import { withDestinationsChecked } from '../config/destinations-on-disk.ts';
 import { prepareTemplates, type PreparedTemplate } from '../pipeline/prepare-templates.ts';
@@ -10,7 +10,8 @@ import { runInit } from '../pipeline/init.ts';
 import { InvalidationRelay, type CliIO, type GateResult } from '../pipeline/gate.ts';
 import { openProviders, closeProviders } from '../providers/open.ts';
 import { VERSION } from '../version.ts';
-import { envLogLevel, parseCli, USAGE, type CliArgs } from './args.ts';
+import { envLogFormat, envLogLevel, parseCli, UsageError, type CliArgs } from './args.ts';
+import { commandHelp, overview, usageHint, type HelpTopic } from './help.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportFailure } from './report.ts';
 import { reportSignalsTo } from './signal-guard.ts';
@@ -23,18 +24,22 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
   let args: CliArgs;
   let logger: Logger;
   try {
-    logger = createLogger({ level: (envLogLevel(io.env) as LogLevel | undefined) ?? 'info', destination: io.stderr });
+    const format = envLogFormat(io.env);
+    logger = createLogger({ level: (envLogLevel(io.env) as LogLevel | undefined) ?? 'info', destination: io.stderr, format: format ?? defaultLogFormat(io.stderr) });
     args = parseCli(argv);
   } catch (e) {
-    io.stderr.write(`${(e as Error).message}\n${USAGE}\n`);
+    // usage errors go to stderr and exit 2: with no command, the overview;
+    // otherwise the message and where to read more
+    io.stderr.write(`${(e as Error).message}\n${e instanceof UsageError ? usageHint(e) : overview()}\n`);
     return EXIT.config;
   }
   if (args.logLevel) logger.level = args.logLevel;
+  if (args.logFormat) setLogFormat(logger, args.logFormat);
   reportSignalsTo((signal, what) => logger.warn({ signal }, `${signal} ${what}`));
   try {
     switch (args.command) {
       case 'help':
-        io.stdout.write(`${USAGE}\n`);
+        io.stdout.write(`${args.helpFor ? await helpText(args.helpFor) : overview()}\n`);
         return EXIT.ok;
       case 'version':
         io.stdout.write(`erlmcp-secrets ${VERSION} (node ${process.version})\n`);
@@ -77,6 +82,7 @@ async function configure(args: CliArgs, io: CliIO, logger: Logger): Promise<{ co
   if (args.config !== undefined && io.env[CONFIG_ENV]?.trim()) logger.warn({ config: args.config }, `${CONFIG_ENV} is set but ignored: -c ${args.config} is the config`);
   const config = await loadConfig(args.config, io.env);
   if (!args.logLevel && !io.env.ERLMCP_SECRETS_LOG_LEVEL) logger.level = config.log.level;
+  if (!args.logFormat && !io.env.ERLMCP_SECRETS_LOG_FORMAT && config.log.format) setLogFormat(logger, config.log.format);
   const templates = await withDestinationsChecked(config, () => prepareTemplates(config));
   return { config, templates };
 }
@@ -115,3 +121,17 @@ async function init(args: CliArgs, io: CliIO, logger: Logger): Promise<number> {
   return EXIT.ok;
 }
 
+
+/** webhook and erlang-call keep their option lists beside their parsers */
+async function helpText(topic: HelpTopic): Promise<string> {
+  if (topic === 'webhook') return commandHelp(topic, optionsOf((await import('../webhook/cli.ts')).WEBHOOK_USAGE));
+  if (topic === 'erlang-call') return commandHelp(topic, optionsOf((await import('../erldist/cli.ts')).ERLANG_CALL_USAGE));
+  return commandHelp(topic);
+}
+
+/** a usage text without its first (usage:) line and its exit-code line, which the help shows itself */
+function optionsOf(usage: string): string {
+  const lines = usage.split('\n').slice(1).filter((l) => !/^exit codes:/i.test(l));
+  while (lines[0] === '') lines.shift();
+  return `options:\n${lines.join('\n')}`;
+}

@@ -117,7 +117,7 @@ export const configSchema = z.strictObject({
     }),
     { revokeLeases: false },
   ),
-  log: z._default(z.strictObject({ level: z._default(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info') }), { level: 'info' }),
+  log: z._default(z.strictObject({ level: z._default(z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']), 'info'), format: z.optional(z.enum(['text', 'json'])) }), { level: 'info' }),
 });
 
 export type RawConfig = z.output<typeof configSchema>;

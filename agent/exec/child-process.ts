@@ -71,6 +71,12 @@ export class SupervisedChild {
     });
   }
 
+  /** after start() failed: what a shell exits with for that command, 127
+   * not found, 126 not executable (1 for anything else) */
+  get startFailureCode(): number {
+    return this.#startErrno === 'ENOENT' ? 127 : this.#startErrno === 'EACCES' ? 126 : 1;
+  }
+
   /** passes a signal the agent received on to the application */
   forward(signal: NodeJS.Signals): void {
     if (signal === 'SIGTERM' || (this.#restarting && STOPPING_SIGNALS.has(signal))) this.#stopRequested = true;
@@ -92,7 +98,7 @@ export class SupervisedChild {
         // Without an application the agent has nothing to wrap: it ends, as
         // a shell would for a command that is not there (127) or not
         // executable (126), rather than idling with the pod looking alive.
-        const code = this.#startErrno === 'ENOENT' ? 127 : this.#startErrno === 'EACCES' ? 126 : 1;
+        const code = this.startFailureCode;
         this.#opts.logger.error({ err: (e as Error).message, exitCode: code }, 'the application could not be started again; the agent exits');
         this.#resolveExit(code);
         throw e;

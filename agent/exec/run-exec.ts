@@ -18,7 +18,10 @@ export async function runExec(gate: GateResult, argv: string[], env: NodeJS.Proc
   const exec = config.exec ?? DEFAULTS;
   const envNow = () => childEnv(env, exec.env, store.templateData());
   const child = new SupervisedChild({ argv, logger, stopSignal: exec.stopSignal, graceMs: exec.grace });
-  await child.start(envNow());
+  // a change that arrives while the sidecar comes up waits for the first
+  // start, so the application never runs twice
+  let firstStartDone!: (started: boolean) => void;
+  const firstStart = new Promise<boolean>((r) => (firstStartDone = r));
 
   const restart: Notifier = {
     kind: 'restart',
@@ -26,6 +29,7 @@ export async function runExec(gate: GateResult, argv: string[], env: NodeJS.Proc
     describe: () => `restart ${argv[0]} with the new environment (${exec.stopSignal}, grace ${exec.grace} ms)`,
     async notify(_change: ChangeSet): Promise<Outcome> {
       const started = Date.now();
+      if (!(await firstStart)) return { ok: false, detail: `${argv[0]} never started`, durationMs: Date.now() - started };
       try {
         await child.restart(envNow());
         return { ok: true, detail: `restarted ${argv[0]} as pid ${child.pid}`, durationMs: Date.now() - started };
@@ -35,16 +39,24 @@ export async function runExec(gate: GateResult, argv: string[], env: NodeJS.Proc
     },
   };
 
-  let sidecar: Awaited<ReturnType<typeof startSidecar>>;
+  // The sidecar first: its health server binds the port before the
+  // application exists, so a taken port stops the agent before anything is
+  // started (not the application started and killed a moment later).
+  const sidecar = await startSidecar(gate, {
+    notifiers: (configured) => (exec.onChange === 'restart' ? [restart] : exec.onChange === 'reload' ? configured : []),
+    // the child reads secrets from its environment, so a change matters even when no file changed
+    notifyOn: exec.onChange === 'restart' ? 'secrets' : 'files',
+  });
   try {
-    sidecar = await startSidecar(gate, {
-      notifiers: (configured) => (exec.onChange === 'restart' ? [restart] : exec.onChange === 'reload' ? configured : []),
-      // the child reads secrets from its environment, so a change matters even when no file changed
-      notifyOn: exec.onChange === 'restart' ? 'secrets' : 'files',
-    });
+    await child.start(envNow());
+    firstStartDone(true);
   } catch (e) {
-    await child.stop();
-    throw e;
+    firstStartDone(false);
+    // as a shell would: 127 not found, 126 not executable
+    const code = child.startFailureCode;
+    logger.error({ exitCode: code }, asAgentError(e, 'exec').message);
+    await sidecar.stop('the application could not be started');
+    return code;
   }
 
   const handlers = FORWARDED_SIGNALS.map((sig) => {

@@ -9,6 +9,13 @@ import { finding, type Finding } from './problem.ts';
  * is there to catch, so the scheme must be followed by "//".
  */
 export function checkUrl(value: string): Finding[] {
+  // WHATWG parsing drops leading and trailing spaces and control characters
+  // and removes tabs and line breaks anywhere, so "https://host\n" would pass
+  // and the application would get the newline: the rule looks at the bytes
+  // as they will be rendered.
+  if (/[\u0000-\u0020\u007f-\u009f\u2028\u2029]/u.test(value)) {
+    return [finding('format', 'not a URL (contains whitespace or a control character, such as a trailing newline)')];
+  }
   const hierarchical = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value);
   return hierarchical && URL.canParse(value) ? [] : [finding('format', 'not a URL (it needs a scheme, like https://host/path)')];
 }

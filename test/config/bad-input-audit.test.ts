@@ -161,7 +161,7 @@ t.test('the command line', async (t) => {
   t.equal(usage(['exec', '--config=', '--', 'x']), 'exec: -c/--config is empty; give the path of the agent config, e.g. -c /etc/erlmcp-secrets/agent.yaml');
   t.equal(usage(['init', '-c']), "init: Option '-c, --config <value>' argument missing");
   t.equal(usage(['init', '--colour']), "init: Unknown option '--colour'");
-  t.same(parseCli(['init', '-c', 'a.yaml', '--help']), { command: 'help', child: [], rest: [] }, 'help after the command');
+  t.same(parseCli(['init', '-c', 'a.yaml', '--help']), { command: 'help', helpFor: 'init', child: [], rest: [] }, 'help after the command');
   t.same(parseCli(['exec', '-c', 'a.yaml', '--', 'erl', '--help']).child, ['erl', '--help'], "the child's own --help is the child's");
   t.equal(envLogLevel({}), undefined);
   t.equal(envLogLevel({ ERLMCP_SECRETS_LOG_LEVEL: '' }), undefined, 'empty means unset');

@@ -5,7 +5,8 @@
 // reload notifiers.
 
 import t, { type Test } from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startAgent, waitUntil, type AgentProcess } from '../helpers/agent-process.ts';
 import { CHILD_APP as CHILD, execWorkspace, type ExecWorkspace } from '../helpers/exec-workspace.ts';
@@ -33,13 +34,43 @@ t.test('the application sees the secret in its environment and its exit code is 
   noLeak(t, a);
 });
 
-t.test('a missing command is a usage error (exit 2) with a clear message', async (t) => {
+t.test('a missing command exits 127 and one that is not executable 126, as a shell would, with a clear message', async (t) => {
   const s = setup(t, '');
-  const a = startAgent(t, ['exec', '-c', join(s.dir, 'agent.yaml'), '--', join(s.dir, 'no-such-app')]);
+  const missing = startAgent(t, ['exec', '-c', s.cfg, '--', join(s.dir, 'no-such-app')]);
+  t.equal((await missing.exited).code, 127);
+  t.match(missing.stderr(), /exec: cannot start .*no-such-app: no such file or command on PATH/);
+  writeFileSync(join(s.dir, 'not-executable'), '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+  const denied = startAgent(t, ['exec', '-c', s.cfg, '--', join(s.dir, 'not-executable')]);
+  t.equal((await denied.exited).code, 126);
+  t.match(denied.stderr(), /exec: cannot start .*not-executable: permission denied/);
+  for (const a of [missing, denied]) {
+    t.ok(a.countLogs((l) => l.msg === 'sidecar stopped') === 1, 'the sidecar is stopped cleanly');
+    noLeak(t, a);
+  }
+});
+
+t.test('the health port is bound before the application starts: a taken port starts nothing', async (t) => {
+  const s = setup(t, '');
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.teardown(() => blocker.close());
+  const port = (blocker.address() as AddressInfo).port;
+  writeFileSync(s.cfg, readFileSync(s.cfg, 'utf8').replace('server: { enabled: false }', `server: { listen: "127.0.0.1:${port}" }`));
+  const a = s.start('run');
   const { code } = await a.exited;
-  t.equal(code, 2);
-  t.match(a.stderr(), /exec: cannot start .*no-such-app: no such file or command on PATH/);
+  t.not(code, 0, 'the agent fails');
+  t.same(s.records(), [], 'the application was never started');
+  t.equal(a.countLogs((l) => l.msg === 'application started'), 0);
   noLeak(t, a);
+});
+
+t.test('log order: sidecar running, then application started, then application exited', async (t) => {
+  const s = setup(t, '');
+  writeFileSync(s.cfg, readFileSync(s.cfg, 'utf8').replace('server: { enabled: false }', 'server: { listen: "127.0.0.1:0" }'));
+  const a = s.start('exit7');
+  t.equal((await a.exited).code, 7);
+  const order = a.logs.map((l) => l.msg).filter((m) => ['health server listening', 'sidecar running', 'application started', 'application exited', 'sidecar stopped'].includes(m));
+  t.same(order, ['health server listening', 'sidecar running', 'application started', 'application exited', 'sidecar stopped']);
 });
 
 t.test('SIGTERM to the agent reaches the application; the agent exits with its code', async (t) => {

@@ -18,7 +18,7 @@ async function failure(promise: Promise<unknown>): Promise<AgentError> {
   throw new Error('expected an AgentError, got a value');
 }
 
-t.test('a directory of files is a secret: file name = key, content = value, byte for byte', async (t) => {
+t.test('a directory of files is a secret: file name = key, content = value (minus one trailing line break)', async (t) => {
   const f = fixture(t);
   f.write('dev-secrets/db/password', 'CanaryDbPw-7Kq2\n');
   f.write('dev-secrets/db/username', 'erlmcp');
@@ -26,7 +26,7 @@ t.test('a directory of files is a secret: file name = key, content = value, byte
   f.write('dev-secrets/db/nested/ignored', 'CanaryNested-1');
   const p = await f.provider('./dev-secrets');
   const v = await fetchSecret(p, 'db');
-  t.same(v.data, { password: 'CanaryDbPw-7Kq2\n', username: 'erlmcp' }, 'dotfiles and subdirectories are ignored; content kept exactly');
+  t.same(v.data, { password: 'CanaryDbPw-7Kq2', username: 'erlmcp' }, 'dotfiles and subdirectories are ignored; one trailing line break trimmed');
   t.match(v.version, /^[0-9a-f]{12}$/);
   t.equal(p.describe(ref('db')), 'file ./dev-secrets/db');
   t.equal(p.type, 'file');
@@ -274,7 +274,7 @@ t.test('errors: exact messages, codes, and never a value', async (t) => {
     ['select on a directory provider', () => fetchSecret(dir, 'db', { select: 'x' }), 'config',
       'secrets.db.select: provider "local" reads a directory (./dev-secrets); use `path` to name the entry under it', 'secrets.db.select'],
     ['unknown spec field', () => fetchSecret(dir, 'db', { pth: 'x' }), 'config',
-      'secrets.db: a file secret takes only `path` (directory provider) or `select` (single-file provider)', 'secrets.db'],
+      'secrets.db: a file secret takes only `path` (directory provider), `select` (single-file provider) and `trim` (true or false)', 'secrets.db'],
     ['missing top-level key', () => fetchSecret(file, 'cache'), 'missing',
       'no secret "cache" in secrets.yaml: it has no key "cache" (top-level keys: db, erlmcp)', abs('secrets.yaml')],
     ['missing nested key', () => fetchSecret(file, 'db', { select: 'erlmcp.db' }), 'missing',

@@ -73,7 +73,7 @@ t.test('several failures are reported at once, across keys and rules', async (t)
   t.same(problems.map((p) => `${p.rule} | ${p.message}`), [
     'minLength | app.cookie: shorter than 20 characters',
     'pattern | app.cookie: does not match the pattern ^[A-Za-z0-9+/=_]+$',
-    'format | app.url: not a URL (it needs a scheme, like https://host/path)',
+    'format | app.url: not a URL (contains whitespace or a control character, such as a trailing newline)',
     'maxLength | app.key: longer than 4 characters',
     'format | app.key: not hex (contains characters other than 0-9, a-f, A-F)',
     'present | app.absent: is missing (the secret has: cookie, key, url)',

@@ -63,7 +63,10 @@ t.test('url: WHATWG URL with a scheme', async (t) => {
   t.same(messages({ format: 'url' }, 'postgres://erlmcp:CanaryPw-9@db.internal:5432/erlmcp?sslmode=require'), []);
   t.same(messages({ format: 'url' }, 'https://vault.vault.svc:8200'), []);
   t.same(messages({ format: 'url' }, 'file:///etc/erlmcp/ca.pem'), [], 'an empty host is fine when the form is scheme://');
-  for (const v of ['db.internal:5432/CanaryPath', 'mailto:CanaryPath@example.com', '//host/CanaryPath', 'https://exa mple.com/CanaryPath', 'http://[::1/CanaryPath']) {
+  const spaced = messages({ format: 'url' }, 'https://exa mple.com/CanaryPath');
+  t.same(spaced, ['format | app.k: not a URL (contains whitespace or a control character, such as a trailing newline)'], 'a space is named');
+  assertNoLeak(t, spaced, ['CanaryPath']);
+  for (const v of ['db.internal:5432/CanaryPath', 'mailto:CanaryPath@example.com', '//host/CanaryPath', 'http://[::1/CanaryPath']) {
     const got = messages({ format: 'url' }, v);
     t.same(got, ['format | app.k: not a URL (it needs a scheme, like https://host/path)'], v);
     assertNoLeak(t, got, ['CanaryPath']);

@@ -161,9 +161,15 @@ export class FileProvider implements Provider {
     if (this.#layout.mode === 'dir') {
       if (spec.select !== undefined) throw this.#specMismatch(ref, 'select', 'a directory', 'use `path` to name the entry under it');
       const source = await locate(this.#root, spec.path ?? ref.name, ref.name, this.name);
-      if (source.kind === 'keys-dir') return readKeysDir(source.place, this.name, signal);
+      // one value per file: `echo`, `printf '...\n'` and editors end it with a
+      // line break the value does not include (trim: false keeps the bytes)
+      const trim = spec.trim ?? true;
+      if (source.kind === 'keys-dir') {
+        const data = await readKeysDir(source.place, this.name, signal);
+        return trim ? Object.fromEntries(Object.entries(data).map(([k, v]) => [k, trimLineBreak(v)])) : data;
+      }
       const text = await readUtf8(source.place, this.name, signal);
-      if (source.kind === 'plain') return { value: text.replace(/\r?\n$/, '') };
+      if (source.kind === 'plain') return { value: trim ? trimLineBreak(text) : text };
       if (source.format === 'env') return parseEnv(text, source.place);
       const tree = parseStructured(source.format, text, source.place);
       if (!isTreeMap(tree)) throw notAMap(source.place, `${source.place.display}`, kindOf(tree), this.name);
@@ -219,12 +225,17 @@ export class FileProvider implements Provider {
 function specOf(ref: SecretRef, provider: string): FileSecretSpec {
   const parsed = secretSpecSchema.safeParse(ref.spec);
   if (!parsed.success) {
-    throw new AgentError('config', `secrets.${ref.name}: a file secret takes only \`path\` (directory provider) or \`select\` (single-file provider)`, {
+    throw new AgentError('config', `secrets.${ref.name}: a file secret takes only \`path\` (directory provider), \`select\` (single-file provider) and \`trim\` (true or false)`, {
       where: `secrets.${ref.name}`,
       provider,
     });
   }
   return parsed.data;
+}
+
+/** one trailing line break (\n or \r\n), not all trailing whitespace: a value may end in spaces on purpose */
+export function trimLineBreak(v: string): string {
+  return v.replace(/\r?\n$/, '');
 }
 
 function parseStructured(format: 'json' | 'yaml', text: string, place: FilePlace): Tree {

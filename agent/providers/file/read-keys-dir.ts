@@ -6,7 +6,8 @@
 // so: follow symlinks, skip every entry starting with "." (kubelet's own
 // "..*" entries and dotfiles like .gitkeep), skip subdirectories. A key
 // symlink left dangling by an update means the key is gone. File content is
-// the value, byte for byte (a mounted Secret has no trailing newline to strip).
+// the value, byte for byte; the provider strips one trailing line break
+// unless the secret says `trim: false`.
 
 import { readdir, stat } from 'node:fs/promises';
 import { isAgentError } from '../../errors.ts';

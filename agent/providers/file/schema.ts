@@ -23,6 +23,10 @@ export const secretSpecSchema = z.strictObject({
   /** directory provider: the entry under the directory (default: the secret's name) */
   path: z.optional(relativePath),
   /** single-file provider: the dotted key of the secret's map in the file (default: the secret's name) */
+  /** a value read from a file of its own (a key file in a mounted-Secret
+   * directory, a plain file) loses one trailing line break (default true);
+   * false keeps the file's bytes exactly */
+  trim: z.optional(z.boolean()),
   select: z.optional(
     z.string().check(
       z.minLength(1),
