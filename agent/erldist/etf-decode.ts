@@ -5,6 +5,7 @@
 // estimated memory of the decoded term, nesting, atom length, bignum size and
 // what a compressed term inflates to. Crossing one is an ErlDistError('limit').
 
+import { isUtf8 } from 'node:buffer';
 import { ErlDistError } from './errors.ts';
 import * as T from './etf-tags.ts';
 import { MAX_ATOM_CHARS, MAX_BIG_BYTES, MAX_DECODED_BYTES, MAX_FRAME_BYTES, MAX_TERM_DEPTH } from './limits.ts';
@@ -52,6 +53,13 @@ export interface DecodeOptions {
   atomCacheRefs?: Atom[];
   /** shared when several terms make one message (a frame's control and payload) */
   budget?: DecodeBudget;
+}
+
+/** characters in a UTF-8 range: the bytes that do not continue a sequence (no string, no array) */
+function utf8Chars(buf: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) if (((buf[i] as number) & 0xc0) !== 0x80) n++;
+  return n;
 }
 
 export class TermReader {
@@ -168,8 +176,16 @@ export class TermReader {
   atomText(len: number, latin1: boolean): Atom {
     // UTF-8 takes at most 4 bytes a character: refuse before reading.
     if (len > MAX_ATOM_CHARS * (latin1 ? 1 : 4)) this.tooMuch(`an atom of ${len} bytes; Erlang atoms have at most ${MAX_ATOM_CHARS} characters`);
-    const name = latin1 ? this.bytes(len).toString('latin1') : this.bytes(len).toString('utf8');
-    const chars = latin1 ? len : [...name].length;
+    this.need(len);
+    const start = this.pos;
+    this.pos += len;
+    // read in place, no copy: a flood of atoms must not become a flood of small buffers
+    if (!latin1 && !isUtf8(this.buf.subarray(start, start + len))) {
+      this.pos = start;
+      this.fail('an atom whose text is not valid UTF-8');
+    }
+    const name = this.buf.toString(latin1 ? 'latin1' : 'utf8', start, start + len);
+    const chars = latin1 ? len : utf8Chars(this.buf, start, start + len);
     if (chars > MAX_ATOM_CHARS) this.tooMuch(`an atom of ${chars} characters; Erlang atoms have at most ${MAX_ATOM_CHARS}`);
     this.charge(OBJECT_COST + 2 * name.length);
     return atom(name);

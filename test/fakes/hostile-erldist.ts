@@ -67,25 +67,26 @@ export function replyFrame(call: IncomingCall, reply: Buffer): Buffer {
   return Buffer.concat([Buffer.from([PASS_THROUGH]), control(call.from), Buffer.from([131, 104, 2]), ref, reply]);
 }
 
-/**
- * The same, with the payload compressed; `announced` is the size the
- * COMPRESSED header claims (a liar claims less than the data inflates to).
- */
+/** `inner` (a term without version byte) compressed; `announced` is the size the header claims */
+export function compressed(inner: Buffer, announced = inner.length, level = 9): Buffer {
+  return Buffer.concat([Buffer.from([131, 80]), u32(announced), deflateSync(inner, { level })]);
+}
+
+/** the body of a frame answering `call` with `reply`, compressed (a liar announces less than it holds) */
 export function compressedReplyFrame(call: IncomingCall, reply: Buffer, announced?: number): Buffer {
   const ref = encodeTerm(call.ref).subarray(1);
   const inner = Buffer.concat([Buffer.from([104, 2]), ref, reply]);
-  return Buffer.concat([
-    Buffer.from([PASS_THROUGH]),
-    control(call.from),
-    Buffer.from([131, 80]),
-    u32(announced ?? inner.length),
-    deflateSync(inner, { level: 9 }),
-  ]);
+  return Buffer.concat([Buffer.from([PASS_THROUGH]), control(call.from), compressed(inner, announced)]);
+}
+
+/** a frame to `to` with a payload made in advance (version byte included) */
+export function frameTo(to: Pid, externalPayload: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([PASS_THROUGH]), control(to), externalPayload]);
 }
 
 /** a frame to `to` that is no reply to anything: the client must decode it and drop it */
 export function strayFrame(to: Pid, payload: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([PASS_THROUGH]), control(to), Buffer.from([131]), payload]);
+  return frameTo(to, Buffer.concat([Buffer.from([131]), payload]));
 }
 
 export const HOSTILE_NODE = 'hostile@127.0.0.1';
@@ -105,8 +106,9 @@ export function flood(s: PeerSession, nextFrame: () => Buffer, backlog = 8 * 102
   tick();
 }
 
-/** writes `bytes` one byte every `intervalMs`, never the last one */
-export function trickle(s: PeerSession, bytes: Buffer, intervalMs: number): void {
+/** writes the frame of `body` one byte every `intervalMs`, never the last one */
+export function trickleFrame(s: PeerSession, body: Buffer, intervalMs: number): void {
+  const bytes = Buffer.concat([u32(body.length), body]);
   let i = 0;
   const timer = setInterval(() => {
     if (s.closed || i >= bytes.length - 1) {

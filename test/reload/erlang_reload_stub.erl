@@ -3,7 +3,7 @@
 %% the value, the way erlmcp_config:reload() re-reads its settings. The file
 %% is given at start-up: erl ... -stub_file PATH.
 -module(erlang_reload_stub).
--export([reload/0, value/0, reloads/0, leak_crash/0, leak_result/0, slow/1]).
+-export([reload/0, value/0, reloads/0, leak_crash/0, leak_result/0, leak_atom/0, leak_improper/0, leak_crash_atom/0, slow/1]).
 
 file_path() ->
     {ok, [[Path]]} = init:get_argument(stub_file),
@@ -31,6 +31,15 @@ leak_crash() ->
 
 %% A reload that returns the value instead of ok.
 leak_result() -> {loaded, read_key()}.
+
+%% The value echoed back in the forms the notifier keeps when it prints a
+%% term (atoms, numbers): inside an atom, and as the character codes of an
+%% improper list. Only the log scrubber stands between these and the log.
+leak_atom() -> {loaded, binary_to_atom(read_key(), utf8)}.
+
+leak_improper() -> binary_to_list(read_key()) ++ loaded.
+
+leak_crash_atom() -> erlang:error({bad_key, binary_to_atom(read_key(), utf8)}).
 
 slow(Ms) ->
     timer:sleep(Ms),
