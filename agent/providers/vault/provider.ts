@@ -80,7 +80,7 @@ export class VaultProvider implements Provider {
     const tomb = reply.status === 404 || reply.status === 200 ? kvV2Tombstone(reply.body) : undefined;
     if (tomb) throw tomb.destroyed ? versionDestroyed(c, tomb.version) : versionDeleted(c, tomb.version, tomb.deletionTime);
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
-    const value = toSecretValue(reply.body, this.#ctx.now());
+    const value = toSecretValue(reply.body, this.#ctx.now(), `vault ${s.path} (secrets.${ref.name})`, (problem) => this.#numberProblem(ref.name, s.path, problem));
     if (!value) throw emptyResponse(c);
     registerSecretData(value.data);
     if (value.lease) this.#leases.set(value.lease.id, { secret: ref.name, generation: state.generation, initialTtl: value.lease.ttlSeconds });
@@ -126,6 +126,7 @@ export class VaultProvider implements Provider {
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const renewed = leaseRenewal(reply.body);
     if (!renewed) throw new AgentError('unavailable', `vault provider "${this.name}": Vault at ${this.#http.address} answered a lease renewal without lease_duration`, { provider: this.name });
+    if (renewed.problem) this.#numberProblem(ref.name, 'sys/leases/renew', renewed.problem);
     this.#log.debug({ provider: this.name, secret: ref.name, leaseId: lease.id, ttlSeconds: renewed.ttlSeconds }, 'vault lease renewed');
     return { ...value, lease: { id: lease.id, ttlSeconds: renewed.ttlSeconds, renewable: renewed.renewable, obtainedAt: this.#ctx.now() } };
   }
@@ -244,6 +245,11 @@ export class VaultProvider implements Provider {
       caFile: this.#caFileShown(),
       timeoutMs: this.#timeoutMs,
     };
+  }
+
+  /** a number in Vault's answer was out of bounds and replaced (backend-numbers.ts) */
+  #numberProblem(secret: string, apiPath: string, problem: string): void {
+    this.#log.warn({ provider: this.name, secret, path: apiPath, problem }, `vault answered ${apiPath} with a number out of bounds: ${problem}`);
   }
 
   #caFileShown(): string | undefined {
