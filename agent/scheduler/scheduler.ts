@@ -11,10 +11,16 @@
 //   or triggers for it fell due together;
 // - never two checks of the same name at once: a name that falls due while its
 //   previous check is still running is held and delivered, once, after it.
+// - never a tight loop: a name's check starts at least MIN_CHECK_GAP_MS (of
+//   its kind) after its previous start, and a name that keeps asking sooner waits longer each
+//   time (timing.ts pacedAt). This is the one floor under every refetch,
+//   renewal, re-login and poll, so no caller (nor any number a backend sent)
+//   can make the agent hammer a backend.
 // The callback decides the next time (see timing.ts) and calls schedule again;
-// the Scheduler itself holds no policy.
+// apart from that floor the Scheduler holds no policy.
 
 import type { Clock, TimerHandle } from './clock.ts';
+import { MIN_CHECK_GAP_MS, pacedAt, type CheckPace } from './timing.ts';
 
 export type CheckKind = 'static' | 'leased' | 'token';
 
@@ -38,6 +44,12 @@ export class Scheduler {
   private readonly entries = new Map<string, Entry>();
   private readonly due = new Map<string, DueCheck>();
   private readonly inFlight = new Set<string>();
+  /** per name: its last start and how many starts in a row came too soon */
+  private readonly pace = new Map<string, CheckPace>();
+  /** per name: whether the check now planned came too soon (the streak it
+   * would make), counted when it starts, so that fifty requests before one
+   * start are one step of backoff, not fifty */
+  private readonly pending = new Map<string, number>();
   private callback: DueCallback | undefined;
   private flushTimer: TimerHandle | undefined;
   private readonly onError: (e: unknown) => void;
@@ -52,21 +64,34 @@ export class Scheduler {
     this.callback = cb;
   }
 
+  /** plan `name` at `at` (epoch ms), or later when that is too soon after its last check */
   schedule(name: string, at: number, kind: CheckKind): void {
     if (this.stopped) return;
     this.cancel(name);
+    const now = this.clock.now();
+    const paced = this.paced(name, at, now, kind);
     const timer = this.clock.setTimeout(() => {
       this.entries.delete(name);
-      this.enqueue({ name, kind, dueAt: at });
-    }, at - this.clock.now());
-    this.entries.set(name, { kind, at, timer });
+      this.enqueue({ name, kind, dueAt: paced });
+    }, paced - now);
+    this.entries.set(name, { kind, at: paced, timer });
   }
 
-  /** make `name` due now, replacing its timer (push notifications) */
+  /** make `name` due now (push notifications), replacing its timer; too soon
+   * after its last check, it is planned at the floor instead */
   trigger(name: string, kind?: CheckKind): void {
+    if (this.stopped) return;
     const known = this.entries.get(name);
+    const k = kind ?? known?.kind ?? 'static';
+    const now = this.clock.now();
+    const pace = this.pace.get(name);
+    if (pace?.lastStartAt !== undefined && pacedAt(now, now, pace, MIN_CHECK_GAP_MS[k]).at > now) {
+      this.schedule(name, now, k);
+      return;
+    }
     this.cancel(name);
-    this.enqueue({ name, kind: kind ?? known?.kind ?? 'static', dueAt: this.clock.now() });
+    this.pending.set(name, 0);
+    this.enqueue({ name, kind: k, dueAt: now });
   }
 
   cancel(name: string): void {
@@ -95,6 +120,12 @@ export class Scheduler {
     this.flushTimer = undefined;
   }
 
+  private paced(name: string, at: number, now: number, kind: CheckKind): number {
+    const p = pacedAt(at, now, this.pace.get(name) ?? { lastStartAt: undefined, tooSoon: 0 }, MIN_CHECK_GAP_MS[kind]);
+    this.pending.set(name, p.tooSoon);
+    return p.at;
+  }
+
   private enqueue(check: DueCheck): void {
     if (this.stopped) return;
     const prev = this.due.get(check.name);
@@ -112,9 +143,12 @@ export class Scheduler {
     if (!cb || this.stopped) return;
     const ready = [...this.due.values()].filter((c) => !this.inFlight.has(c.name));
     if (ready.length === 0) return;
+    const startedAt = this.clock.now();
     for (const c of ready) {
       this.due.delete(c.name);
       this.inFlight.add(c.name);
+      this.pace.set(c.name, { lastStartAt: startedAt, tooSoon: this.pending.get(c.name) ?? 0 });
+      this.pending.delete(c.name);
     }
     try {
       await cb(ready);

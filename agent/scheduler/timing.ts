@@ -7,6 +7,7 @@
 //   nextTokenAction(token, now, opts)                           -> renew-self | relogin | none, at
 //   nextBackoff(attempt, initialMs, maxMs, rand)                -> ms (exponential, jittered)
 //   nextDecorrelatedBackoff(previousMs, initialMs, maxMs, rand) -> ms
+//   pacedAt(requestedAt, now, pace)                            -> epoch ms, the floor applied
 //
 // Lease policy (the Vault agent / consul-template way):
 // - renewable lease: renew at `fraction` of its TTL, pulled earlier by 10-20%
@@ -111,4 +112,44 @@ export function nextBackoff(attempt: number, initialMs: number, maxMs: number, r
 export function nextDecorrelatedBackoff(previousMs: number, initialMs: number, maxMs: number, rand: Rand): number {
   const upper = Math.max(initialMs, previousMs * 3);
   return Math.min(maxMs, Math.round(between(initialMs, upper, rand)));
+}
+
+/** one name's check never starts sooner than this after its previous start,
+ * by kind. A static secret's pace is the operator's (refresh.interval, say 1s
+ * with 10% jitter; a backoff from 300 ms): its floor sits below any of that,
+ * so a configured pace is never changed. A lease's or token's pace comes from
+ * numbers the backend sent: no sane lease needs renewing more than once a
+ * second, and what asks for more (a TTL of 0.3 s, 0, -5, NaN) is backed off. */
+export const MIN_CHECK_GAP_MS: Readonly<Record<'static' | 'leased' | 'token', number>> = { static: 250, leased: 1_000, token: 1_000 };
+/** a name that keeps asking for its next check sooner than its floor
+ * (a lease of 0 s, a token TTL of -5, a provider that reports a change on
+ * every read) is held back further each time, doubling up to this */
+export const MAX_CHECK_GAP_MS = 60_000;
+/** no check is planned further ahead than this: a year is beyond any lease
+ * (backend-numbers.ts caps them at 32 days) or sensible poll interval */
+export const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
+
+/** what the scheduler remembers of one name's checks */
+export interface CheckPace {
+  /** epoch ms the last check of this name started; undefined before the first */
+  lastStartAt: number | undefined;
+  /** consecutive starts that had been asked for sooner than the floor */
+  tooSoon: number;
+}
+
+/**
+ * When a check asked for at `requestedAt` may run: the floor under every
+ * refetch, renewal, re-login and poll, whoever asked. A time that is not a
+ * number counts as "now"; one too far ahead is brought to MAX_SCHEDULE_AHEAD_MS.
+ * A request sooner than minGapMs (MIN_CHECK_GAP_MS of its kind) after the
+ * name's last start is a tight loop in the making: it waits minGapMs, then
+ * twice that, four times... up to MAX_CHECK_GAP_MS after that start; one that
+ * respects the floor resets it.
+ */
+export function pacedAt(requestedAt: number, now: number, pace: CheckPace, minGapMs: number): { at: number; tooSoon: number } {
+  const wanted = Number.isNaN(requestedAt) ? now : Math.min(requestedAt, now + MAX_SCHEDULE_AHEAD_MS);
+  if (pace.lastStartAt === undefined || wanted >= pace.lastStartAt + minGapMs) return { at: wanted, tooSoon: 0 };
+  const tooSoon = pace.tooSoon + 1;
+  const gap = Math.min(MAX_CHECK_GAP_MS, minGapMs * 2 ** Math.min(tooSoon - 1, 30));
+  return { at: Math.max(wanted, pace.lastStartAt + gap), tooSoon };
 }

@@ -17,6 +17,7 @@ import { checkValues } from '../pipeline/check-values.ts';
 import { Limiter } from '../pipeline/limiter.ts';
 import type { PreparedTemplate } from '../pipeline/prepare-templates.ts';
 import { renderAll } from '../pipeline/render-all.ts';
+import { isoOrUnknown } from '../providers/backend-numbers.ts';
 import type { Provider, SecretRef, SecretValue } from '../providers/provider.ts';
 import type { Clock } from '../scheduler/clock.ts';
 import type { CheckKind, DueCheck, Scheduler } from '../scheduler/scheduler.ts';
@@ -157,7 +158,7 @@ export class SecretChecks {
       const a = nextLeaseAction(lease, now, { fraction: this.d.config.refresh.leaseRenewFraction, rand: this.d.rand, requestedTtlSeconds: st.requestedTtlSeconds });
       const provider = this.d.providers.get(secret.provider);
       st.leaseAction = a.action === 'renew' && provider?.renew ? 'renew' : 'refetch';
-      this.d.logger.debug({ secret: secret.name, action: st.leaseAction, at: new Date(a.at).toISOString(), reason: a.reason }, 'lease check planned');
+      this.d.logger.debug({ secret: secret.name, action: st.leaseAction, at: isoOrUnknown(new Date(a.at)), reason: a.reason }, 'lease check planned');
       this.d.scheduler.schedule(secret.name, a.at, 'leased');
       return;
     }

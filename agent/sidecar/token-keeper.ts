@@ -7,6 +7,7 @@
 
 import { asAgentError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
+import { isoOrUnknown } from '../providers/backend-numbers.ts';
 import type { Provider } from '../providers/provider.ts';
 import type { Clock } from '../scheduler/clock.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
@@ -77,7 +78,7 @@ export class TokenKeeper {
       return;
     }
     st.action = a.action;
-    this.d.logger.debug({ provider: providerName, action: a.action, at: new Date(a.at).toISOString(), reason: a.reason }, 'token check planned');
+    this.d.logger.debug({ provider: providerName, action: a.action, at: isoOrUnknown(new Date(a.at)), reason: a.reason }, 'token check planned');
     this.d.scheduler.schedule(TOKEN_PREFIX + providerName, a.at, 'token');
   }
 

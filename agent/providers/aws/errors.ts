@@ -4,6 +4,7 @@
 
 import { AgentError } from '../../errors.ts';
 import { notBeforeText, parseRetryAfter, parseRetryAfterMs } from '../retry-after.ts';
+import { isoOrUnknown } from '../backend-numbers.ts';
 
 export interface AwsCallContext {
   /** the provider's name in `providers:` */
@@ -62,7 +63,7 @@ function restoreHint(c: AwsCallContext): string {
 }
 
 export function scheduledForDeletion(c: AwsCallContext, deletedDate?: Date): AgentError {
-  const when = deletedDate ? ` (deletion requested ${deletedDate.toISOString()})` : '';
+  const when = deletedDate ? ` (deletion requested ${isoOrUnknown(deletedDate)})` : '';
   return new AgentError('missing', `aws provider "${c.provider}": secret "${c.secretId}" in region ${c.region} is scheduled for deletion${when}: ${restoreHint(c)}`, {
     where: `secrets.${c.secret}`,
     provider: c.provider,

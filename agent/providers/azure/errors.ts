@@ -4,6 +4,7 @@
 
 import { AgentError } from '../../errors.ts';
 import { notBeforeText, parseRetryAfter, parseRetryAfterMs } from '../retry-after.ts';
+import { isoOrUnknown } from '../backend-numbers.ts';
 
 export interface AzureCallContext {
   provider: string;
@@ -39,11 +40,11 @@ function init(c: AzureCallContext, cause?: unknown) {
 }
 
 export function expired(c: AzureCallContext, expiresOn: Date, version: string | undefined): AgentError {
-  return new AgentError('missing', `${at(c)}: secret "${c.secretName}"${version ? ` version ${version}` : ''} in ${c.vaultUrl} expired at ${expiresOn.toISOString()}: set a new version (\`az keyvault secret set --vault-name ${vaultName(c)} --name ${c.secretName} ...\`) or extend it (\`az keyvault secret set-attributes --vault-name ${vaultName(c)} --name ${c.secretName} --expires ...\`)`, init(c));
+  return new AgentError('missing', `${at(c)}: secret "${c.secretName}"${version ? ` version ${version}` : ''} in ${c.vaultUrl} expired at ${isoOrUnknown(expiresOn)}: set a new version (\`az keyvault secret set --vault-name ${vaultName(c)} --name ${c.secretName} ...\`) or extend it (\`az keyvault secret set-attributes --vault-name ${vaultName(c)} --name ${c.secretName} --expires ...\`)`, init(c));
 }
 
 export function notYetValid(c: AzureCallContext, notBefore: Date, version: string | undefined): AgentError {
-  return new AgentError('missing', `${at(c)}: secret "${c.secretName}"${version ? ` version ${version}` : ''} in ${c.vaultUrl} is not valid before ${notBefore.toISOString()} (its notBefore attribute): wait, or change it with \`az keyvault secret set-attributes --vault-name ${vaultName(c)} --name ${c.secretName} --not-before ...\``, init(c));
+  return new AgentError('missing', `${at(c)}: secret "${c.secretName}"${version ? ` version ${version}` : ''} in ${c.vaultUrl} is not valid before ${isoOrUnknown(notBefore)} (its notBefore attribute): wait, or change it with \`az keyvault secret set-attributes --vault-name ${vaultName(c)} --name ${c.secretName} --not-before ...\``, init(c));
 }
 
 export function notJsonObject(c: AzureCallContext): AgentError {

@@ -170,11 +170,14 @@ class GcpProvider implements Provider {
   }
 }
 
-/** payload.data_crc32c arrives as a number, a decimal string or a Long, or is absent */
+/** payload.data_crc32c arrives as a number, a decimal string or a Long, or is
+ * absent. A CRC32C is a whole number below 2^32: anything else present (1e999,
+ * -1, 1.5, "soon") is NaN, which matches no checksum, so the payload is
+ * refused rather than taken unchecked. */
 function checksumOf(v: unknown): number | undefined {
   if (v === null || v === undefined) return undefined;
   const n = Number(typeof v === 'object' ? String(v) : v);
-  return Number.isFinite(n) ? n : undefined;
+  return Number.isInteger(n) && n >= 0 && n < 2 ** 32 ? n : Number.NaN;
 }
 
 const STATES = ['STATE_UNSPECIFIED', 'ENABLED', 'DISABLED', 'DESTROYED'];

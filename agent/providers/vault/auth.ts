@@ -8,6 +8,7 @@ import path from 'node:path';
 import { AgentError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
 import { registerSecretValue } from '../../log/secret-registry.ts';
+import { tokenTtlSeconds } from '../backend-numbers.ts';
 import type { VaultHttp, VaultReply } from './client.ts';
 import { type VaultCallContext, aborted, endpointMissing, httpFailure, transportFailure, vaultSays } from './errors.ts';
 import type { VaultAuthConfig } from './schema.ts';
@@ -62,12 +63,14 @@ interface AuthBlock {
   policies?: unknown;
 }
 
-function authBlock(body: unknown): AuthBlock | undefined {
+function authBlock(body: unknown, onProblem: (problem: string) => void): AuthBlock | undefined {
   const a = (body as { auth?: Record<string, unknown> } | undefined)?.auth;
-  if (!a || typeof a.client_token !== 'string' || a.client_token === '') return undefined;
+  if (!a || typeof a !== 'object' || typeof a.client_token !== 'string' || a.client_token === '') return undefined;
+  const ttl = tokenTtlSeconds(a.lease_duration);
+  if (ttl.problem) onProblem(`auth.lease_duration ${ttl.problem}`);
   return {
     client_token: a.client_token,
-    lease_duration: typeof a.lease_duration === 'number' ? a.lease_duration : 0,
+    lease_duration: ttl.seconds,
     renewable: a.renewable === true,
     policies: a.policies,
   };
@@ -125,7 +128,7 @@ export class VaultAuth {
     const reply = await this.#send(c, 'POST', 'auth/token/renew-self', { token: s.token, body: {}, signal });
     if (reply.status === 400 || reply.status === 403) return undefined;
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
-    const a = authBlock(reply.body);
+    const a = authBlock(reply.body, (p) => this.#numberProblem(c.path, p));
     if (!a) throw new AgentError('unavailable', `vault provider "${this.#o.provider}": Vault at ${this.#o.address} answered renew-self without an auth block`, { provider: this.#o.provider });
     const now = this.#o.now();
     const next: TokenState = {
@@ -181,8 +184,11 @@ export class VaultAuth {
     // every Vault has lookup-self: a 404 is a missing namespace or not Vault at all
     if (reply.status === 404) throw endpointMissing(c, reply.body);
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
-    const d = ((reply.body as { data?: Record<string, unknown> }).data ?? {}) as Record<string, unknown>;
-    const ttl = typeof d.ttl === 'number' ? d.ttl : 0;
+    const body = reply.body as { data?: unknown } | undefined;
+    const d = (body && typeof body.data === 'object' && body.data !== null ? body.data : {}) as Record<string, unknown>;
+    const checked = tokenTtlSeconds(d.ttl);
+    if (checked.problem) this.#numberProblem(c.path, `data.ttl ${checked.problem}`);
+    const ttl = checked.seconds;
     const now = this.#o.now();
     const state: TokenState = {
       token,
@@ -206,7 +212,7 @@ export class VaultAuth {
     // an auth mount that is not there answers 403 (above); a 404 is a missing namespace or not Vault at all
     if (reply.status === 404) throw endpointMissing(c, reply.body);
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
-    const a = authBlock(reply.body);
+    const a = authBlock(reply.body, (p) => this.#numberProblem(c.path, p));
     if (!a) throw new AgentError('auth', `vault provider "${this.#o.provider}": login at ${loginPath} returned no token`, { provider: this.#o.provider });
     registerSecretValue(a.client_token);
     this.#remember(a.client_token);
@@ -240,6 +246,11 @@ export class VaultAuth {
       `vault provider "${this.#o.provider}": approle login at auth/${mount}/login was refused${says ? ` (${says})` : ''}: check auth.roleIdFile (${this.#abs(roleIdFile)}) and auth.secretIdFile (${this.#abs(secretIdFile)}); a secret ID can expire or run out of uses`,
       { where: `providers.${this.#o.provider}.auth`, provider: this.#o.provider },
     );
+  }
+
+  /** a TTL in Vault's answer was out of bounds and replaced (backend-numbers.ts) */
+  #numberProblem(apiPath: string, problem: string): void {
+    this.#o.logger.warn({ provider: this.#o.provider, path: apiPath, problem }, `vault answered ${apiPath} with a token TTL out of bounds: ${problem}`);
   }
 
   #remember(value: string): void {

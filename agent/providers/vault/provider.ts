@@ -82,7 +82,7 @@ export class VaultProvider implements Provider {
     // a pinned version Vault does not have: a plain 404, which would otherwise read as "no secret"
     if (reply.status === 404 && s.version !== undefined) throw versionMissing(c, s.version);
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
-    const value = toSecretValue(reply.body, this.#ctx.now());
+    const value = toSecretValue(reply.body, this.#ctx.now(), `vault ${s.path} (secrets.${ref.name})`, (problem) => this.#numberProblem(ref.name, s.path, problem));
     if (!value) throw emptyResponse(c);
     registerSecretData(value.data);
     if (value.lease) this.#leases.set(value.lease.id, { secret: ref.name, generation: state.generation, initialTtl: value.lease.ttlSeconds });
@@ -128,6 +128,7 @@ export class VaultProvider implements Provider {
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const renewed = leaseRenewal(reply.body);
     if (!renewed) throw new AgentError('unavailable', `vault provider "${this.name}": Vault at ${this.#http.address} answered a lease renewal without lease_duration`, { provider: this.name });
+    if (renewed.problem) this.#numberProblem(ref.name, 'sys/leases/renew', renewed.problem);
     this.#log.debug({ provider: this.name, secret: ref.name, leaseId: lease.id, ttlSeconds: renewed.ttlSeconds }, 'vault lease renewed');
     return { ...value, lease: { id: lease.id, ttlSeconds: renewed.ttlSeconds, renewable: renewed.renewable, obtainedAt: this.#ctx.now() } };
   }
@@ -249,6 +250,11 @@ export class VaultProvider implements Provider {
       caFile: this.#caFileShown(),
       timeoutMs: this.#timeoutMs,
     };
+  }
+
+  /** a number in Vault's answer was out of bounds and replaced (backend-numbers.ts) */
+  #numberProblem(secret: string, apiPath: string, problem: string): void {
+    this.#log.warn({ provider: this.name, secret, path: apiPath, problem }, `vault answered ${apiPath} with a number out of bounds: ${problem}`);
   }
 
   #caFileShown(): string | undefined {

@@ -3,12 +3,14 @@
 // data.data with data.metadata, a dynamic secret carries a lease_id, KV v1
 // (and anything else) returns the value as data.
 
+import { leaseSeconds, positiveVersion } from '../backend-numbers.ts';
 import { toKeyMap } from '../key-map.ts';
 
 import type { SecretValue } from '../provider.ts';
 
 interface KvV2Metadata {
-  version: number;
+  /** undefined when Vault sent no usable version (not an integer >= 1) */
+  version: number | undefined;
   created_time: string;
   deletion_time: string;
   destroyed: boolean;
@@ -25,9 +27,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 function kvV2Metadata(v: unknown): KvV2Metadata | undefined {
-  if (!isObject(v) || typeof v.version !== 'number' || typeof v.created_time !== 'string') return undefined;
+  if (!isObject(v) || !('version' in v) || typeof v.created_time !== 'string') return undefined;
   return {
-    version: v.version,
+    version: positiveVersion(v.version),
     created_time: v.created_time,
     deletion_time: typeof v.deletion_time === 'string' ? v.deletion_time : '',
     destroyed: v.destroyed === true,
@@ -48,30 +50,35 @@ export function kvV2Tombstone(body: unknown): KvV2Tombstone | undefined {
   const parts = kvV2Parts(body);
   if (!parts || parts.data !== null) return undefined;
   const m = parts.metadata;
-  if (!m.destroyed && m.deletion_time === '') return undefined;
+  if (m.version === undefined || (!m.destroyed && m.deletion_time === '')) return undefined;
   return { version: m.version, deletionTime: m.deletion_time, destroyed: m.destroyed };
 }
 
 /** templates see strings: anything else is JSON text */
 export const stringifyValues = toKeyMap;
 
-/** a 2xx read -> SecretValue; undefined when the body holds no data object */
-export function toSecretValue(body: unknown, now: number): SecretValue | undefined {
+/**
+ * a 2xx read -> SecretValue; undefined when the body holds no data object.
+ * Throws (validation) when a value is nested too deep to be a secret.
+ * `what` names the answer in errors; `onProblem` hears of numbers that were
+ * out of bounds and replaced (backend-numbers.ts), to log them.
+ */
+export function toSecretValue(body: unknown, now: number, what = 'vault', onProblem: (problem: string) => void = () => {}): SecretValue | undefined {
   if (!isObject(body)) return undefined;
   const v2 = kvV2Parts(body);
   if (v2) {
     if (!isObject(v2.data)) return undefined;
-    return { data: stringifyValues(v2.data), version: String(v2.metadata.version) };
+    const data = stringifyValues(v2.data, what);
+    const version = v2.metadata.version;
+    if (version === undefined) onProblem('metadata.version is not a whole number >= 1; changes are checked by full reads');
+    return version === undefined ? { data } : { data, version: String(version) };
   }
   if (!isObject(body.data)) return undefined;
-  const value: SecretValue = { data: stringifyValues(body.data) };
+  const value: SecretValue = { data: stringifyValues(body.data, what) };
   if (typeof body.lease_id === 'string' && body.lease_id !== '') {
-    value.lease = {
-      id: body.lease_id,
-      ttlSeconds: typeof body.lease_duration === 'number' ? body.lease_duration : 0,
-      renewable: body.renewable === true,
-      obtainedAt: now,
-    };
+    const ttl = leaseSeconds(body.lease_duration);
+    if (ttl.problem) onProblem(`lease_duration ${ttl.problem}`);
+    value.lease = { id: body.lease_id, ttlSeconds: ttl.seconds, renewable: body.renewable === true, obtainedAt: now };
   }
   return value;
 }
@@ -111,10 +118,11 @@ export function deletedBy(deletionTime: unknown, now: number): boolean {
 /** from a metadata read: the current version and which versions are gone at `now` */
 export function kvV2VersionState(body: unknown, now: number): KvV2VersionState | undefined {
   const d = isObject(body) ? body.data : undefined;
-  if (!isObject(d) || typeof d.current_version !== 'number') return undefined;
+  const current = isObject(d) ? positiveVersion(d.current_version) : undefined;
+  if (!isObject(d) || current === undefined) return undefined;
   const versions = isObject(d.versions) ? d.versions : {};
   return {
-    currentVersion: d.current_version,
+    currentVersion: current,
     gone(version) {
       const v = versions[String(version)];
       if (!isObject(v)) return true;
@@ -126,9 +134,13 @@ export function kvV2VersionState(body: unknown, now: number): KvV2VersionState |
 export interface LeaseRenewal {
   ttlSeconds: number;
   renewable: boolean;
+  /** lease_duration was out of bounds and replaced (backend-numbers.ts) */
+  problem?: string;
 }
 
+/** undefined when the answer has no lease_duration at all */
 export function leaseRenewal(body: unknown): LeaseRenewal | undefined {
-  if (!isObject(body) || typeof body.lease_duration !== 'number') return undefined;
-  return { ttlSeconds: body.lease_duration, renewable: body.renewable === true };
+  if (!isObject(body) || !('lease_duration' in body)) return undefined;
+  const ttl = leaseSeconds(body.lease_duration);
+  return { ttlSeconds: ttl.seconds, renewable: body.renewable === true, ...(ttl.problem ? { problem: `lease_duration ${ttl.problem}` } : {}) };
 }
