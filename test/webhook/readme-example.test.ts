@@ -14,3 +14,17 @@ t.test('the README webhook example is admitted as written', async (t) => {
   t.equal(response.allowed, true, JSON.stringify(response.status));
   t.match(agentConfigOf(patched, 'erlmcp-secrets'), { reload: [{ type: 'erlang', cookieSecret: 'cookie.value', call: 'erlmcp_config:reload()' }] });
 });
+
+t.test('the README denial example is what the webhook answers, with kubectl\'s prefix', async (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.split('### When a pod is denied')[1]!.split('\n### ')[0]!;
+  const [podYaml, answer] = [...section.matchAll(/```(?:yaml)?\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const pod = parse(podYaml!) as Pod;
+  const { response } = admit(reviewOf(pod), testWebhookConfig());
+  t.equal(response.allowed, false, 'denied');
+  t.equal(response.status?.reason, 'BadRequest', 'kubectl prints the reason: "Error from server (BadRequest)"');
+  const file = /^# (\S+)/.exec(podYaml!)![1]!;
+  // what kubectl prints for a webhook denial of `kubectl create -f FILE`
+  const printed = `Error from server (BadRequest): error when creating "${file}": admission webhook "inject.secrets.erlmcp.io" denied the request: ${response.status?.message}`;
+  t.equal(answer!.trim().split('\n').join(' '), printed, 'the README shows the answer as it is, wrapped at spaces');
+});
