@@ -134,9 +134,13 @@ export class SecretChecks {
       this.d.metrics.fetchFailed(provider.name, secret.name, err.code);
       this.d.health.markError(secret.name, err, this.d.clock.now());
       if (due.kind === 'leased') {
-        // a renewal that failed (lease revoked, token replaced) is followed by a fresh lease
+        // a renewal that failed (lease revoked, token replaced) is followed by a
+        // fresh lease; a transient failure (backend down, plugin error) is not:
+        // the lease is still live, and giving it up would mint new credentials
         if (st.leaseAction === 'renew') this.d.metrics.leaseRenewal(secret.name, 'failed');
-        st.leaseAction = 'refetch';
+        const lease = this.d.store.get(secret.name)?.value.lease;
+        const expired = !lease || this.d.clock.now() >= lease.obtainedAt + lease.ttlSeconds * 1000;
+        if (!err.retryable || expired) st.leaseAction = 'refetch';
       }
       this.d.logger.warn(
         { audit: true, secret: secret.name, provider: provider.name, ref: provider.describe(refOf(secret)), outcome: err.code, failures: st.failures, err: err.message },

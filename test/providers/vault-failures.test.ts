@@ -161,7 +161,18 @@ t.test('TLS: the configured CA verifies Vault; a wrong or missing CA fails perma
   const insecure = await h.provider({ tls: { insecureSkipVerify: true }, auth: { method: 'token', tokenFile } });
   t.same((await insecure.fetch(ref, signal())).data, { v: VALUE });
   t.ok(h.logLines.some((l) => l.includes('tls.insecureSkipVerify is on')), 'and it warns');
-  assertNoCanaries(t, [VALUE, h.vault.rootToken], [e1!.message, e2!.message, e3!.message, ...h.logLines]);
+
+  // the fake's TLS port answers plain HTTP as Vault (Go) does: 400, text
+  const plainUrl = h.vault.url.replace('https:', 'http:');
+  const plain = await create('vault', { type: 'vault', address: plainUrl, auth: { method: 'token', tokenFile } }, h.ctx);
+  t.teardown(() => plain.close());
+  const e4 = (await failure(plain.fetch(ref, signal())))!;
+  t.same([e4.code, e4.retryable], ['unavailable', false]);
+  t.equal(
+    e4.message,
+    `vault provider "vault": Vault at ${plainUrl} listens with TLS (it answered "Client sent an HTTP request to an HTTPS server"), but address says http://; use ${h.vault.url} (with tls.caFile for its CA)`,
+  );
+  assertNoCanaries(t, [VALUE, h.vault.rootToken], [e1!.message, e2!.message, e3!.message, e4.message, ...h.logLines]);
 });
 
 t.test('TLS: https to a plain HTTP Vault', async (t) => {

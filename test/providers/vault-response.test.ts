@@ -3,7 +3,7 @@
 // safely.
 
 import t from 'tap';
-import { kvV2PathSuggestion, vaultSays } from '../../agent/providers/vault/errors.ts';
+import { isLeaseGone, kvV2PathSuggestion, vaultSays } from '../../agent/providers/vault/errors.ts';
 import { kvV2MetadataPath, kvV2Tombstone, kvV2VersionState, toSecretValue } from '../../agent/providers/vault/response.ts';
 
 const meta = (version: number, extra: Record<string, unknown> = {}) => ({ created_time: '2026-01-01T00:00:00Z', deletion_time: '', destroyed: false, version, ...extra });
@@ -61,6 +61,13 @@ t.test('metadata paths', async (t) => {
   t.equal(kvV2MetadataPath('secret/data'), undefined);
   t.equal(kvV2MetadataPath('kv/app'), undefined);
   t.equal(kvV2PathSuggestion('secret/app/db'), 'secret/data/app/db');
+});
+
+t.test('a 400 on lease renewal: gone by Vault\'s own texts (or no text), a plugin failure otherwise', async (t) => {
+  for (const text of ['lease not found', 'lease expired', 'lease is not renewable', 'invalid lease']) t.ok(isLeaseGone({ errors: [text] }), text);
+  t.ok(isLeaseGone({ errors: [] }), 'no text: gone, as the status alone always said');
+  t.ok(isLeaseGone(undefined));
+  t.notOk(isLeaseGone({ errors: ['failed to renew entry: resp: (*logical.Response)(nil) err: 1 error occurred:\n\t* failed to connect to `user=x database=postgres`: dial error\n\n'] }), 'a plugin failure');
 });
 
 t.test("quoting Vault's errors", async (t) => {

@@ -416,3 +416,24 @@ t.test('HTTPS with a generated CA', async (t) => {
   t.equal(await get(readFileSync(pki.caFile, 'utf8')), 200);
   await t.rejects(get(readFileSync(pki.otherCaFile, 'utf8')), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' });
 });
+
+t.test('as OpenBao 2.7.2 answers: a namespace must exist; delete_version_after sets a future deletion_time on live versions', async (t) => {
+  const vault = await startVaultFake();
+  t.teardown(() => vault.close());
+  const call = client(vault);
+  t.same(await call('GET', 'auth/token/lookup-self', { ns: 'nope' }).then((c) => [c.status, c.body]), [404, { errors: ['namespace not found'] }]);
+  vault.createNamespace('team/child');
+  t.equal((await call('GET', 'auth/token/lookup-self', { ns: 'team' })).status, 200, 'a parent is created with its child');
+  t.equal((await call('GET', 'auth/token/lookup-self', { ns: 'team/child/' })).status, 200);
+
+  t.equal((await call('POST', 'secret/metadata/exp', { body: { delete_version_after: '1h' } })).status, 204);
+  await call('POST', 'secret/data/exp', { body: { data: { a: '1' } } });
+  const read = await call('GET', 'secret/data/exp');
+  t.equal(read.status, 200, 'a live version, though it has a deletion_time');
+  t.equal(Date.parse(read.body.data.metadata.deletion_time), vault.now() + 3600_000, 'one hour ahead');
+  const meta = await call('GET', 'secret/metadata/exp');
+  t.equal(meta.body.data.delete_version_after, '3600s');
+  vault.advance(3601);
+  const later = await call('GET', 'secret/data/exp');
+  t.same([later.status, later.body.data.data], [404, null], 'past its deletion_time: deleted');
+});

@@ -179,6 +179,29 @@ export function emptyResponse(c: VaultCallContext): AgentError {
   return new AgentError('missing', `${prefix(c)}: Vault returned no data for ${c.path}${inNamespace(c)}; is it a readable secret path?`, init(c));
 }
 
+/**
+ * Vault answers both "this lease is gone" and "the engine failed to renew
+ * it" (a database plugin that cannot reach its database) with HTTP 400; only
+ * the text tells them apart. Vault's own texts for a lease it no longer has
+ * or will not renew: "lease not found", "lease expired", "lease is not
+ * renewable", "invalid lease". A 400 without any text is taken as gone, as
+ * the status alone always was.
+ */
+export function isLeaseGone(body: unknown): boolean {
+  const says = vaultSays(body, []);
+  return says === '' || /lease (?:not found|expired|is not renewable)|invalid lease|lease is expired|not renewable/i.test(says);
+}
+
+/** a renewal the engine failed (plugin error): the lease may still be live, so it is kept and the renewal retried */
+export function leaseRenewFailed(c: VaultCallContext, leaseId: string, body: unknown): AgentError {
+  const says = vaultSays(body, c.sensitive);
+  return new AgentError(
+    'unavailable',
+    `${prefix(c)}: Vault at ${c.address} could not renew lease ${leaseId}${says ? ` (Vault: ${says})` : ''}; the lease and its credentials stay valid until their TTL runs out; retrying the renewal`,
+    init(c, { retryable: true }),
+  );
+}
+
 /** Vault refused to renew a lease (not found, expired, not renewable): the values are gone */
 export function leaseGone(c: VaultCallContext, leaseId: string, body: unknown): AgentError {
   const says = vaultSays(body, c.sensitive);

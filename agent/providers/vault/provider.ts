@@ -13,7 +13,7 @@ import { registerSecretData } from '../../log/secret-registry.ts';
 import type { Provider, ProviderContext, SecretRef, SecretValue } from '../provider.ts';
 import { type TokenInfo, type TokenState, VaultAuth } from './auth.ts';
 import { type VaultReply, VaultHttp } from './client.ts';
-import { type VaultCallContext, aborted, emptyResponse, httpFailure, leaseGone, transportFailure, versionDeleted, versionDestroyed, versionMissing } from './errors.ts';
+import { type VaultCallContext, aborted, emptyResponse, httpFailure, isLeaseGone, leaseGone, leaseRenewFailed, transportFailure, versionDeleted, versionDestroyed, versionMissing } from './errors.ts';
 import { kvV2MetadataPath, kvV2Tombstone, kvV2VersionState, leaseRenewal, toSecretValue } from './response.ts';
 import { type VaultProviderConfig, type VaultSecretSpec, providerConfigSchema, secretSpecSchema } from './schema.ts';
 
@@ -121,10 +121,12 @@ export class VaultProvider implements Provider {
     const owner = this.#leases.get(lease.id);
     const c = this.#context('sys/leases/renew', `renewing lease ${lease.id}`, `secrets.${ref.name}`, 'update');
     const { reply } = await this.#authorized(c, 'PUT', 'sys/leases/renew', { lease_id: lease.id, increment: owner?.initialTtl ?? lease.ttlSeconds }, signal);
-    if (reply.status === 400) {
+    if (reply.status === 400 && isLeaseGone(reply.body)) {
       this.#leases.delete(lease.id);
       throw leaseGone(c, lease.id, reply.body);
     }
+    // the same 400 when the engine failed (its database unreachable): the lease lives on
+    if (reply.status === 400) throw leaseRenewFailed(c, lease.id, reply.body);
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
     const renewed = leaseRenewal(reply.body);
     if (!renewed) throw new AgentError('unavailable', `vault provider "${this.name}": Vault at ${this.#http.address} answered a lease renewal without lease_duration`, { provider: this.name });

@@ -9,7 +9,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { AppRoleAuth, type AppRole, KubernetesAuth, type KubernetesRole } from './auth-methods.ts';
 import type { Engine } from './engine.ts';
 import { KvV1, KvV2 } from './kv.ts';
@@ -279,11 +279,13 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
     });
   };
   const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : http.createServer(handler);
+  // with TLS, a front listener answers plain HTTP as Vault (Go's net/http) does
+  const listener: net.Server = opts.tls ? net.createServer((socket) => tlsOrPlainHttp(socket, server)) : server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    listener.once('error', reject);
+    listener.listen(0, '127.0.0.1', () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = (listener.address() as AddressInfo).port;
 
   const fake: VaultFake = {
     url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
@@ -291,7 +293,8 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
     requests,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        if (listener !== server) server.close();
+        listener.close(() => resolve());
         server.closeAllConnections();
       }),
     now,
@@ -390,6 +393,24 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
   };
   if (opts.defaultMounts !== false) fake.mountKv('secret', 2);
   return fake;
+}
+
+/** Go's net/http on a TLS listener answers a plain HTTP request with this 400, in text */
+const HTTP_TO_HTTPS_ANSWER = 'HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+
+/** a TLS handshake starts with a handshake record (0x16): hand those to the HTTPS server, answer anything else as Go does */
+function tlsOrPlainHttp(socket: net.Socket, tlsServer: net.Server): void {
+  socket.on('error', () => {});
+  socket.once('data', (first: Buffer) => {
+    socket.pause();
+    if (first[0] === 0x16) {
+      socket.unshift(first);
+      tlsServer.emit('connection', socket);
+      process.nextTick(() => socket.resume());
+      return;
+    }
+    socket.end(HTTP_TO_HTTPS_ANSWER);
+  });
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {
