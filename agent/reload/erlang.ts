@@ -109,6 +109,7 @@ export class ErlangNotifier implements Notifier {
   private readonly calls: Array<{ text: string; parsed: ParsedCall }>;
   private readonly expected: Term | undefined;
   private client: ErlDistClient | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
   /** the client on which erlmcp_secrets_reload was loaded */
   private loadedOn: ErlDistClient | null = null;
   /** the cookie of the last successful handshake; before one, the cookie at start-up */
@@ -327,7 +328,20 @@ export class ErlangNotifier implements Notifier {
     if (kept !== undefined && existsSync(kept)) unlinkSync(kept);
   }
 
-  async notify(_change: ChangeSet, signal: AbortSignal): Promise<Outcome> {
+  /** a .previous cookie is kept, so the node may still run it: a rotation to finish */
+  get cookieRotationPending(): boolean {
+    const kept = this.previousFile;
+    return this.cfg.cookieRotation !== 'off' && kept !== undefined && existsSync(kept);
+  }
+
+  /** one notify at a time: two would race for the one connection under our name */
+  notify(change: ChangeSet, signal: AbortSignal): Promise<Outcome> {
+    const run = this.queue.then(() => this.notifyOnce(change, signal));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async notifyOnce(_change: ChangeSet, signal: AbortSignal): Promise<Outcome> {
     const now = this.deps.now ?? Date.now;
     const started = now();
     const deadline = started + this.timeoutMs;

@@ -9,7 +9,8 @@ import type { GateResult } from '../pipeline/gate.ts';
 import { EXIT } from '../cli/exit-codes.ts';
 import { closeProviders } from '../providers/open.ts';
 import { createNotifiers, type NotifierDeps } from '../reload/factory.ts';
-import { erlangNotifierFactory } from '../reload/erlang.ts';
+import { ErlangNotifier, erlangNotifierFactory } from '../reload/erlang.ts';
+import { runNotifiers } from '../reload/run-notifiers.ts';
 import { realClock, type Clock } from '../scheduler/clock.ts';
 import { Health } from '../server/health.ts';
 import { startServer, type RunningServer } from '../server/http-server.ts';
@@ -69,6 +70,11 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
   // invalidations (a replaced Vault token) reach it
   gate.invalidations?.attach((reason, names) => loop.invalidate(reason, names));
 
+  // an agent that stopped half-way through a cookie rotation left the cookie
+  // the node runs in .previous: finish the rotation now, not at the next change
+  const unfinished = new AbortController();
+  const pending = notifiers.filter((n) => n instanceof ErlangNotifier && n.cookieRotationPending);
+
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let stopping: Promise<void> | undefined;
@@ -76,6 +82,7 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
   const stop = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       logger.info({ reason }, 'sidecar stopping');
+      unfinished.abort();
       await sources?.close();
       // lets the write in flight finish
       await loop.stop();
@@ -91,6 +98,10 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
   };
 
   loop.start();
+  if (pending.length > 0) {
+    logger.info({ notifiers: pending.map((n) => n.describe()) }, 'a cookie rotation was left unfinished (a .previous cookie is kept): finishing it now');
+    void runNotifiers(pending, { secrets: [], files: [] }, logger, { signal: unfinished.signal, now: () => clock.now() });
+  }
   let sources: SourceWatch | undefined;
   if (opts.watchSources !== false) {
     sources = watchSources({

@@ -93,9 +93,9 @@ t.test('vault answers: hostile numbers in leases, renewals, versions', async (t)
   t.equal(kv.length, 1);
   t.same(toSecretValue({ data: { data: { a: 'x' }, metadata: meta('7') } }, 1), { data: { a: 'x' } });
   t.equal(kvV2Tombstone({ data: { data: null, metadata: { ...meta(-1), destroyed: true } } }), undefined, 'a tombstone needs a real version');
-  t.equal(kvV2VersionState({ data: { current_version: 1e999, versions: {} } }), undefined, 'unreadable current_version: fall back to full reads');
-  t.equal(kvV2VersionState({ data: { current_version: 2.5, versions: {} } }), undefined);
-  t.equal(kvV2VersionState({ data: { current_version: 2, versions: {} } })?.currentVersion, 2);
+  t.equal(kvV2VersionState({ data: { current_version: 1e999, versions: {} } }, 0), undefined, 'unreadable current_version: fall back to full reads');
+  t.equal(kvV2VersionState({ data: { current_version: 2.5, versions: {} } }, 0), undefined);
+  t.equal(kvV2VersionState({ data: { current_version: 2, versions: {} } }, 0)?.currentVersion, 2);
 });
 
 t.test('file provider JSON: the same depth bound, a typed refusal instead of "not valid JSON"', async (t) => {

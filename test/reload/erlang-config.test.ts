@@ -100,3 +100,26 @@ t.test('check: warnings, and exit 2 with the position for a call that does not p
   t.equal(ok.code, 0, ok.stderr);
   t.match(ok.stdout, /ok: 1 provider, 2 secrets, 2 templates, 1 reload notifier/);
 });
+
+t.test('the built-in reload (no call): its options, and what does not go with it', async (t) => {
+  const cfg = load(`  - { type: erlang, node: erlmcp@h, cookieFile: ./out/erlang.cookie, apply: { configFiles: [/run/secrets/erlmcp/sys.config], hook: "my_ext:secrets_reloaded" }, cookieRotation: cluster }
+`);
+  t.same(cfg.reload[0], {
+    type: 'erlang',
+    node: 'erlmcp@h',
+    cookieFile: './out/erlang.cookie',
+    apply: { configFiles: ['/run/secrets/erlmcp/sys.config'], envFiles: [], clearPemCache: true, hook: 'my_ext:secrets_reloaded' },
+    cookieRotation: 'cluster',
+    timeout: 10_000,
+  });
+  t.match(problems(`  - { type: erlang, node: erlmcp@h, cookieFile: c, call: "m:f()", apply: { configFiles: [x] } }\n`), [/reload\[0\]: apply configures the built-in reload, which runs only without call; drop one of them/]);
+  t.match(problems(`  - { type: erlang, node: erlmcp@h, cookieFile: c, expect: ok }\n`), [/reload\[0\]\.expect: compares the result of call; the built-in reload \(no call\) checks its own result/]);
+  t.match(problems(`  - { type: erlang, node: erlmcp@h, cookieFile: c, apply: { hook: "Bad:hook" } }\n`).join('\n'), /hook: must be module:function with lowercase atoms/);
+  t.match(problems(`  - { type: erlang, node: erlmcp@h, cookieFile: c, cookieRotation: sometimes }\n`).join('\n'), /cookieRotation/);
+
+  writeFileSync(path.join(dir, 'secrets.json'), JSON.stringify({ cookie: { value: 'x'.repeat(24) }, app: { api_key: 'k' } }));
+  const bare = load(`  - { type: erlang, node: erlmcp@h, cookieFile: ./out/erlang.cookie }\n`);
+  const warnings = lintConfig(bare, await prepareTemplates(bare));
+  t.match(warnings, [/reload\[0\]: the built-in reload has no apply.configFiles or apply.envFiles: it will only clear the PEM cache; list the rendered files as the node sees them/]);
+  t.notMatch(warnings.join('\n'), /no expect/, 'no "no expect" warning: the built-in reload checks its own result');
+});

@@ -11,11 +11,12 @@
 //   - EPMD-less node on a fixed port (ERL_DIST_PORT), TLS distribution with
 //     the rendered certificate files
 //   - cookie rotation across two connected nodes without a dropped connection
-//   - a restarted agent reaches a node that still runs the previous cookie
+//   - a restarted agent reaches a node that still runs the previous cookie,
+//     and a restarted sidecar process finishes that rotation at start
 //   - no secret value in anything the agent prints
 
 import t, { type Test } from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,7 @@ import { atom, Atom, Tuple, type Term } from '../../agent/erldist/terms.ts';
 import { forgetSecretValues } from '../../agent/log/secret-registry.ts';
 import { ErlangNotifier, type ErlangReloadConfig } from '../../agent/reload/erlang.ts';
 import type { Outcome } from '../../agent/reload/notifier.ts';
-import { ROOT, runCli } from '../helpers/cli.ts';
+import { ENTRY, ROOT, runCli } from '../helpers/cli.ts';
 import { consultErlang } from '../helpers/erlang-consult.ts';
 import { ErlangNodes, freePort, uniqueName, type RunningNode } from '../helpers/erlang-node.ts';
 import { makeDistTlsFiles } from '../helpers/erlang-tls.ts';
@@ -342,4 +343,46 @@ t.test('a restarted agent reaches a node that still runs the previous cookie, th
   t.equal(await viaB('erlang', 'get_cookie'), atom(COOKIE_B), 'the node runs the new cookie');
   logs.push(o.detail, second.text());
   assertNoLeak(t, logs, [COOKIE_A, COOKIE_B]);
+});
+
+t.test('a restarted sidecar (erlmcp-secrets run) finishes a rotation left unfinished, at start', async (t) => {
+  const nodes = await ErlangNodes.forTest(t);
+  const port = await freePort();
+  const node = await nodes.start({ sname: uniqueName('side'), cookie: COOKIE_A, fixedPort: port, codePaths: [appEbin] });
+  const dir = mkdtempSync(path.join(work, 'sidecar-'));
+  mkdirSync(path.join(dir, 'secrets/cookie'), { recursive: true });
+  mkdirSync(path.join(dir, 'out'));
+  writeFileSync(path.join(dir, 'secrets/cookie/value'), COOKIE_B);
+  // what an agent that stopped between keeping the old cookie and setting the new one leaves
+  writeFileSync(path.join(dir, 'out/erlang.cookie.previous'), COOKIE_A, { mode: 0o400 });
+  const cfg = path.join(dir, 'agent.yaml');
+  writeFileSync(cfg, `providers: { local: { type: file, path: ./secrets } }
+secrets:
+  cookie: { provider: local, require: { value: { minLength: 20 } } }
+output: { root: ./out }
+templates:
+  - { contents: "{{cookie.value}}", destination: erlang.cookie, mode: "0400" }
+reload:
+  - { type: erlang, node: "${node.node}", cookieFile: ./out/erlang.cookie, port: ${port}, apply: { beamFile: ${JSON.stringify(BEAM)} }, timeout: 10s }
+refresh: { interval: 1h }
+server: { listen: "127.0.0.1:0" }
+`);
+  const child = spawn(process.execPath, [ENTRY, 'run', '-c', cfg], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  t.teardown(() => void (child.exitCode === null && child.kill('SIGKILL')));
+
+  const end = Date.now() + 30_000;
+  while (!output.includes('the node confirmed the new cookie') && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  t.match(output, /a cookie rotation was left unfinished \(a .previous cookie is kept\): finishing it now/);
+  t.match(output, /"cookieUsed":"kept in .previous"/, 'it reached the node with the kept cookie');
+  t.match(output, /the node confirmed the new cookie/);
+  t.notOk(existsSync(path.join(dir, 'out/erlang.cookie.previous')), '.previous is gone');
+  const viaB = probe(t, node.node, COOKIE_B, { port }, 'side_probe');
+  t.equal(await viaB('erlang', 'get_cookie'), atom(COOKIE_B), 'the node runs the new cookie');
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'stops cleanly');
+  assertNoLeak(t, output, [COOKIE_A, COOKIE_B]);
 });

@@ -12,7 +12,9 @@ t.test('the README webhook example is admitted as written', async (t) => {
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'erlmcp', namespace: 'erlmcp', ...meta }, spec: { serviceAccountName: 'erlmcp', containers: [{ name: 'erlmcp', image: 'erlmcp/erlmcp:3.0.0' }] } } as Pod;
   const { response, pod: patched } = admit(reviewOf(pod), testWebhookConfig());
   t.equal(response.allowed, true, JSON.stringify(response.status));
-  t.match(agentConfigOf(patched, 'erlmcp-secrets'), { reload: [{ type: 'erlang', cookieSecret: 'cookie.value', call: 'erlmcp_config:reload()' }] });
+  const config = agentConfigOf(patched, 'erlmcp-secrets');
+  t.match(config, { reload: [{ type: 'erlang', cookieSecret: 'cookie.value', apply: { configFiles: [] } }] });
+  t.equal((config.reload as Array<Record<string, unknown>>)[0]?.call, undefined, 'the built-in reload: no call');
 });
 
 t.test('the README denial example is what the webhook answers, with kubectl\'s prefix', async (t) => {
