@@ -37,14 +37,24 @@ export interface InitResult {
 
 /** Throws an AgentError whose `problems` list every failure; see failureCode for the precedence. */
 export async function runInit(deps: InitDeps): Promise<InitResult> {
-  const { config, logger } = deps;
   const now = deps.now ?? Date.now;
   const started = now();
+  const store = await fetchAndCheck(deps);
+  const files = await renderAndWrite(deps.templates, store, deps.logger);
+  deps.logger.info({ secrets: store.names().length, files: files.length, durationMs: now() - started }, 'init complete');
+  return { store, files };
+}
+
+/** init's first half, shared with `plan`: every secret fetched and every rule
+ * checked, or an AgentError listing every problem */
+export async function fetchAndCheck(deps: InitDeps): Promise<SecretStore> {
+  const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
   const { values, failures } = await fetchAll({
     config,
     providers: deps.providers,
     logger,
-    deadline: started + config.init.timeout,
+    deadline: now() + config.init.timeout,
     now,
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   });
@@ -56,9 +66,7 @@ export async function runInit(deps: InitDeps): Promise<InitResult> {
 
   const store = new SecretStore();
   for (const [name, v] of values) store.set(name, v, now());
-  const files = await renderAndWrite(deps.templates, store, logger);
-  logger.info({ secrets: values.size, files: files.length, durationMs: now() - started }, 'init complete');
-  return { store, files };
+  return store;
 }
 
 export async function renderAndWrite(templates: Iterable<PreparedTemplate>, store: SecretStore, logger: Logger): Promise<WrittenFile[]> {
