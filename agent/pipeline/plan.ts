@@ -29,7 +29,7 @@ export interface PlannedFile {
 
 /** throws what init would throw (same codes, same problems) */
 export async function planInit(deps: InitDeps): Promise<PlannedFile[]> {
-  const store = await fetchAndCheck(deps);
+  const { store } = await fetchAndCheck(deps);
   const rendered = renderAll(deps.templates, store.templateData());
   return Promise.all(
     rendered.map(async (r) => ({
