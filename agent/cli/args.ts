@@ -5,7 +5,7 @@ import { AgentError } from '../errors.ts';
 import { suggestKey } from '../config/known-keys.ts';
 import { NO_COMMAND } from './help.ts';
 
-export const COMMANDS = ['init', 'run', 'exec', 'check', 'webhook', 'version', 'erlang-call', 'copy-self', 'help'] as const;
+export const COMMANDS = ['init', 'run', 'exec', 'check', 'plan', 'webhook', 'version', 'erlang-call', 'copy-self', 'help'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;

@@ -56,6 +56,14 @@ export const HELP = {
     example: 'erlmcp-secrets check -c agent.yaml',
     exitCodes: 'exit codes: 0 ok, 1 internal error, 2 config or template error',
   },
+  plan: {
+    summary: 'dry run: fetch, validate, render in memory; show what would be written',
+    usage: 'plan -c agent.yaml',
+    about: 'Does what init does except writing: prints, per file, its size, mode, the secrets and keys\nit uses and whether it differs from what is on disk. Values are never printed.',
+    options: COMMON_OPTIONS,
+    example: 'erlmcp-secrets plan -c agent.yaml',
+    exitCodes: `${EXIT_CODES} (the code init would exit with)`,
+  },
   webhook: {
     summary: 'mutating admission webhook (HTTPS)',
     usage: 'webhook --tls-cert FILE --tls-key FILE [--listen ADDR] [--config webhook.yaml]',

@@ -48,6 +48,8 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
         return await check(args, io, logger);
       case 'init':
         return await init(args, io, logger);
+      case 'plan':
+        return await plan(args, io, logger);
       case 'run': {
         const { runSidecar } = await import('../sidecar/run.ts');
         return await runSidecar(await gate(args, io, logger));
@@ -113,6 +115,19 @@ async function gate(args: CliArgs, io: CliIO, logger: Logger): Promise<GateResul
     await closeProviders(providers);
     throw e;
   }
+}
+
+/** init without writing: what each file would be, compared with the disk */
+async function plan(args: CliArgs, io: CliIO, logger: Logger): Promise<number> {
+  const { config, templates } = await configure(args, io, logger);
+  const { planInit, formatPlan } = await import('../pipeline/plan.ts');
+  const providers = await openProviders(config, { logger, baseDir: config.baseDir, now: Date.now, invalidate: () => {} });
+  try {
+    io.stdout.write(formatPlan(await planInit({ config, templates, providers, logger }), config.origin));
+  } finally {
+    await closeProviders(providers);
+  }
+  return EXIT.ok;
 }
 
 async function init(args: CliArgs, io: CliIO, logger: Logger): Promise<number> {

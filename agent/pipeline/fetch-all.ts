@@ -24,9 +24,19 @@ export interface FetchAllOptions {
   names?: string[];
 }
 
+/** one read of a secret from its backend (an attempt), for fetches_total */
+export interface BackendRead {
+  provider: string;
+  secret: string;
+  /** the error code of a failed attempt */
+  errorCode?: string;
+}
+
 export interface FetchAllResult {
   values: Map<string, SecretValue>;
   failures: Map<string, AgentError>;
+  /** every attempt, in the order they ended */
+  reads: BackendRead[];
 }
 
 const ATTEMPT_TIMEOUT_MS = 30_000;
@@ -37,6 +47,7 @@ export async function fetchAll(opts: FetchAllOptions): Promise<FetchAllResult> {
   for (const name of providers.keys()) limiters.set(name, new Limiter(config.init.concurrency));
   const values = new Map<string, SecretValue>();
   const failures = new Map<string, AgentError>();
+  const reads: BackendRead[] = [];
   const secrets = (opts.names ?? Object.keys(config.secrets)).map((n) => config.secrets[n]!);
   await Promise.all(
     secrets.map(async (secret) => {
@@ -45,15 +56,15 @@ export async function fetchAll(opts: FetchAllOptions): Promise<FetchAllResult> {
         failures.set(secret.name, new AgentError('internal', `secrets.${secret.name}: provider ${secret.provider} was not opened`));
         return;
       }
-      const result = await limiters.get(secret.provider)!.run(() => fetchWithRetry(secret, provider, opts));
+      const result = await limiters.get(secret.provider)!.run(() => fetchWithRetry(secret, provider, opts, reads));
       if (result instanceof AgentError) failures.set(secret.name, result);
       else values.set(secret.name, result);
     }),
   );
-  return { values, failures };
+  return { values, failures, reads };
 }
 
-async function fetchWithRetry(secret: SecretConfig, provider: Provider, opts: FetchAllOptions): Promise<SecretValue | AgentError> {
+async function fetchWithRetry(secret: SecretConfig, provider: Provider, opts: FetchAllOptions, reads: BackendRead[]): Promise<SecretValue | AgentError> {
   const now = opts.now ?? Date.now;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const ref = { name: secret.name, spec: secret.spec };
@@ -65,6 +76,7 @@ async function fetchWithRetry(secret: SecretConfig, provider: Provider, opts: Fe
     const signal = AbortSignal.timeout(Math.max(1, Math.min(remaining, ATTEMPT_TIMEOUT_MS)));
     try {
       const value = await provider.fetch(ref, signal);
+      reads.push({ provider: provider.name, secret: secret.name });
       opts.logger.info(
         { audit: true, secret: secret.name, provider: provider.name, ref: what, version: value.version, leased: value.lease !== undefined, attempts: attempt, durationMs: now() - started, outcome: 'ok' },
         'secret fetched',
@@ -78,6 +90,7 @@ async function fetchWithRetry(secret: SecretConfig, provider: Provider, opts: Fe
         err = last ?? new AgentError('unavailable', `${what}: no answer within ${formatDuration(Math.min(remaining, ATTEMPT_TIMEOUT_MS))}`, { provider: provider.name });
       }
       last = err;
+      reads.push({ provider: provider.name, secret: secret.name, errorCode: err.code });
       const wait = Math.max(nextBackoff(attempt, opts.config.init.backoff.initial, opts.config.init.backoff.max, opts.random ?? Math.random), err.retryAfterMs ?? 0);
       const left = opts.deadline - now();
       // a backend that asks for more time than init has left gets its answer

@@ -9,7 +9,7 @@ import type { Provider } from '../providers/provider.ts';
 import { SecretStore } from '../store/store.ts';
 import { writeAtomic, removeStaleTemps, type WriteOptions, type WriteOutcome } from '../writer/atomic-write.ts';
 import path from 'node:path';
-import { fetchAll } from './fetch-all.ts';
+import { fetchAll, type BackendRead } from './fetch-all.ts';
 import { checkValues } from './check-values.ts';
 import { renderAll } from './render-all.ts';
 import type { PreparedTemplate } from './prepare-templates.ts';
@@ -33,18 +33,30 @@ export interface WrittenFile {
 export interface InitResult {
   store: SecretStore;
   files: WrittenFile[];
+  /** every backend read init made: the sidecar's fetches_total starts from them */
+  startupReads: BackendRead[];
 }
 
 /** Throws an AgentError whose `problems` list every failure; see failureCode for the precedence. */
 export async function runInit(deps: InitDeps): Promise<InitResult> {
-  const { config, logger } = deps;
   const now = deps.now ?? Date.now;
   const started = now();
-  const { values, failures } = await fetchAll({
+  const { store, reads } = await fetchAndCheck(deps);
+  const files = await renderAndWrite(deps.templates, store, deps.logger);
+  deps.logger.info({ secrets: store.names().length, files: files.length, durationMs: now() - started }, 'init complete');
+  return { store, files, startupReads: reads };
+}
+
+/** init's first half, shared with `plan`: every secret fetched and every rule
+ * checked, or an AgentError listing every problem */
+export async function fetchAndCheck(deps: InitDeps): Promise<{ store: SecretStore; reads: BackendRead[] }> {
+  const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const { values, failures, reads } = await fetchAll({
     config,
     providers: deps.providers,
     logger,
-    deadline: started + config.init.timeout,
+    deadline: now() + config.init.timeout,
     now,
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   });
@@ -56,9 +68,7 @@ export async function runInit(deps: InitDeps): Promise<InitResult> {
 
   const store = new SecretStore();
   for (const [name, v] of values) store.set(name, v, now());
-  const files = await renderAndWrite(deps.templates, store, logger);
-  logger.info({ secrets: values.size, files: files.length, durationMs: now() - started }, 'init complete');
-  return { store, files };
+  return { store, reads };
 }
 
 export async function renderAndWrite(templates: Iterable<PreparedTemplate>, store: SecretStore, logger: Logger): Promise<WrittenFile[]> {

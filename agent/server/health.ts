@@ -33,10 +33,24 @@ export interface UnwrittenFile {
   code: ErrorCode;
 }
 
+/** a secret whose new value was refused (it broke a rule or cannot be written
+ * in its file's format): the files keep the last good value, which does not
+ * make the pod unready; only the secret's `ttl`, if set, ends that */
+export interface RejectedSecret {
+  secret: string;
+  /** epoch ms of the first refusal in a row */
+  since: number;
+  code: ErrorCode;
+  /** whether a ttl will turn the pod not ready */
+  hasTtl: boolean;
+}
+
 export interface Readiness {
   ready: boolean;
   rendered: boolean;
   stale: StaleSecret[];
+  /** only present when a new value was refused */
+  rejected?: RejectedSecret[];
   /** only present when some file is not written */
   unwritten?: UnwrittenFile[];
 }
@@ -45,7 +59,11 @@ interface SecretState {
   lastRefreshAt?: number;
   ttlMs?: number;
   lastError?: { code: ErrorCode; at: number };
+  rejectedSince?: number;
 }
+
+/** codes of a refused value (not of a backend that could not be read) */
+const REFUSED: ReadonlySet<ErrorCode> = new Set(['validation', 'template', 'missing']);
 
 export class Health {
   private readonly now: () => number;
@@ -70,12 +88,15 @@ export class Health {
     s.lastRefreshAt = at;
     s.ttlMs = ttlMs;
     s.lastError = undefined;
+    s.rejectedSince = undefined;
   }
 
   /** a failed refresh: keeps the error's code only (messages may name paths we
    * do not want on an unauthenticated endpoint; values never reach here) */
   markError(name: string, err: unknown, at = this.now()): void {
-    this.state(name).lastError = { code: isAgentError(err) ? err.code : 'internal', at };
+    const s = this.state(name);
+    s.lastError = { code: isAgentError(err) ? err.code : 'internal', at };
+    if (REFUSED.has(s.lastError.code)) s.rejectedSince ??= at;
   }
 
   /** the outcome of writing (or restoring) a rendered file: an error keeps
@@ -111,8 +132,13 @@ export class Health {
       stale.push({ secret, staleSince, lastRefreshAt: s.lastRefreshAt, ...(s.lastError ? { lastError: s.lastError } : {}) });
     }
     stale.sort((a, b) => a.secret.localeCompare(b.secret));
+    const rejected: RejectedSecret[] = [];
+    for (const [secret, s] of this.secrets) {
+      if (s.rejectedSince !== undefined && s.lastError) rejected.push({ secret, since: s.rejectedSince, code: s.lastError.code, hasTtl: s.ttlMs !== undefined });
+    }
+    rejected.sort((a, b) => a.secret.localeCompare(b.secret));
     const unwritten = [...this.unwritten.values()].sort((a, b) => a.destination.localeCompare(b.destination));
-    return { ready: this.rendered && stale.length === 0 && unwritten.length === 0, rendered: this.rendered, stale, ...(unwritten.length ? { unwritten } : {}) };
+    return { ready: this.rendered && stale.length === 0 && unwritten.length === 0, rendered: this.rendered, stale, ...(rejected.length ? { rejected } : {}), ...(unwritten.length ? { unwritten } : {}) };
   }
 
   private state(name: string): SecretState {

@@ -125,6 +125,19 @@ function readinessBody(r: Readiness): Record<string, unknown> {
       lastRefresh: new Date(s.lastRefreshAt).toISOString(),
       ...(s.lastError ? { lastError: s.lastError.code, lastErrorAt: new Date(s.lastError.at).toISOString() } : {}),
     })),
+    // a refused value does not make the pod unready by itself: say so, or a
+    // 200 hides that the application runs on a value the backend replaced
+    ...(r.rejected
+      ? {
+          rejected: r.rejected.map((x) => ({
+            secret: x.secret,
+            since: new Date(x.since).toISOString(),
+            error: x.code,
+            serving: 'the last good value',
+            ...(x.hasTtl ? {} : { note: 'no ttl on this secret: the pod stays ready until the backend holds a valid value again' }),
+          })),
+        }
+      : {}),
     // destinations are already metric labels; the error code only, never its message
     ...(r.unwritten ? { unwritten: r.unwritten.map((u) => ({ destination: u.destination, since: new Date(u.since).toISOString(), error: u.code })) } : {}),
   };

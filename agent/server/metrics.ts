@@ -43,7 +43,7 @@ export class AgentMetrics {
   constructor(opts: MetricsOptions) {
     const registers = [this.registry];
     const now = (): number => opts.clock.now();
-    this.fetches = new Counter({ name: `${P}fetches_total`, help: 'Secret reads from a backend (fetch, or a cheap change check)', labelNames: ['provider', 'secret'], registers });
+    this.fetches = new Counter({ name: `${P}fetches_total`, help: 'Reads of a secret from its backend, init included: a change check, a fetch, or a check that found a change and the fetch after it, one each', labelNames: ['provider', 'secret'], registers });
     this.fetchErrors = new Counter({ name: `${P}fetch_errors_total`, help: 'Failed secret reads, by error code', labelNames: ['provider', 'secret', 'code'], registers });
     this.renewals = new Counter({ name: `${P}lease_renewals_total`, help: 'Lease renewals by outcome (capped: granted less than asked, a refetch follows)', labelNames: ['secret', 'outcome'], registers });
     this.renders = new Counter({ name: `${P}renders_total`, help: 'Template renders by result (unchanged: same bytes, no write)', labelNames: ['destination', 'result'], registers });
@@ -74,6 +74,16 @@ export class AgentMetrics {
         registers,
         collect() {
           this.set(health.readiness().stale.length);
+        },
+      });
+      new Gauge({
+        name: `${P}rejected_values`,
+        help: '1 for a secret whose new value was refused (broke a rule, or cannot be written): the files keep the last good value',
+        labelNames: ['secret'],
+        registers,
+        collect() {
+          this.reset();
+          for (const r of health.readiness().rejected ?? []) this.set({ secret: r.secret }, 1);
         },
       });
       new Gauge({

@@ -23,7 +23,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { asAgentError } from '../errors.ts';
 import { watchSources, type SourceWatch } from './source-watch.ts';
 
-export type SidecarInput = Pick<GateResult, 'config' | 'templates' | 'providers' | 'store' | 'logger'> & Partial<Pick<GateResult, 'invalidations'>>;
+export type SidecarInput = Pick<GateResult, 'config' | 'templates' | 'providers' | 'store' | 'logger'> & Partial<Pick<GateResult, 'invalidations' | 'startupReads'>>;
 
 export interface SidecarOptions {
   clock?: Clock;
@@ -65,6 +65,11 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
   }
   const health = new Health(clock);
   const metrics = new AgentMetrics({ clock, health, version: VERSION });
+  // init's reads happened before the metrics existed; they count too
+  for (const r of gate.startupReads ?? []) {
+    if (r.errorCode) metrics.fetchFailed(r.provider, r.secret, r.errorCode);
+    else metrics.fetched(r.provider, r.secret);
+  }
   const loop = new RefreshLoop({ ...gate, notifiers, health, metrics, clock, ...(opts.rand ? { rand: opts.rand } : {}), ...(opts.notifyOn ? { notifyOn: opts.notifyOn } : {}) });
   // providers were opened before the loop existed; from now on their
   // invalidations (a replaced Vault token) reach it

@@ -213,8 +213,9 @@ export class SecretChecks {
     const entry = this.d.store.get(secret.name)!;
     if (kind === 'static' && provider.changed) {
       const changed = await this.d.withCallSignal((signal) => provider.changed!(ref, entry.value, signal));
-      this.d.metrics.fetched(provider.name, secret.name);
+      // a check that finds a change and the fetch after it are one read of the secret
       if (!changed) {
+        this.d.metrics.fetched(provider.name, secret.name);
         const now = this.d.clock.now();
         this.d.store.touch(secret.name, now);
         this.recordFresh(secret, entry.value, now);

@@ -101,7 +101,7 @@ t.test('exit 2: config and template errors name file and path, before any fetch'
 
   const run4 = await runCli(['inti', '-c', 'x']);
   t.equal(run4.code, 2);
-  t.match(run4.stderr, /^unknown command "inti"; did you mean init\? \(commands: init, run, exec, check, webhook, version, erlang-call, copy-self, help\)\n/);
+  t.match(run4.stderr, /^unknown command "inti"; did you mean init\? \(commands: init, run, exec, check, plan, webhook, version, erlang-call, copy-self, help\)\n/);
 });
 
 t.test('exit 3: every missing or invalid secret in one report, never a value', async (t) => {

@@ -90,6 +90,43 @@ t.test('/readyz: 503 before the first render, 200 after, 503 naming stale secret
   t.equal((await fetch(`${f.server.url}/readyz`)).status, 200, 'ready again after a refresh');
 });
 
+t.test('/readyz: a refused value stays 200 but is named, with a note when no ttl will end it; and a metric', async (t) => {
+  const f = await fixture(t);
+  f.health.markFresh('db', f.clock.now());
+  f.health.markFresh('cookie', f.clock.now(), 600_000);
+  f.health.markRendered();
+  await f.clock.advance(5_000);
+  f.health.markError('db', new AgentError('validation', `db: the new value breaks its rules: ${CANARY_PASSWORD}`));
+  f.health.markError('cookie', new AgentError('validation', 'cookie: refused'));
+  await f.clock.advance(5_000);
+  f.health.markError('db', new AgentError('validation', 'again'));
+  const r = await fetch(`${f.server.url}/readyz`);
+  t.equal(r.status, 200, 'the files still hold the last good value');
+  const body = await r.text();
+  t.same(JSON.parse(body), {
+    status: 'ready',
+    rendered: true,
+    stale: [],
+    rejected: [
+      { secret: 'cookie', since: '2026-01-01T00:00:05.000Z', error: 'validation', serving: 'the last good value' },
+      { secret: 'db', since: '2026-01-01T00:00:05.000Z', error: 'validation', serving: 'the last good value', note: 'no ttl on this secret: the pod stays ready until the backend holds a valid value again' },
+    ],
+  });
+  assertNoLeak(t, body, [CANARY_PASSWORD]);
+  let m = parseMetrics(await f.metrics.text());
+  t.equal(m.get('erlmcp_secrets_rejected_values{secret="db"}'), 1);
+  t.equal(m.get('erlmcp_secrets_rejected_values{secret="cookie"}'), 1);
+  f.health.markError('cookie', new AgentError('unavailable', 'backend down'));
+  t.equal(f.health.readiness().rejected?.length, 2, 'a backend outage after a refusal does not clear it');
+  f.health.markFresh('db', f.clock.now());
+  f.health.markFresh('cookie', f.clock.now(), 600_000);
+  t.equal(f.health.readiness().rejected, undefined, 'a good value clears it');
+  m = parseMetrics(await f.metrics.text());
+  t.equal(m.get('erlmcp_secrets_rejected_values{secret="db"}'), undefined);
+  f.health.markError('db', new AgentError('unavailable', 'backend down'));
+  t.equal(f.health.readiness().rejected, undefined, 'an unreachable backend is not a refused value');
+});
+
 t.test('/metrics: specific series values', async (t) => {
   const f = await fixture(t);
   const m = f.metrics;

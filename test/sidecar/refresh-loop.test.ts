@@ -125,7 +125,7 @@ t.test('static secret: an unchanged check writes nothing; a change is rendered a
   t.equal(m.get(`erlmcp_secrets_renders_total{destination="${f.envFile}",result="written"}`), 1);
   t.equal(m.get('erlmcp_secrets_reloads_total{notifier="reload[0]:fake",outcome="ok"}'), 1);
   t.equal(m.get('erlmcp_secrets_last_refresh_timestamp_seconds{secret="db"}'), (T0 + 120_000) / 1000);
-  t.equal(m.get('erlmcp_secrets_fetches_total{provider="vault",secret="db"}'), 3, 'two checks + one fetch after init');
+  t.equal(m.get('erlmcp_secrets_fetches_total{provider="vault",secret="db"}'), 2, 'two reads after init: a check, then a check that found the change with its fetch');
   assertCleanLogs(t, f);
 });
 
@@ -196,6 +196,8 @@ t.test('a value that breaks its rules is refused: files keep the last good one, 
   t.same(f.loop.nextCheck('db'), { at: T0 + 70_000, kind: 'static' }, 'retry after refresh.backoff.initial');
   t.match(f.logs(), /db: the new value breaks its rules, keeping the last good one: db\.password/);
   t.equal(f.health.readiness().ready, true, 'still within its 10m TTL');
+  t.same(f.health.readiness().rejected, [{ secret: 'db', since: T0 + 60_000, code: 'validation', hasTtl: true }], 'the refusal is visible while ready');
+  t.equal((await f.series()).get('erlmcp_secrets_rejected_values{secret="db"}'), 1);
 
   await f.advanceTo(T0 + 600_000);
   const r = f.health.readiness();
@@ -208,6 +210,8 @@ t.test('a value that breaks its rules is refused: files keep the last good one, 
   await f.advanceTo(next + 2000);
   t.match(readFileSync(f.envFile, 'utf8'), DB2);
   t.equal(f.health.readiness().ready, true, 'ready again');
+  t.equal(f.health.readiness().rejected, undefined, 'no longer refused');
+  t.equal((await f.series()).get('erlmcp_secrets_rejected_values{secret="db"}'), undefined);
   t.equal(f.notified.length, 1);
   assertCleanLogs(t, f);
 });

@@ -1,0 +1,102 @@
+// `erlmcp-secrets plan`: init without the writes. Every secret is fetched and
+// checked and every template rendered in memory, exactly as init would; then,
+// per file, what would be written (size, mode, the secret keys it uses) and
+// how it compares with the file on disk. The rendered bytes are compared,
+// never shown: the plan names keys, not values.
+
+import { lstat, readFile } from 'node:fs/promises';
+import type { PreparedTemplate } from './prepare-templates.ts';
+import { fetchAndCheck, type InitDeps } from './init.ts';
+import { renderAll } from './render-all.ts';
+
+export type DiskState =
+  | { state: 'new' }
+  | { state: 'unchanged' }
+  | { state: 'content differs'; bytes: number }
+  | { state: 'mode differs'; mode: number }
+  | { state: 'not a regular file' }
+  | { state: 'unreadable'; code: string };
+
+export interface PlannedFile {
+  destination: string;
+  bytes: number;
+  mode: number;
+  escape: string;
+  /** secret.key, sorted, each once */
+  uses: string[];
+  disk: DiskState;
+}
+
+/** throws what init would throw (same codes, same problems) */
+export async function planInit(deps: InitDeps): Promise<PlannedFile[]> {
+  const { store } = await fetchAndCheck(deps);
+  const rendered = renderAll(deps.templates, store.templateData());
+  return Promise.all(
+    rendered.map(async (r) => ({
+      destination: r.template.config.destination,
+      bytes: r.bytes.length,
+      mode: r.template.config.mode,
+      escape: r.template.escape,
+      uses: keysUsed(r.template),
+      disk: await compareWithDisk(r.template.config.destination, r.bytes, r.template.config.mode),
+    })),
+  );
+}
+
+function keysUsed(t: PreparedTemplate): string[] {
+  return [...new Set(t.parsed.references.map((r) => `${r.secret}.${r.key}`))].sort();
+}
+
+async function compareWithDisk(file: string, bytes: Buffer, mode: number): Promise<DiskState> {
+  let st;
+  try {
+    st = await lstat(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'unknown';
+    return code === 'ENOENT' ? { state: 'new' } : { state: 'unreadable', code };
+  }
+  // the writer replaces a symlink or anything else with a regular file
+  if (!st.isFile()) return { state: 'not a regular file' };
+  // a different size differs without reading; an equal size is at most what was just rendered
+  if (st.size !== bytes.length) return { state: 'content differs', bytes: st.size };
+  let onDisk: Buffer;
+  try {
+    onDisk = await readFile(file);
+  } catch (e) {
+    return { state: 'unreadable', code: (e as NodeJS.ErrnoException).code ?? 'unknown' };
+  }
+  if (!onDisk.equals(bytes)) return { state: 'content differs', bytes: st.size };
+  const diskMode = st.mode & 0o7777;
+  return diskMode === mode ? { state: 'unchanged' } : { state: 'mode differs', mode: diskMode };
+}
+
+const octal = (mode: number) => `0${mode.toString(8)}`;
+
+function describeDisk(d: DiskState): string {
+  switch (d.state) {
+    case 'new':
+      return 'new file';
+    case 'unchanged':
+      return 'unchanged (same bytes and mode)';
+    case 'content differs':
+      return `would change: content differs (${d.bytes} bytes on disk)`;
+    case 'mode differs':
+      return `would change: same bytes, mode ${octal(d.mode)} on disk`;
+    case 'not a regular file':
+      return 'would replace: not a regular file on disk';
+    case 'unreadable':
+      return `cannot compare: ${d.code} reading the file on disk`;
+  }
+}
+
+/** the text `plan` prints: one block per file, then a count */
+export function formatPlan(files: PlannedFile[], origin: string): string {
+  const lines = [`plan for ${origin}: ${files.length} file${files.length === 1 ? '' : 's'}, nothing written; values are never shown`];
+  for (const f of files) {
+    lines.push('', f.destination, `  ${f.bytes} bytes, mode ${octal(f.mode)}, escape ${f.escape}`, `  uses ${f.uses.length ? f.uses.join(', ') : 'no secret'}`, `  ${describeDisk(f.disk)}`);
+  }
+  const count = (pred: (d: DiskState) => boolean) => files.filter((f) => pred(f.disk)).length;
+  const changed = count((d) => d.state === 'content differs' || d.state === 'mode differs' || d.state === 'not a regular file');
+  lines.push('', `${count((d) => d.state === 'new')} new, ${changed} would change, ${count((d) => d.state === 'unchanged')} unchanged${count((d) => d.state === 'unreadable') ? `, ${count((d) => d.state === 'unreadable')} not compared` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
