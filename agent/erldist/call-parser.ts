@@ -110,7 +110,7 @@ class Parser {
   }
 
   term(): Term {
-    if (this.depth >= MAX_TERM_DEPTH) this.fail(`terms nested deeper than ${MAX_TERM_DEPTH} levels`);
+    if (this.depth > MAX_TERM_DEPTH) this.fail(`terms nested deeper than ${MAX_TERM_DEPTH} levels`);
     this.depth++;
     try {
       return this.termAtThisDepth();

@@ -5,6 +5,7 @@
 import { ByteWriter } from './byte-writer.ts';
 import { ErlDistError } from './errors.ts';
 import * as T from './etf-tags.ts';
+import { MAX_ATOM_CHARS } from './limits.ts';
 import {
   atom,
   Atom,
@@ -21,7 +22,6 @@ import {
   type Term,
 } from './terms.ts';
 
-const MAX_ATOM_CHARS = 255;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 

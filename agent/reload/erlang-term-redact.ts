@@ -4,7 +4,8 @@
 // term may be one of them (a {badmatch, <<"hunter2...">>} crash). Structure,
 // atoms and numbers are kept because they carry the diagnosis (`{error,enoent}`,
 // `undef`, `{'EXIT',{badarg,...}}`); binaries and strings are replaced by their
-// size; the arguments in stack frames (M, F, Args, Location) by their count.
+// size (the characters before an improper tail too); the arguments in stack
+// frames (M, F, Args, Location) by their count.
 
 import { redactStackArgs } from '../erldist/rpc-reason.ts';
 import { formatTerm } from '../erldist/format.ts';
@@ -21,7 +22,11 @@ export function redactTermText(t: Term): Term {
   if (t instanceof Uint8Array) return atom(`<${t.length}-byte binary>`);
   if (t instanceof BitBinary) return atom(`<${t.bytes.length}-byte bitstring>`);
   if (Array.isArray(t)) return isCharList(t) ? atom(`<${t.length}-character string>`) : t.map(redactTermText);
-  if (t instanceof ImproperList) return new ImproperList(t.elements.map(redactTermText), redactTermText(t.tail));
+  if (t instanceof ImproperList) {
+    // "text" ++ Tail: the characters are text like any string's
+    const head = isCharList(t.elements) ? [atom(`<${t.elements.length}-character string>`)] : t.elements.map(redactTermText);
+    return new ImproperList(head, redactTermText(t.tail));
+  }
   if (t instanceof Tuple) return new Tuple(t.elements.map(redactTermText));
   if (t instanceof ErlMap) return new ErlMap(t.entries.map(([k, v]) => [redactTermText(k), redactTermText(v)]));
   return t;

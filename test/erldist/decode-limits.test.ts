@@ -108,6 +108,9 @@ t.test('in-process client against each bomb: the event loop keeps turning, the c
     await peer.close();
     t.ok(e instanceof ErlDistError && e.kind === 'closed', `${what}: the connection is dropped`);
     t.match(e.message, message);
-    t.ok(maxGapMs < 1000, `${what}: longest event loop stall ${maxGapMs} ms, whole call ${Date.now() - started} ms`);
+    // Typically under 350 ms on this machine (the worst is the 300 000 empty
+    // lists decoded before the budget runs out); before the limits the bignum
+    // alone held the loop for minutes. Generous: the machine is shared.
+    t.ok(maxGapMs < 3000, `${what}: longest event loop stall ${maxGapMs} ms, whole call ${Date.now() - started} ms`);
   }
 });

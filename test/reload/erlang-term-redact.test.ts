@@ -20,6 +20,7 @@ t.test('text inside a term becomes sizes; the diagnosis stays', async (t) => {
   t.equal(describeNodeTerm([atom('a'), 1]), '[a,1]');
   t.equal(describeNodeTerm(new BitBinary(Buffer.from([0xff, 0x80]), 1)), "'<2-byte bitstring>'");
   t.equal(describeNodeTerm(new ImproperList([Buffer.from('x')], Buffer.from(SECRET))), `['<1-byte binary>'|'<${SECRET.length}-byte binary>']`);
+  t.equal(describeNodeTerm(new ImproperList([...SECRET].map((c) => c.codePointAt(0) as number), atom('done'))), `['<${SECRET.length}-character string>'|done]`, 'an improper char list is text too');
   t.equal(
     describeNodeTerm(new ErlMap([[Buffer.from('password'), Buffer.from(SECRET)], [atom('port'), 5432]])),
     `#{'<8-byte binary>' => '<${SECRET.length}-byte binary>',port => 5432}`,
