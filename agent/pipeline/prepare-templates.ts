@@ -2,8 +2,9 @@
 // declared secret and, where the secret declares its keys, a declared key.
 // Runs before any backend call: `check` is exactly this plus config loading.
 
-import { readFile } from 'node:fs/promises';
 import { AgentError } from '../errors.ts';
+import { formatBytes, isReadRefusal, readBounded, type ReadRefusal } from '../files/bounded-read.ts';
+import { READ_LIMITS } from '../files/read-limits.ts';
 import type { AgentConfig, TemplateConfig } from '../config/load.ts';
 import type { Escape } from '../config/schema.ts';
 import { parseTemplate, inferEscape, secretsUsed, type ParsedTemplate } from '../render/index.ts';
@@ -22,10 +23,10 @@ export async function prepareTemplates(config: AgentConfig): Promise<PreparedTem
   for (const t of config.templates) {
     if (t.contents !== undefined) continue;
     try {
-      read.set(t.index, await readFile(t.sourcePath!, 'utf8'));
+      read.set(t.index, (await readBounded(t.sourcePath!, READ_LIMITS.templateSource)).toString('utf8'));
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      problems.push(`${t.label}: cannot read ${t.sourcePath}: ${code === 'ENOENT' ? 'no such file' : code}`);
+      if (!isReadRefusal(e)) throw e;
+      problems.push(`${t.label}: cannot read ${t.sourcePath}: ${sourceProblem(e)}`);
     }
   }
   return prepareTemplateTexts(config, (t) => t.contents ?? read.get(t.index), problems);
@@ -88,4 +89,10 @@ function undeclaredRefs(config: AgentConfig, t: { label: string }, parsed: Parse
     }
   }
   return out;
+}
+
+function sourceProblem(r: ReadRefusal): string {
+  if (r.kind === 'errno') return r.errno === 'ENOENT' ? 'no such file' : r.errno!;
+  if (r.kind === 'not-regular') return `it is ${r.what}, not a regular file; point source at the template file`;
+  return `it is larger than ${formatBytes(READ_LIMITS.templateSource)}, far more than any template; is this the right file?`;
 }

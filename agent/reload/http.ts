@@ -5,12 +5,13 @@
 // method, origin + path and status only: never headers (they may carry a
 // token), the query string, or the response body (it may echo a value).
 
-import { readFile } from 'node:fs/promises';
 import type https from 'node:https';
 import type { ReloadConfig } from '../config/reload-schema.ts';
 import { scrub } from '../log/secret-registry.ts';
 import { realClock } from '../scheduler/clock.ts';
 import type { ChangeSet, Notifier, Outcome } from './notifier.ts';
+import { isReadRefusal, readBounded, refusalDetail } from '../files/bounded-read.ts';
+import { READ_LIMITS } from '../files/read-limits.ts';
 
 export type HttpReloadConfig = Extract<ReloadConfig, { type: 'http' }>;
 
@@ -53,9 +54,10 @@ export class HttpNotifier implements Notifier {
     let ca: Buffer | undefined;
     if (this.cfg.caFile) {
       try {
-        ca = await readFile(this.cfg.caFile);
+        ca = await readBounded(this.cfg.caFile, READ_LIMITS.tls);
       } catch (e) {
-        return done(false, `cannot read caFile ${this.cfg.caFile} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+        if (!isReadRefusal(e)) throw e;
+        return done(false, `cannot read caFile ${this.cfg.caFile}${refusalDetail(e)}`);
       }
     }
     const sleep = this.deps.sleep ?? ((ms: number, signal: AbortSignal) => realClock.sleep(ms, signal));

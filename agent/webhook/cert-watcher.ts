@@ -5,10 +5,11 @@
 // where events go missing), and hand over a pair only when it is valid.
 
 import { watch, type FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
+import { isReadRefusal, readBounded, refusalDetail } from '../files/bounded-read.ts';
+import { READ_LIMITS } from '../files/read-limits.ts';
 
 export interface CertPair {
   cert: string;
@@ -25,10 +26,11 @@ export async function loadCertPair(certFile: string, keyFile: string): Promise<L
   let cert: string;
   let key: string;
   try {
-    [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+    const [c, k] = await Promise.all([readBounded(certFile, READ_LIMITS.tls), readBounded(keyFile, READ_LIMITS.tls)]);
+    [cert, key] = [c.toString('utf8'), k.toString('utf8')];
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    return { ok: false, reason: `cannot read ${err.path ?? 'the certificate or key'} (${err.code ?? 'error'})` };
+    if (!isReadRefusal(e)) throw e;
+    return { ok: false, reason: `cannot read ${e.file}${refusalDetail(e)}` };
   }
   return checkPair(cert, key);
 }

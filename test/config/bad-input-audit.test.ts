@@ -115,8 +115,8 @@ t.test('suggestions for unknown keys', async (t) => {
 
 t.test('files that are not a config', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'cfg-audit-'));
-  await t.rejects(readConfigText('/dev/zero'), { code: 'config', message: `/dev/zero: larger than ${MAX_CONFIG_BYTES} bytes, far more than any agent config; is this the right file?` }, 'an endless device is capped, not read forever');
-  await t.rejects(loadConfigFile(dir), { code: 'config', message: `${dir}: is a directory; pass the agent config with -c FILE` });
+  await t.rejects(readConfigText('/dev/zero'), { code: 'config', message: '/dev/zero: is a character device, not a regular file; pass the agent config (a regular file) with -c FILE' }, 'an endless device is refused, not read');
+  await t.rejects(loadConfigFile(dir), { code: 'config', message: `${dir}: is a directory, not a regular file; pass the agent config (a regular file) with -c FILE` });
   const bin = path.join(dir, 'agent.yaml');
   writeFileSync(bin, Buffer.from('providers: {}\n\xff\xfe\x00', 'latin1'));
   await t.rejects(loadConfigFile(bin), { code: 'config', message: `${bin}: not a text file (binary content); pass the agent config (YAML or JSON, UTF-8) with -c FILE` });

@@ -38,7 +38,7 @@ t.test('credential file problems are auth errors naming the file', async (t) => 
   const empty = await read({ method: 'token', tokenFile: h.file('empty', '\n') });
   t.equal(empty!.message, `vault provider "vault": auth.tokenFile ${h.dir}/empty is empty`);
   const dirAsFile = await read({ method: 'kubernetes', role: 'r', jwtFile: '.' });
-  t.equal(dirAsFile!.message, `vault provider "vault": cannot read auth.jwtFile ${h.dir}: it is a directory (EISDIR)`);
+  t.equal(dirAsFile!.message, `vault provider "vault": cannot read auth.jwtFile ${h.dir}: is a directory, not a regular file; point it at a regular file`);
   const noSecretId = await read({ method: 'approle', roleIdFile: h.file('rid', ROLE_ID), secretIdFile: 'sid' });
   t.equal(noSecretId!.message, `vault provider "vault": cannot read auth.secretIdFile ${h.dir}/sid: no such file (ENOENT)`);
   const CANARY_HALF = 'hvs.CANARYfirstHalf93kd';

@@ -6,6 +6,7 @@ import type * as Identity from '@azure/identity';
 import type { TokenCredential } from '@azure/identity';
 import { AgentError } from '../../errors.ts';
 import type { AzureCredentialConfig } from './schema.ts';
+import { isReadRefusal, refusalDetail } from '../../files/bounded-read.ts';
 
 export interface CredentialDeps {
   identity: typeof Identity;
@@ -47,6 +48,7 @@ function readCredentialFile(provider: string, field: string, file: string, deps:
     return deps.readText(path);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
-    throw new AgentError('config', `azure provider "${provider}": cannot read credential.${field} ${path} (${typeof code === 'string' ? code : 'unreadable'})`, { where: `providers.${provider}.credential.${field}`, cause: e });
+    const detail = isReadRefusal(e) ? refusalDetail(e) : ` (${typeof code === 'string' ? code : 'unreadable'})`;
+    throw new AgentError('config', `azure provider "${provider}": cannot read credential.${field} ${path}${detail}`, { where: `providers.${provider}.credential.${field}`, cause: e });
   }
 }

@@ -10,7 +10,6 @@
 
 import { SecretClient } from '@azure/keyvault-secrets';
 import type { TokenCredential } from '@azure/identity';
-import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { AgentError } from '../../errors.ts';
 import { registerSecretData } from '../../log/secret-registry.ts';
@@ -19,6 +18,8 @@ import { buildCredential } from './credential.ts';
 import { credentialUnavailable, emptyValue, expired, mapAzureError, notJsonObject, notYetValid, type AzureCallContext } from './errors.ts';
 import { providerConfigSchema, secretSpecSchema, type AzureProviderConfig, type AzureSecretSpec } from './schema.ts';
 import { secretValueToData, versionFromId } from './secret-data.ts';
+import { isReadRefusal, readBoundedSync, refusalDetail } from '../../files/bounded-read.ts';
+import { READ_LIMITS } from '../../files/read-limits.ts';
 
 export async function create(name: string, config: Record<string, unknown>, ctx: ProviderContext): Promise<Provider> {
   const cfg = parseConfig(name, config);
@@ -26,7 +27,7 @@ export async function create(name: string, config: Record<string, unknown>, ctx:
   const resolvePath = (p: string) => (isAbsolute(p) ? p : resolve(ctx.baseDir, p));
   let credential: TokenCredential;
   try {
-    credential = buildCredential(name, cfg.credential, { identity, resolvePath, readText: (p) => readFileSync(p, 'utf8') });
+    credential = buildCredential(name, cfg.credential, { identity, resolvePath, readText: (p) => readBoundedSync(p, READ_LIMITS.credential).toString('utf8') });
   } catch (e) {
     // e.g. WorkloadIdentityCredential without AZURE_CLIENT_ID: fail at start-up, clearly
     if (e instanceof AgentError) throw e;
@@ -53,10 +54,10 @@ function readCaFile(name: string, cfg: AzureProviderConfig, baseDir: string): st
   if (!cfg.caFile) return undefined;
   const path = isAbsolute(cfg.caFile) ? cfg.caFile : resolve(baseDir, cfg.caFile);
   try {
-    return readFileSync(path, 'utf8');
+    return readBoundedSync(path, READ_LIMITS.tls).toString('utf8');
   } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    throw new AgentError('config', `azure provider "${name}": cannot read caFile ${path} (${typeof code === 'string' ? code : 'unreadable'})`, { where: `providers.${name}.caFile`, cause: e });
+    if (!isReadRefusal(e)) throw e;
+    throw new AgentError('config', `azure provider "${name}": cannot read caFile ${path}${refusalDetail(e)}`, { where: `providers.${name}.caFile`, cause: e });
   }
 }
 

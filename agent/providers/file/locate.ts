@@ -5,6 +5,7 @@
 
 import { stat } from 'node:fs/promises';
 import { AgentError } from '../../errors.ts';
+import { kindOf } from '../../files/bounded-read.ts';
 import { fsError, isNotFound } from './fs-errors.ts';
 import { childPlace, type FilePlace } from './file-place.ts';
 
@@ -47,11 +48,17 @@ export async function locate(root: FilePlace, entry: string, secretName: string,
   throw notFound(root, secretName, [`${entry}/`, ...EXTENSIONS.map(([ext]) => entry + ext), entry], provider);
 }
 
+/** a FIFO, device or socket is refused (validation) */
 async function kindAt(place: FilePlace, provider: string): Promise<'dir' | 'file' | 'none'> {
   try {
     const s = await stat(place.abs);
-    return s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'none';
+    if (s.isDirectory()) return 'dir';
+    if (s.isFile()) return 'file';
+    // a FIFO or a device where a secret should be: said as such, not "not found"
+    // (and should it be swapped in after this look, the bounded read refuses it)
+    throw new AgentError('validation', `${place.display} is ${kindOf(s)}, not a regular file; check the provider path`, { where: place.abs, provider });
   } catch (e) {
+    if (e instanceof AgentError) throw e;
     if (isNotFound(e)) return 'none';
     throw fsError(e, place, provider);
   }

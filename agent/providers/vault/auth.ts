@@ -3,7 +3,6 @@
 // are re-read on every login (a rotated token or secret ID is picked up).
 
 import { abortable } from '../abortable.ts';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from '../../errors.ts';
 import type { Logger } from '../../log/logger.ts';
@@ -12,6 +11,8 @@ import { tokenTtlSeconds } from '../backend-numbers.ts';
 import type { VaultHttp, VaultReply } from './client.ts';
 import { type VaultCallContext, aborted, endpointMissing, httpFailure, transportFailure, vaultSays } from './errors.ts';
 import type { VaultAuthConfig } from './schema.ts';
+import { isReadRefusal, readBounded } from '../../files/bounded-read.ts';
+import { READ_LIMITS } from '../../files/read-limits.ts';
 
 /** bounds a login that several fetches wait for */
 const SHARED_LOGIN_TIMEOUT_MS = 30_000;
@@ -266,11 +267,14 @@ export class VaultAuth {
     const where = `providers.${this.#o.provider}.${key}`;
     let text: string;
     try {
-      text = await readFile(abs, 'utf8');
+      // bounded, and never a FIFO or a device: a credential is one short word
+      text = (await readBounded(abs, READ_LIMITS.credential)).toString('utf8');
     } catch (e) {
-      const code = (e as { code?: string }).code ?? 'error';
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : 'unreadable';
-      throw new AgentError('auth', `vault provider "${this.#o.provider}": cannot read ${key} ${abs}: ${why} (${code})`, { where, provider: this.#o.provider, retryable: false });
+      if (!isReadRefusal(e)) throw e;
+      const code = e.errno ?? 'error';
+      const why =
+        e.kind !== 'errno' ? e.message : code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : 'unreadable';
+      throw new AgentError('auth', `vault provider "${this.#o.provider}": cannot read ${key} ${abs}: ${why}${e.kind === 'errno' ? ` (${code})` : ''}`, { where, provider: this.#o.provider, retryable: false });
     }
     const value = text.trim();
     if (value === '') throw new AgentError('auth', `vault provider "${this.#o.provider}": ${key} ${abs} is empty`, { where, provider: this.#o.provider, retryable: false });

@@ -3,7 +3,6 @@
 // revoke, and the token lifecycle (renew, re-login) exposed for the
 // scheduler. It fetches and never logs a value.
 
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDuration } from '../../config/duration.ts';
 import { issueLines } from '../../config/issues.ts';
@@ -16,6 +15,8 @@ import { type VaultReply, VaultHttp } from './client.ts';
 import { type VaultCallContext, aborted, emptyResponse, httpFailure, isLeaseGone, leaseGone, leaseRenewFailed, transportFailure, versionDeleted, versionDestroyed, versionMissing } from './errors.ts';
 import { kvV2MetadataPath, kvV2Tombstone, kvV2VersionState, leaseRenewal, toSecretValue } from './response.ts';
 import { type VaultProviderConfig, type VaultSecretSpec, providerConfigSchema, secretSpecSchema } from './schema.ts';
+import { isReadRefusal, readBounded, refusalDetail } from '../../files/bounded-read.ts';
+import { READ_LIMITS } from '../../files/read-limits.ts';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -289,10 +290,10 @@ async function readCa(name: string, file: string, baseDir: string): Promise<stri
   const where = `providers.${name}.tls.caFile`;
   let pem: string;
   try {
-    pem = await readFile(abs, 'utf8');
+    pem = (await readBounded(abs, READ_LIMITS.tls)).toString('utf8');
   } catch (e) {
-    const code = (e as { code?: string }).code ?? 'error';
-    throw new AgentError('config', `vault provider "${name}": cannot read tls.caFile ${abs} (${code})`, { where, provider: name });
+    if (!isReadRefusal(e)) throw e;
+    throw new AgentError('config', `vault provider "${name}": cannot read tls.caFile ${abs}${refusalDetail(e)}`, { where, provider: name });
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
     throw new AgentError('config', `vault provider "${name}": tls.caFile ${abs} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`, { where, provider: name });
