@@ -20,8 +20,9 @@ export interface AgentProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startAgent(t: Test, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): AgentProcess {
-  const proc = spawn(process.execPath, [ENTRY, ...args], {
+/** opts.program: run this file instead of the source entry (e.g. BUNDLE) */
+export function startAgent(t: Test, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; program?: string } = {}): AgentProcess {
+  const proc = spawn(process.execPath, [opts.program ?? ENTRY, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
