@@ -109,8 +109,8 @@ const INIT_CASES: InitCase[] = [
     limitMs: 30_000,
   },
   {
-    name: 'dynamic credentials nested 200k deep: exit 3 as well',
-    hostile: { paths: /^database\/creds\//, deepNesting: 200_000 },
+    name: 'dynamic credentials nested 200k deep: exit 3 as well, and the lease given back',
+    hostile: { paths: LEASE_PATHS, deepNesting: 200_000 },
     code: 3,
     message: /vault database\/creds\/app \(secrets\.creds\) answered key "deep" with a value nested more than 64 levels deep/,
     limitMs: 30_000,
@@ -164,6 +164,10 @@ for (const c of INIT_CASES) {
     if (c.code !== 0) t.match(logText(a), c.message, 'the message says what the backend did');
     else t.equal(readFileSync(join(w.dir, 'out/creds.txt'), 'utf8').includes(KV_CANARY), true, 'the file was rendered');
     if (c.warns) t.match(logText(a), c.warns, 'the replaced number is logged');
+    if (c.code !== 0 && c.hostile?.paths === LEASE_PATHS) {
+      const refused = w.vault.leases();
+      t.ok(refused.length === 1 && refused.every((l) => l.revoked), 'the lease minted with the refused answer was revoked, not left to its TTL');
+    }
     t.comment(`figures: ${c.name}: exit ${code}, ${ms} ms, peak RSS ${peak.toFixed(1)} MiB`);
     assertNoLeak(t, [a.stdout(), a.stderr()], secretsIn(w));
   });
