@@ -7,6 +7,9 @@ import { MAX_VALUE_DEPTH, nestedDeeperThan, toKeyMap } from '../../agent/provide
 import { AgentError } from '../../agent/errors.ts';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter, parseRetryAfterMs } from '../../agent/providers/retry-after.ts';
 import { parseJson } from '../../agent/providers/file/parse-json.ts';
+import { secretStringToData } from '../../agent/providers/aws/secret-data.ts';
+import { secretValueToData } from '../../agent/providers/azure/secret-data.ts';
+import { payloadToData } from '../../agent/providers/gcp/payload.ts';
 import { kvV2Tombstone, kvV2VersionState, leaseRenewal, toSecretValue } from '../../agent/providers/vault/response.ts';
 
 const HOSTILE_TTLS: Array<[unknown, number]> = [
@@ -105,4 +108,11 @@ t.test('file provider JSON: the same depth bound, a typed refusal instead of "no
   for (const n of [MAX_VALUE_DEPTH + 1, 5_000, 200_000]) {
     t.throws(() => parseJson(nested(n), place), { code: 'validation', message: /^secrets\/app\.json is nested more than 64 levels deep, which no secret is/ }, `${n} levels`);
   }
+});
+
+t.test('AWS, Azure and GCP values nested 200k deep: the same typed refusal', async (t) => {
+  const deepJson = `{"user":"u","deep":${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
+  t.throws(() => secretStringToData(deepJson), { code: 'validation', message: /key "deep" with a value nested more than 64 levels deep/ }, 'AWS SecretString');
+  t.throws(() => secretValueToData(deepJson, { json: true }), { code: 'validation' }, 'Azure JSON secret');
+  t.throws(() => payloadToData(Buffer.from(deepJson), { json: true }), { code: 'validation' }, 'GCP JSON payload');
 });

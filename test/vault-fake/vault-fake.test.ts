@@ -437,3 +437,32 @@ t.test('as OpenBao 2.7.2 answers: a namespace must exist; delete_version_after s
   const later = await call('GET', 'secret/data/exp');
   t.same([later.status, later.body.data.data], [404, null], 'past its deletion_time: deleted');
 });
+
+t.test('hostile answers: raw numbers and nesting JSON.stringify cannot write, only where asked', async (t) => {
+  const vault = await startVaultFake();
+  t.teardown(() => vault.close());
+  vault.addDatabaseRole('app', { ttl: 60, maxTtl: 120 });
+  vault.putKv('secret/app', { password: 'p' });
+  const raw = async (path: string): Promise<string> => (await fetch(`${vault.url}/v1/${path}`, { headers: { 'X-Vault-Token': vault.rootToken } })).text();
+
+  vault.setHostile({ paths: /^database\/creds\//, fields: { lease_duration: '1e999', renewable: '"yes"' } });
+  const creds = await raw('database/creds/app');
+  t.match(creds, /"lease_duration":1e999,/, 'the raw text as given');
+  t.match(creds, /"renewable":"yes"/);
+  t.equal((JSON.parse(creds) as { lease_duration: number }).lease_duration, Number.POSITIVE_INFINITY, 'what a JSON parser makes of it');
+  t.match(await raw('secret/data/app'), /"version":1/, 'other paths answer honestly');
+
+  vault.setHostile({ paths: /^auth\/token\/lookup-self$/, fields: { ttl: '-5', creation_ttl: '"x"', explicit_max_ttl: '1e30' } });
+  const self = JSON.parse(await raw('auth/token/lookup-self')) as { data: Record<string, unknown> };
+  t.same([self.data.ttl, self.data.creation_ttl, self.data.explicit_max_ttl], [-5, 'x', 1e30]);
+
+  vault.setHostile({ deepNesting: 200_000, fields: { version: '-1' } });
+  const deep = await raw('secret/data/app');
+  t.ok(deep.length > 400_000 && deep.includes('['.repeat(1000)), `a member nested 200k deep (${deep.length} bytes)`);
+  const parsed = JSON.parse(deep) as { data: { data: Record<string, unknown>; metadata: { version: number } } };
+  t.equal(parsed.data.data.password, 'p', 'the secret is still there beside it');
+  t.equal(parsed.data.metadata.version, -1);
+
+  vault.setHostile(undefined);
+  t.notMatch(await raw('secret/data/app'), /deep/, 'honest again');
+});

@@ -83,7 +83,15 @@ export class VaultProvider implements Provider {
     // a pinned version Vault does not have: a plain 404, which would otherwise read as "no secret"
     if (reply.status === 404 && s.version !== undefined) throw versionMissing(c, s.version);
     if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
-    const value = toSecretValue(reply.body, this.#ctx.now(), `vault ${s.path} (secrets.${ref.name})`, (problem) => this.#numberProblem(ref.name, s.path, problem));
+    let value: SecretValue | undefined;
+    try {
+      value = toSecretValue(reply.body, this.#ctx.now(), `vault ${s.path} (secrets.${ref.name})`, (problem) => this.#numberProblem(ref.name, s.path, problem));
+    } catch (e) {
+      // a refused answer may still have minted credentials (a database user):
+      // give its lease back rather than leave it to its TTL, once per refusal
+      await this.#revokeRefused(ref.name, reply.body);
+      throw e;
+    }
     if (!value) throw emptyResponse(c);
     registerSecretData(value.data);
     if (value.lease) this.#leases.set(value.lease.id, { secret: ref.name, generation: state.generation, initialTtl: value.lease.ttlSeconds });
@@ -253,6 +261,17 @@ export class VaultProvider implements Provider {
       caFile: this.#caFileShown(),
       timeoutMs: this.#timeoutMs,
     };
+  }
+
+  async #revokeRefused(secret: string, body: unknown): Promise<void> {
+    const leaseId = typeof body === 'object' && body !== null ? (body as { lease_id?: unknown }).lease_id : undefined;
+    if (typeof leaseId !== 'string' || leaseId === '') return;
+    try {
+      await this.revoke({ data: {}, lease: { id: leaseId, ttlSeconds: 0, renewable: false, obtainedAt: this.#ctx.now() } });
+      this.#log.info({ audit: true, provider: this.name, secret, leaseId }, 'lease of a refused answer revoked');
+    } catch (e) {
+      this.#log.warn({ provider: this.name, secret, leaseId, err: e instanceof AgentError ? e.message : 'revoke failed' }, 'revoking the lease of a refused answer failed; it expires by its TTL');
+    }
   }
 
   /** a number in Vault's answer was out of bounds and replaced (backend-numbers.ts) */

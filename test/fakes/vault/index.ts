@@ -18,9 +18,10 @@ import { type Capability, DEFAULT_POLICY, type PolicyRules, allows, capabilities
 import { type TokenEntry, type TokenSpec, TokenStore } from './tokens.ts';
 import { tokenEndpoint } from './token-endpoints.ts';
 import { type VaultMode, health } from './health.ts';
+import { type HostileAnswers, appliesTo, hostileText } from './hostile.ts';
 import { type FakeResponse, badRequest, errors, invalidToken, noHandler, permissionDenied, unsupported } from './wire.ts';
 
-export type { VaultMode };
+export type { VaultMode, HostileAnswers };
 
 export interface VaultFakeOptions {
   /** serve HTTPS with this PEM certificate and key */
@@ -93,6 +94,8 @@ export interface VaultFake {
   failNext(status: number, messages?: string[], times?: number, opts?: { retryAfter?: string }): void;
   /** delay every response by ms (for timeout tests) */
   setDelay(ms: number): void;
+  /** rewrite 2xx answers with hostile numbers or nesting (hostile.ts); undefined: honest again */
+  setHostile(h: HostileAnswers | undefined): void;
 
   readonly requests: RequestRecord[];
   /** how many requests hit this exact path (optionally with this method) */
@@ -116,6 +119,7 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
   let mode: VaultMode = 'active';
   let injected: { status: number; messages: string[]; times: number; retryAfter: string | undefined } | undefined;
   let delayMs = 0;
+  let hostile: HostileAnswers | undefined;
 
   const nsKey = (ns: string | undefined): string => (ns ?? '').replace(/^\/+|\/+$/g, '');
   // as in Vault, a request to a namespace nobody created is refused (404 "namespace not found")
@@ -240,6 +244,7 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
 
     let response: FakeResponse;
+    let apiPath = '';
     if (!url.pathname.startsWith('/v1/')) {
       response = errors(404);
     } else {
@@ -257,6 +262,7 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
       let method = (req.method ?? 'GET').toUpperCase();
       if (method === 'GET' && ['true', '1'].includes(url.searchParams.get('list') ?? '')) method = 'LIST';
       const path = decodeURIComponent(url.pathname.slice(4)).replace(/\/+$/, '');
+      apiPath = path;
       response = parseError ? badRequest(parseError) : route(method, path, url.searchParams, body, ns, tokenId);
     }
 
@@ -267,7 +273,8 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
       res.end();
       return;
     }
-    const text = JSON.stringify(response.body);
+    const rewrite = hostile !== undefined && response.status < 300 && appliesTo(hostile, apiPath) ? hostile : undefined;
+    const text = rewrite ? hostileText(response.body, rewrite) : JSON.stringify(response.body);
     res.writeHead(response.status, { ...headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) });
     res.end(text);
   }
@@ -386,6 +393,9 @@ export async function startVaultFake(opts: VaultFakeOptions = {}): Promise<Vault
     },
     setDelay(ms) {
       delayMs = ms;
+    },
+    setHostile(h) {
+      hostile = h;
     },
     count(path, method) {
       return requests.filter((r) => r.path === path && (method === undefined || r.method === method)).length;
