@@ -8,7 +8,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTemplate, renderTemplate, sectionEscapeProblems, templateWarnings, type SecretData } from '../../agent/render/index.ts';
-import { AgentError } from '../../agent/errors.ts';
+import { agentErrorOf, assertTemplateRejections } from '../helpers/template-errors.ts';
 import { HOSTILE_VALUES, NUL_VALUE } from '../helpers/hostile-values.ts';
 import { consultErlang } from '../helpers/erlang-consult.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -21,15 +21,7 @@ function render(text: string, data: SecretData): string {
   return renderTemplate(parseTemplate(text, LABEL), data, 'erlang');
 }
 
-function failure(f: () => unknown): AgentError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof AgentError) return e;
-    throw e;
-  }
-  throw new Error('expected an AgentError');
-}
+const failure = agentErrorOf;
 
 function consult(text: string): unknown[] {
   const dir = mkdtempSync(join(tmpdir(), 'erl-sections-'));
@@ -122,11 +114,7 @@ t.test('misuse is a template error at parse time, with the reason', async (t) =>
     ['{{#erl.integer}}{{db.port}}', 'unclosed section "erl.integer" at line 1'],
     ['{{^erl.integer}}{{db.port}}{{/erl.integer}}', 'inverted sections are not supported'],
   ];
-  for (const [text, reason] of cases) {
-    const err = failure(() => parseTemplate(text, LABEL));
-    t.equal(err.code, 'template', text);
-    t.match(err.message, reason, text);
-  }
+  assertTemplateRejections(t, cases, LABEL);
   t.same(parseTemplate('{{#erl.integer}}\n  {{db.port}}  {{! the port }}\n{{/erl.integer}}', LABEL).references.map((r) => r.key), ['port'], 'whitespace and comments are fine');
 });
 

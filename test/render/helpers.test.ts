@@ -11,7 +11,7 @@ import dotenv from 'dotenv';
 import YAML from 'yaml';
 import { parseTemplate, renderTemplate, type SecretData } from '../../agent/render/index.ts';
 import type { Escape } from '../../agent/config/schema.ts';
-import { AgentError } from '../../agent/errors.ts';
+import { agentErrorOf, assertTemplateRejections } from '../helpers/template-errors.ts';
 import { forgetSecretValues } from '../../agent/log/secret-registry.ts';
 import { HOSTILE_VALUES } from '../helpers/hostile-values.ts';
 import { memoryLogger } from '../helpers/memory-logger.ts';
@@ -29,15 +29,7 @@ function render(text: string, escape: Escape = 'none', data: SecretData = DATA):
   return renderTemplate(parseTemplate(text, LABEL), data, escape);
 }
 
-function failure(f: () => unknown): AgentError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof AgentError) return e;
-    throw e;
-  }
-  throw new Error('expected an AgentError');
-}
+const failure = agentErrorOf;
 
 t.test('base64decode and base64encode, then the escape mode', async (t) => {
   t.equal(render('{{#base64decode}}{{tls.key}}{{/base64decode}}'), DECODED);
@@ -104,11 +96,7 @@ t.test('helper misuse is a template error at parse time', async (t) => {
     ['{{#base64decode}}x{{db.k}}{{/base64decode}}', '{{#base64decode}} must hold exactly one value'],
     ['{{#json}}{{9db}}{{/json}}', '"9db" names no key'],
   ];
-  for (const [text, reason] of cases) {
-    const err = failure(() => parseTemplate(text, LABEL));
-    t.equal(err.code, 'template', text);
-    t.match(err.message, reason, text);
-  }
+  assertTemplateRejections(t, cases, LABEL);
   const refs = parseTemplate('{{#default}}{{db.port}}|1{{/default}}{{#json}}{{db}}{{/json}}', LABEL).references;
   t.same(refs, [
     { secret: 'db', key: 'port', line: 1, raw: false, optional: true },
