@@ -4,7 +4,7 @@
 // secret.key and never the value; no value can break out of its term.
 
 import t from 'tap';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseTemplate, renderTemplate, sectionEscapeProblems, templateWarnings, type SecretData } from '../../agent/render/index.ts';
@@ -156,3 +156,29 @@ t.test('through the CLI: check exits 2 on misuse, init exits 3 on a non-integer 
   t.same(consultErlang(join(dir, 'out', 'sys.config')), [[{ tuple: [{ atom: 'erlmcp' }, [{ tuple: [{ atom: 'port' }, 5432] }, { tuple: [{ atom: 'cookie' }, { atom: `${CANARY}'}].` }] }]] }]]);
   assertNoLeak(t, [good.stdout, good.stderr], [CANARY]);
 });
+
+t.test('the examples in docs/templates.md parse, and its sys.config example renders to what erl reads', async (t) => {
+  const doc = readFileSync(join(import.meta.dirname, '../../docs/templates.md'), 'utf8');
+  const blocks = [...doc.matchAll(/```mustache\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  t.equal(blocks.length, 4, 'sys.config, base64, default and json examples');
+  for (const b of blocks) t.ok(parseTemplate(b, 'docs/templates.md'), b.split('\n')[0]!);
+  const data = { db: { port: '5432', username: 'erlmcp' }, settings: { backend: 'vault' }, cookie: { value: 'Zq8cookie' }, jwt: { secret: 'j"w\'t' } };
+  const terms = consult(render(blocks[0]!, data));
+  t.same(terms, [
+    [
+      {
+        tuple: [
+          { atom: 'erlmcp' },
+          [
+            { tuple: [{ atom: 'port' }, 5432] },
+            { tuple: [{ atom: 'backend' }, { atom: 'vault' }] },
+            { tuple: [{ atom: 'cluster_cookie' }, { atom: 'Zq8cookie' }] },
+            { tuple: [{ atom: 'db_user' }, chars('erlmcp')] },
+            { tuple: [{ atom: 'jwt_secret' }, Buffer.from('j"w\'t')] },
+          ],
+        ],
+      },
+    ],
+  ]);
+});
+
