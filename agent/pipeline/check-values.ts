@@ -20,12 +20,13 @@ export function checkValues(config: AgentConfig, templates: PreparedTemplate[], 
     problems.push(...validateSecret(name, secret.require, value.data, { lookup, now: () => now }));
   }
   // Keys that templates use but `require` does not list are still required:
-  // a missing key never renders as an empty string.
+  // a missing key never renders as an empty string. Keys inside {{#default}}
+  // may be absent, and {{#json}}{{db}}{{/json}} names no key.
   const reported = new Set(problems.map((p) => `${p.secret}.${p.key}`));
   for (const t of templates) {
     for (const ref of t.parsed.references) {
       const value = values.get(ref.secret);
-      if (!value || (only && !only.has(ref.secret))) continue;
+      if (!value || ref.key === undefined || ref.optional || (only && !only.has(ref.secret))) continue;
       const id = `${ref.secret}.${ref.key}`;
       if (!Object.hasOwn(value.data, ref.key) && !reported.has(id)) {
         reported.add(id);

@@ -7,7 +7,7 @@ import { formatBytes, isReadRefusal, readBounded, type ReadRefusal } from '../fi
 import { READ_LIMITS } from '../files/read-limits.ts';
 import type { AgentConfig, TemplateConfig } from '../config/load.ts';
 import type { Escape } from '../config/schema.ts';
-import { parseTemplate, inferEscape, secretsUsed, type ParsedTemplate } from '../render/index.ts';
+import { parseTemplate, inferEscape, secretsUsed, sectionEscapeProblems, showReference, type ParsedTemplate } from '../render/index.ts';
 
 export interface PreparedTemplate {
   config: TemplateConfig;
@@ -55,15 +55,17 @@ export function prepareTemplateTexts(
       else throw e;
       continue;
     }
-    problems.push(...undeclaredRefs(config, t, parsed));
-    prepared.push({ config: t, parsed, escape: t.escape ?? inferEscape(t.destination), secrets: new Set(secretsUsed(parsed)) });
+    const escape = t.escape ?? inferEscape(t.destination);
+    problems.push(...undeclaredRefs(config, t, parsed), ...sectionEscapeProblems(parsed, escape));
+    prepared.push({ config: t, parsed, escape, secrets: new Set(secretsUsed(parsed)) });
   }
   if (config.exec) {
     for (const [name, text] of Object.entries(config.exec.env)) {
       const label = envLabel(name);
       try {
         const parsed = parseTemplate(text, label);
-        problems.push(...undeclaredRefs(config, { label }, parsed));
+        // exec.env values are rendered with escape none
+        problems.push(...undeclaredRefs(config, { label }, parsed), ...sectionEscapeProblems(parsed, 'none'));
       } catch (e) {
         if (e instanceof AgentError) problems.push(...e.problems);
         else throw e;
@@ -83,8 +85,8 @@ function undeclaredRefs(config: AgentConfig, t: { label: string }, parsed: Parse
   for (const ref of parsed.references) {
     const secret = Object.hasOwn(config.secrets, ref.secret) ? config.secrets[ref.secret] : undefined;
     if (!secret) {
-      out.push(`${t.label}: {{${ref.secret}.${ref.key}}} at line ${ref.line}: no secret "${ref.secret}" is declared (declared: ${declared.join(', ') || 'none'})`);
-    } else if (secret.requireDeclared && !Object.hasOwn(secret.require, ref.key)) {
+      out.push(`${t.label}: ${showReference({ ...ref, raw: false })} at line ${ref.line}: no secret "${ref.secret}" is declared (declared: ${declared.join(', ') || 'none'})`);
+    } else if (ref.key !== undefined && secret.requireDeclared && !Object.hasOwn(secret.require, ref.key)) {
       out.push(`${t.label}: {{${ref.secret}.${ref.key}}} at line ${ref.line}: secret "${ref.secret}" declares no key "${ref.key}" (declared: ${Object.keys(secret.require).join(', ')})`);
     }
   }

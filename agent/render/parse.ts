@@ -3,20 +3,24 @@
 // agent supports and turns every problem into one 'template' AgentError.
 //
 // Supported: {{secret.key}} (escaped by the template's escape mode),
-// {{{secret.key}}} and {{& secret.key}} (raw), {{! comments }} and
-// {{=<% %>=}} delimiter changes. Not supported: sections, inverted sections,
-// partials (and so lambdas): the data is flat strings, so they would only add
-// ways for a missing key to render as nothing.
+// {{{secret.key}}} and {{& secret.key}} (raw), {{! comments }},
+// {{=<% %>=}} delimiter changes, and value sections (sections.ts):
+// {{#erl.integer}}{{db.port}}{{/erl.integer}}, {{#base64decode}}...,
+// {{#default}}{{db.port}}|5432{{/default}}, {{#json}}{{db}}{{/json}}.
+// Not supported: other sections, inverted sections, partials (and so
+// lambdas): the data is flat strings, so they would only add ways for a
+// missing key to render as nothing.
 
 import Mustache from 'mustache';
 import { AgentError } from '../errors.ts';
-import type { ParsedTemplate, TemplatePart, TemplateReference } from './template.ts';
+import { checkTemplateBytes, checkTemplateShape } from './limits.ts';
+import { parseSection, type Token } from './sections.ts';
+import type { ParsedTemplate, TemplatePart, TemplateReference, ValueExpr } from './template.ts';
 
 const SECRET_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/; // same rule as config secret names
 
-const SUPPORTED = 'supported: {{secret.key}}, raw {{{secret.key}}} or {{& secret.key}}, comments {{! ... }} and delimiter changes {{=<% %>=}}';
-
-type Token = [type: string, value: string, start: number, end: number, ...rest: unknown[]];
+const SUPPORTED =
+  'supported: {{secret.key}}, raw {{{secret.key}}} or {{& secret.key}}, comments {{! ... }}, delimiter changes {{=<% %>=}} and the value sections of docs/templates.md';
 
 // A private writer, with fixed default delimiters and no cache: the webhook
 // parses templates from pod annotations, and Mustache's shared cache would
@@ -26,6 +30,7 @@ const writer = new Mustache.Writer();
 const DEFAULT_TAGS: [string, string] = ['{{', '}}'];
 
 export function parseTemplate(text: string, label: string): ParsedTemplate {
+  checkTemplateBytes(text, label);
   const lineAt = lineIndex(text);
   let tokens: Token[];
   try {
@@ -33,61 +38,79 @@ export function parseTemplate(text: string, label: string): ParsedTemplate {
   } catch (e) {
     throw new AgentError('template', `${label}: ${describeSyntaxError(e, text, lineAt)}`, { where: label });
   }
+  checkTemplateShape(tokens, label, lineAt);
 
   const parts: TemplatePart[] = [];
   const references: TemplateReference[] = [];
   const problems: string[] = [];
+  const at = (start: number, end: number) => `${label}: ${shorten(text.slice(start, end))} at line ${lineAt(start)}`;
 
-  const walk = (list: Token[]): void => {
-    for (const token of list) {
-      const [type, value, start, end] = token;
-      const line = lineAt(start);
-      switch (type) {
-        case 'text':
-          parts.push({ kind: 'text', text: value });
-          break;
-        case 'name':
-        case '&': {
-          const ref = toReference(value, line, type === '&');
-          if (typeof ref === 'string') problems.push(`${label}: ${shorten(text.slice(start, end))} at line ${line}: ${ref}`);
-          else {
-            parts.push({ kind: 'reference', reference: ref });
-            references.push(ref);
-          }
-          break;
+  for (const token of tokens) {
+    const [type, value, start, end] = token;
+    switch (type) {
+      case 'text':
+        parts.push({ kind: 'text', text: value });
+        break;
+      case 'name':
+      case '&': {
+        const ref = toReference(value, lineAt(start), type === '&', false);
+        if (typeof ref === 'string') problems.push(`${at(start, end)}: ${ref}`);
+        else {
+          parts.push({ kind: 'reference', reference: ref });
+          references.push(ref);
         }
-        case '!':
-        case '=':
-          break;
-        case '#':
-        case '^': {
-          const what = type === '#' ? 'sections' : 'inverted sections';
-          problems.push(`${label}: ${shorten(text.slice(start, end))} at line ${line}: ${what} are not supported; ${SUPPORTED}`);
-          const children = token[4];
-          if (Array.isArray(children)) walk(children as Token[]);
-          break;
-        }
-        case '>':
-          problems.push(`${label}: ${shorten(text.slice(start, end))} at line ${line}: partials are not supported; ${SUPPORTED}`);
-          break;
-        default:
-          problems.push(`${label}: ${shorten(text.slice(start, end))} at line ${line}: unknown tag type "${type}"; ${SUPPORTED}`);
+        break;
       }
+      case '!':
+      case '=':
+        break;
+      case '#': {
+        const expr = parseSection(token, { text, lineAt, toReference }, true);
+        if (typeof expr === 'string') problems.push(`${at(start, end)}: ${expr}`);
+        else {
+          const closeEnd = sectionEnd(token, text);
+          parts.push({ kind: 'section', section: { expr, line: lineAt(start), shown: shorten(text.slice(start, closeEnd)) } });
+          references.push(...referencesOf(expr));
+        }
+        break;
+      }
+      case '^':
+        problems.push(`${at(start, end)}: inverted sections are not supported; ${SUPPORTED}`);
+        break;
+      case '>':
+        problems.push(`${at(start, end)}: partials are not supported; ${SUPPORTED}`);
+        break;
+      default:
+        problems.push(`${at(start, end)}: unknown tag type "${type}"; ${SUPPORTED}`);
     }
-  };
-  walk(tokens);
+  }
 
   if (problems.length > 0) throw new AgentError('template', problems.join('\n'), { where: label, problems });
   return { label, parts: mergeText(parts), references };
 }
 
+function referencesOf(expr: ValueExpr): TemplateReference[] {
+  return expr.kind === 'ref' || expr.kind === 'default' ? [expr.ref] : referencesOf(expr.inner);
+}
+
+/** Mustache records where a section's closing tag starts; it ends at the first closing delimiter after it. */
+function sectionEnd(token: Token, text: string): number {
+  const closeStart = typeof token[5] === 'number' ? token[5] : token[3];
+  const closeEnd = text.indexOf('}}', closeStart);
+  return closeEnd === -1 ? token[3] : closeEnd + 2;
+}
+
 /** `db.password` -> { secret: db, key: password }; the key is everything after the
- * first dot, so keys that contain dots (`tls.tls.crt`) still work. */
-function toReference(name: string, line: number, raw: boolean): TemplateReference | string {
+ * first dot, so keys that contain dots (`tls.tls.crt`) still work. Inside
+ * {{#json}} a bare secret name means the whole secret. */
+function toReference(name: string, line: number, raw: boolean, wholeSecretAllowed: boolean): TemplateReference | string {
   const dot = name.indexOf('.');
   if (name === '') return 'an empty tag; use {{secret.key}}';
   if (name === '.') return '"." (the current context) is not supported; use {{secret.key}}';
-  if (dot === -1) return `"${name}" names no key; use {{secret.key}}${SECRET_NAME.test(name) ? `, e.g. {{${name}.password}}` : ''}`;
+  if (dot === -1) {
+    if (wholeSecretAllowed && SECRET_NAME.test(name)) return { secret: name, key: undefined, line, raw };
+    return `"${name}" names no key; use {{secret.key}}${SECRET_NAME.test(name) ? `, e.g. {{${name}.password}}` : ''}`;
+  }
   const secret = name.slice(0, dot);
   const key = name.slice(dot + 1);
   if (!SECRET_NAME.test(secret)) return `"${secret}" is not a secret name (names start with a letter and use letters, digits, "_" and "-"); use {{secret.key}}`;
@@ -98,14 +121,14 @@ function toReference(name: string, line: number, raw: boolean): TemplateReferenc
 /** Mustache's messages end in `at <offset>`; the operator wants a line. */
 function describeSyntaxError(e: unknown, text: string, lineAt: (offset: number) => number): string {
   const message = e instanceof Error ? e.message : String(e);
-  let m = /^Unclosed section "(.*)" at (\d+)$/.exec(message);
+  let m = /^Unclosed section "(.*)" at (\d+)$/s.exec(message);
   if (m) {
     const name = m[1] ?? '';
     const opened = lastSectionOpening(text, name, Number(m[2]));
-    return `unclosed section "${name}" at line ${lineAt(opened ?? Number(m[2]))} (no matching {{/${name}}}; sections are not supported anyway: use {{secret.key}})`;
+    return `unclosed section "${shorten(name)}" at line ${lineAt(opened ?? Number(m[2]))} (no matching {{/${shorten(name)}}})`;
   }
-  m = /^Unopened section "(.*)" at (\d+)$/.exec(message);
-  if (m) return `unopened section "${m[1]}" at line ${lineAt(Number(m[2]))} (a {{/${m[1]}}} without a {{#${m[1]}}})`;
+  m = /^Unopened section "(.*)" at (\d+)$/s.exec(message);
+  if (m) return `unopened section "${shorten(m[1] ?? '')}" at line ${lineAt(Number(m[2]))} (a {{/${shorten(m[1] ?? '')}}} without a {{#${shorten(m[1] ?? '')}}})`;
   m = /^Unclosed tag at (\d+)$/.exec(message);
   if (m) {
     const end = Number(m[1]);
@@ -119,10 +142,15 @@ function describeSyntaxError(e: unknown, text: string, lineAt: (offset: number) 
   return `cannot parse the template: ${shorten(message)}`;
 }
 
+/** Where the section named `name` was last opened before `before` (with the default delimiters). */
 function lastSectionOpening(text: string, name: string, before: number): number | undefined {
-  const re = new RegExp(`\\{\\{\\s*[#^]\\s*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\}\\}`, 'g');
   let found: number | undefined;
-  for (const m of text.matchAll(re)) if (m.index < before) found = m.index;
+  for (const open of ['{{#', '{{^']) {
+    for (let i = text.indexOf(open); i !== -1 && i < before; i = text.indexOf(open, i + 1)) {
+      const close = text.indexOf('}}', i);
+      if (close !== -1 && text.slice(i + 3, close).trim() === name && (found === undefined || i > found)) found = i;
+    }
+  }
   return found;
 }
 

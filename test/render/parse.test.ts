@@ -71,11 +71,13 @@ t.test('text without tags and the empty template are fine', async (t) => {
   t.same(parseTemplate('', LABEL).references, []);
 });
 
-const SUPPORTED = 'supported: {{secret.key}}, raw {{{secret.key}}} or {{& secret.key}}, comments {{! ... }} and delimiter changes {{=<% %>=}}';
+const SUPPORTED =
+  'supported: {{secret.key}}, raw {{{secret.key}}} or {{& secret.key}}, comments {{! ... }}, delimiter changes {{=<% %>=}} and the value sections of docs/templates.md';
+const SECTIONS = 'the sections are erl.integer, erl.atom, erl.string, erl.binary, base64decode, base64encode, json, default, each around one {{secret.key}} (see docs/templates.md)';
 
 t.test('syntax errors carry the label and a line', async (t) => {
   const cases: Array<[string, string]> = [
-    ['A=1\nB=2\n{{#db}}\n{{db.password}}\n', `${LABEL}: unclosed section "db" at line 3 (no matching {{/db}}; sections are not supported anyway: use {{secret.key}})`],
+    ['A=1\nB=2\n{{#db}}\n{{db.password}}\n', `${LABEL}: unclosed section "db" at line 3 (no matching {{/db}})`],
     ['A=1\nB={{db.password}\nC=3', `${LABEL}: unclosed tag at line 2 (a tag opened but never closed)`],
     ['A=1\n{{/db}}', `${LABEL}: unopened section "db" at line 2 (a {{/db}} without a {{#db}})`],
     ['{{=<% =}}', `${LABEL}: invalid delimiter change "<%": give two delimiters separated by a space, e.g. {{=<% %>=}}`],
@@ -89,10 +91,10 @@ t.test('syntax errors carry the label and a line', async (t) => {
   }
 });
 
-t.test('sections, inverted sections and partials are rejected, each with what is supported', async (t) => {
+t.test('sections other than value sections, inverted sections and partials are rejected, each with what is supported', async (t) => {
   const err = parseError('A={{#db}}{{db.password}}{{/db}}\nB={{^db}}none{{/db}}\n{{> footer}}\n');
   t.same(err.problems, [
-    `${LABEL}: {{#db}} at line 1: sections are not supported; ${SUPPORTED}`,
+    `${LABEL}: {{#db}} at line 1: unknown section "db"; ${SECTIONS}`,
     `${LABEL}: {{^db}} at line 2: inverted sections are not supported; ${SUPPORTED}`,
     `${LABEL}: {{> footer}} at line 3: partials are not supported; ${SUPPORTED}`,
   ]);
@@ -115,7 +117,7 @@ t.test('names that are not secret.key are rejected, all at once', async (t) => {
 
 t.test('a long bad tag is shortened in the message', async (t) => {
   const err = parseError(`{{#${'x'.repeat(200)}}}{{/${'x'.repeat(200)}}}`);
-  t.equal(err.message, `${LABEL}: {{#${'x'.repeat(54)}... at line 1: sections are not supported; ${SUPPORTED}`);
+  t.equal(err.message, `${LABEL}: {{#${'x'.repeat(54)}... at line 1: unknown section "${'x'.repeat(37)}..."; ${SECTIONS}`);
 });
 
 t.test("parsing neither fills Mustache's shared cache nor follows its global delimiters", async (t) => {

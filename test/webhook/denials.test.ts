@@ -87,7 +87,7 @@ t.test('cross-annotation problems', async (t) => {
   t.equal(denial({ ...base, [`${P}escape-erlmcp.env`]: 'dotenv' }), 'erlmcp-secrets: secrets.erlmcp.io/escape-erlmcp.env: there is no secrets.erlmcp.io/template-erlmcp.env for it to apply to');
   t.equal(
     denial({ ...base, [`${P}template-x`]: 'A={{#db}}{{password}}{{/db}}' }),
-    'erlmcp-secrets: 2 problems: (1) secrets.erlmcp.io/template-x: {{#db}} at line 1: sections are not supported; supported: {{secret.key}}, raw {{{secret.key}}} or {{& secret.key}}, comments {{! ... }} and delimiter changes {{=<% %>=}}; (2) secrets.erlmcp.io/template-x: {{password}} at line 1: "password" names no key; use {{secret.key}}, e.g. {{password.password}}',
+    'erlmcp-secrets: secrets.erlmcp.io/template-x: {{#db}} at line 1: unknown section "db"; the sections are erl.integer, erl.atom, erl.string, erl.binary, base64decode, base64encode, json, default, each around one {{secret.key}} (see docs/templates.md)',
     'template syntax is checked by the agent\'s own template parser',
   );
   const { [`${P}role`]: _role, ...noRole } = base;

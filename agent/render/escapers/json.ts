@@ -5,6 +5,11 @@
 
 import { hex, written, type Escaped } from './escaped.ts';
 
+/** Any JSON value as text, with the extra escapes above. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${hex(c.charCodeAt(0), 4)}`);
+}
+
 export function escapeJson(value: string): Escaped {
-  return written(JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${hex(c.charCodeAt(0), 4)}`));
+  return written(jsonText(value));
 }
