@@ -17,6 +17,9 @@ import { startPostgres, type Postgres } from '../helpers/postgres.ts';
 
 const signal = (): AbortSignal => new AbortController().signal;
 
+// real servers, TTLs that run out on purpose: more than tap's default 120 s on a loaded machine
+t.setTimeout(360_000);
+
 let bao: Bao;
 let pg: Postgres;
 let token: string;
