@@ -45,8 +45,9 @@ function psql(port: number, user: string, password: string, sql: string): Promis
   });
 }
 
-export async function startPostgres(t: Test): Promise<Postgres> {
-  if (!existsSync(join(PG_BIN, 'initdb'))) throw new Error(`PostgreSQL 15 is not installed (${PG_BIN}/initdb missing): install it with: ${PG_INSTALL}`);
+/** `bin`: where initdb and postgres are (Debian's PostgreSQL 15 unless told) */
+export async function startPostgres(t: Test, bin = PG_BIN): Promise<Postgres> {
+  if (!existsSync(join(bin, 'initdb'))) throw new Error(`PostgreSQL 15 is not installed (${bin}/initdb missing): install it with: ${PG_INSTALL}`);
   const dir = mkdtempSync(join(tmpdir(), 'pg-'));
   const data = join(dir, 'data');
   const user = 'vaultadmin';
@@ -57,7 +58,7 @@ export async function startPostgres(t: Test): Promise<Postgres> {
     chownSync(dir, Number(pg), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()));
     chownSync(join(dir, 'pw'), Number(pg), -1);
   }
-  const [initCmd, initArgs] = asPostgresUser(join(PG_BIN, 'initdb'), ['-D', data, '-U', user, `--pwfile=${join(dir, 'pw')}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync']);
+  const [initCmd, initArgs] = asPostgresUser(join(bin, 'initdb'), ['-D', data, '-U', user, `--pwfile=${join(dir, 'pw')}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync']);
   try {
     execFileSync(initCmd, initArgs, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, LC_ALL: 'C' } });
   } catch (e) {
@@ -70,7 +71,7 @@ export async function startPostgres(t: Test): Promise<Postgres> {
 
   const start = async (): Promise<void> => {
     log = '';
-    const [cmd, args] = asPostgresUser(join(PG_BIN, 'postgres'), ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir, '-c', 'fsync=off', '-c', 'max_connections=50']);
+    const [cmd, args] = asPostgresUser(join(bin, 'postgres'), ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir, '-c', 'fsync=off', '-c', 'max_connections=50']);
     proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, LC_ALL: 'C' } });
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-10_000)));
     const until = Date.now() + 30_000;

@@ -18,6 +18,9 @@ import { makeTestPki, type TestPki } from '../fakes/vault/certs.ts';
 const CANARY = { a: 'CANARY-Au-a-5e7a9c1b', b: 'CANARY-Au-b-3d5f7a9c' };
 const SA = { namespace: 'erlmcp', name: 'erlmcp-app', uid: randomUUID() };
 
+// real servers, TTLs that run out on purpose: more than tap's default 120 s on a loaded machine
+t.setTimeout(360_000);
+
 let bao: Bao;
 let pki: TestPki;
 t.before(async () => {

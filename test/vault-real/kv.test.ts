@@ -18,6 +18,9 @@ const CANARY = {
 };
 const signal = (): AbortSignal => new AbortController().signal;
 
+// real servers, TTLs that run out on purpose: more than tap's default 120 s on a loaded machine
+t.setTimeout(360_000);
+
 let bao: Bao;
 t.before(async () => {
   bao = await startDevBao(t);

@@ -14,6 +14,9 @@ import { agentDir, runInit, writeAgentConfig } from '../helpers/openbao-agent.ts
 
 const CANARY = { top: 'CANARY-Ns0-4d2f6b8a', one: 'CANARY-Ns1-9c1e3a5b', child: 'CANARY-Ns2-7a9c1e3f' };
 
+// real servers, TTLs that run out on purpose: more than tap's default 120 s on a loaded machine
+t.setTimeout(360_000);
+
 let bao: Bao;
 t.before(async () => {
   bao = await startDevBao(t);

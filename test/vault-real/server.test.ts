@@ -18,6 +18,9 @@ import { makeTestPki, type TestPki } from '../fakes/vault/certs.ts';
 const CANARY = { a: 'CANARY-Srv-a-6f1b3d5e', b: 'CANARY-Srv-b-2a4c6e8f', c: 'CANARY-Srv-c-9b1d3f5a', q: 'CANARY-Srv-q-7c9e1a3b' };
 const signal = (): AbortSignal => new AbortController().signal;
 
+// real servers, TTLs that run out on purpose: more than tap's default 120 s on a loaded machine
+t.setTimeout(360_000);
+
 let bao: Bao;
 let pki: TestPki;
 let token: string;
