@@ -285,10 +285,10 @@ export class ErlangNotifier implements Notifier {
   }
 
   /**
-   * The node accepted an older cookie than the current one: keep the older
-   * one in .previous, set the new one on the node (and its peers), confirm
-   * with a fresh handshake, then let go of .previous. Returns what happened,
-   * or throws with why the rotation is incomplete.
+   * The node accepted an older cookie than the current one (the caller has
+   * kept it in .previous): set the new one on the node (and its peers),
+   * confirm with a fresh handshake, then let go of .previous. Returns what
+   * happened, or throws with why the rotation is incomplete.
    */
   private async rotate(session: Session, current: string, signal: AbortSignal, deadline: number, now: () => number): Promise<string> {
     const kept = this.previousFile;
@@ -310,7 +310,7 @@ export class ErlangNotifier implements Notifier {
     this.trusted = current;
     // the module stays loaded on the node; this connection need not load it again
     if (this.loadedOn === session.client) this.loadedOn = fresh;
-    if (kept !== undefined) unlinkSync(kept);
+    this.dropConfirmedPrevious();
     const peers = scope === 'cluster' ? ` and ${r.peers.length - failed.length} of ${r.peers.length} connected nodes` : '';
     const problems = failed.length ? `; not on ${failed.map((p) => `${p.node} (${p.result})`).join(', ')}` : '';
     this.logger.info({ node: this.cfg.node, scope, peers: r.peers.map((p) => `${p.node}: ${p.result}`) }, scrub(`erlang reload: the node confirmed the new cookie`));
