@@ -66,11 +66,11 @@ export const HELP = {
   },
   webhook: {
     summary: 'mutating admission webhook (HTTPS)',
-    usage: 'webhook --tls-cert FILE --tls-key FILE [--listen ADDR] [--config webhook.yaml]',
-    about: 'Serves the Kubernetes mutating admission webhook that injects the agent from pod annotations.\nRuns until SIGTERM/SIGINT, then drains and exits 0.',
+    usage: 'webhook --tls-cert FILE --tls-key FILE [--listen ADDR] [--config webhook.yaml]\n       erlmcp-secrets webhook preview -f pod.yaml [--config webhook.yaml]',
+    about: 'Serves the Kubernetes mutating admission webhook that injects the agent from pod annotations.\nRuns until SIGTERM/SIGINT, then drains and exits 0.\n`webhook preview` needs no cluster: it prints the pod (or a workload\'s pod template) as the\nwebhook would admit it, as YAML, or the denial (exit 2).',
     options: '', // the webhook's own option list (agent/webhook/cli.ts)
     example: 'erlmcp-secrets webhook --tls-cert /tls/tls.crt --tls-key /tls/tls.key --config /etc/webhook.yaml',
-    exitCodes: 'exit codes: 0 stopped by signal, 1 internal error, 2 usage, config or certificate problem at start-up',
+    exitCodes: 'exit codes: 0 stopped by signal (preview: admitted), 1 internal error, 2 usage, config or certificate problem at start-up (preview: denied)',
   },
   'erlang-call': {
     summary: 'call a function on an Erlang node (try a reload by hand)',

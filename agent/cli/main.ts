@@ -59,6 +59,10 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
         return await runExec(await gate(args, io, logger), args.child);
       }
       case 'webhook': {
+        if (args.rest[0] === 'preview') {
+          const { runWebhookPreview } = await import('./webhook-preview.ts');
+          return await runWebhookPreview(args.rest.slice(1), io);
+        }
         const { runWebhook } = await import('../webhook/cli.ts');
         return await runWebhook(args.rest);
       }

@@ -39,6 +39,8 @@ export async function runExec(gate: GateResult, argv: string[], env: NodeJS.Proc
     },
   };
 
+  // a value the environment cannot hold (NUL) fails here, exit 3, before anything starts
+  const firstEnv = envNow();
   // The sidecar first: its health server binds the port before the
   // application exists, so a taken port stops the agent before anything is
   // started (not the application started and killed a moment later).
@@ -48,7 +50,7 @@ export async function runExec(gate: GateResult, argv: string[], env: NodeJS.Proc
     notifyOn: exec.onChange === 'restart' ? 'secrets' : 'files',
   });
   try {
-    await child.start(envNow());
+    await child.start(firstEnv);
     firstStartDone(true);
   } catch (e) {
     firstStartDone(false);
