@@ -122,10 +122,18 @@ t.test('exit 3: every missing or invalid secret in one report, never a value', a
 });
 
 t.test('check: no backend call, summary on stdout', async (t) => {
-  const w = workspace({}, base());
+  // the provider's directory exists but holds no secret: check starts the provider, reads nothing
+  const w = workspace({ 'secrets/.keep': '' }, base());
   const run = await runCli(['check', '-c', w.cfg]);
   t.equal(run.code, 0, run.stderr);
   t.equal(run.stdout, `${w.cfg}: ok: 1 provider, 2 secrets, 2 templates, 0 reload notifiers\n`);
+  // without the directory, init stops before fetching (exit 2), and so does check
+  const none = workspace({}, base());
+  for (const command of ['check', 'init']) {
+    const r = await runCli([command, '-c', none.cfg]);
+    t.equal(r.code, 2, `${command}: exit 2 when the provider's directory is missing`);
+    t.match(r.problems.join('\n'), /providers\.local\.path: \.\/secrets does not exist/);
+  }
 });
 
 t.test('version', async (t) => {
