@@ -80,14 +80,14 @@ t.test('sealed during init: exit 4 saying so; unsealed while init waits: exit 0'
   t.equal(sealed.code, 4, sealed.stderr);
   t.match(sealed.problems.join('\n'), `Vault at ${bao.url} is sealed`);
 
-  const waiting = runInit(dir, writeAgentConfig(dir, { address: bao.url, tls: tls(), secrets: app, template: '{{s.password}}', initTimeout: '30s' }));
-  await new Promise((r) => setTimeout(r, 1500));
+  const cfg = writeAgentConfig(dir, { address: bao.url, tls: tls(), secrets: app, template: '{{s.password}}', initTimeout: '60s' });
+  const waiting = startAgent(t, ['init', '-c', cfg], { program: BUNDLE, cwd: dir });
+  // unseal only once init has met the seal
+  await waiting.waitForLog((l) => String(l.err ?? '').includes('is sealed'), 'init meeting the seal', 30_000);
   await bao.unseal();
-  const run = await waiting;
-  t.equal(run.code, 0, run.stderr);
-  t.ok(run.logs.some((l) => String(l.err ?? '').includes('is sealed')), 'it saw the seal and waited');
+  t.equal((await waiting.exited).code, 0, waiting.stderr());
   t.equal(readFileSync(join(dir, 'out/out.txt'), 'utf8'), CANARY.a);
-  assertNoLeak(t, [sealed.stderr, run.stderr, run.stdout], Object.values(CANARY));
+  assertNoLeak(t, [sealed.stderr, waiting.stderr(), waiting.stdout()], Object.values(CANARY));
 });
 
 t.test('sealed during run, then a restart (back sealed): the sidecar keeps its files, says why, and recovers', async (t) => {
