@@ -6,5 +6,6 @@ if [ -x /usr/bin/time ]; then exit 0; fi
 echo "installing GNU time (Debian package time)"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
-$SUDO apt-get install -y -qq time >/dev/null
+$SUDO apt-get update -qq >/dev/null
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
 test -x /usr/bin/time || { echo "install-time.sh: /usr/bin/time still missing after apt-get install time" >&2; exit 1; }
