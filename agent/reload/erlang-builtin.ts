@@ -13,7 +13,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { ErlDistClient } from '../erldist/client.ts';
 import { isErlDistError } from '../erldist/errors.ts';
-import { atom, Atom, ErlMap, Tuple, type Term } from '../erldist/terms.ts';
+import { atom, Atom, ErlMap, isAtom, Tuple, type Term } from '../erldist/terms.ts';
 import { describeNodeTerm } from './erlang-term-redact.ts';
 
 export const RELOAD_MODULE = 'erlmcp_secrets_reload';
@@ -75,7 +75,7 @@ export function readBeamFile(file: string): Buffer {
 export async function loadReloadModule(client: ErlDistClient, beam: Buffer, callOpts: { timeoutMs: number; signal: AbortSignal }): Promise<void> {
   const filename = [...`${RELOAD_MODULE}.beam`].map((c) => c.charCodeAt(0));
   const r = await client.call('code', 'load_binary', [atom(RELOAD_MODULE), filename, beam], callOpts);
-  if (!(r instanceof Tuple && r.elements.length === 2 && r.elements[0] === atom('module') && r.elements[1] === atom(RELOAD_MODULE))) {
+  if (!(r instanceof Tuple && r.elements.length === 2 && isAtom(r.elements[0], 'module') && isAtom(r.elements[1], RELOAD_MODULE))) {
     throw new BuiltinReloadError(`code:load_binary of ${RELOAD_MODULE} returned ${describeNodeTerm(r)} (an OTP older than the compiler that built the .beam answers {error,badfile})`);
   }
 }
@@ -137,13 +137,13 @@ export async function rotateCookie(
 }
 
 function isTrue(t: Term): boolean {
-  return t === true || t === atom('true');
+  return t === true || isAtom(t, 'true');
 }
 
 /** {ok, #{...}} -> the map; {error, Why} and anything else -> an error naming only shapes */
 function okBody(r: Term, fn: string): ErlMap {
-  if (r instanceof Tuple && r.elements.length === 2 && r.elements[0] === atom('ok') && r.elements[1] instanceof ErlMap) return r.elements[1];
-  if (r instanceof Tuple && r.elements.length === 2 && r.elements[0] === atom('error')) {
+  if (r instanceof Tuple && r.elements.length === 2 && isAtom(r.elements[0], 'ok') && r.elements[1] instanceof ErlMap) return r.elements[1];
+  if (r instanceof Tuple && r.elements.length === 2 && isAtom(r.elements[0], 'error')) {
     const why = r.elements[1];
     // {error, <<"file line N: ...">>} is our module's own message (file names and lines, no values)
     const text = why instanceof Uint8Array && why.length <= 512 ? Buffer.from(why).toString('utf8').replace(/[^\x20-\x7e]/g, '?') : describeNodeTerm(why as Term);
