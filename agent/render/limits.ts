@@ -7,14 +7,13 @@
 // enough that Mustache's token tree stays a few MiB.
 
 import { AgentError } from '../errors.ts';
+import type { Token } from './sections.ts';
 
 /** 256 KiB, the most Kubernetes lets all annotations of a pod hold together */
 export const MAX_TEMPLATE_BYTES = 256 * 1024;
 export const MAX_TEMPLATE_TAGS = 10_000;
 /** one erl.* section around a few helper sections is the deepest a value needs */
 export const MAX_SECTION_DEPTH = 8;
-
-type Token = [type: string, value: string, start: number, end: number, ...rest: unknown[]];
 
 export function checkTemplateBytes(text: string, label: string): void {
   // UTF-8 is at most 3 bytes per UTF-16 unit: skip the count for short text

@@ -65,11 +65,10 @@ export function parseTemplate(text: string, label: string): ParsedTemplate {
       case '=':
         break;
       case '#': {
-        const expr = parseSection(token, { text, lineAt, toReference }, true);
+        const expr = parseSection(token, { lineAt, toReference }, true);
         if (typeof expr === 'string') problems.push(`${at(start, end)}: ${expr}`);
         else {
-          const closeEnd = sectionEnd(token, text);
-          parts.push({ kind: 'section', section: { expr, line: lineAt(start), shown: shorten(text.slice(start, closeEnd)) } });
+          parts.push({ kind: 'section', section: { expr, line: lineAt(start), shown: showSection(token, text) } });
           references.push(...referencesOf(expr));
         }
         break;
@@ -93,11 +92,11 @@ function referencesOf(expr: ValueExpr): TemplateReference[] {
   return expr.kind === 'ref' || expr.kind === 'default' ? [expr.ref] : referencesOf(expr.inner);
 }
 
-/** Mustache records where a section's closing tag starts; it ends at the first closing delimiter after it. */
-function sectionEnd(token: Token, text: string): number {
+/** The section as written up to its closing tag (Mustache records where that
+ * starts), closed with the default delimiters whatever the template set. */
+function showSection(token: Token, text: string): string {
   const closeStart = typeof token[5] === 'number' ? token[5] : token[3];
-  const closeEnd = text.indexOf('}}', closeStart);
-  return closeEnd === -1 ? token[3] : closeEnd + 2;
+  return shorten(`${text.slice(token[2], closeStart)}{{/${token[1]}}}`);
 }
 
 /** `db.password` -> { secret: db, key: password }; the key is everything after the

@@ -18,7 +18,6 @@ const ERL_BY_NAME: Readonly<Record<string, ErlType>> = Object.assign(Object.crea
 const HELPER_BY_NAME: Readonly<Record<string, Helper>> = Object.assign(Object.create(null) as Record<string, Helper>, Object.fromEntries(HELPERS.map((h) => [h, h])));
 
 export interface SectionContext {
-  text: string;
   lineAt: (offset: number) => number;
   toReference: ToReference;
 }
