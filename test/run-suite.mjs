@@ -33,7 +33,7 @@ for await (const line of createInterface({ input: child.stdout, crlfDelay: Infin
   const event = tally.add(parseTapLine(line), lineNo);
   // one line per test file that failed, as it happens, and a heartbeat
   if (event?.kind === 'file') {
-    if (!event.ok) process.stdout.write(`FAIL ${event.name}\n`);
+    if (!event.ok && event.name !== 'timeout!') process.stdout.write(`FAIL ${event.name}\n`);
     else if (tally.files % 25 === 0) process.stdout.write(`... ${tally.files} test files done\n`);
   }
 }

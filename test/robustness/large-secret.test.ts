@@ -35,7 +35,8 @@ function setup(t: Test) {
   writeFileSync(
     cfg,
     `providers: { local: { type: file, path: ./secrets } }
-secrets: { tls: { provider: local } }
+# PEM bundles byte for byte, final newline included (the default trims one)
+secrets: { tls: { provider: local, trim: false } }
 templates:
   - { contents: "{{tls.ca}}", destination: ca.pem }
   - { contents: "{{tls.chain}}", destination: chain.pem }

@@ -6,6 +6,8 @@
 const SUBTEST = /^( *)# Subtest: (.*)$/;
 const RESULT = /^( *)(not ok|ok) \d+(?: - (.*?))?(?: # (SKIP|TODO)\S*(?: (.*))?| # time=.*)?$/;
 const TOTALS = /^# \{ total: (\d+)(.*)\}$/;
+// tap's "not ok N - timeout!" for a whole file names the file on its next lines
+const EXPIRED = /^ {2}expired: (.*)$/;
 
 /** @typedef {{ type: 'subtest', depth: number, name: string } | { type: 'result', depth: number, ok: boolean, name: string, directive?: string, reason?: string } | { type: 'totals', total: number, pass: number, fail: number, skip: number, todo: number } | undefined} TapLine */
 
@@ -20,6 +22,8 @@ export function parseTapLine(line) {
     if (m[5]) r.reason = m[5];
     return r;
   }
+  m = EXPIRED.exec(line);
+  if (m) return { type: 'expired', file: m[1] };
   m = TOTALS.exec(line);
   if (m) {
     const num = (k) => Number(new RegExp(`${k}: (\\d+)`).exec(m[2])?.[1] ?? 0);
@@ -41,6 +45,11 @@ export class SuiteTally {
     if (!parsed) return undefined;
     if (parsed.type === 'totals') {
       this.#totals = parsed;
+      return undefined;
+    }
+    if (parsed.type === 'expired') {
+      const last = this.#failed.at(-1);
+      if (last && last.path.length === 1 && last.path[0] === 'timeout!') last.path = [parsed.file, 'timeout! (the whole file)'];
       return undefined;
     }
     if (parsed.type === 'subtest') {

@@ -28,6 +28,11 @@ ok 2 - test/b.test.ts # time=2ms
     1..0 # no tests
 not ok 3 - test/c.test.ts # time=5ms
 
+not ok 4 - timeout!
+  ---
+  expired: test/d.test.ts
+  ...
+
 # { total: 5, pass: 2, fail: 2, skip: 1 }
 `;
 
@@ -42,9 +47,10 @@ t.test('failures by full name, leaves only; skips with reasons; totals', async (
     { name: 'test/a.test.ts', ok: false },
     { name: 'test/b.test.ts', ok: true },
     { name: 'test/c.test.ts', ok: false },
+    { name: 'timeout!', ok: false },
   ]);
   const r = tally.report();
-  t.same(r.failed.map((f: { path: string[] }) => f.path.join(' > ')), ['test/a.test.ts > group > should be equal', 'test/c.test.ts']);
+  t.same(r.failed.map((f: { path: string[] }) => f.path.join(' > ')), ['test/a.test.ts > group > should be equal', 'test/c.test.ts', 'test/d.test.ts > timeout! (the whole file)'], 'a file timeout is named by its file');
   t.equal(r.failed[0].line, 4, 'points at the line in the log');
   t.same(r.skipped, [{ path: ['test/a.test.ts', 'later one'], reason: 'needs root to switch users' }]);
   t.same(r.totals, { type: 'totals', total: 5, pass: 2, fail: 2, skip: 1, todo: 0 });
