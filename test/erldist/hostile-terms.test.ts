@@ -81,38 +81,31 @@ t.test('a 64 KiB atom', async (t) => {
   cli.checkRefused(t, r, dropped('an atom of 65535 bytes; Erlang atoms have at most 255 characters'), 15_000);
 });
 
-t.test('distinct 255-character atoms flooding a kept-open connection: memory stays flat until the call timeout', async (t) => {
+/** the peer floods frames of 10 000 new 255-character atoms each until the 6 s call timeout */
+async function atomFlood(t: Test, frameFor: (c: IncomingCall, sentSoFar: number) => Buffer): Promise<void> {
   let sentAtoms = 0;
   const r = await against(
     t,
     (s, c) =>
       flood(s, () => {
         sentAtoms += 10_000;
-        return strayFrame(c.from, distinctAtoms(sentAtoms, 10_000));
+        return frameFor(c, sentAtoms);
       }),
     ['--timeout', '6000'],
   );
   t.ok(sentAtoms > 100_000, `the peer sent ${sentAtoms} distinct atoms`);
-  // Nothing is kept (no atom table), and a frame nobody waits for is decoded
-  // only as far as its control message and the first byte of its payload.
   cli.checkRefused(t, r, /node hostile@127\.0\.0\.1 did not answer m:f\/0 within 6000 ms/, 20_000);
-});
+}
 
-t.test('the same flood with each frame shaped as a reply to another call: the Ref is read, the rest is not', async (t) => {
-  let sentAtoms = 0;
-  const r = await against(
-    t,
-    (s, c) =>
-      flood(s, () => {
-        sentAtoms += 10_000;
-        const otherCall = { ...c, ref: new Ref(c.ref.node, c.ref.creation, [sentAtoms % 0x40000, 1, 2]) };
-        return replyFrame(otherCall, distinctAtoms(sentAtoms, 10_000));
-      }),
-    ['--timeout', '6000'],
-  );
-  t.ok(sentAtoms > 100_000, `the peer sent ${sentAtoms} distinct atoms`);
-  cli.checkRefused(t, r, /node hostile@127\.0\.0\.1 did not answer m:f\/0 within 6000 ms/, 20_000);
-});
+// Nothing is kept (no atom table), and a frame nobody waits for is decoded
+// only as far as its control message and the start of its payload.
+t.test('distinct 255-character atoms flooding a kept-open connection: memory stays flat until the call timeout', (t) =>
+  atomFlood(t, (c, n) => strayFrame(c.from, distinctAtoms(n, 10_000))),
+);
+
+t.test('the same flood with each frame shaped as a reply to another call: the Ref is read, the rest is not', (t) =>
+  atomFlood(t, (c, n) => replyFrame({ ...c, ref: new Ref(c.ref.node, c.ref.creation, [n % 0x40000, 1, 2]) }, distinctAtoms(n, 10_000))),
+);
 
 t.test('a reply that trickles in a byte at a time: the call timeout ends it', async (t) => {
   const r = await against(
