@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ByteWriter } from './byte-writer.ts';
-import { AtomCache, decodeDistFrame, PASS_THROUGH } from './dist-frame.ts';
+import { AtomCache, type DistFrame, PASS_THROUGH, readDistFrame } from './dist-frame.ts';
 import { defaultEpmdPort, lookupNodePort, registeredNames } from './epmd.ts';
 import { ErlDistError, isErlDistError } from './errors.ts';
 import { writeExternalTerm } from './etf-encode.ts';
@@ -281,8 +281,7 @@ export class ErlDistClient {
         continue;
       }
       try {
-        const { control, payload } = decodeDistFrame(frame, cache);
-        this.dispatch(control, payload);
+        this.dispatch(readDistFrame(frame, cache));
       } catch (e) {
         // A frame over a limit is no accident of encoding: a peer that sends
         // one will send more, so the connection goes (and pending calls fail
@@ -296,7 +295,8 @@ export class ErlDistClient {
     }
   }
 
-  private dispatch(control: Tuple, payload: Term | undefined): void {
+  private dispatch(frame: DistFrame): void {
+    const control = frame.control;
     const op = control.elements[0];
     let to: Term | undefined;
     switch (op) {
@@ -316,12 +316,22 @@ export class ErlDistClient {
         return;
     }
     if (!(to instanceof Pid) && !(to instanceof Ref)) return;
-    if (!(payload instanceof Tuple) || payload.elements.length !== 2) return;
-    const [tag, reply] = payload.elements as [Term, Term];
-    if (!(tag instanceof Ref)) return;
-    const key = tag.ids.join('.');
+    // Only {Ref, Reply} for a call we wait for is decoded beyond its Ref.
+    const answer = frame.replyRef();
+    if (answer === undefined) return;
+    const key = answer.ref.ids.join('.');
     const call = this.pending.get(key);
     if (call === undefined) return; // a late reply to a call that timed out
+    let reply: Term;
+    try {
+      reply = answer.reply();
+    } catch (e) {
+      if (isErlDistError(e) && e.kind === 'limit') throw e; // the receive loop drops the connection
+      this.pending.delete(key);
+      clearTimeout(call.timer);
+      call.reject(new ErlDistError('protocol', `node ${this.node} answered ${call.label} with a reply that cannot be decoded: ${(e as Error).message}`, { cause: e }));
+      return;
+    }
     this.pending.delete(key);
     clearTimeout(call.timer);
     call.resolve(reply);

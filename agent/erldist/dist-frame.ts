@@ -4,9 +4,9 @@
 // still understood in case a node uses it anyway.
 
 import { ErlDistError } from './errors.ts';
-import { DecodeBudget, TermReader } from './etf-decode.ts';
+import { DecodeBudget, type DecodeOptions, TermReader } from './etf-decode.ts';
 import * as T from './etf-tags.ts';
-import { type Atom, Tuple, type Term } from './terms.ts';
+import { type Atom, Ref, Tuple, type Term } from './terms.ts';
 
 export const PASS_THROUGH = 112;
 
@@ -65,18 +65,32 @@ function readBareOrExternal(r: TermReader): Term {
   return r.term(0);
 }
 
+/** A frame whose payload is decoded only when asked for (and only as far as asked). */
+export interface DistFrame {
+  control: Tuple;
+  /** the whole payload, or undefined when the frame has none */
+  payload(): Term | undefined;
+  /**
+   * For a payload {Ref, Reply} (an rpc answer): the Ref alone, and a function
+   * that decodes the Reply. A frame nobody waits for costs only its control
+   * message and this peek, whatever its payload holds.
+   */
+  replyRef(): { ref: Ref; reply(): Term } | undefined;
+}
+
 /** One frame is one message: control and payload share one decode budget (limits.ts). */
-export function decodeDistFrame(frame: Buffer, cache: AtomCache): DistMessage {
+export function readDistFrame(frame: Buffer, cache: AtomCache): DistFrame {
   const budget = new DecodeBudget();
+  let options: DecodeOptions = { budget };
   let r: TermReader;
   let control: Term;
   if (frame[0] === PASS_THROUGH) {
-    r = new TermReader(frame, 1, { budget });
+    r = new TermReader(frame, 1, options);
     control = r.externalTerm();
   } else if (frame[0] === T.VERSION_MAGIC && frame[1] === T.DIST_HEADER) {
-    const header = new TermReader(frame, 2, { budget });
-    const refs = readDistHeader(header, cache);
-    r = new TermReader(frame, header.pos, { atomCacheRefs: refs, budget });
+    const header = new TermReader(frame, 2, options);
+    options = { atomCacheRefs: readDistHeader(header, cache), budget };
+    r = new TermReader(frame, header.pos, options);
     control = readBareOrExternal(r);
   } else if (frame[0] === T.VERSION_MAGIC && frame[1] === T.DIST_FRAG_HEADER) {
     throw new ErlDistError('protocol', 'the node sent a fragmented message although we did not offer DFLAG_FRAGMENTS');
@@ -86,6 +100,27 @@ export function decodeDistFrame(frame: Buffer, cache: AtomCache): DistMessage {
   if (!(control instanceof Tuple) || typeof control.elements[0] !== 'number') {
     throw new ErlDistError('protocol', 'a distribution control message is not a tuple with an operation code');
   }
-  const payload = r.pos < r.buf.length ? readBareOrExternal(r) : undefined;
-  return { control, payload };
+  const payloadAt = r.pos;
+  const payload = (): Term | undefined => (payloadAt < frame.length ? readBareOrExternal(new TermReader(frame, payloadAt, options)) : undefined);
+  const replyRef = (): { ref: Ref; reply(): Term } | undefined => {
+    let p = payloadAt;
+    if (frame[p] === T.VERSION_MAGIC) p++;
+    if (frame[p] === T.COMPRESSED) {
+      // the tuple is inside the compression: nothing to peek at
+      const whole = payload();
+      const [ref, reply] = whole instanceof Tuple && whole.elements.length === 2 ? whole.elements : [];
+      return ref instanceof Ref && reply !== undefined ? { ref, reply: () => reply } : undefined;
+    }
+    if (frame[p] !== T.SMALL_TUPLE_EXT || frame[p + 1] !== 2) return undefined;
+    const tr = new TermReader(frame, p + 2, options);
+    const ref = tr.term(1);
+    return ref instanceof Ref ? { ref, reply: () => tr.term(1) } : undefined;
+  };
+  return { control, payload, replyRef };
+}
+
+/** The control message and the whole payload, decoded at once. */
+export function decodeDistFrame(frame: Buffer, cache: AtomCache): DistMessage {
+  const f = readDistFrame(frame, cache);
+  return { control: f.control, payload: f.payload() };
 }

@@ -8,7 +8,7 @@
 
 import { deflateSync } from 'node:zlib';
 import t from 'tap';
-import { AtomCache, decodeDistFrame } from '../../agent/erldist/dist-frame.ts';
+import { AtomCache, decodeDistFrame, readDistFrame } from '../../agent/erldist/dist-frame.ts';
 import { ErlDistError } from '../../agent/erldist/errors.ts';
 import { decodeTerm } from '../../agent/erldist/etf-decode.ts';
 import { encodeTerm } from '../../agent/erldist/etf-encode.ts';
@@ -99,7 +99,9 @@ t.test(`${CASES} seeded hostile inputs: a term or the decoder's own error, in bo
     }
     // the same bytes as a distribution frame's payload
     try {
-      decodeDistFrame(Buffer.concat([Buffer.from([112]), encodeTerm(gen.term()), input]), new AtomCache());
+      const frame = Buffer.concat([Buffer.from([112]), encodeTerm(gen.term()), input]);
+      decodeDistFrame(frame, new AtomCache());
+      readDistFrame(frame, new AtomCache()).replyRef()?.reply(); // the client's lazy path
     } catch (e) {
       if (!ownError(e) && !(e instanceof ErlDistError && e.kind === 'protocol')) foreign.push(`frame case ${i}: ${String(e)}`);
     }
