@@ -157,23 +157,40 @@ function ownerMatches(st: { uid: number; gid: number }, opts: WriteOptions): boo
   return (opts.uid === undefined || opts.uid === st.uid) && (opts.gid === undefined || opts.gid === st.gid);
 }
 
-/** Removes temp files that a killed process left behind in the given directories. */
-export async function removeStaleTemps(dirs: Iterable<string>): Promise<number> {
+/** how far the start-up sweep looks under an output root: a volume of rendered
+ * files is small; a root pointed at something huge must not stall start-up */
+const SWEEP_MAX_ENTRIES = 10_000;
+const SWEEP_MAX_DEPTH = 8;
+
+/** Removes temp files that a killed process left behind in the given
+ * directories and, when given, anywhere under the output roots (an earlier
+ * config may have written elsewhere). Symlinks are not followed: a temp
+ * name outside the roots is not ours to remove. */
+export async function removeStaleTemps(dirs: Iterable<string>, roots: Iterable<string> = []): Promise<number> {
+  const budget = { entries: SWEEP_MAX_ENTRIES };
   let removed = 0;
-  for (const dir of new Set(dirs)) {
-    let names: string[];
+  const seen = new Set<string>();
+  const sweep = async (dir: string, depth: number): Promise<void> => {
+    if (seen.has(dir) || budget.entries <= 0) return;
+    seen.add(dir);
+    let entries;
     try {
-      names = await readdir(dir);
+      entries = await readdir(dir, { withFileTypes: true });
     } catch {
-      continue;
+      return;
     }
-    for (const n of names) {
-      if (!n.startsWith(TEMP_PREFIX)) continue;
-      await unlink(path.join(dir, n)).then(
-        () => removed++,
-        () => {},
-      );
+    for (const e of entries) {
+      if (--budget.entries < 0) return;
+      const p = path.join(dir, e.name);
+      if (e.name.startsWith(TEMP_PREFIX) && e.isFile()) {
+        await unlink(p).then(
+          () => removed++,
+          () => {},
+        );
+      } else if (e.isDirectory() && depth > 0) await sweep(p, depth - 1);
     }
-  }
+  };
+  for (const root of new Set(roots)) await sweep(root, SWEEP_MAX_DEPTH);
+  for (const dir of new Set(dirs)) await sweep(dir, 0);
   return removed;
 }
