@@ -74,7 +74,11 @@ export async function fetchAndCheck(deps: InitDeps): Promise<{ store: SecretStor
 export async function renderAndWrite(templates: Iterable<PreparedTemplate>, store: SecretStore, logger: Logger): Promise<WrittenFile[]> {
   const list = [...templates];
   const rendered = renderAll(list, store.templateData());
-  await removeStaleTemps(list.map((t) => path.dirname(t.config.destination)));
+  // temps a killed agent left: beside each destination, and anywhere under the output roots
+  await removeStaleTemps(
+    list.map((t) => path.dirname(t.config.destination)),
+    list.flatMap((t) => (t.config.outputRoot !== undefined ? [t.config.outputRoot] : [])),
+  );
   const files: WrittenFile[] = [];
   for (const r of rendered) {
     const c = r.template.config;

@@ -5,10 +5,10 @@
 // app see no event when nothing changed.
 
 import { constants } from 'node:fs';
-import { chmod, chown, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readlink, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from '../errors.ts';
-import { leadsOutside } from './inside-root.ts';
+import { leadsOutside, realpathOfExisting } from './inside-root.ts';
 
 export interface WriteOptions {
   mode: number;
@@ -22,25 +22,57 @@ export type WriteOutcome = 'written' | 'unchanged' | 'mode-changed';
 
 const TEMP_PREFIX = '.erlmcp-secrets-';
 
+// Race-free placement. A path check before the write cannot keep a secret
+// inside the root: a directory under it can be swapped for a symlink between
+// the check and the write. So the destination's directory is opened once,
+// its real location is read from the opened descriptor and checked, and
+// everything after (the current file, the temp file, the rename) is
+// addressed through /proc/self/fd/<that descriptor>/<name>: the kernel
+// resolves that link to the opened directory itself, not to its path, so a
+// later swap cannot redirect it. After the rename the directory's location
+// is checked again: a directory moved out of the root meanwhile does not
+// keep the new file.
+
 export async function writeAtomic(destination: string, bytes: Buffer, opts: WriteOptions): Promise<WriteOutcome> {
   const dir = path.dirname(destination);
+  const base = path.basename(destination);
+  let dirFh: FileHandle | undefined;
   try {
     if (opts.root !== undefined) {
       // before mkdir, which would otherwise create directories out there
-      const real = await leadsOutside(opts.root, dir);
-      if (real !== undefined) {
-        throw new AgentError('config', `${destination} was not written: its directory leads through a symlink to ${real}, outside the output root ${opts.root}; remove the link`, { where: destination });
-      }
+      await refuseOutside(destination, opts.root, await leadsOutside(opts.root, dir));
     }
     await mkdir(dir, { recursive: true, mode: 0o755 });
-    const current = await readCurrent(destination);
+    dirFh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    const at = (name: string) => `/proc/self/fd/${dirFh!.fd}/${name}`;
+    const realRoot = opts.root !== undefined ? await realpathOfExisting(opts.root) : undefined;
+    const checkInside = async (): Promise<void> => {
+      if (realRoot === undefined) return;
+      const real = await readlink(`/proc/self/fd/${dirFh!.fd}`);
+      await refuseOutside(destination, opts.root!, isInside(realRoot, real) ? undefined : real);
+    };
+    await checkInside();
+    const current = await readCurrent(at(base), destination);
     if (current && current.bytes.equals(bytes)) {
-      if ((current.mode & 0o777) === opts.mode && ownerMatches(current, opts)) return 'unchanged';
-      await chmod(destination, opts.mode);
-      if (opts.uid !== undefined || opts.gid !== undefined) await chown(destination, opts.uid ?? current.uid, opts.gid ?? current.gid);
-      return 'mode-changed';
+      try {
+        if ((current.mode & 0o777) === opts.mode && ownerMatches(current, opts)) return 'unchanged';
+        await current.fh.chmod(opts.mode);
+        if (opts.uid !== undefined || opts.gid !== undefined) await current.fh.chown(opts.uid ?? current.uid, opts.gid ?? current.gid);
+        return 'mode-changed';
+      } finally {
+        await current.fh.close();
+      }
     }
-    await replace(destination, bytes, opts);
+    await current?.fh.close();
+    await replace(at, base, bytes, opts);
+    try {
+      await checkInside();
+    } catch (e) {
+      // moved out of the root while we wrote: the secret does not stay there
+      await unlink(at(base)).catch(() => {});
+      throw e;
+    }
+    await dirFh.sync().catch(() => {}); // makes the rename durable; some filesystems refuse fsync on a directory
     return 'written';
   } catch (e) {
     if (e instanceof AgentError) throw e;
@@ -49,57 +81,74 @@ export async function writeAtomic(destination: string, bytes: Buffer, opts: Writ
       where: destination,
       cause: e,
     });
+  } finally {
+    await dirFh?.close().catch(() => {});
   }
 }
 
-async function replace(destination: string, bytes: Buffer, opts: WriteOptions): Promise<void> {
-  const dir = path.dirname(destination);
-  const { temp, fh } = await createTemp(dir, path.basename(destination), opts.mode);
+async function refuseOutside(destination: string, root: string, real: string | undefined): Promise<void> {
+  if (real === undefined) return;
+  throw new AgentError('config', `${destination} was not written: its directory leads through a symlink to ${real}, outside the output root ${root}; remove the link`, { where: destination });
+}
+
+function isInside(realRoot: string, real: string): boolean {
+  const rel = path.relative(realRoot, real);
+  return !(rel.startsWith('..') || path.isAbsolute(rel));
+}
+
+/** `at(name)`: the name inside the opened destination directory */
+async function replace(at: (name: string) => string, base: string, bytes: Buffer, opts: WriteOptions): Promise<void> {
+  const { temp, fh } = await createTemp(at, base, opts.mode);
   try {
     await fh.writeFile(bytes);
     await fh.chmod(opts.mode); // the umask may have narrowed the mode given to open
     if (opts.uid !== undefined || opts.gid !== undefined) await fh.chown(opts.uid ?? -1, opts.gid ?? -1);
     await fh.sync();
+    await fh.close();
+    await rename(at(temp), at(base));
   } catch (e) {
     await fh.close().catch(() => {});
-    await unlink(temp).catch(() => {});
+    await unlink(at(temp)).catch(() => {});
     throw e;
   }
-  await fh.close();
-  try {
-    await rename(temp, destination);
-  } catch (e) {
-    await unlink(temp).catch(() => {});
-    throw e;
-  }
-  await syncDir(dir);
 }
 
 let tempSeq = 0;
 
-/** A new temp file beside the destination. O_EXCL: never follow or reuse a
- * file somebody else placed there; a name that is taken (a leftover of a
- * killed process with the same pid) just moves on to the next. The names
- * need no randomness for that, and leaving node:crypto out keeps it off the
- * start-up of every command that writes. */
-async function createTemp(dir: string, base: string, mode: number): Promise<{ temp: string; fh: Awaited<ReturnType<typeof open>> }> {
+/** A new temp file beside the destination. O_EXCL|O_NOFOLLOW: never follow or
+ * reuse a file somebody else placed there; a name that is taken (a leftover
+ * of a killed process with the same pid) just moves on to the next. The
+ * names need no randomness for that, and leaving node:crypto out keeps it
+ * off the start-up of every command that writes. */
+async function createTemp(at: (name: string) => string, base: string, mode: number): Promise<{ temp: string; fh: FileHandle }> {
   for (let attempt = 0; ; attempt++) {
-    const temp = path.join(dir, `${TEMP_PREFIX}${base}.${process.pid}.${(tempSeq++).toString(36)}`);
+    const temp = `${TEMP_PREFIX}${base}.${process.pid}.${(tempSeq++).toString(36)}`;
     try {
-      return { temp, fh: await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode) };
+      return { temp, fh: await open(at(temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw e;
     }
   }
 }
 
-async function readCurrent(file: string): Promise<{ bytes: Buffer; mode: number; uid: number; gid: number } | undefined> {
+/** the destination as it is now, opened (O_NOFOLLOW: a symlink there is
+ * replaced, never read or changed through); undefined when there is none */
+async function readCurrent(file: string, destination: string): Promise<{ fh: FileHandle; bytes: Buffer; mode: number; uid: number; gid: number } | undefined> {
+  let fh: FileHandle;
   try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new AgentError('config', `${file} exists and is not a regular file; remove it or choose another destination`, { where: file });
-    return { bytes: await readFile(file), mode: st.mode, uid: st.uid, gid: st.gid };
+    fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP') return undefined;
+    throw e;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new AgentError('config', `${destination} exists and is not a regular file; remove it or choose another destination`, { where: destination });
+    const bytes = await fh.readFile();
+    return { fh, bytes, mode: st.mode, uid: st.uid, gid: st.gid };
+  } catch (e) {
+    await fh.close().catch(() => {});
     throw e;
   }
 }
@@ -108,34 +157,40 @@ function ownerMatches(st: { uid: number; gid: number }, opts: WriteOptions): boo
   return (opts.uid === undefined || opts.uid === st.uid) && (opts.gid === undefined || opts.gid === st.gid);
 }
 
-async function syncDir(dir: string): Promise<void> {
-  // Makes the rename durable; some filesystems refuse fsync on a directory, which is fine.
-  try {
-    const fh = await open(dir, constants.O_RDONLY);
-    await fh.sync().catch(() => {});
-    await fh.close();
-  } catch {
-    /* best effort */
-  }
-}
+/** how far the start-up sweep looks under an output root: a volume of rendered
+ * files is small; a root pointed at something huge must not stall start-up */
+const SWEEP_MAX_ENTRIES = 10_000;
+const SWEEP_MAX_DEPTH = 8;
 
-/** Removes temp files that a killed process left behind in the given directories. */
-export async function removeStaleTemps(dirs: Iterable<string>): Promise<number> {
+/** Removes temp files that a killed process left behind in the given
+ * directories and, when given, anywhere under the output roots (an earlier
+ * config may have written elsewhere). Symlinks are not followed: a temp
+ * name outside the roots is not ours to remove. */
+export async function removeStaleTemps(dirs: Iterable<string>, roots: Iterable<string> = []): Promise<number> {
+  const budget = { entries: SWEEP_MAX_ENTRIES };
   let removed = 0;
-  for (const dir of new Set(dirs)) {
-    let names: string[];
+  const seen = new Set<string>();
+  const sweep = async (dir: string, depth: number): Promise<void> => {
+    if (seen.has(dir) || budget.entries <= 0) return;
+    seen.add(dir);
+    let entries;
     try {
-      names = await readdir(dir);
+      entries = await readdir(dir, { withFileTypes: true });
     } catch {
-      continue;
+      return;
     }
-    for (const n of names) {
-      if (!n.startsWith(TEMP_PREFIX)) continue;
-      await unlink(path.join(dir, n)).then(
-        () => removed++,
-        () => {},
-      );
+    for (const e of entries) {
+      if (--budget.entries < 0) return;
+      const p = path.join(dir, e.name);
+      if (e.name.startsWith(TEMP_PREFIX) && e.isFile()) {
+        await unlink(p).then(
+          () => removed++,
+          () => {},
+        );
+      } else if (e.isDirectory() && depth > 0) await sweep(p, depth - 1);
     }
-  }
+  };
+  for (const root of new Set(roots)) await sweep(root, SWEEP_MAX_DEPTH);
+  for (const dir of new Set(dirs)) await sweep(dir, 0);
   return removed;
 }

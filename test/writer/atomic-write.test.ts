@@ -132,3 +132,20 @@ t.test('kill -9 during rendering leaves every destination old or new, never part
   await removeStaleTemps([dir]);
   t.same(readdirSync(dir).sort(), ['a.env', 'b.env', 'c.json']);
 });
+
+t.test('stale temp files anywhere under an output root are removed at start-up; symlinks out of it are not followed', async (t) => {
+  const dir = tmp();
+  const root = path.join(dir, 'out');
+  const outside = path.join(dir, 'outside');
+  mkdirSync(path.join(root, 'old/deeper'), { recursive: true });
+  mkdirSync(outside);
+  writeFileSync(path.join(root, 'old/deeper/.erlmcp-secrets-a.env.1.0'), 'partial');
+  writeFileSync(path.join(root, '.erlmcp-secrets-b.env.2.0'), 'partial');
+  writeFileSync(path.join(root, 'old/keep.env'), 'k');
+  writeFileSync(path.join(outside, '.erlmcp-secrets-not-ours.1.0'), 'elsewhere');
+  symlinkSync(outside, path.join(root, 'link-out'));
+  t.equal(await removeStaleTemps([], [root]), 2);
+  t.same(readdirSync(path.join(root, 'old/deeper')), []);
+  t.same(readdirSync(path.join(root, 'old')).sort(), ['deeper', 'keep.env']);
+  t.same(readdirSync(outside), ['.erlmcp-secrets-not-ours.1.0'], 'nothing removed through the symlink');
+});
