@@ -92,7 +92,10 @@ export function reportSignalsTo(fn: Report): void {
   report = fn;
 }
 
+// node reads '_' as '-' in option names (--inspect_wait is --inspect-wait), so
+// a flag's name is normalised before it is matched
 const INSPECTOR_FLAG = /^--(inspect(-brk|-wait|-port)?|debug-port)(=|$)/;
+const flagName = (arg: string): string => arg.replace(/^(--[^=]*)/, (n) => n.replaceAll('_', '-'));
 
 /** Installs the guard and checks node's flags: false (exit code 2 set, the
  * reason written) when the agent must not run, because the V8 inspector is
@@ -110,7 +113,7 @@ export function guardStartup(): boolean {
 /** the first flag that opens (or prepares) the V8 inspector, from node's own
  * command line or NODE_OPTIONS; undefined when there is none */
 export function inspectorFlag(execArgv: readonly string[], nodeOptions: string | undefined): string | undefined {
-  return [...execArgv, ...nodeOptionsArgs(nodeOptions ?? '')].find((a) => INSPECTOR_FLAG.test(a));
+  return [...execArgv, ...nodeOptionsArgs(nodeOptions ?? '')].find((a) => INSPECTOR_FLAG.test(flagName(a)));
 }
 
 /** NODE_OPTIONS as node splits it: on spaces, with "double quotes" (and \\ escapes in them) around a value that has some */

@@ -6,7 +6,7 @@
 // A Deployment, StatefulSet, DaemonSet, Job or ReplicaSet is previewed by
 // its pod template, as the pod it would create.
 
-import { readFile, stat } from 'node:fs/promises';
+import { isReadRefusal, readBounded } from '../files/bounded-read.ts';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
 import { AgentError } from '../errors.ts';
@@ -57,13 +57,10 @@ export async function runWebhookPreview(argv: string[], io: PreviewIO): Promise<
 async function readManifest(file: string): Promise<unknown> {
   let text: string;
   try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new AgentError('usage', `webhook preview: ${file} is not a file`);
-    if (st.size > MAX_MANIFEST_BYTES) throw new AgentError('usage', `webhook preview: ${file} is ${st.size} bytes, more than a pod manifest can be (${MAX_MANIFEST_BYTES})`);
-    text = await readFile(file, 'utf8');
+    text = (await readBounded(file, MAX_MANIFEST_BYTES)).toString('utf8');
   } catch (e) {
-    if (e instanceof AgentError) throw e;
-    throw new AgentError('usage', `webhook preview: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    if (!isReadRefusal(e)) throw e;
+    throw new AgentError('usage', `webhook preview: cannot read ${e.file}: ${e.message}`);
   }
   // YAML is a superset of JSON: one parser for both. A file of several
   // documents (a Service and its Deployment) is previewed by the first pod or

@@ -7,7 +7,8 @@
 //
 // Every wait has a deadline: EPMD lookup, connect, handshake and each call.
 
-import { readFileSync } from 'node:fs';
+import { readBoundedSync } from '../files/bounded-read.ts';
+import { READ_LIMITS } from '../files/read-limits.ts';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ByteWriter } from './byte-writer.ts';
@@ -178,9 +179,11 @@ export class ErlDistClient {
         const t = this.opts.tls;
         let ca: Buffer, cert: Buffer, key: Buffer;
         try {
-          ca = readFileSync(t.caFile);
-          cert = readFileSync(t.certFile);
-          key = readFileSync(t.keyFile);
+          // bounded, non-blocking reads: a FIFO or /dev/zero here must not
+          // block the event loop (the connect deadline could never fire)
+          ca = readBoundedSync(t.caFile, READ_LIMITS.tls);
+          cert = readBoundedSync(t.certFile, READ_LIMITS.tls);
+          key = readBoundedSync(t.keyFile, READ_LIMITS.tls);
         } catch (e) {
           reject(new ErlDistError('usage', `cannot read the TLS files for ${this.node}: ${(e as Error).message}`, { cause: e }));
           return;

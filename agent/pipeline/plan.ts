@@ -4,7 +4,8 @@
 // how it compares with the file on disk. The rendered bytes are compared,
 // never shown: the plan names keys, not values.
 
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
+import { isReadRefusal, readBounded } from '../files/bounded-read.ts';
 import type { PreparedTemplate } from './prepare-templates.ts';
 import { fetchAndCheck, type InitDeps } from './init.ts';
 import { renderAll } from './render-all.ts';
@@ -61,9 +62,11 @@ async function compareWithDisk(file: string, bytes: Buffer, mode: number): Promi
   if (st.size !== bytes.length) return { state: 'content differs', bytes: st.size };
   let onDisk: Buffer;
   try {
-    onDisk = await readFile(file);
+    onDisk = await readBounded(file, bytes.length);
   } catch (e) {
-    return { state: 'unreadable', code: (e as NodeJS.ErrnoException).code ?? 'unknown' };
+    if (!isReadRefusal(e)) throw e;
+    if (e.kind === 'too-large') return { state: 'content differs', bytes: st.size };
+    return { state: 'unreadable', code: e.errno ?? e.what ?? 'unknown' };
   }
   if (!onDisk.equals(bytes)) return { state: 'content differs', bytes: st.size };
   const diskMode = st.mode & 0o7777;

@@ -10,7 +10,7 @@
 // What comes back names keys and nodes, never values; a hostile or broken
 // node's answer is checked for shape and cut to bounded counts.
 
-import { readFileSync, statSync } from 'node:fs';
+import { isReadRefusal, readBoundedSync } from '../files/bounded-read.ts';
 import type { ErlDistClient } from '../erldist/client.ts';
 import { isErlDistError } from '../erldist/errors.ts';
 import { atom, Atom, ErlMap, isAtom, Tuple, type Term } from '../erldist/terms.ts';
@@ -54,17 +54,17 @@ export class BuiltinReloadError extends Error {}
 
 /** the .beam bytes, checked to be a BEAM file of a sane size */
 export function readBeamFile(file: string): Buffer {
-  let size: number;
+  let bytes: Buffer;
   try {
-    size = statSync(file).size;
+    bytes = readBoundedSync(file, MAX_BEAM_BYTES);
   } catch (e) {
+    if (!isReadRefusal(e)) throw e;
+    if (e.kind === 'too-large') throw new BuiltinReloadError(`${file} is more than the ${MAX_BEAM_BYTES} bytes a compiled ${RELOAD_MODULE} can be`);
     throw new BuiltinReloadError(
-      `cannot read the reload module ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'}): ` +
+      `cannot read the reload module ${file} (${e.errno ?? e.what ?? 'error'}): ` +
         `compile templates/erlang/${RELOAD_MODULE}.erl with erlc and set apply.beamFile or $${BEAM_ENV} to the .beam`,
     );
   }
-  if (size > MAX_BEAM_BYTES) throw new BuiltinReloadError(`${file} is ${size} bytes, more than the ${MAX_BEAM_BYTES} a compiled ${RELOAD_MODULE} can be`);
-  const bytes = readFileSync(file);
   if (bytes.length < 12 || bytes.toString('latin1', 0, 4) !== 'FOR1' || bytes.toString('latin1', 8, 12) !== 'BEAM') {
     throw new BuiltinReloadError(`${file} is not a compiled Erlang module (.beam); compile templates/erlang/${RELOAD_MODULE}.erl with erlc`);
   }

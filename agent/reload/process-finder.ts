@@ -5,6 +5,7 @@
 
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { readBounded } from '../files/bounded-read.ts';
 
 export interface ProcessInfo {
   pid: number;
@@ -38,9 +39,12 @@ export async function readProcessInfo(pid: number, proc: ProcFs = DEFAULT_PROC):
   return { pid, comm, argv, exe };
 }
 
+const MAX_PID_FILE_BYTES = 4096;
+
 /** pid from a pid file: first token must be a positive integer */
 export async function readPidFile(path: string): Promise<number> {
-  const text = await readFile(path, 'utf8');
+  // a pid file is written by the application: a FIFO or a huge file must not stall the notifier
+  const text = (await readBounded(path, MAX_PID_FILE_BYTES)).toString('utf8');
   const token = text.trim().split(/\s+/)[0] ?? '';
   if (!/^[1-9]\d*$/.test(token)) throw new Error(`pid file ${path} does not hold a process id (starts with "${token.slice(0, 20)}")`);
   return Number(token);

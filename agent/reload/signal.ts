@@ -10,6 +10,7 @@
 // templates/erlang/erlmcp_secrets_reload.erl does. Otherwise we refuse.
 
 import type { ReloadConfig } from '../config/reload-schema.ts';
+import { isReadRefusal } from '../files/bounded-read.ts';
 import type { ChangeSet, Notifier, Outcome } from './notifier.ts';
 import { findProcessesByName, isBeam, readPidFile, readProcessInfo, type ProcFs, type ProcessInfo } from './process-finder.ts';
 
@@ -90,10 +91,9 @@ export class SignalNotifier implements Notifier {
       try {
         pid = await readPidFile(this.cfg.pidFile);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT') throw new Error(`pid file ${this.cfg.pidFile} does not exist (has the application started?)`);
-        if (code) throw new Error(`pid file ${this.cfg.pidFile} is not readable (${code})`);
-        throw e;
+        if (!isReadRefusal(e)) throw e;
+        if (e.errno === 'ENOENT') throw new Error(`pid file ${this.cfg.pidFile} does not exist (has the application started?)`);
+        throw new Error(`pid file ${this.cfg.pidFile} is not readable: ${e.message}`);
       }
       const info = await readProcessInfo(pid, proc);
       if (!info) throw new Error(`pid ${pid} from pid file ${this.cfg.pidFile} is not running`);

@@ -2,7 +2,8 @@
 // nothing (agent image, Vault address, resources, paths). Read from
 // `--config webhook.yaml` with flags on top; validated once at start-up.
 
-import { readFile } from 'node:fs/promises';
+import { isReadRefusal, readBounded } from '../files/bounded-read.ts';
+import { READ_LIMITS } from '../files/read-limits.ts';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod/mini';
 import '../config/zod-setup.ts';
@@ -157,10 +158,10 @@ export async function loadWebhookConfig(file: string | undefined): Promise<unkno
   if (file === undefined) return {};
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readBounded(file, READ_LIMITS.config)).toString('utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    throw new AgentError('config', `${file}: cannot read the webhook config (${code}); check --config`, { where: file });
+    if (!isReadRefusal(e)) throw e;
+    throw new AgentError('config', `${file}: cannot read the webhook config: ${e.file} ${e.message}; check --config`, { where: file });
   }
   try {
     return parseYaml(text, { uniqueKeys: true }) ?? {};

@@ -52,8 +52,8 @@ export async function writeAtomic(destination: string, bytes: Buffer, opts: Writ
       await refuseOutside(destination, opts.root!, isInside(realRoot, real) ? undefined : real);
     };
     await checkInside();
-    const current = await readCurrent(at(base), destination);
-    if (current && current.bytes.equals(bytes)) {
+    const current = await readCurrent(at(base), destination, bytes.length);
+    if (current?.bytes && current.bytes.equals(bytes)) {
       try {
         if ((current.mode & 0o777) === opts.mode && ownerMatches(current, opts)) return 'unchanged';
         await current.fh.chmod(opts.mode);
@@ -133,7 +133,10 @@ async function createTemp(at: (name: string) => string, base: string, mode: numb
 
 /** the destination as it is now, opened (O_NOFOLLOW: a symlink there is
  * replaced, never read or changed through); undefined when there is none */
-async function readCurrent(file: string, destination: string): Promise<{ fh: FileHandle; bytes: Buffer; mode: number; uid: number; gid: number } | undefined> {
+/** the file there now; its bytes only when its size equals `expected` (a
+ * file of another size differs without being read, so a destination someone
+ * replaced with something huge costs a stat, not its size in memory) */
+async function readCurrent(file: string, destination: string, expected: number): Promise<{ fh: FileHandle; bytes: Buffer | undefined; mode: number; uid: number; gid: number } | undefined> {
   let fh: FileHandle;
   try {
     fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -145,7 +148,7 @@ async function readCurrent(file: string, destination: string): Promise<{ fh: Fil
   try {
     const st = await fh.stat();
     if (!st.isFile()) throw new AgentError('config', `${destination} exists and is not a regular file; remove it or choose another destination`, { where: destination });
-    const bytes = await fh.readFile();
+    const bytes = st.size === expected ? await fh.readFile() : undefined;
     return { fh, bytes, mode: st.mode, uid: st.uid, gid: st.gid };
   } catch (e) {
     await fh.close().catch(() => {});
