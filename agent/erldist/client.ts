@@ -7,7 +7,7 @@
 //
 // Every wait has a deadline: EPMD lookup, connect, handshake and each call.
 
-import { readBoundedSync } from '../files/bounded-read.ts';
+import { isReadRefusal, readBoundedSync } from '../files/bounded-read.ts';
 import { READ_LIMITS } from '../files/read-limits.ts';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -185,7 +185,8 @@ export class ErlDistClient {
           cert = readBoundedSync(t.certFile, READ_LIMITS.tls);
           key = readBoundedSync(t.keyFile, READ_LIMITS.tls);
         } catch (e) {
-          reject(new ErlDistError('usage', `cannot read the TLS files for ${this.node}: ${(e as Error).message}`, { cause: e }));
+          const why = isReadRefusal(e) ? `${e.file} ${e.message}` : (e as Error).message;
+          reject(new ErlDistError('usage', `cannot read the TLS files for ${this.node}: ${why}`, { cause: e }));
           return;
         }
         const serverName = t.serverName ?? host;

@@ -125,6 +125,8 @@ t.test('the inspector asked for on the command line or in NODE_OPTIONS: refused,
   const cases: Array<[string, string[], NodeJS.ProcessEnv]> = [
     ['--inspect-port=0', [], { NODE_OPTIONS: '--inspect-port=0' }],
     ['--inspect=127.0.0.1:0', ['--inspect=127.0.0.1:0'], {}],
+    // node reads '_' as '-' in option names: --inspect_port is --inspect-port
+    ['--inspect_port=0', [], { NODE_OPTIONS: '--inspect_port=0' }],
   ];
   for (const [flag, nodeArgs, env] of cases) {
     const r = await runCli(['check', '-c', '/nonexistent/agent.yaml'], { program: BUNDLE, nodeArgs, env, timeoutMs: 30_000 });
@@ -142,4 +144,9 @@ t.test('inspectorFlag: every flag that opens or arms the inspector, plain or quo
   }
   t.equal(inspectorFlag(['--disable-sigusr1', '--lite-mode'], '--max-old-space-size=64 --import="x y"'), undefined);
   t.equal(inspectorFlag(['--inspector-nonsense'], undefined), undefined, 'only whole flag names');
+  for (const f of ['--inspect_wait=127.0.0.1:9333', '--inspect_brk', '--inspect_port=0', '--debug_port=1']) {
+    t.equal(inspectorFlag([f], undefined), f, `${f}: node reads _ as - in option names`);
+    t.equal(inspectorFlag([], f), f, `${f} in NODE_OPTIONS`);
+  }
+  t.equal(inspectorFlag(['--max_old_space_size=64'], '--stack_size=900'), undefined, 'underscores in other flags are fine');
 });

@@ -118,6 +118,28 @@ const KINDS: Kind[] = [
     },
   },
   {
+    name: 'Erlang distribution TLS file',
+    limit: READ_LIMITS.tls,
+    exit: 2,
+    todo: /point it at a regular file|is this the right file/,
+    // read synchronously before the connect: a FIFO here used to block the
+    // event loop so that no deadline, nor SIGTERM, could end the command
+    setup: (dir, file) => {
+      writeFileSync(path.join(dir, 'cookie'), 'COOKIE');
+      return ['erlang-call', '--node', 'erlmcp@127.0.0.1', '--port', '9', '--connect-timeout', '2000', '--cookie-file', path.join(dir, 'cookie'), '--tls-ca', file, '--tls-cert', file, '--tls-key', file, 'erlang:node()'];
+    },
+  },
+  {
+    name: 'webhook config (webhook preview --config)',
+    limit: READ_LIMITS.config,
+    exit: 2,
+    todo: /point it at a regular file|is this the right file/,
+    setup: (dir, file) => {
+      writeFileSync(path.join(dir, 'pod.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata: { name: p }\nspec: { containers: [ { name: app, image: app } ] }\n');
+      return ['webhook', 'preview', '-f', path.join(dir, 'pod.yaml'), '--config', file];
+    },
+  },
+  {
     name: 'TLS CA file',
     limit: READ_LIMITS.tls,
     exit: 2,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, readFileSync, statSync, writeFileSync, readdirSync, mkdirSync, symlinkSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync, readdirSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -148,4 +148,19 @@ t.test('stale temp files anywhere under an output root are removed at start-up; 
   t.same(readdirSync(path.join(root, 'old/deeper')), []);
   t.same(readdirSync(path.join(root, 'old')).sort(), ['deeper', 'keep.env']);
   t.same(readdirSync(outside), ['.erlmcp-secrets-not-ours.1.0'], 'nothing removed through the symlink');
+});
+
+t.test('a destination someone replaced with a huge file costs a stat, not its size in memory', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'aw-huge-'));
+  const dest = path.join(dir, 'app.conf');
+  // sparse: 1 GiB of size, no disk; reading it whole would allocate 1 GiB
+  const fd = openSync(dest, 'w');
+  ftruncateSync(fd, 1024 ** 3);
+  closeSync(fd);
+  const before = process.memoryUsage().arrayBuffers;
+  t.equal(await writeAtomic(dest, Buffer.from('X=1\n'), { mode: 0o400 }), 'written');
+  const grew = process.memoryUsage().arrayBuffers - before;
+  t.ok(grew < 64 * 1024 * 1024, `external memory grew ${(grew / 1024 / 1024).toFixed(1)} MiB (bound 64 MiB)`);
+  t.equal(readFileSync(dest, 'utf8'), 'X=1\n');
+  t.equal(statSync(dest).mode & 0o777, 0o400);
 });
