@@ -45,7 +45,8 @@ export async function planInit(deps: InitDeps): Promise<PlannedFile[]> {
 }
 
 function keysUsed(t: PreparedTemplate): string[] {
-  return [...new Set(t.parsed.references.map((r) => `${r.secret}.${r.key}`))].sort();
+  // a reference without a key is the whole secret ({{#json}}{{db}}{{/json}})
+  return [...new Set(t.parsed.references.map((r) => (r.key === undefined ? `${r.secret} (every key)` : `${r.secret}.${r.key}`)))].sort();
 }
 
 async function compareWithDisk(file: string, bytes: Buffer, mode: number): Promise<DiskState> {
