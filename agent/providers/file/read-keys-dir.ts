@@ -35,7 +35,8 @@ export async function readKeysDir(dir: FilePlace, provider: string, signal: Abor
     }
     if (!isFile) continue;
     try {
-      data[name] = await readUtf8(place, provider, signal);
+      // defineProperty: a file named "__proto__" must stay a key, not replace the prototype
+      Object.defineProperty(data, name, { value: await readUtf8(place, provider, signal), enumerable: true, writable: true, configurable: true });
     } catch (e) {
       // removed between readdir and read: an update is in flight; the watcher will fire again
       if (isAgentError(e) && e.code === 'missing') continue;
