@@ -85,3 +85,12 @@ t.test('a broken rule: the exit code and problems init gives, in text format too
   t.match(plan.stderr, /FATAL plan failed \(exit 3\): 1 problem code=validation\n {2}- db\.password: shorter than 200 characters\n/);
   assertNoLeak(t, [plan.stdout, plan.stderr], [PW, TOKEN]);
 });
+
+t.test('a whole secret in a json section is listed as the secret, every key', async (t) => {
+  const w = workspace(t, 'DB={{#json}}{{db}}{{/json}}\\n', '');
+  const r = await runCli(['plan', '-c', w.cfg]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /uses db \(every key\)\n/);
+  t.notMatch(r.stdout, /undefined/);
+  assertNoLeak(t, [r.stdout, r.stderr], [PW, TOKEN]);
+});
