@@ -22,6 +22,7 @@ import { peerText } from './peer-text.ts';
 import { defaultLocalNodeName, splitNodeName } from './node-name.ts';
 import { formatRpcReason } from './rpc-reason.ts';
 import { SocketReader } from './socket-reader.ts';
+import { MAX_UNSOLICITED_BYTES } from './limits.ts';
 import { atom, Atom, isAtom, Pid, Ref, Tuple, type Term } from './terms.ts';
 
 // Node builtins are loaded on first use (process.getBuiltinModule): the
@@ -84,6 +85,8 @@ interface Connection {
   socket: Duplex;
   reader: SocketReader;
   peerName: string;
+  /** bytes of frames that answered no call since the last one that did */
+  unsolicited: number;
 }
 
 // EPMD's list decorates a "not registered" message: a few names, escaped and cut.
@@ -258,7 +261,7 @@ export class ErlDistClient {
         },
         Math.max(1, deadline - Date.now()),
       );
-      const conn: Connection = { socket, reader, peerName: hs.peerName };
+      const conn: Connection = { socket, reader, peerName: hs.peerName, unsolicited: 0 };
       if (this.closedByUs) throw new ErlDistError('closed', `the client for ${this.node} was closed while connecting`);
       this.conn = conn;
       void this.receiveLoop(conn);
@@ -285,7 +288,10 @@ export class ErlDistClient {
         continue;
       }
       try {
-        this.dispatch(readDistFrame(frame, cache));
+        if (this.dispatch(readDistFrame(frame, cache))) conn.unsolicited = 0;
+        else if ((conn.unsolicited += frame.length) > MAX_UNSOLICITED_BYTES) {
+          throw new ErlDistError('limit', `${this.node} sent more than ${MAX_UNSOLICITED_BYTES} bytes that answer no call of ours; a node that serves calls does not`);
+        }
       } catch (e) {
         // A frame over a limit is no accident of encoding: a peer that sends
         // one will send more, so the connection goes (and pending calls fail
@@ -299,7 +305,8 @@ export class ErlDistClient {
     }
   }
 
-  private dispatch(frame: DistFrame): void {
+  /** true when the frame answered a call we wait for */
+  private dispatch(frame: DistFrame): boolean {
     const control = frame.control;
     const op = control.elements[0];
     let to: Term | undefined;
@@ -314,18 +321,18 @@ export class ErlDistClient {
         break;
       case REG_SEND:
         this.opts.onWarning?.(`ignored a message from ${this.node} to a registered name on our node`);
-        return;
+        return false;
       default:
         // Links, monitors, exits: we create none, so none concern a call.
-        return;
+        return false;
     }
-    if (!(to instanceof Pid) && !(to instanceof Ref)) return;
+    if (!(to instanceof Pid) && !(to instanceof Ref)) return false;
     // Only {Ref, Reply} for a call we wait for is decoded beyond its Ref.
     const answer = frame.replyRef();
-    if (answer === undefined) return;
+    if (answer === undefined) return false;
     const key = answer.ref.ids.join('.');
     const call = this.pending.get(key);
-    if (call === undefined) return; // a late reply to a call that timed out
+    if (call === undefined) return false; // a late reply to a call that timed out
     let reply: Term;
     try {
       reply = answer.reply();
@@ -334,11 +341,12 @@ export class ErlDistClient {
       this.pending.delete(key);
       clearTimeout(call.timer);
       call.reject(new ErlDistError('protocol', `node ${this.node} answered ${call.label} with a reply that cannot be decoded: ${(e as Error).message}`, { cause: e }));
-      return;
+      return true;
     }
     this.pending.delete(key);
     clearTimeout(call.timer);
     call.resolve(reply);
+    return true;
   }
 
   private connectionLost(conn: Connection, cause: Error): void {

@@ -19,6 +19,13 @@ export const MAX_HANDSHAKE_PACKET_BYTES = 2 * 1024;
  * term may inflate to: compression must not let through what the frame cap
  * stops. */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** Frames that answer no call of ours, counted since the last that did. A
+ * node sends a hidden node that only makes rpc calls nothing but replies and
+ * ticks (ticks are not counted); a flood of other frames is dropped with the
+ * connection once it passes this, so its garbage cannot pile up faster than
+ * the collector frees it (a flood of 2.5 MB frames of fresh atoms reached
+ * ~150 MiB before). */
+export const MAX_UNSOLICITED_BYTES = 8 * 1024 * 1024;
 
 /** The estimated JS memory one decoded message may take (see etf-decode.ts:
  * each term is charged roughly what V8 allocates for it). A frame of millions

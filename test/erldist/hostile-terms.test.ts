@@ -93,13 +93,15 @@ async function atomFlood(t: Test, frameFor: (c: IncomingCall, sentSoFar: number)
       }),
     ['--timeout', '6000'],
   );
-  t.ok(sentAtoms > 100_000, `the peer sent ${sentAtoms} distinct atoms`);
-  cli.checkRefused(t, r, /node hostile@127\.0\.0\.1 did not answer m:f\/0 within 6000 ms/, 20_000);
+  t.ok(sentAtoms >= 20_000, `the peer sent ${sentAtoms} distinct atoms`);
+  // frames that answer no call are counted: past MAX_UNSOLICITED_BYTES the
+  // connection goes, long before the call timeout
+  cli.checkRefused(t, r, /hostile@127\.0\.0\.1 sent more than 8388608 bytes that answer no call of ours/, 20_000);
 }
 
 // Nothing is kept (no atom table), and a frame nobody waits for is decoded
 // only as far as its control message and the start of its payload.
-t.test('distinct 255-character atoms flooding a kept-open connection: memory stays flat until the call timeout', (t) =>
+t.test('distinct 255-character atoms flooding a kept-open connection: dropped once they pass the unsolicited budget, memory bounded', (t) =>
   atomFlood(t, (c, n) => strayFrame(c.from, distinctAtoms(n, 10_000))),
 );
 
