@@ -64,7 +64,7 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
           return await runWebhookPreview(args.rest.slice(1), io);
         }
         const { runWebhook } = await import('../webhook/cli.ts');
-        return await runWebhook(args.rest);
+        return await runWebhook(args.rest, { stderr: io.stderr, env: io.env });
       }
       case 'copy-self': {
         const { copySelf } = await import('./copy-self.ts');
@@ -73,7 +73,7 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
       }
       case 'erlang-call': {
         const { runErlangCall } = await import('../erldist/cli.ts');
-        return await runErlangCall(args.rest);
+        return await runErlangCall(args.rest, io);
       }
     }
   } catch (e) {
