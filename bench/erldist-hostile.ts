@@ -43,7 +43,7 @@ function status(pid: number): { rss: number; hwm: number } | undefined {
 
 async function measure(args: string[]): Promise<string> {
   const started = Date.now();
-  const child = spawn(process.execPath, [bundle, 'erlang-call', '--cookie-file', cookieFile, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bundle, 'erlang-call', '--log-format', 'text', '--cookie-file', cookieFile, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   let peak = 0;

@@ -15,6 +15,7 @@ import { commandHelp, overview, usageHint, type HelpTopic } from './help.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportFailure } from './report.ts';
 import { reportSignalsTo } from './signal-guard.ts';
+import { logFormatFlag } from '../log/command-log.ts';
 
 export type { CliIO };
 
@@ -37,6 +38,9 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
   if (args.logFormat) setLogFormat(logger, args.logFormat);
   reportSignalsTo((signal, what) => logger.warn({ signal }, `${signal} ${what}`));
   try {
+    // commands with their own flags: their --log-format for main's lines too
+    const ownFormat = logFormatFlag(args.rest);
+    if (ownFormat) setLogFormat(logger, ownFormat);
     switch (args.command) {
       case 'help':
         io.stdout.write(`${args.helpFor ? await helpText(args.helpFor) : overview()}\n`);
@@ -61,10 +65,10 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
       case 'webhook': {
         if (args.rest[0] === 'preview') {
           const { runWebhookPreview } = await import('./webhook-preview.ts');
-          return await runWebhookPreview(args.rest.slice(1), io);
+          return await runWebhookPreview(args.rest.slice(1), io, logger);
         }
         const { runWebhook } = await import('../webhook/cli.ts');
-        return await runWebhook(args.rest);
+        return await runWebhook(args.rest, { stderr: io.stderr, env: io.env });
       }
       case 'copy-self': {
         const { copySelf } = await import('./copy-self.ts');
@@ -73,7 +77,7 @@ export async function main(argv: string[], io: CliIO = defaultIO): Promise<numbe
       }
       case 'erlang-call': {
         const { runErlangCall } = await import('../erldist/cli.ts');
-        return await runErlangCall(args.rest);
+        return await runErlangCall(args.rest, io);
       }
     }
   } catch (e) {

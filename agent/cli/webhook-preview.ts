@@ -16,6 +16,7 @@ import type { Pod } from '../webhook/pod-types.ts';
 import { denialMessage } from '../webhook/admission.ts';
 import { loadWebhookConfig, parseWebhookConfig } from '../webhook/webhook-config.ts';
 import { EXIT } from './exit-codes.ts';
+import { logFormatOf, type Logger } from '../log/logger.ts';
 
 /** a pod manifest is a few kB; the API server's own request limit is 3 MiB */
 const MAX_MANIFEST_BYTES = 3 * 1024 * 1024;
@@ -26,10 +27,18 @@ export interface PreviewIO {
   stderr: { write(s: string): unknown };
 }
 
-export async function runWebhookPreview(argv: string[], io: PreviewIO): Promise<number> {
+/** `logger` carries the format (main applied --log-format): in JSON the
+ * denial, skip and warnings are log lines, in text the plain lines below */
+export async function runWebhookPreview(argv: string[], io: PreviewIO, logger: Logger): Promise<number> {
   let values: { file?: string | undefined; config?: string | undefined };
   try {
-    ({ values } = parseArgs({ args: argv, options: { file: { type: 'string', short: 'f' }, config: { type: 'string', short: 'c' } }, allowPositionals: false, strict: true }));
+    ({ values } = parseArgs({
+      args: argv,
+      // --log-format: read by main before this parser runs
+      options: { file: { type: 'string', short: 'f' }, config: { type: 'string', short: 'c' }, 'log-format': { type: 'string' } },
+      allowPositionals: false,
+      strict: true,
+    }));
   } catch (e) {
     throw new AgentError('usage', `webhook preview: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}`);
   }
@@ -37,17 +46,23 @@ export async function runWebhookPreview(argv: string[], io: PreviewIO): Promise<
   const cfg = parseWebhookConfig(fromConfigMap(await loadWebhookConfig(values.config)), values.config ?? 'the default webhook config');
   const pod = podOf(await readManifest(values.file), values.file);
 
+  const text = logFormatOf(logger) === 'text';
   const result = planInjection(pod, cfg);
   switch (result.kind) {
     case 'skip':
-      io.stderr.write(`not injected: ${result.reason}\n`);
+      if (text) io.stderr.write(`not injected: ${result.reason}\n`);
+      else logger.info({ reason: result.reason }, 'webhook preview: not injected');
       io.stdout.write(stringifyYaml(pod));
       return EXIT.ok;
     case 'deny':
-      io.stderr.write(`denied: ${denialMessage(result.problems)}\n`);
+      if (text) io.stderr.write(`denied: ${denialMessage(result.problems)}\n`);
+      else logger.error({ code: 'config', exitCode: EXIT.config, problems: result.problems }, `webhook preview: denied: ${denialMessage(result.problems)}`);
       return EXIT.config;
     case 'inject': {
-      for (const w of result.warnings) io.stderr.write(`warning: erlmcp-secrets: ${w}\n`);
+      for (const w of result.warnings) {
+        if (text) io.stderr.write(`warning: erlmcp-secrets: ${w}\n`);
+        else logger.warn(`webhook preview: ${w}`);
+      }
       io.stdout.write(stringifyYaml(applyPatch(pod, buildPatch(pod, result.plan))));
       return EXIT.ok;
     }

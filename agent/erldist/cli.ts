@@ -11,6 +11,8 @@ import { defaultEpmdPort } from './epmd.ts';
 import { ErlDistError, isErlDistError } from './errors.ts';
 import { formatTerm } from './format.ts';
 import { defaultLocalNodeName, splitNodeName } from './node-name.ts';
+import { commandLogFormat, commandLogger, reportEarlyUsage, reportUsage } from '../log/command-log.ts';
+import { registerSecretValue } from '../log/secret-registry.ts';
 
 export const ERLANG_CALL_EXIT = { ok: 0, badrpc: 1, usage: 2, unreachable: 4 } as const;
 
@@ -26,6 +28,7 @@ export const ERLANG_CALL_USAGE = `usage: erlmcp-secrets erlang-call --node NAME@
   --local-name N        our hidden node name (default erlmcp_secrets_cli_<hash>@<host>)
   --tls-ca F --tls-cert F --tls-key F   TLS distribution (-proto_dist inet_tls)
   --tls-server-name S   name to verify in the node's certificate
+  --log-format F        text | json (default text on a terminal, else json)
 
 Arguments must be literal terms: atoms, numbers, "strings", <<"binaries">>, [lists], {tuples}, #{maps}.
 Exit codes: 0 ok, 1 the call failed on the node (badrpc), 2 usage, 4 unreachable / cookie rejected / timeout.`;
@@ -67,6 +70,8 @@ function buildOptions(argv: string[], env: NodeJS.ProcessEnv): { options: ErlDis
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'tls-server-name': { type: 'string' },
+        // read before parsing (commandLogFormat); listed so the parser accepts it
+        'log-format': { type: 'string' },
       },
     });
   } catch (e) {
@@ -82,9 +87,12 @@ function buildOptions(argv: string[], env: NodeJS.ProcessEnv): { options: ErlDis
   if (tlsFlags.some((f) => f !== undefined) && tlsFlags.some((f) => f === undefined)) {
     usage('TLS needs all three of --tls-ca, --tls-cert and --tls-key');
   }
+  const cookie = readCookieFile(v['cookie-file']);
+  // the scrubber's net under every diagnostic below, as for the sidecar's cookie
+  registerSecretValue(cookie);
   const options: ErlDistClientOptions = {
     node: v.node,
-    cookie: readCookieFile(v['cookie-file']),
+    cookie,
     epmdPort: positiveInt('--epmd-port', v['epmd-port'], 65535) ?? defaultEpmdPort(env),
   };
   const port = positiveInt('--port', v.port, 65535);
@@ -123,6 +131,15 @@ export async function runErlangCall(
     io.stdout.write(`${ERLANG_CALL_USAGE}\n`);
     return ERLANG_CALL_EXIT.ok;
   }
+  let format;
+  try {
+    format = commandLogFormat(argv, io);
+  } catch (e) {
+    reportEarlyUsage(io.stderr, 'erlang-call', e);
+    return ERLANG_CALL_EXIT.usage;
+  }
+  // diagnostics go through the logger; the result on stdout is the command's output
+  const logger = commandLogger(format, io);
   let client: ErlDistClient | undefined;
   try {
     const { options, call, timeoutMs } = buildOptions(argv, io.env);
@@ -134,8 +151,8 @@ export async function runErlangCall(
   } catch (e) {
     const code = exitCodeFor(e);
     const message = e instanceof Error ? e.message : String(e);
-    io.stderr.write(`erlang-call: ${message}\n`);
-    if (code === ERLANG_CALL_EXIT.usage && isErlDistError(e) && e.kind === 'usage') io.stderr.write(`${ERLANG_CALL_USAGE}\n`);
+    if (code === ERLANG_CALL_EXIT.usage) reportUsage(logger, io.stderr, 'erlang-call', [message], isErlDistError(e) && e.kind === 'usage' ? ERLANG_CALL_USAGE : undefined);
+    else logger.error({ code: isErlDistError(e) ? e.kind : 'unreachable', exitCode: code }, `erlang-call: ${message}`);
     return code;
   } finally {
     client?.close();

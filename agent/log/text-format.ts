@@ -8,8 +8,9 @@
 // the text again, since unescaping JSON can turn an escaped value back into
 // the raw one.
 
-/** fields every line has, or that the text layout shows in its own place */
-const LAYOUT_KEYS = new Set(['level', 'time', 'msg', 'app', 'pid', 'hostname', 'problems']);
+/** fields every line has, or that the text layout shows in its own place
+ * (and a `problems` list; a count, as the webhook logs, stays a field) */
+const LAYOUT_KEYS = new Set(['level', 'time', 'msg', 'app', 'pid', 'hostname']);
 
 /** `clean` is applied to every string in the line before it is escaped for
  * display (the secret scrubber: after escaping it would no longer match) */
@@ -25,7 +26,7 @@ export function jsonLineToText(line: string, clean: (s: string) => string = (s) 
   const level = typeof rec.level === 'string' ? rec.level.toUpperCase() : String(rec.level ?? '');
   const head = [typeof rec.time === 'string' ? rec.time : undefined, level.padEnd(5), typeof rec.msg === 'string' ? oneLine(rec.msg) : undefined].filter((p) => p !== undefined);
   const fields = Object.entries(rec)
-    .filter(([k, v]) => !LAYOUT_KEYS.has(k) && v !== undefined)
+    .filter(([k, v]) => !LAYOUT_KEYS.has(k) && v !== undefined && !(k === 'problems' && Array.isArray(v)))
     .map(([k, v]) => `${k}=${fieldValue(k, v)}`);
   const problems = Array.isArray(rec.problems) ? rec.problems.map((p) => `\n  - ${oneLine(String(p))}`).join('') : '';
   return `${[...head, ...fields].join(' ')}${problems}\n`;

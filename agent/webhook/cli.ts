@@ -4,7 +4,8 @@
 
 import { parseArgs } from 'node:util';
 import { AgentError, isAgentError } from '../errors.ts';
-import { createLogger, type Logger, type LogLevel } from '../log/logger.ts';
+import { type Logger, type LogLevel } from '../log/logger.ts';
+import { commandLogFormat, commandLogger, reportEarlyUsage, reportUsage } from '../log/command-log.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
 import { loadWebhookConfig, parseWebhookConfig, type WebhookConfig } from './webhook-config.ts';
 import { parseListenAddress, type ListenAddress } from '../server/listen-address.ts';
@@ -19,6 +20,7 @@ export const WEBHOOK_USAGE = `usage: erlmcp-secrets webhook --tls-cert FILE --tl
   --vault-auth-mount M   default kubernetes auth mount (default kubernetes)
   --vault-ca-file FILE   CA file path inside the agent container
   --log-level LEVEL      trace | debug | info | warn | error | fatal | silent
+  --log-format FORMAT    text | json (default text on a terminal, else json)
 The certificate and key are re-read when their files change (cert-manager rotation).`;
 
 export interface WebhookRunOptions {
@@ -27,6 +29,8 @@ export interface WebhookRunOptions {
   /** called once the server listens (tests) */
   onListening?(server: WebhookServer): void;
   stderr?: { write(s: string): unknown };
+  /** ERLMCP_SECRETS_LOG_LEVEL / _FORMAT; default process.env */
+  env?: NodeJS.ProcessEnv;
   logger?: Logger;
   /** cert watcher tuning, passed through (tests) */
   debounceMs?: number;
@@ -35,6 +39,20 @@ export interface WebhookRunOptions {
 
 export async function runWebhook(argv: string[], run: WebhookRunOptions = {}): Promise<number> {
   const stderr = run.stderr ?? process.stderr;
+  const io = { stderr, env: run.env ?? process.env };
+  let format;
+  try {
+    format = commandLogFormat(argv, io);
+  } catch (e) {
+    reportEarlyUsage(stderr, 'webhook', e);
+    return 2;
+  }
+  // one logger for usage errors and the server's lines; --log-level applies once checked
+  const logger = run.logger ?? commandLogger(format, io);
+  const usage = (problems: readonly string[], withUsage = false): number => {
+    reportUsage(logger, stderr, 'webhook', problems, withUsage ? WEBHOOK_USAGE : undefined);
+    return 2;
+  };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -51,14 +69,14 @@ export async function runWebhook(argv: string[], run: WebhookRunOptions = {}): P
         'vault-auth-mount': { type: 'string' },
         'vault-ca-file': { type: 'string' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
       strict: true,
     }));
   } catch (e) {
-    stderr.write(`webhook: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}\n${WEBHOOK_USAGE}\n`);
-    return 2;
+    return usage([(e as Error).message.replace(/\. To specify a positional.*$/s, '')], true);
   }
   if (values.help) {
     stderr.write(`${WEBHOOK_USAGE}\n`);
@@ -67,16 +85,12 @@ export async function runWebhook(argv: string[], run: WebhookRunOptions = {}): P
   const certFile = values['tls-cert'] as string | undefined;
   const keyFile = values['tls-key'] as string | undefined;
   if (!certFile || !keyFile) {
-    stderr.write(`webhook: --tls-cert and --tls-key are required (the API server only calls webhooks over HTTPS)\n${WEBHOOK_USAGE}\n`);
-    return 2;
+    return usage(['--tls-cert and --tls-key are required (the API server only calls webhooks over HTTPS)'], true);
   }
   const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-  const level = (values['log-level'] as string | undefined) ?? process.env.ERLMCP_SECRETS_LOG_LEVEL ?? 'info';
-  if (!levels.includes(level)) {
-    stderr.write(`webhook: --log-level: "${level}" is not one of ${levels.join(', ')}\n`);
-    return 2;
-  }
-  const logger = run.logger ?? createLogger({ level: level as LogLevel, destination: stderr });
+  const level = (values['log-level'] as string | undefined) || io.env.ERLMCP_SECRETS_LOG_LEVEL || 'info';
+  if (!levels.includes(level)) return usage([`--log-level: "${level}" is not one of ${levels.join(', ')}`]);
+  if (!run.logger) logger.level = level as LogLevel;
 
   let config: WebhookConfig;
   let host: string;
@@ -87,8 +101,7 @@ export async function runWebhook(argv: string[], run: WebhookRunOptions = {}): P
     ({ host, port } = parseListen(config.listen));
   } catch (e) {
     if (!isAgentError(e)) throw e;
-    for (const p of e.problems) stderr.write(`webhook: ${p}\n`);
-    return 2;
+    return usage(e.problems);
   }
 
   let server: WebhookServer;
@@ -104,13 +117,9 @@ export async function runWebhook(argv: string[], run: WebhookRunOptions = {}): P
       ...(run.pollMs !== undefined ? { pollMs: run.pollMs } : {}),
     });
   } catch (e) {
-    if (isAgentError(e)) {
-      stderr.write(`webhook: ${e.message}\n`);
-      return 2;
-    }
+    if (isAgentError(e)) return usage([e.message]);
     const err = e as NodeJS.ErrnoException;
-    stderr.write(`webhook: cannot listen on ${config.listen} (${err.code ?? err.message})\n`);
-    return 2;
+    return usage([`cannot listen on ${config.listen} (${err.code ?? err.message})`]);
   }
   run.onListening?.(server);
 

@@ -34,11 +34,21 @@ t.test('a Deployment with the webhook ConfigMap: its pod template as the webhook
   t.ok(previewed.spec.initContainers?.length, 'the agent container is there');
 });
 
-t.test('denied: the message on stderr, nothing on stdout, exit 2', async (t) => {
-  const r = await runCli(['webhook', 'preview', '-f', DEPLOYMENT]);
+t.test('denied: the message on stderr, nothing on stdout, exit 2; in JSON one error line', async (t) => {
+  const r = await runCli(['webhook', 'preview', '--log-format', 'text', '-f', DEPLOYMENT]);
   t.equal(r.code, 2);
   t.equal(r.stdout, '');
   t.match(r.stderr, /^denied: erlmcp-secrets: secrets\.erlmcp\.io\/secret-cookie: uses Vault, but no Vault address is known/);
+  const j = await runCli(['webhook', 'preview', '-f', DEPLOYMENT], { env: { ERLMCP_SECRETS_LOG_FORMAT: 'json' } });
+  t.equal(j.code, 2);
+  t.equal(j.stdout, '');
+  const lines = j.stderr.trim().split('\n');
+  t.equal(lines.length, 1, 'one line');
+  const rec = JSON.parse(lines[0]!) as { level: string; msg: string; problems: string[]; exitCode: number };
+  t.equal(rec.level, 'error');
+  t.equal(rec.exitCode, 2);
+  t.match(rec.msg, /^webhook preview: denied: erlmcp-secrets: secrets\.erlmcp\.io\/secret-cookie: uses Vault/);
+  t.match(rec.problems, [/secret-cookie: uses Vault, but no Vault address is known/]);
 });
 
 t.test('a pod that does not ask for injection passes untouched; usage errors exit 2', async (t) => {
@@ -46,10 +56,14 @@ t.test('a pod that does not ask for injection passes untouched; usage errors exi
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'plain' }, spec: { containers: [{ name: 'app', image: 'busybox' }] } };
   writeFileSync(path.join(dir, 'pod.json'), JSON.stringify(pod));
-  const r = await runCli(['webhook', 'preview', '-f', path.join(dir, 'pod.json')]);
+  const r = await runCli(['webhook', 'preview', '-f', path.join(dir, 'pod.json'), '--log-format=text']);
   t.equal(r.code, 0, r.stderr);
   t.same(parseYaml(r.stdout), pod);
   t.match(r.stderr, /^not injected: /);
+  const j = await runCli(['webhook', 'preview', '-f', path.join(dir, 'pod.json'), '--log-format', 'json']);
+  t.equal(j.code, 0, j.stderr);
+  t.same(parseYaml(j.stdout), pod, 'the pod on stdout in either format');
+  t.match(JSON.parse(j.stderr) as unknown, { level: 'info', msg: 'webhook preview: not injected' });
   const noFile = await runCli(['webhook', 'preview']);
   t.equal(noFile.code, 2);
   t.match(noFile.problems, [/give the pod manifest with -f/]);

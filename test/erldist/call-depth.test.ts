@@ -31,7 +31,7 @@ t.test('erlang-call with 50 000 nested lists exits 2 with the usage', async (t) 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const cookieFile = join(dir, 'cookie');
   writeFileSync(cookieFile, 'DEPTH-COOKIE-31ab', { mode: 0o600 });
-  const r = await runBundleMeasured(['erlang-call', '--node', 'n@127.0.0.1', '--cookie-file', cookieFile, '--port', '1', `m:f(${nested('[', ']', 50_000)})`]);
+  const r = await runBundleMeasured(['erlang-call', '--log-format', 'text', '--node', 'n@127.0.0.1', '--cookie-file', cookieFile, '--port', '1', `m:f(${nested('[', ']', 50_000)})`]);
   t.equal(r.code, 2);
   t.match(r.stderr, /terms nested deeper than 1000 levels/);
   t.match(r.stderr, /^usage: erlmcp-secrets erlang-call/m);

@@ -36,7 +36,7 @@ async function run(argv: string[]): Promise<Run> {
   const code = await runErlangCall(argv, {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
-    env: { ERL_EPMD_PORT: String(nodes.epmdPort) },
+    env: { ERL_EPMD_PORT: String(nodes.epmdPort), ERLMCP_SECRETS_LOG_FORMAT: 'text' },
   });
   return { code, stdout, stderr };
 }

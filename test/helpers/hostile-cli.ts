@@ -32,7 +32,7 @@ export async function hostileCli(t: Test): Promise<HostileCli> {
   const cookieFile = join(dir, 'cookie');
   writeFileSync(cookieFile, HOSTILE_COOKIE, { mode: 0o600 });
   const run = (args: string[], opts: { killAfterMs?: number; onStart?: (pid: number) => void } = {}): Promise<MeasuredRun> =>
-    runBundleMeasured(['erlang-call', '--cookie-file', cookieFile, ...args], opts);
+    runBundleMeasured(['erlang-call', '--log-format', 'text', '--cookie-file', cookieFile, ...args], opts);
   // nothing listens on port 1: the cheapest failing run
   const baseline = await run(['--node', 'nobody@127.0.0.1', '--port', '1', 'm:f()']);
   if (baseline.code !== 4) throw new Error(`baseline run failed unexpectedly: ${baseline.stderr}`);

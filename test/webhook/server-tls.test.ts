@@ -246,7 +246,7 @@ t.test('CLI start-up errors exit 2 with a message', async (t) => {
   const a = issue(path.join(root, 'a'));
   const run = async (argv: string[]): Promise<[number, string]> => {
     const err: string[] = [];
-    const code = await runWebhook(argv, { stderr: { write: (s: string) => err.push(s) } });
+    const code = await runWebhook(argv, { stderr: { write: (s: string) => err.push(s) }, env: { ERLMCP_SECRETS_LOG_FORMAT: 'text' } });
     return [code, err.join('')];
   };
   const cert = path.join(a.dir, 'tls.crt');
