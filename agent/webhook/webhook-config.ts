@@ -2,7 +2,7 @@
 // nothing (agent image, Vault address, resources, paths). Read from
 // `--config webhook.yaml` with flags on top; validated once at start-up.
 
-import { isReadRefusal, readBounded } from '../files/bounded-read.ts';
+import { isReadRefusal, readBounded, refusalDetail } from '../files/bounded-read.ts';
 import { READ_LIMITS } from '../files/read-limits.ts';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod/mini';
@@ -161,7 +161,7 @@ export async function loadWebhookConfig(file: string | undefined): Promise<unkno
     text = (await readBounded(file, READ_LIMITS.config)).toString('utf8');
   } catch (e) {
     if (!isReadRefusal(e)) throw e;
-    throw new AgentError('config', `${file}: cannot read the webhook config: ${e.file} ${e.message}; check --config`, { where: file });
+    throw new AgentError('config', `${file}: cannot read the webhook config${refusalDetail(e)}; check --config`, { where: file });
   }
   try {
     return parseYaml(text, { uniqueKeys: true }) ?? {};
