@@ -1,7 +1,7 @@
 // templates/erlmcp/: the files erlmcp as it is reads. Each renders with
 // sample and hostile values and is read back by its real consumer (erl's
 // file:consult, the dotenv parser); the pattern rules of
-// examples/erlmcp/local.yaml keep the three raw tags safe, and a value that
+// examples/erlmcp/local.yaml say what a valid host, port and cookie are, and a value that
 // breaks one stops the agent before anything is written, without printing it.
 //
 // sys.config.typed.mustache (erl.* typed sections, docs/templates.md) must
@@ -62,7 +62,7 @@ t.test('erlmcp.env: dotenv gives back the cookie under both names and the LLM ke
   t.same(dotenv.parse(text), expected);
 });
 
-t.test('the example config: a value that would break a raw tag is refused before anything is written, and not shown', async (t) => {
+t.test('the example config: a value outside its pattern is refused before anything is written, and not shown', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'erlmcp-example-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   cpSync(join(ROOT, 'examples/erlmcp/sample-secrets'), join(dir, 'secrets'), { recursive: true });
@@ -90,7 +90,7 @@ t.test('ERLMCP_SECRETS_OUTPUT_ROOT moves the output of the unchanged example', a
   t.equal(readFileSync(join(out, 'home/.erlang.cookie'), 'latin1'), 'SAMPLEcookieNOTFORPRODUCTION0000', 'the bare cookie, no newline');
   assertNoLeak(t, [r.stdout, r.stderr], ['SAMPLE-not-a-real-password-0000', 'SAMPLEcookieNOTFORPRODUCTION0000', 'sk-ant-SAMPLE-not-a-real-key-0000'], 10);
   const vault = await runCli(['check', '-c', join(ROOT, 'examples/erlmcp/agent.yaml')], { env: {} });
-  t.match(vault.stderr, /cannot read \/usr\/share\/erlmcp-secrets\/templates\/erlmcp\/sys\.config\.mustache/, 'agent.yaml names the image paths of the templates');
+  t.match(vault.stderr, /cannot read \/usr\/share\/erlmcp-secrets\/templates\/erlmcp\/sys\.config\.typed\.mustache/, 'agent.yaml names the image paths of the templates');
 });
 
 const TYPED_DATA: SecretData = {
