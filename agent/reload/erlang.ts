@@ -24,6 +24,11 @@
 // connected to) and reconnects with the new cookie to confirm. The .previous
 // file goes once a connection with the current cookie succeeds. Connections that are up stay up: Erlang checks
 // a cookie only when a connection is set up.
+// The rotation waits while any rendered file is still unwritten (change.pending):
+// such a file may hold the cookie too (RELX_COOKIE in an env file), and a node
+// that restarts from it (heart) would come back on the old cookie after the
+// agent had let go of it. Until then the node keeps the old cookie, which the
+// agent keeps in .previous; the late notify, once the write lands, rotates.
 //
 // Values: the calls are the literal calls from the config; no secret value is
 // passed as an argument except the new cookie to erlang:set_cookie/1, a BIF
@@ -341,7 +346,7 @@ export class ErlangNotifier implements Notifier {
     return run;
   }
 
-  private async notifyOnce(_change: ChangeSet, signal: AbortSignal): Promise<Outcome> {
+  private async notifyOnce(change: ChangeSet, signal: AbortSignal): Promise<Outcome> {
     const now = this.deps.now ?? Date.now;
     const started = now();
     const deadline = started + this.timeoutMs;
@@ -392,14 +397,14 @@ export class ErlangNotifier implements Notifier {
         return done(false, `${callFailure(e, step.text)}${before}`);
       }
     }
-    const rotation = await this.rotateIfBehind(session, signal, deadline, now);
+    const rotation = await this.rotateIfBehind(session, change.pending ?? [], signal, deadline, now);
     if (rotation !== undefined && !rotation.ok) return done(false, `${results.join('; ')}; ${rotation.detail}`);
     const rotated = rotation ? `; ${rotation.detail}` : '';
     return done(true, `${results.join('; ')}${rotated} (${session.how})`);
   }
 
   /** rotates the node's cookie when it still runs an older one; undefined when nothing was to do */
-  private async rotateIfBehind(session: Session, signal: AbortSignal, deadline: number, now: () => number): Promise<{ ok: boolean; detail: string } | undefined> {
+  private async rotateIfBehind(session: Session, pending: readonly string[], signal: AbortSignal, deadline: number, now: () => number): Promise<{ ok: boolean; detail: string } | undefined> {
     let current: string;
     try {
       current = this.currentCookie();
@@ -419,6 +424,11 @@ export class ErlangNotifier implements Notifier {
       // runs until it confirms the new one
       await this.keepPrevious(session.cookie);
       if (this.cfg.cookieRotation === 'off') return { ok: true, detail: 'the node still runs the previous cookie (cookieRotation: off)' };
+      if (pending.length > 0) {
+        const why = `${pending.length} rendered file(s) not written yet (${pending.join(', ')})`;
+        this.logger.warn({ node: this.cfg.node, pending }, scrub(`erlang reload: cookie rotation deferred: ${why}; the node keeps the previous cookie (kept in ${this.previousFile ?? 'memory only: cookieSecret'}) until they are written`));
+        return { ok: true, detail: `cookie rotation deferred: ${why}; the node still runs the previous cookie` };
+      }
       return { ok: true, detail: await this.rotate(session, current, signal, deadline, now) };
     } catch (e) {
       const why = e instanceof BuiltinReloadError || e instanceof AgentError ? e.message : callFailure(e, `${RELOAD_MODULE}:rotate_cookie`);

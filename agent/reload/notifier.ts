@@ -13,6 +13,13 @@ export interface ChangeSet {
   secrets: string[];
   /** rendered files whose bytes changed */
   files: string[];
+  /**
+   * rendered files whose newest render is not on disk yet (their write
+   * failed; it is retried at each check, and the notifiers run again when it
+   * lands). What reads them still sees older values: a notifier whose step
+   * would strand those values (the erlang cookie rotation) waits.
+   */
+  pending?: string[];
 }
 
 export interface Outcome {

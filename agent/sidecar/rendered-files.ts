@@ -2,7 +2,9 @@
 // secret (through the ChangeBatcher) or an edited template source. Writes go
 // through OutputRepair's queue and tell its guard what each file must hold;
 // notifiers run when a file's bytes changed (or, notifyOn 'secrets', after
-// every accepted change).
+// every accepted change). The notifiers also learn which files are still
+// unwritten (a failed write, retried at each check): a change is notified
+// when part of it landed, and again, through notifyLate, when the rest does.
 
 import { asAgentError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
@@ -93,7 +95,8 @@ export class RenderedFiles {
 
   private async notify(secrets: string[], files: string[]): Promise<void> {
     const { logger, metrics } = this.d;
-    await runNotifiers(this.d.notifiers, { secrets, files }, logger, {
+    const pending = this.d.output.guard.failing().sort();
+    await runNotifiers(this.d.notifiers, { secrets, files, pending }, logger, {
       signal: this.d.stopping,
       now: () => this.d.clock.now(),
       onOutcome: (r) => metrics.reloaded(`reload[${r.index}]:${r.kind}`, r.ok),

@@ -13,10 +13,12 @@
 //   - cookie rotation across two connected nodes without a dropped connection
 //   - a restarted agent reaches a node that still runs the previous cookie,
 //     and a restarted sidecar process finishes that rotation at start
+//   - no rotation while another rendered file holding the cookie is unwritten
+//     (the node keeps the old cookie, .previous stays); it completes when the write lands
 //   - no secret value in anything the agent prints
 
 import t, { type Test } from 'tap';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -345,6 +347,39 @@ t.test('a restarted agent reaches a node that still runs the previous cookie, th
   assertNoLeak(t, logs, [COOKIE_A, COOKIE_B]);
 });
 
+/** a sidecar config in dir: the cookie secret from dir/secrets, rendered to out/erlang.cookie (plus more templates), the erlang reload of node */
+function sidecarConfig(dir: string, node: string, port: number, moreTemplates: string[] = []): string {
+  const cfg = path.join(dir, 'agent.yaml');
+  writeFileSync(cfg, `providers: { local: { type: file, path: ./secrets } }
+secrets:
+  cookie: { provider: local, require: { value: { minLength: 20 } } }
+output: { root: ./out }
+templates:
+  - { contents: "{{cookie.value}}", destination: erlang.cookie, mode: "0400" }
+${moreTemplates.map((m) => `  - ${m}\n`).join('')}reload:
+  - { type: erlang, node: "${node}", cookieFile: ./out/erlang.cookie, port: ${port}, apply: { beamFile: ${JSON.stringify(BEAM)} }, timeout: 10s }
+refresh: { interval: 1h }
+server: { listen: "127.0.0.1:0" }
+`);
+  return cfg;
+}
+
+/** `erlmcp-secrets run -c cfg` as a child process, its output collected; killed at teardown */
+function startSidecar(t: Test, cfg: string): { child: ChildProcess; exited: Promise<number | null>; output(): string; waitFor(re: RegExp): Promise<void> } {
+  const child = spawn(process.execPath, [ENTRY, 'run', '-c', cfg], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  t.teardown(() => void (child.exitCode === null && child.kill('SIGKILL')));
+  // until the output matches, the child exits, or 30 s pass (the caller asserts what it waited for)
+  const waitFor = async (re: RegExp): Promise<void> => {
+    const end = Date.now() + 30_000;
+    while (!re.test(output) && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  };
+  return { child, exited, output: () => output, waitFor };
+}
+
 t.test('a restarted sidecar (erlmcp-secrets run) finishes a rotation left unfinished, at start', async (t) => {
   const nodes = await ErlangNodes.forTest(t);
   const port = await freePort();
@@ -355,34 +390,65 @@ t.test('a restarted sidecar (erlmcp-secrets run) finishes a rotation left unfini
   writeFileSync(path.join(dir, 'secrets/cookie/value'), COOKIE_B);
   // what an agent that stopped between keeping the old cookie and setting the new one leaves
   writeFileSync(path.join(dir, 'out/erlang.cookie.previous'), COOKIE_A, { mode: 0o400 });
-  const cfg = path.join(dir, 'agent.yaml');
-  writeFileSync(cfg, `providers: { local: { type: file, path: ./secrets } }
-secrets:
-  cookie: { provider: local, require: { value: { minLength: 20 } } }
-output: { root: ./out }
-templates:
-  - { contents: "{{cookie.value}}", destination: erlang.cookie, mode: "0400" }
-reload:
-  - { type: erlang, node: "${node.node}", cookieFile: ./out/erlang.cookie, port: ${port}, apply: { beamFile: ${JSON.stringify(BEAM)} }, timeout: 10s }
-refresh: { interval: 1h }
-server: { listen: "127.0.0.1:0" }
-`);
-  const child = spawn(process.execPath, [ENTRY, 'run', '-c', cfg], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-  t.teardown(() => void (child.exitCode === null && child.kill('SIGKILL')));
-
-  const end = Date.now() + 30_000;
-  while (!output.includes('the node confirmed the new cookie') && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  const cfg = sidecarConfig(dir, node.node, port);
+  const side = startSidecar(t, cfg);
+  await side.waitFor(/the node confirmed the new cookie/);
+  const output = side.output();
   t.match(output, /a cookie rotation was left unfinished \(a .previous cookie is kept\): finishing it now/);
   t.match(output, /"cookieUsed":"kept in .previous"/, 'it reached the node with the kept cookie');
   t.match(output, /the node confirmed the new cookie/);
   t.notOk(existsSync(path.join(dir, 'out/erlang.cookie.previous')), '.previous is gone');
   const viaB = probe(t, node.node, COOKIE_B, { port }, 'side_probe');
   t.ok(isAtom(await viaB('erlang', 'get_cookie'), COOKIE_B), 'the node runs the new cookie');
+  side.child.kill('SIGTERM');
+  t.equal(await side.exited, 0, 'stops cleanly');
+  assertNoLeak(t, side.output(), [COOKIE_A, COOKIE_B]);
+});
+
+t.test('a sidecar does not rotate the cookie while another file holding it failed to write; it does once that write lands', async (t) => {
+  const nodes = await ErlangNodes.forTest(t);
+  const port = await freePort();
+  const node = await nodes.start({ sname: uniqueName('pend'), cookie: COOKIE_A, fixedPort: port, codePaths: [appEbin] });
+  const dir = mkdtempSync(path.join(work, 'pending-'));
+  mkdirSync(path.join(dir, 'secrets/cookie'), { recursive: true });
+  writeFileSync(path.join(dir, 'secrets/cookie/value'), COOKIE_A);
+  const out = path.join(dir, 'out');
+  // erlmcp's release reads RELX_COOKIE from the env file when it (re)starts
+  // (the renderer quotes values in a .env destination)
+  const cfg = sidecarConfig(dir, node.node, port, [`{ contents: "RELX_COOKIE={{cookie.value}}\\n", destination: env/erlmcp.env, mode: "0400" }`]);
+  const side = startSidecar(t, cfg);
+  const { child } = side;
+  await side.waitFor(/sidecar running/);
+  t.match(side.output(), /sidecar running/);
+  t.equal(readFileSync(path.join(out, 'env/erlmcp.env'), 'utf8'), `RELX_COOKIE='${COOKIE_A}'\n`, 'the env file holds the cookie the node runs');
+
+  // out/env becomes a regular file: every write of env/erlmcp.env fails until it is removed
+  rmSync(path.join(out, 'env'), { recursive: true });
+  writeFileSync(path.join(out, 'env'), 'not a directory\n');
+  writeFileSync(path.join(dir, 'secrets/cookie/value'), COOKIE_B);
+  child.kill('SIGHUP');
+  await side.waitFor(/cookie rotation deferred/);
+  let output = side.output();
+  t.match(output, /writing a re-rendered file failed/, 'the env file write failed');
+  t.match(output, /erlang reload: cookie rotation deferred: 1 rendered file\(s\) not written yet \([^)]*env\/erlmcp\.env\)/);
+  t.notMatch(output, /the node confirmed the new cookie/, 'no rotation');
+  t.equal(readFileSync(path.join(out, 'erlang.cookie'), 'latin1'), COOKIE_B, 'the cookie file holds the new cookie');
+  t.equal(readFileSync(path.join(out, 'erlang.cookie.previous'), 'latin1'), COOKIE_A, 'the cookie the node runs is kept in .previous');
+  const viaA = probe(t, node.node, COOKIE_A, { port }, 'pend_probe_a');
+  t.ok(isAtom(await viaA('erlang', 'get_cookie'), COOKIE_A), 'a new connection with the old cookie works: the node still runs it');
+
+  // the write can land again: the next check writes it, and the rotation completes
+  rmSync(path.join(out, 'env'));
+  child.kill('SIGHUP');
+  await side.waitFor(/the node confirmed the new cookie/);
+  output = side.output();
+  t.match(output, /rendered file written after an earlier failed write/);
+  t.match(output, /the node confirmed the new cookie/);
+  t.equal(readFileSync(path.join(out, 'env/erlmcp.env'), 'utf8'), `RELX_COOKIE='${COOKIE_B}'\n`, 'the env file holds the new cookie');
+  t.notOk(existsSync(path.join(out, 'erlang.cookie.previous')), '.previous is gone once the node confirmed');
+  const viaB = probe(t, node.node, COOKIE_B, { port }, 'pend_probe_b');
+  t.ok(isAtom(await viaB('erlang', 'get_cookie'), COOKIE_B), 'the node runs the new cookie');
   child.kill('SIGTERM');
-  t.equal(await exited, 0, 'stops cleanly');
-  assertNoLeak(t, output, [COOKIE_A, COOKIE_B]);
+  t.equal(await side.exited, 0, 'stops cleanly');
+  assertNoLeak(t, side.output(), [COOKIE_A, COOKIE_B]);
 });

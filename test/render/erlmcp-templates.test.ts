@@ -1,13 +1,12 @@
 // templates/erlmcp/: the files erlmcp as it is reads. Each renders with
 // sample and hostile values and is read back by its real consumer (erl's
 // file:consult, the dotenv parser); the pattern rules of
-// examples/erlmcp/local.yaml keep the three raw tags safe, and a value that
+// examples/erlmcp/local.yaml say what a valid host, port and cookie are, and a value that
 // breaks one stops the agent before anything is written, without printing it.
 //
-// sys.config.typed.mustache needs the erl.* typed sections, which this
-// renderer may not have yet: while it refuses them, the test checks that it
-// refuses with a clear error; once it renders them, the output must consult
-// to the same terms as the hand-rendered test/fixtures/erlmcp-typed/expected-sys.config.
+// sys.config.typed.mustache (erl.* typed sections, docs/templates.md) must
+// consult to the same terms as the hand-rendered
+// test/fixtures/erlmcp-typed/expected-sys.config.
 
 import t from 'tap';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -63,7 +62,7 @@ t.test('erlmcp.env: dotenv gives back the cookie under both names and the LLM ke
   t.same(dotenv.parse(text), expected);
 });
 
-t.test('the example config: a value that would break a raw tag is refused before anything is written, and not shown', async (t) => {
+t.test('the example config: a value outside its pattern is refused before anything is written, and not shown', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'erlmcp-example-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   cpSync(join(ROOT, 'examples/erlmcp/sample-secrets'), join(dir, 'secrets'), { recursive: true });
@@ -91,7 +90,7 @@ t.test('ERLMCP_SECRETS_OUTPUT_ROOT moves the output of the unchanged example', a
   t.equal(readFileSync(join(out, 'home/.erlang.cookie'), 'latin1'), 'SAMPLEcookieNOTFORPRODUCTION0000', 'the bare cookie, no newline');
   assertNoLeak(t, [r.stdout, r.stderr], ['SAMPLE-not-a-real-password-0000', 'SAMPLEcookieNOTFORPRODUCTION0000', 'sk-ant-SAMPLE-not-a-real-key-0000'], 10);
   const vault = await runCli(['check', '-c', join(ROOT, 'examples/erlmcp/agent.yaml')], { env: {} });
-  t.match(vault.stderr, /cannot read \/usr\/share\/erlmcp-secrets\/templates\/erlmcp\/sys\.config\.mustache/, 'agent.yaml names the image paths of the templates');
+  t.match(vault.stderr, /cannot read \/usr\/share\/erlmcp-secrets\/templates\/erlmcp\/sys\.config\.typed\.mustache/, 'agent.yaml names the image paths of the templates');
 });
 
 const TYPED_DATA: SecretData = {
@@ -100,19 +99,18 @@ const TYPED_DATA: SecretData = {
   jwt: { kid: 'kid-1', 'public.pem': '-----BEGIN PUBLIC KEY-----\nSAMPLE\n-----END PUBLIC KEY-----\n' },
 };
 
-t.test('sys.config.typed.mustache: refused clearly today; equal to the hand-rendered file once erl.* sections exist', async (t) => {
-  const source = readFileSync(join(DIR, 'sys.config.typed.mustache'), 'utf8');
-  let rendered: string | undefined;
+t.test('sys.config.typed.mustache: the same terms as the hand-rendered file; a value that is not of its type is refused, unprinted', async (t) => {
+  const template = parseTemplate(readFileSync(join(DIR, 'sys.config.typed.mustache'), 'utf8'), 'templates/erlmcp/sys.config.typed.mustache');
+  const rendered = renderTemplate(template, TYPED_DATA, 'erlang');
+  t.same(consultText(rendered), consultErlang(join(ROOT, 'test/fixtures/erlmcp-typed/expected-sys.config')), 'the same terms as the hand-rendered file');
+  const badPort = 'CANARY-port-6432';
   let refusal: Error | undefined;
   try {
-    rendered = renderTemplate(parseTemplate(source, 'templates/erlmcp/sys.config.typed.mustache'), TYPED_DATA, 'erlang');
+    renderTemplate(template, { ...TYPED_DATA, db: { ...TYPED_DATA.db, port: badPort } }, 'erlang');
   } catch (e) {
     refusal = e as Error;
   }
-  if (rendered === undefined) {
-    t.match(refusal?.message, /section/i, 'the renderer without erl.* sections refuses them as sections');
-    t.comment('typed sections are not in this renderer: the comparison with expected-sys.config runs once they are');
-    return;
-  }
-  t.same(consultText(rendered), consultErlang(join(ROOT, 'test/fixtures/erlmcp-typed/expected-sys.config')), 'the same terms as the hand-rendered file');
+  t.ok(refusal, 'a port that is not an integer is refused');
+  t.match(refusal?.message, /erl\.integer/, 'the refusal names the section');
+  assertNoLeak(t, [refusal?.message ?? '', JSON.stringify((refusal as { problems?: unknown } | undefined)?.problems ?? null)], [badPort]);
 });

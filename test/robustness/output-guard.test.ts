@@ -2,7 +2,8 @@
 // what it writes back, what it leaves alone, and that a newer render arriving
 // while a repair runs is not lost. And in the refresh loop (ManualClock): a
 // deleted file and a secret change in the same cycle end with the new value
-// on disk and one notification.
+// on disk and one notification; a change whose second file cannot be written
+// tells the notifiers which file is pending, then again when it lands.
 
 import t, { type Test } from 'tap';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
@@ -117,7 +118,7 @@ refresh: { interval: 10s, jitter: 0 }
   await loop.idle();
   t.equal(readFileSync(pw, 'utf8'), V2, 'the new value, not the restored old one');
   t.equal(readFileSync(other, 'utf8'), `${V1}-other`, 'the untouched secret\'s file is restored');
-  t.same(notified, [{ secrets: ['db'], files: [pw] }], 'one notification, for the change only');
+  t.same(notified, [{ secrets: ['db'], files: [pw], pending: [] }], 'one notification, for the change only');
   t.equal(health.readiness().ready, true);
 
   // the backend is down: the files are still kept from the last good render
@@ -129,5 +130,40 @@ refresh: { interval: 10s, jitter: 0 }
   t.match(text(), /secret refresh failed; files keep the last good value/, 'the checks failed');
   t.equal(readFileSync(pw, 'utf8'), V2, 'restored while the backend is down');
   t.equal(notified.length, 1, 'no notification for the restore');
+  assertNoLeak(t, text(), [V1, V2]);
+});
+
+t.test('refresh loop: notifiers learn which files of a change are still unwritten, and are told again when the write lands', async (t) => {
+  let blocked = true;
+  const { dir, clock, provider, loop, notified, logs: text } = await memoryLoop(t, {
+    body: `secrets: { db: { provider: mem } }
+templates:
+  - { contents: "{{db.password}}", destination: pw.txt }
+  - { contents: "PASSWORD={{db.password}}", destination: app.env }
+output: { root: ./out }
+refresh: { interval: 10s, jitter: 0 }
+`,
+    values: { db: { password: V1 } },
+    write: (destination, bytes, opts) => {
+      if (blocked && destination.endsWith('app.env')) return Promise.reject(new AgentError('internal', `writing ${destination}: EEXIST (a file where a directory should be)`));
+      return writeAtomic(destination, bytes, opts);
+    },
+  });
+  const pw = join(dir, 'out/pw.txt');
+  const env = join(dir, 'out/app.env');
+  provider.put('db', { password: V2 });
+  await clock.advance(10_000);
+  await loop.idle();
+  t.equal(readFileSync(pw, 'utf8'), V2);
+  t.match(readFileSync(env, 'utf8'), V1, 'app.env keeps its old content');
+  t.notMatch(readFileSync(env, 'utf8'), V2, 'app.env does not have the new value');
+  t.same(notified, [{ secrets: ['db'], files: [pw], pending: [env] }], 'notified for what landed, told what is still unwritten');
+
+  blocked = false;
+  await clock.advance(10_000);
+  await loop.idle();
+  t.match(readFileSync(env, 'utf8'), V2, 'the repair wrote the new value');
+  t.same(notified[1], { secrets: ['db'], files: [env], pending: [] }, 'the late notification: nothing is pending any more');
+  t.equal(notified.length, 2);
   assertNoLeak(t, text(), [V1, V2]);
 });

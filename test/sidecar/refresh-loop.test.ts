@@ -120,7 +120,7 @@ t.test('static secret: an unchanged check writes nothing; a change is rendered a
   t.match(readFileSync(f.envFile, 'utf8'), DB1, 'old content until the batch fires');
   await f.advance(2000);
   t.same(dotenv.parse(readFileSync(f.envFile, 'utf8')), { DB_USER: 'erlmcp', DB_PASSWORD: DB2, COOKIE: COOKIE1 });
-  t.same(f.notified, [{ change: { secrets: ['db'], files: [f.envFile] }, at: T0 + 122_000 }]);
+  t.same(f.notified, [{ change: { secrets: ['db'], files: [f.envFile], pending: [] }, at: T0 + 122_000 }]);
   const m = await f.series();
   t.equal(m.get(`erlmcp_secrets_renders_total{destination="${f.envFile}",result="written"}`), 1);
   t.equal(m.get('erlmcp_secrets_reloads_total{notifier="reload[0]:fake",outcome="ok"}'), 1);
@@ -135,7 +135,7 @@ t.test('changes to two secrets inside wait.min: one render, one notification', a
   f.provider.put('cookie', { value: COOKIE2 });
   await f.advance(62_000);
   t.equal(f.notified.length, 1);
-  t.same(f.notified[0]?.change, { secrets: ['cookie', 'db'], files: [f.envFile] });
+  t.same(f.notified[0]?.change, { secrets: ['cookie', 'db'], files: [f.envFile], pending: [] });
   const text = readFileSync(f.envFile, 'utf8');
   t.ok(text.includes(DB2) && text.includes(COOKIE2));
   assertCleanLogs(t, f);
@@ -154,7 +154,7 @@ t.test("notifyOn 'secrets' (exec wrapper): notified even when no file changed", 
   const f = await fixture(t, { notifyOn: 'secrets' });
   f.provider.put('db', { username: 'erlmcp', password: DB1, unused: 'canary-unused-key-value' });
   await f.advance(62_000);
-  t.same(f.notified.map((n) => n.change), [{ secrets: ['db'], files: [] }]);
+  t.same(f.notified.map((n) => n.change), [{ secrets: ['db'], files: [], pending: [] }]);
 });
 
 t.test('leased secret: renewed at the jittered fraction; capped renewal -> new lease before expiry -> new creds rendered', async (t) => {
@@ -178,7 +178,7 @@ t.test('leased secret: renewed at the jittered fraction; capped renewal -> new l
   t.equal(f.provider.calls.at(-1), 'fetch:dbcreds', 'fresh lease fetched');
   t.ok(f.provider.log.at(-1)!.at < T0 + 3 * 3600_000, 'before the old lease expired');
   t.equal(readFileSync(f.credsFile, 'utf8'), `v-erlmcp-2:${CREDS2}`);
-  t.same(f.notified.map((n) => n.change), [{ secrets: ['dbcreds'], files: [f.credsFile] }]);
+  t.same(f.notified.map((n) => n.change), [{ secrets: ['dbcreds'], files: [f.credsFile], pending: [] }]);
   const m = await f.series();
   t.equal(m.get('erlmcp_secrets_lease_renewals_total{secret="dbcreds",outcome="renewed"}'), 3);
   t.equal(m.get('erlmcp_secrets_lease_renewals_total{secret="dbcreds",outcome="capped"}'), 1);

@@ -74,7 +74,7 @@ t.test('leases: renewed at the fraction, capped -> fresh credentials rendered be
   t.not(second, first, 'the file holds the new credentials');
   t.match(second, new RegExp(`^${USER_PREFIX}.*:${PW_PREFIX}`));
   t.equal(f.notified.length, 1, 'one reload for the new credentials');
-  t.same(f.notified[0]!.change, { secrets: ['creds'], files: [credsFile, join(f.dir, 'out/app.txt')] }, 'both templates use creds: one batch, template order');
+  t.same(f.notified[0]!.change, { secrets: ['creds'], files: [credsFile, join(f.dir, 'out/app.txt')], pending: [] }, 'both templates use creds: one batch, template order');
   t.ok(f.notified[0]!.at < T0 + 75_000, 're-rendered and reloaded before the old lease expired');
   t.equal(await f.metric('erlmcp_secrets_lease_renewals_total{secret="creds",outcome="refetched"}'), 1);
   const expiry = await f.metric('erlmcp_secrets_expiry_seconds{kind="lease",name="creds"}');
