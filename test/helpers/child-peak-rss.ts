@@ -4,8 +4,8 @@
 // before exit is the peak up to that moment) and its wall time.
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { BUNDLE, ROOT } from './cli.ts';
+import { readVmHwmKib } from './peak-rss.ts';
 
 export interface MeasuredRun {
   code: number | null;
@@ -19,14 +19,6 @@ export interface MeasuredRun {
 
 const POLL_MS = 20;
 
-function vmHwmKiB(pid: number): number | undefined {
-  try {
-    const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined; // exited between polls
-  }
-}
 
 export interface MeasureOptions {
   /** killed with SIGKILL after this long (a hang is then visible as signal SIGKILL) */
@@ -50,13 +42,13 @@ export async function runBundleMeasured(args: string[], opts: MeasureOptions = {
   let peakKiB = 0;
   const pid = child.pid as number;
   const poll = setInterval(() => {
-    peakKiB = Math.max(peakKiB, vmHwmKiB(pid) ?? 0);
+    peakKiB = Math.max(peakKiB, readVmHwmKib(pid) ?? 0);
   }, POLL_MS);
   opts.onStart?.(pid);
   const killer = setTimeout(() => child.kill('SIGKILL'), opts.killAfterMs ?? 60_000);
   const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
     child.on('exit', (c, s) => {
-      peakKiB = Math.max(peakKiB, vmHwmKiB(pid) ?? 0);
+      peakKiB = Math.max(peakKiB, readVmHwmKib(pid) ?? 0);
       resolve([c, s]);
     }),
   );
