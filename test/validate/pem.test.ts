@@ -57,8 +57,12 @@ t.test('chains: every certificate is checked and named by position', async (t) =
   const issued = makeCertificate({ days: 60, issuer: { certPem: ca.certPem, keyPem: ca.keyPem } });
   const chain = issued.certPem + ca.certPem;
   t.same(run({ format: 'pem-certificate' }, chain, Date.now()), []);
-  t.same(run({ format: 'pem-certificate', expiresInMoreThanDays: 30 }, chain, caX509.validFromDate.getTime()),
-    [`expiresInMoreThanDays | tls.v: certificate 2 of 2 expires in 10 days (${iso(caX509.validToDate)}), less than the required 30`]);
+  // "now" is when both are valid: the leaf is made after the CA, and its
+  // notBefore can be a second later on a loaded machine (the leaf then read as
+  // "not valid until"); the days left follow from that same instant
+  const issuedFrom = new X509Certificate(issued.certPem).validFromDate.getTime();
+  t.same(run({ format: 'pem-certificate', expiresInMoreThanDays: 30 }, chain, Math.max(issuedFrom, caX509.validFromDate.getTime())),
+    [`expiresInMoreThanDays | tls.v: certificate 2 of 2 expires in ${Math.floor((caX509.validToDate.getTime() - Math.max(issuedFrom, caX509.validFromDate.getTime())) / DAY)} days (${iso(caX509.validToDate)}), less than the required 30`]);
   const after = caX509.validToDate.getTime() + DAY;
   t.same(run({ format: 'pem-certificate' }, chain, after), [`format | tls.v: certificate 2 of 2 expired on ${iso(caX509.validToDate)}`]);
   const broken = issued.certPem + ca.certPem.replace(/\n[A-Za-z0-9+/]{20}/, '\nAAAAAAAAAAAAAAAAAAAA');
