@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { parseErlangCall } from './call-parser.ts';
 import { ErlDistClient, type ErlDistClientOptions } from './client.ts';
 import { readCookieFile } from './cookie-file.ts';
-import { defaultEpmdPort } from './epmd.ts';
+import { defaultEpmdPort, distPortFromEnv } from './epmd.ts';
 import { ErlDistError, isErlDistError } from './errors.ts';
 import { formatTerm } from './format.ts';
 import { defaultLocalNodeName, splitNodeName } from './node-name.ts';
@@ -23,7 +23,7 @@ export const ERLANG_CALL_USAGE = `usage: erlmcp-secrets erlang-call --node NAME@
   --timeout MS          call timeout in milliseconds (default 30000)
   --connect-timeout MS  EPMD + connect + handshake timeout (default 10000)
   --host H              connect to H instead of the node name's host
-  --port P              the node's distribution port: skip EPMD
+  --port P              the node's distribution port: skip EPMD (default $ERL_DIST_PORT when set)
   --epmd-port P         EPMD port (default $ERL_EPMD_PORT or 4369)
   --local-name N        our hidden node name (default erlmcp_secrets_cli_<hash>@<host>)
   --tls-ca F --tls-cert F --tls-key F   TLS distribution (-proto_dist inet_tls)
@@ -95,7 +95,8 @@ function buildOptions(argv: string[], env: NodeJS.ProcessEnv): { options: ErlDis
     cookie,
     epmdPort: positiveInt('--epmd-port', v['epmd-port'], 65535) ?? defaultEpmdPort(env),
   };
-  const port = positiveInt('--port', v.port, 65535);
+  // an EPMD-less node (erlmcp's release sets ERL_DIST_PORT) is reached on that port
+  const port = positiveInt('--port', v.port, 65535) ?? distPortFromEnv(env);
   if (port !== undefined) options.port = port;
   const connectTimeout = positiveInt('--connect-timeout', v['connect-timeout']);
   if (connectTimeout !== undefined) options.connectTimeoutMs = connectTimeout;

@@ -31,6 +31,14 @@ export function defaultEpmdPort(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isInteger(n) && n > 0 && n < 65536 ? n : 4369;
 }
 
+/** ERL_DIST_PORT as erl reads it: the fixed distribution port of an EPMD-less node */
+export function distPortFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env['ERL_DIST_PORT'];
+  if (v === undefined || !/^\d{1,5}$/.test(v.trim())) return undefined;
+  const n = Number(v.trim());
+  return n >= 1 && n <= 65535 ? n : undefined;
+}
+
 /**
  * One request, one response: EPMD closes the connection after answering.
  * Nothing authenticates EPMD, so its answer is capped (MAX_EPMD_REPLY_BYTES):

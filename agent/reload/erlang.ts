@@ -44,6 +44,7 @@ import { AgentError } from '../errors.ts';
 import { parseErlangCall, parseErlangTerm, type ParsedCall } from '../erldist/call-parser.ts';
 import { ErlDistClient, type ErlDistClientOptions } from '../erldist/client.ts';
 import { readCookieFile } from '../erldist/cookie-file.ts';
+import { distPortFromEnv } from '../erldist/epmd.ts';
 import { isErlDistError, type ErlDistError } from '../erldist/errors.ts';
 import { formatTerm } from '../erldist/format.ts';
 import { defaultLocalNodeName, splitNodeName } from '../erldist/node-name.ts';
@@ -96,13 +97,6 @@ interface Session {
   cookie: string;
 }
 
-/** ERL_DIST_PORT as erl reads it: the fixed distribution port of an EPMD-less node */
-export function distPortFromEnv(env: NodeJS.ProcessEnv): number | undefined {
-  const v = env['ERL_DIST_PORT'];
-  if (v === undefined || !/^\d{1,5}$/.test(v.trim())) return undefined;
-  const n = Number(v.trim());
-  return n >= 1 && n <= 65535 ? n : undefined;
-}
 
 export class ErlangNotifier implements Notifier {
   readonly kind = 'erlang';

@@ -30,13 +30,13 @@ interface Run {
   stderr: string;
 }
 
-async function run(argv: string[]): Promise<Run> {
+async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const code = await runErlangCall(argv, {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
-    env: { ERL_EPMD_PORT: String(nodes.epmdPort), ERLMCP_SECRETS_LOG_FORMAT: 'text' },
+    env: { ERL_EPMD_PORT: String(nodes.epmdPort), ERLMCP_SECRETS_LOG_FORMAT: 'text', ...env },
   });
   return { code, stdout, stderr };
 }
@@ -129,4 +129,17 @@ t.test('--help prints usage, exit 0', async (t) => {
 t.test('no cookie (right or wrong) appears in anything printed above', async (t) => {
   t.ok(outputs.length > 20, 'outputs were collected');
   assertNoLeak(t, outputs, [COOKIE, WRONG_COOKIE]);
+});
+
+t.test('ERL_DIST_PORT (an EPMD-less node, as erlmcp runs) is the port when --port is not given', async (t) => {
+  const closed = await freePort();
+  const r = await run([...base, '--connect-timeout', '3000', 'erlang:node()'], { ERL_DIST_PORT: String(closed) });
+  outputs.push(r.stdout, r.stderr);
+  t.equal(r.code, 4, 'EPMD is not asked: the node is not on that port');
+  t.match(r.stderr, String(closed));
+  const flag = await run([...base, '--port', String(closed), '--connect-timeout', '3000', 'erlang:node()'], { ERL_DIST_PORT: 'junk' });
+  t.equal(flag.code, 4, '--port wins; an unreadable ERL_DIST_PORT is ignored');
+  const epmd = await run([...base, 'erlang:node()'], { ERL_DIST_PORT: 'junk' });
+  t.equal(epmd.code, 0, 'an unreadable ERL_DIST_PORT falls back to EPMD');
+  assertNoLeak(t, [r.stdout, r.stderr, flag.stderr, epmd.stderr], [COOKIE]);
 });
