@@ -10,20 +10,13 @@ import path from 'node:path';
 import { parseTemplate, MAX_SECTION_DEPTH, MAX_TEMPLATE_BYTES, MAX_TEMPLATE_TAGS } from '../../agent/render/index.ts';
 import { AgentError } from '../../agent/errors.ts';
 import { runCli } from '../helpers/cli.ts';
+import { agentErrorOf } from '../helpers/template-errors.ts';
 import { admit, reviewOf } from '../helpers/webhook-admit.ts';
 import type { Pod } from '../../agent/webhook/pod-types.ts';
 
 const LABEL = 'templates[0] (templates/big.mustache)';
 
-function parseError(text: string): AgentError {
-  try {
-    parseTemplate(text, LABEL);
-  } catch (e) {
-    if (e instanceof AgentError) return e;
-    throw e;
-  }
-  throw new Error('expected a template error');
-}
+const parseError = (text: string): AgentError => agentErrorOf(() => parseTemplate(text, LABEL));
 
 const nested = (n: number, name = 'base64encode') => `${`{{#${name}}}`.repeat(n)}{{s.k}}${`{{/${name}}}`.repeat(n)}`;
 
