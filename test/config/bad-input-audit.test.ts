@@ -16,6 +16,7 @@ import { durationSchema, durationOrZeroSchema } from '../../agent/config/duratio
 import { envLogLevel, parseCli } from '../../agent/cli/args.ts';
 import { AgentError } from '../../agent/errors.ts';
 import { ENTRY } from '../helpers/cli.ts';
+import { bundleForOtherUser } from '../helpers/other-user-bundle.ts';
 
 const CANARY = 'CANARY-cfg-audit-0d9e8f7a6b5c';
 
@@ -140,7 +141,9 @@ t.test('an unreadable file', async (t) => {
     return;
   }
   // root reads a mode-000 file anyway: the CLI runs as nobody instead
-  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, ENTRY, 'check', '-c', file], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  // bundled next to a linked node: uid 65534 may not reach the checkout itself
+  const program = await bundleForOtherUser(t, ENTRY);
+  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', program.node, program.script, 'check', '-c', file], { encoding: 'utf8', env: { PATH: process.env.PATH } });
   t.equal(run.status, 2, run.stderr);
   t.match(run.stderr, message);
 });

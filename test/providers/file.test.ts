@@ -7,6 +7,7 @@ import { create } from '../../agent/providers/file/provider.ts';
 import { silentLogger } from '../../agent/log/logger.ts';
 import { fixture, fetchSecret, kubeletSecret, ref } from '../helpers/file-provider-fixture.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
+import { bundleForOtherUser } from '../helpers/other-user-bundle.ts';
 
 async function failure(promise: Promise<unknown>): Promise<AgentError> {
   try {
@@ -330,9 +331,11 @@ t.test('a file the agent may not read is an auth error (read as uid 65534)', { s
   execFileSync('chmod', ['000', join(f.dir, 's/db/password')]);
   mkdirSync(join(f.dir, 'locked'), { mode: 0o700 });
   writeFileSync(join(f.dir, 'locked', 'app.json'), '{"k":"CanaryEacces-41"}');
-  const script = `
+  const probe = join(f.dir, 'probe.ts');
+  writeFileSync(probe, `
     import { create } from ${JSON.stringify(new URL('../../agent/providers/file/provider.ts', import.meta.url).pathname)};
     import { silentLogger } from ${JSON.stringify(new URL('../../agent/log/logger.ts', import.meta.url).pathname)};
+    async function main() {
     const out = [];
     const p = await create('local', { type: 'file', path: 's' }, { logger: silentLogger(), baseDir: ${JSON.stringify(f.dir)}, now: Date.now });
     for (const name of ['db', 'x']) {
@@ -342,10 +345,14 @@ t.test('a file the agent may not read is an auth error (read as uid 65534)', { s
     try { await create('local', { type: 'file', path: 'locked/app.json' }, { logger: silentLogger(), baseDir: ${JSON.stringify(f.dir)}, now: Date.now }); out.push('created'); }
     catch (e) { out.push({ code: e.code, message: e.message }); }
     console.log(JSON.stringify(out));
-  `;
+    }
+    void main();
+  `);
   // s/locked -> ../locked: the 0700 dir reached through the provider directory
   symlinkSync(join(f.dir, 'locked'), join(f.dir, 's', 'locked'));
-  const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH } });
+  // bundled next to a linked node: uid 65534 may not reach the checkout itself
+  const program = await bundleForOtherUser(t, probe);
+  const stdout = execFileSync(program.node, [program.script], { uid: 65534, gid: 65534, cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH } });
   const hint = "make it readable by the agent's user (uid 65534), e.g. with the pod's fsGroup or defaultMode";
   t.same(JSON.parse(stdout), [
     { code: 'auth', message: `cannot read s/db/password: permission denied (EACCES); ${hint}` },
