@@ -143,7 +143,7 @@ t.test('an unreadable file', async (t) => {
   // root reads a mode-000 file anyway: the CLI runs as nobody instead
   // bundled next to a linked node: uid 65534 may not reach the checkout itself
   const program = await bundleForOtherUser(t, ENTRY);
-  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', program.node, program.script, 'check', '-c', file], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const run = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--', ...program.command, 'check', '-c', file], { encoding: 'utf8', env: { PATH: process.env.PATH } });
   t.equal(run.status, 2, run.stderr);
   t.match(run.stderr, message);
 });

@@ -14,10 +14,12 @@ import { build } from 'esbuild';
 import { bundleOptions } from '../../image/esbuild-options.mjs';
 
 export interface OtherUserProgram {
-  /** node, reachable by any user */
-  node: string;
-  /** the bundled program, reachable by any user */
-  script: string;
+  /**
+   * The command line that runs the program: `env -u NODE_OPTIONS node program.cjs`.
+   * tap's process tracking puts its own loader (inside the checkout) into every
+   * child's NODE_OPTIONS, which the other user could not load either.
+   */
+  command: string[];
 }
 
 interface Teardown {
@@ -39,5 +41,5 @@ export async function bundleForOtherUser(t: Teardown, entry: string): Promise<Ot
   const script = path.join(dir, 'program.cjs');
   await build({ ...bundleOptions, entryPoints: [entry], outfile: script, logLevel: 'error' });
   chmodSync(script, 0o644);
-  return { node, script };
+  return { command: ['env', '-u', 'NODE_OPTIONS', node, script] };
 }

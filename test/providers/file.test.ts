@@ -352,7 +352,8 @@ t.test('a file the agent may not read is an auth error (read as uid 65534)', { s
   symlinkSync(join(f.dir, 'locked'), join(f.dir, 's', 'locked'));
   // bundled next to a linked node: uid 65534 may not reach the checkout itself
   const program = await bundleForOtherUser(t, probe);
-  const stdout = execFileSync(program.node, [program.script], { uid: 65534, gid: 65534, cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const [command, ...args] = program.command;
+  const stdout = execFileSync(command!, args, { uid: 65534, gid: 65534, cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH } });
   const hint = "make it readable by the agent's user (uid 65534), e.g. with the pod's fsGroup or defaultMode";
   t.same(JSON.parse(stdout), [
     { code: 'auth', message: `cannot read s/db/password: permission denied (EACCES); ${hint}` },
