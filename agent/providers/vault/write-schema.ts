@@ -1,0 +1,50 @@
+// A vault secret's `write:` map: the JSON body of a POST to an endpoint that
+// issues on write (pki/issue/ROLE with common_name, alt_names, ip_sans, ttl).
+// Checked at config time, so a request Vault would refuse, or one far larger
+// than any issue request, stops the agent before any call (exit 2). Bounds:
+// PKI's own parameters are short names, comma lists and durations; a
+// few dozen keys of a few KB each is far beyond any role's options.
+// Kept light (zod only): config loading imports it.
+
+import * as z from 'zod/mini';
+import '../../config/zod-setup.ts';
+
+/** keys in one write map (Vault's pki/issue takes about twenty parameters) */
+export const MAX_WRITE_KEYS = 32;
+/** a key's length: Vault's parameter names are snake_case words */
+export const MAX_WRITE_KEY_LENGTH = 64;
+/** one string value (a comma list of SANs, a CSR would be the largest) */
+export const MAX_WRITE_STRING = 16 * 1024;
+/** items in one list value (alt_names, ip_sans, uri_sans as lists) */
+export const MAX_WRITE_LIST = 100;
+/** one item of a list */
+export const MAX_WRITE_LIST_ITEM = 1024;
+/** the whole body as JSON */
+export const MAX_WRITE_BODY_BYTES = 32 * 1024;
+
+const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const writeValue = z.union([
+  z.string().check(z.maxLength(MAX_WRITE_STRING, `a string of at most ${MAX_WRITE_STRING} characters`)),
+  z.number().check(z.refine((n) => Number.isFinite(n), 'a finite number')),
+  z.boolean(),
+  z.array(z.string().check(z.maxLength(MAX_WRITE_LIST_ITEM, `each item at most ${MAX_WRITE_LIST_ITEM} characters`))).check(z.maxLength(MAX_WRITE_LIST, `at most ${MAX_WRITE_LIST} items`)),
+]);
+
+export const writeMapSchema = z
+  .record(
+    z.string().check(
+      z.maxLength(MAX_WRITE_KEY_LENGTH, `a parameter name of at most ${MAX_WRITE_KEY_LENGTH} characters`),
+      z.regex(KEY, 'parameter names are letters, digits and "_" (as Vault names them, e.g. common_name)'),
+    ),
+    writeValue,
+  )
+  .check(
+    z.refine((m) => Object.keys(m).length <= MAX_WRITE_KEYS, `at most ${MAX_WRITE_KEYS} parameters`),
+    z.refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_WRITE_BODY_BYTES, `at most ${MAX_WRITE_BODY_BYTES} bytes as JSON`),
+  );
+
+/** the fraction of an issued certificate's lifetime after which it is issued again */
+export const reissueFractionSchema = z.number().check(z.gt(0, 'greater than 0'), z.lt(1, 'less than 1'));
+
+export type WriteMap = z.infer<typeof writeMapSchema>;
