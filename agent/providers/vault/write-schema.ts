@@ -26,23 +26,33 @@ const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const writeValue = z.union([
   z.string().check(z.maxLength(MAX_WRITE_STRING, `a string of at most ${MAX_WRITE_STRING} characters`)),
-  z.number().check(z.refine((n) => Number.isFinite(n), 'a finite number')),
+  // z.number() refuses NaN and Infinity (YAML's .nan, .inf)
+  z.number(),
   z.boolean(),
   z.array(z.string().check(z.maxLength(MAX_WRITE_LIST_ITEM, `each item at most ${MAX_WRITE_LIST_ITEM} characters`))).check(z.maxLength(MAX_WRITE_LIST, `at most ${MAX_WRITE_LIST} items`)),
 ]);
 
-export const writeMapSchema = z
-  .record(
-    z.string().check(
-      z.maxLength(MAX_WRITE_KEY_LENGTH, `a parameter name of at most ${MAX_WRITE_KEY_LENGTH} characters`),
-      z.regex(KEY, 'parameter names are letters, digits and "_" (as Vault names them, e.g. common_name)'),
-    ),
-    writeValue,
-  )
-  .check(
-    z.refine((m) => Object.keys(m).length <= MAX_WRITE_KEYS, `at most ${MAX_WRITE_KEYS} parameters`),
-    z.refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_WRITE_BODY_BYTES, `at most ${MAX_WRITE_BODY_BYTES} bytes as JSON`),
-  );
+/** zod reports a bad record key only as "Invalid key in record": checked here to say why */
+function keyProblem(key: string): string | undefined {
+  if (key.length > MAX_WRITE_KEY_LENGTH) return `a parameter name of at most ${MAX_WRITE_KEY_LENGTH} characters`;
+  if (!KEY.test(key)) return 'parameter names are letters, digits and "_" (as Vault names them, e.g. common_name)';
+  return undefined;
+}
+
+export const writeMapSchema = z.record(z.string(), writeValue).check(
+  z.superRefine((m, ctx) => {
+    const keys = Object.keys(m);
+    if (keys.length > MAX_WRITE_KEYS) {
+      ctx.addIssue({ code: 'custom', message: `at most ${MAX_WRITE_KEYS} parameters`, input: m });
+      return;
+    }
+    for (const k of keys) {
+      const problem = keyProblem(k);
+      if (problem) ctx.addIssue({ code: 'custom', path: [k], message: problem, input: m });
+    }
+    if (Buffer.byteLength(JSON.stringify(m)) > MAX_WRITE_BODY_BYTES) ctx.addIssue({ code: 'custom', message: `at most ${MAX_WRITE_BODY_BYTES} bytes as JSON`, input: m });
+  }),
+);
 
 /** the fraction of an issued certificate's lifetime after which it is issued again */
 export const reissueFractionSchema = z.number().check(z.gt(0, 'greater than 0'), z.lt(1, 'less than 1'));
