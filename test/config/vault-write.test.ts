@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfigText } from '../../agent/config/load.ts';
-import { AgentError } from '../../agent/errors.ts';
 import { MAX_WRITE_BODY_BYTES, MAX_WRITE_KEYS, MAX_WRITE_LIST, MAX_WRITE_STRING } from '../../agent/providers/vault/write-schema.ts';
 import { runCli } from '../helpers/cli.ts';
+import { agentErrorOf } from '../helpers/template-errors.ts';
 
 const provider = `providers:
   vault: { type: vault, address: "http://127.0.0.1:8200", auth: { method: token, tokenFile: ./token } }
@@ -22,16 +22,9 @@ function configWith(fields: Record<string, unknown>): string {
 }
 
 function problemsOf(text: string): string[] {
-  try {
-    parseConfigText(text, 'agent.yaml', '/etc/erlmcp');
-  } catch (e) {
-    if (e instanceof AgentError) {
-      t.equal(e.code, 'config');
-      return e.problems;
-    }
-    throw e;
-  }
-  throw new Error('expected a config error');
+  const e = agentErrorOf(() => parseConfigText(text, 'agent.yaml', '/etc/erlmcp'));
+  t.equal(e.code, 'config');
+  return e.problems;
 }
 
 t.test('a write map of strings, numbers, booleans and string lists is taken as given', async (t) => {

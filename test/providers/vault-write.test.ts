@@ -5,29 +5,23 @@
 
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
-import { AgentError } from '../../agent/errors.ts';
+import type { AgentError } from '../../agent/errors.ts';
 import { describeWrite, issuedValue, secretPartOf } from '../../agent/providers/vault/write.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 import { ecKeyPair, makeCertificate } from '../helpers/openssl-certs.ts';
+import { agentErrorOf } from '../helpers/template-errors.ts';
 
-const now = Date.now();
 const ca = makeCertificate({ days: 30, cn: 'test-ca' });
 const leaf = makeCertificate({ days: 2, cn: 'erlmcp.example', issuer: ca });
+// after the certificates: their NotBefore is the second they were made
+const now = Date.now();
 const opts = { secret: 'tls', now, fraction: 2 / 3, what: 'vault pki/issue/erlmcp (secrets.tls)' };
 
 function answer(data: Record<string, unknown>, extra: Record<string, unknown> = {}): unknown {
   return { request_id: 'r', lease_id: '', renewable: false, lease_duration: 0, data, ...extra };
 }
 
-function refused(body: unknown): AgentError {
-  try {
-    issuedValue(body, opts);
-  } catch (e) {
-    if (e instanceof AgentError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
-}
+const refused = (body: unknown): AgentError => agentErrorOf(() => issuedValue(body, opts));
 
 t.test('a PKI answer: data as templates see it, timed by the certificate', async (t) => {
   const v = issuedValue(
@@ -50,15 +44,8 @@ t.test('what was issued must be a usable certificate and its key', async (t) => 
   t.match(mismatch.message, /vault pki\/issue\/erlmcp \(secrets\.tls\) issued a value that is not a usable certificate and key: tls\.private_key: does not match the certificate in tls\.certificate/);
 
   const expired = makeCertificate({ days: 1, cn: 'old' });
-  t.ok(issuedValue(answer({ certificate: expired.certPem, private_key: expired.keyPem }), opts), 'valid now');
-  const e2 = (() => {
-    try {
-      issuedValue(answer({ certificate: expired.certPem, private_key: expired.keyPem }), { ...opts, now: now + 3 * 86_400_000 });
-    } catch (e) {
-      return e as AgentError;
-    }
-    throw new Error('expected a refusal');
-  })();
+  t.ok(issuedValue(answer({ certificate: expired.certPem, private_key: expired.keyPem }), { ...opts, now: Date.now() }), 'valid now');
+  const e2 = agentErrorOf(() => issuedValue(answer({ certificate: expired.certPem, private_key: expired.keyPem }), { ...opts, now: now + 3 * 86_400_000 }));
   t.match(e2.message, /tls\.certificate: expired on/);
 
   const noCert = refused(answer({ private_key: leaf.keyPem }));
