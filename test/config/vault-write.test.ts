@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfigText } from '../../agent/config/load.ts';
 import { MAX_WRITE_BODY_BYTES, MAX_WRITE_KEYS, MAX_WRITE_LIST, MAX_WRITE_STRING } from '../../agent/providers/vault/write-schema.ts';
-import { runCli } from '../helpers/cli.ts';
+import { ROOT, runCli } from '../helpers/cli.ts';
 import { agentErrorOf } from '../helpers/template-errors.ts';
 
 const provider = `providers:
@@ -77,4 +77,10 @@ t.test('the CLI stops with exit 2 before any backend call', async (t) => {
     t.equal(r.code, 2, `${command}: exit 2`);
     t.match(r.problems.join('\n'), /secrets\.tls\.write\.common_name: expected string or number or boolean or list, received object/);
   }
+});
+
+t.test('the shipped erlmcp PKI example passes check', async (t) => {
+  const r = await runCli(['check', '-c', path.join(ROOT, 'examples/erlmcp/agent.pki.yaml')], { env: {} });
+  t.equal(r.code, 0, `check exits 0 (${r.problems.join('; ')})`);
+  t.match(r.stdout, /agent\.pki\.yaml: ok: 1 provider, 2 secrets, 7 templates, 1 reload notifier/);
 });
