@@ -36,6 +36,8 @@ t.setTimeout(300_000);
 
 const signal = (): AbortSignal => new AbortController().signal;
 const COOKIE = 'pkiTestCookie0123456789abcdef';
+/** a role the backoff test turns against the agent and back */
+const FLAKY_ROLE = { allowed_domains: 'example', allow_subdomains: true, max_ttl: '2h', not_before_duration: '1s', key_type: 'ec', key_bits: 256 };
 
 let bao: Bao;
 let token: string;
@@ -46,7 +48,8 @@ t.before(async () => {
   // not_before_duration 1s: the default backdates NotBefore by 30 s, which
   // with TTLs of seconds would put 2/3 of the lifetime before the issue
   await bao.ok('POST', 'pki/roles/erlmcp', { allowed_domains: 'example', allow_subdomains: true, allow_ip_sans: true, max_ttl: '2h', not_before_duration: '1s', key_type: 'ec', key_bits: 256 });
-  await writePolicy(bao, 'issuer', { 'pki/issue/erlmcp': ['update'] });
+  await bao.ok('POST', 'pki/roles/flaky', FLAKY_ROLE);
+  await writePolicy(bao, 'issuer', { 'pki/issue/erlmcp': ['update'], 'pki/issue/flaky': ['update'] });
   token = await createToken(bao, { policies: ['issuer'] });
 });
 
@@ -58,6 +61,8 @@ async function issuedCount(): Promise<number> {
 
 interface PkiConfig {
   write: string;
+  /** default pki/issue/erlmcp */
+  path?: string;
   extra?: string;
   reload?: string;
 }
@@ -72,7 +77,7 @@ function writeConfig(dir: string, c: PkiConfig): string {
 secrets:
   tls:
     provider: vault
-    path: pki/issue/erlmcp
+    path: ${c.path ?? 'pki/issue/erlmcp'}
     write: ${c.write}
     require:
       certificate: { format: pem-certificate }
@@ -194,6 +199,35 @@ t.test('run: a poll interval far shorter than the certificate issues nothing mor
   agent.proc.kill('SIGTERM');
   t.equal((await agent.exited).code, 0);
   assertNoLeak(t, [agent.stdout(), agent.stderr()], [readFileSync(out(dir, 'server.key'), 'utf8').trim()]);
+});
+
+t.test('run: a re-issue the PKI refuses keeps the files and is retried with backoff, not in a loop', async (t) => {
+  const dir = agentDir(t, token);
+  const cfg = writeConfig(dir, { path: 'pki/issue/flaky', write: '{ common_name: erlmcp.example, ttl: 9s }', extra: 'refresh: { interval: 300ms, backoff: { initial: 500ms, max: 2s } }' });
+  const agent = startAgent(t, ['run', '-c', cfg], { program: BUNDLE, cwd: dir });
+  t.teardown(() => bao.ok('POST', 'pki/roles/flaky', FLAKY_ROLE));
+  await agent.waitForLog((l) => l.msg === 'sidecar running', 'sidecar running', 30_000);
+  const first = serialOf(out(dir, 'server.crt'));
+  const keys = new Set<string>();
+  keysSeen(dir, keys);
+  await bao.ok('POST', 'pki/roles/flaky', { ...FLAKY_ROLE, allowed_domains: 'elsewhere.test' });
+  const failed = (l: { msg: string }) => l.msg === 'secret refresh failed; files keep the last good value';
+  await agent.waitForLog((l) => failed(l) && l.failures === 3, 'three failed re-issues', 30_000);
+  const failures = agent.logs.filter(failed);
+  t.same(failures.map((l) => l.outcome), ['missing', 'missing', 'missing'], "the role's refusal, as exit 3's code");
+  const times = failures.map((l) => Date.parse(String(l.time)));
+  t.ok(times.slice(1).every((at, i) => at - times[i]! >= 400), `backed off between tries (${times.slice(1).map((at, i) => at - times[i]!).join(', ')} ms)`);
+  t.equal(serialOf(out(dir, 'server.crt')), first, 'the files keep the last good certificate');
+  t.match(String(failures[0]!.err), /refused issuing from pki\/issue\/flaky/);
+
+  await bao.ok('POST', 'pki/roles/flaky', FLAKY_ROLE);
+  await agent.waitForLog((l) => l.msg === 'secret changed', 'a re-issue once the role allows it again', 30_000);
+  await agent.waitForLog((l) => l.msg === 'template written' && String(l.file).endsWith('server.key'), 'the new certificate and key written', 10_000, agent.logs.findIndex((l) => l.msg === 'secret changed'));
+  t.not(serialOf(out(dir, 'server.crt')), first, 'then a new certificate');
+  keysSeen(dir, keys);
+  agent.proc.kill('SIGTERM');
+  t.equal((await agent.exited).code, 0);
+  assertNoLeak(t, [agent.stdout(), agent.stderr()], [...keys]);
 });
 
 /** the serial of the certificate a TLS server on 127.0.0.1:port presents to a new connection */
