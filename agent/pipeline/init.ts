@@ -47,9 +47,9 @@ export async function runInit(deps: InitDeps): Promise<InitResult> {
   return { store, files, startupReads: reads };
 }
 
-/** init's first half, shared with `plan`: every secret fetched and every rule
- * checked, or an AgentError listing every problem */
-export async function fetchAndCheck(deps: InitDeps): Promise<{ store: SecretStore; reads: BackendRead[] }> {
+/** init's first half, shared with `plan`: every secret (or those `names`)
+ * fetched and every rule checked, or an AgentError listing every problem */
+export async function fetchAndCheck(deps: InitDeps, names?: string[]): Promise<{ store: SecretStore; reads: BackendRead[] }> {
   const { config, logger } = deps;
   const now = deps.now ?? Date.now;
   const { values, failures, reads } = await fetchAll({
@@ -59,6 +59,7 @@ export async function fetchAndCheck(deps: InitDeps): Promise<{ store: SecretStor
     deadline: now() + config.init.timeout,
     now,
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(names ? { names } : {}),
   });
 
   const errors: AgentError[] = [...failures].map(([name, e]) => prefixed(name, e));

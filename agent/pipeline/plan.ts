@@ -3,6 +3,10 @@
 // per file, what would be written (size, mode, the secret keys it uses) and
 // how it compares with the file on disk. The rendered bytes are compared,
 // never shown: the plan names keys, not values.
+//
+// A secret issued on write (a certificate from Vault's PKI) is not fetched:
+// fetching it would issue a certificate that nothing uses. Its files are
+// listed as issued at init, not rendered.
 
 import { lstat } from 'node:fs/promises';
 import { isReadRefusal, readBounded } from '../files/bounded-read.ts';
@@ -16,7 +20,8 @@ export type DiskState =
   | { state: 'content differs'; bytes: number }
   | { state: 'mode differs'; mode: number }
   | { state: 'not a regular file' }
-  | { state: 'unreadable'; code: string };
+  | { state: 'unreadable'; code: string }
+  | { state: 'issued at init'; secrets: string[] };
 
 export interface PlannedFile {
   destination: string;
@@ -28,12 +33,28 @@ export interface PlannedFile {
   disk: DiskState;
 }
 
-/** throws what init would throw (same codes, same problems) */
+/** the secrets whose fetch issues something (provider.issues) */
+export function issuedOnWrite(deps: Pick<InitDeps, 'config' | 'providers'>): Set<string> {
+  const out = new Set<string>();
+  for (const s of Object.values(deps.config.secrets)) {
+    if (deps.providers.get(s.provider)?.issues?.({ name: s.name, spec: s.spec })) out.add(s.name);
+  }
+  return out;
+}
+
+/** throws what init would throw (same codes, same problems), except for
+ * secrets issued on write, which are neither issued nor checked */
 export async function planInit(deps: InitDeps): Promise<PlannedFile[]> {
-  const { store } = await fetchAndCheck(deps);
-  const rendered = renderAll(deps.templates, store.templateData());
-  return Promise.all(
-    rendered.map(async (r) => ({
+  const issued = issuedOnWrite(deps);
+  const { store } = await fetchAndCheck(deps, Object.keys(deps.config.secrets).filter((n) => !issued.has(n)));
+  const usesIssued = (t: PreparedTemplate) => [...t.secrets].filter((n) => issued.has(n)).sort();
+  const rendered = renderAll(deps.templates.filter((t) => usesIssued(t).length === 0), store.templateData());
+  const unrendered: PlannedFile[] = deps.templates
+    .filter((t) => usesIssued(t).length > 0)
+    .map((t) => ({ destination: t.config.destination, bytes: 0, mode: t.config.mode, escape: t.escape, uses: keysUsed(t), disk: { state: 'issued at init', secrets: usesIssued(t) } }));
+  return Promise.all([
+    ...unrendered,
+    ...rendered.map(async (r) => ({
       destination: r.template.config.destination,
       bytes: r.bytes.length,
       mode: r.template.config.mode,
@@ -41,7 +62,7 @@ export async function planInit(deps: InitDeps): Promise<PlannedFile[]> {
       uses: keysUsed(r.template),
       disk: await compareWithDisk(r.template.config.destination, r.bytes, r.template.config.mode),
     })),
-  );
+  ]);
 }
 
 function keysUsed(t: PreparedTemplate): string[] {
@@ -90,6 +111,8 @@ function describeDisk(d: DiskState): string {
       return 'would replace: not a regular file on disk';
     case 'unreadable':
       return `cannot compare: ${d.code} reading the file on disk`;
+    case 'issued at init':
+      return `not rendered: ${d.secrets.join(', ')} ${d.secrets.length === 1 ? 'is' : 'are'} issued on write (a new certificate) by init and run, never by plan`;
   }
 }
 
@@ -97,10 +120,12 @@ function describeDisk(d: DiskState): string {
 export function formatPlan(files: PlannedFile[], origin: string): string {
   const lines = [`plan for ${origin}: ${files.length} file${files.length === 1 ? '' : 's'}, nothing written; values are never shown`];
   for (const f of files) {
-    lines.push('', f.destination, `  ${f.bytes} bytes, mode ${octal(f.mode)}, escape ${f.escape}`, `  uses ${f.uses.length ? f.uses.join(', ') : 'no secret'}`, `  ${describeDisk(f.disk)}`);
+    const size = f.disk.state === 'issued at init' ? 'size known once issued' : `${f.bytes} bytes`;
+    lines.push('', f.destination, `  ${size}, mode ${octal(f.mode)}, escape ${f.escape}`, `  uses ${f.uses.length ? f.uses.join(', ') : 'no secret'}`, `  ${describeDisk(f.disk)}`);
   }
   const count = (pred: (d: DiskState) => boolean) => files.filter((f) => pred(f.disk)).length;
   const changed = count((d) => d.state === 'content differs' || d.state === 'mode differs' || d.state === 'not a regular file');
-  lines.push('', `${count((d) => d.state === 'new')} new, ${changed} would change, ${count((d) => d.state === 'unchanged')} unchanged${count((d) => d.state === 'unreadable') ? `, ${count((d) => d.state === 'unreadable')} not compared` : ''}`);
+  const issued = count((d) => d.state === 'issued at init');
+  lines.push('', `${count((d) => d.state === 'new')} new, ${changed} would change, ${count((d) => d.state === 'unchanged')} unchanged${count((d) => d.state === 'unreadable') ? `, ${count((d) => d.state === 'unreadable')} not compared` : ''}${issued ? `, ${issued} issued at init` : ''}`);
   return `${lines.join('\n')}\n`;
 }

@@ -28,6 +28,18 @@ export interface SecretValue {
   version?: string;
   /** present for leased (dynamic) secrets */
   lease?: Lease;
+  /** present for values issued on write (a certificate): re-issued, not renewed */
+  issued?: IssuedWindow;
+}
+
+/** what an issued value is good for: it is issued again at `fraction` of from..until */
+export interface IssuedWindow {
+  /** epoch ms: the certificate's NotBefore, or when it was issued */
+  from: number;
+  /** epoch ms: the certificate's NotAfter, or from + lease_duration */
+  until: number;
+  fraction: number;
+  basis: 'certificate' | 'lease_duration';
 }
 
 /** a provider's own login token, as a lease (timing.ts nextTokenAction) */
@@ -61,6 +73,9 @@ export interface Provider {
   /** cheap check whether `known` is still current (KV v2 metadata, DescribeSecret, ...).
    * Absent: the scheduler calls fetch and compares. */
   changed?(ref: SecretRef, known: SecretValue, signal: AbortSignal): Promise<boolean>;
+  /** true when fetch() creates what it returns (a certificate issued on write)
+   * rather than reading it: `plan` leaves such secrets alone */
+  issues?(ref: SecretRef): boolean;
   /** extend a lease; returns the value with the renewed lease (ttl may come back capped) */
   renew?(ref: SecretRef, value: SecretValue, signal: AbortSignal): Promise<SecretValue>;
   /** give a lease back (optional revoke on shutdown) */

@@ -43,6 +43,8 @@ export interface ApplyResult {
   /** names of the environment variables whose value changed */
   changedEnv: string[];
   pemCache: string;
+  /** TLS distribution's own PEM cache (ssl_pem_cache_dist): cleared, not_running (no TLS distribution), skipped */
+  distPemCache: string;
   hook: string;
 }
 
@@ -100,6 +102,7 @@ export async function applyRendered(client: ErlDistClient, opts: ApplyOptions, c
     changed: listed(changed, (t) => (t instanceof Tuple && t.elements.length === 2 && t.elements.every((e) => e instanceof Atom) ? `${t.elements[0]}.${t.elements[1]}` : undefined)),
     changedEnv: listed(Array.isArray(body.get(atom('changed_env'))) ? (body.get(atom('changed_env')) as Term[]) : [], envName),
     pemCache: shortName(body.get(atom('pem_cache'))),
+    distPemCache: shortName(body.get(atom('dist_pem_cache'))),
     hook: shortName(body.get(atom('hook'))),
   };
 }

@@ -88,7 +88,7 @@ export function erlangReloadWarnings(list: readonly ReloadConfig[]): string[] {
     if (r.type !== 'erlang') return;
     const where = `reload[${i}]`;
     if (r.call === undefined && (r.apply?.configFiles.length ?? 0) === 0 && (r.apply?.envFiles.length ?? 0) === 0) {
-      out.push(`${where}: the built-in reload has no apply.configFiles or apply.envFiles: it will only clear the PEM cache${r.apply?.hook ? ' and call the hook' : ''}; list the rendered files as the node sees them`);
+      out.push(`${where}: the built-in reload has no apply.configFiles or apply.envFiles: it will only clear the PEM caches${r.apply?.hook ? ' and call the hook' : ''}, which is enough when only certificate files change; otherwise list the rendered files as the node sees them`);
     }
     if (r.expect === undefined && r.call !== undefined) {
       out.push(`${where}: no expect: any result counts as success, {error, Reason} included; set e.g. expect: ok`);

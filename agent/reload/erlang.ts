@@ -277,7 +277,7 @@ export class ErlangNotifier implements Notifier {
     await this.ensureModule(client, opts);
     const a = this.cfg.apply;
     const r = await applyRendered(client, { configFiles: a?.configFiles ?? [], envFiles: a?.envFiles ?? [], clearPemCache: a?.clearPemCache ?? true, ...(a?.hook ? { hook: a.hook } : {}) }, opts);
-    this.logger.info({ node: this.cfg.node, changed: r.changed, changedEnv: r.changedEnv, pemCache: r.pemCache, hook: r.hook }, scrub(`erlang reload: applied the rendered config (${r.changed.length} keys, ${r.changedEnv.length} variables changed)`));
+    this.logger.info({ node: this.cfg.node, changed: r.changed, changedEnv: r.changedEnv, pemCache: r.pemCache, distPemCache: r.distPemCache, hook: r.hook }, scrub(`erlang reload: applied the rendered config (${r.changed.length} keys, ${r.changedEnv.length} variables changed)`));
     const hookText = a?.hook ? `; hook ${a.hook}: ${r.hook}` : '';
     const changed = [...r.changed, ...r.changedEnv.map((n) => `$${n}`)];
     return `${RELOAD_MODULE}:apply_rendered -> changed ${changed.length ? changed.join(', ') : 'nothing'}; PEM cache ${r.pemCache}${hookText}`;

@@ -4,6 +4,9 @@
 //                  compare; a provider's watch() makes the secret due at once
 //   leased secret: renew at ~2/3 of the lease (timing.ts); when the lease is
 //                  not renewable, capped at max TTL, or renewal failed: fetch a new one
+//   issued secret: (a certificate from a write) fetched anew, i.e. issued
+//                  again, at ~2/3 of its lifetime (reissue-timing.ts); never
+//                  on the poll interval
 //
 // A new value is validated (require rules, keys templates use) and
 // trial-rendered before it replaces the last good one; a bad value is refused,
@@ -22,6 +25,7 @@ import type { Provider, SecretRef, SecretValue } from '../providers/provider.ts'
 import type { Clock } from '../scheduler/clock.ts';
 import type { CheckKind, DueCheck, Scheduler } from '../scheduler/scheduler.ts';
 import { leaseExpiresAt, nextBackoff, nextLeaseAction, nextStaticCheck } from '../scheduler/timing.ts';
+import { nextReissueAt } from '../scheduler/reissue-timing.ts';
 import type { Health } from '../server/health.ts';
 import type { AgentMetrics } from '../server/metrics.ts';
 import { sameData, type SecretStore } from '../store/store.ts';
@@ -93,9 +97,12 @@ export class SecretChecks {
     return [...this.state.keys()];
   }
 
-  /** those without a lease */
+  /** those without a lease, and not issued on write */
   staticNames(): string[] {
-    return this.names().filter((n) => !this.d.store.get(n)?.value.lease);
+    return this.names().filter((n) => {
+      const v = this.d.store.get(n)?.value;
+      return !v?.lease && !v?.issued;
+    });
   }
 
   /** make these secrets (default: all) due now and fetch them anew */
@@ -157,6 +164,15 @@ export class SecretChecks {
     const st = this.state.get(secret.name);
     if (!entry || !st) return;
     const now = this.d.clock.now();
+    const issued = entry.value.issued;
+    if (issued) {
+      // issued again, not renewed (a certificate's lease, if any, does not extend it)
+      st.leaseAction = 'refetch';
+      const at = nextReissueAt(issued, now, this.d.rand);
+      this.d.logger.debug({ secret: secret.name, action: 'reissue', at: isoOrUnknown(new Date(at)), basis: issued.basis }, 're-issue planned');
+      this.d.scheduler.schedule(secret.name, at, 'leased');
+      return;
+    }
     const lease = entry.value.lease;
     if (lease) {
       const a = nextLeaseAction(lease, now, { fraction: this.d.config.refresh.leaseRenewFraction, rand: this.d.rand, requestedTtlSeconds: st.requestedTtlSeconds });
@@ -227,7 +243,7 @@ export class SecretChecks {
     this.d.metrics.fetched(provider.name, secret.name);
     if (value.lease) {
       st.requestedTtlSeconds = value.lease.ttlSeconds;
-      if (kind === 'leased') this.d.metrics.leaseRenewal(secret.name, 'refetched');
+      if (kind === 'leased' && !value.issued) this.d.metrics.leaseRenewal(secret.name, 'refetched');
     }
     if (sameData(entry.value.data, value.data)) {
       this.d.store.set(secret.name, value, now);
@@ -262,11 +278,14 @@ export class SecretChecks {
 
   private recordFresh(secret: SecretConfig, value: SecretValue, at: number): void {
     const leaseLeft = value.lease ? leaseExpiresAt(value.lease) - at : undefined;
-    const ttls = [secret.ttlMs, leaseLeft].filter((x): x is number => x !== undefined);
+    // an issued certificate that could not be issued again is stale when it expires
+    const issuedLeft = value.issued ? value.issued.until - at : undefined;
+    const ttls = [secret.ttlMs, leaseLeft, issuedLeft].filter((x): x is number => x !== undefined);
     this.d.health.markFresh(secret.name, at, ttls.length ? Math.min(...ttls) : undefined);
     this.d.metrics.refreshed(secret.name, at);
     if (value.lease) this.d.metrics.expiresAt('lease', secret.name, leaseExpiresAt(value.lease));
     else this.d.metrics.clearExpiry('lease', secret.name);
+    if (value.issued?.basis === 'certificate') this.d.metrics.expiresAt('certificate', secret.name, value.issued.until);
   }
 }
 

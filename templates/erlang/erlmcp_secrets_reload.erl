@@ -30,7 +30,8 @@
 %%                                          clear_pem_cache => true,
 %%                                          hook => {M, F}})      % optional
 %%
-%% which returns {ok, #{changed => [{App, Key}], changed_env => [Name], pem_cache => ..., hook => ...}}
+%% which returns {ok, #{changed => [{App, Key}], changed_env => [Name], pem_cache => ...,
+%%                      dist_pem_cache => ..., hook => ...}}
 %% (names of changed keys, never values).
 
 -module(erlmcp_secrets_reload).
@@ -98,8 +99,9 @@ reload_now() ->
 %% Re-reads the rendered files and applies them: os:putenv/2 for each variable
 %% of the env files (read as dotenv does), application:set_env for every
 %% {App, [{Key, Value}]} of the sys.config files (all files are read and checked
-%% first; a bad file changes nothing), then ssl:clear_pem_cache() so the next TLS
-%% handshake reads the rewritten certificate files, then the operator's hook
+%% first; a bad file changes nothing), then ssl:clear_pem_cache() and the TLS
+%% distribution's own PEM cache so the next TLS handshake (a transport's or a
+%% new distribution connection's) reads the rewritten certificate files, then the operator's hook
 %% {M, F} with #{changed => [{App, Key}], changed_env => [Name], files => [Path]}. The answer names keys, never
 %% values, and never lets an exception out: rpc would echo the arguments.
 -spec apply_rendered(map()) -> {ok, map()} | {error, term()}.
@@ -113,10 +115,10 @@ apply_rendered(Opts) when is_map(Opts) ->
                 ChangedEnv = lists:sort([unicode:characters_to_binary(K) || {K, V} <- maps:to_list(Env), os:getenv(K) =/= V]),
                 apply_env(Env, true),
                 apply_config(Config),
-                Pem = case maps:get(clear_pem_cache, Opts, true) of
-                          true -> clear_pem_cache();
-                          false -> skipped
-                      end,
+                {Pem, DistPem} = case maps:get(clear_pem_cache, Opts, true) of
+                                     true -> {clear_pem_cache(), clear_dist_pem_cache()};
+                                     false -> {skipped, skipped}
+                                 end,
                 Hook = case maps:get(hook, Opts, undefined) of
                            undefined -> not_set;
                            {M, F} = H when is_atom(M), is_atom(F) ->
@@ -125,7 +127,7 @@ apply_rendered(Opts) when is_map(Opts) ->
                        end,
                 logger:notice("erlmcp_secrets_reload: ~b keys changed from ~b config files, ~b variables from ~b env files",
                               [length(Changed), length(Files), length(ChangedEnv), length(EnvFiles)]),
-                {ok, #{changed => Changed, changed_env => ChangedEnv, pem_cache => Pem, hook => Hook}};
+                {ok, #{changed => Changed, changed_env => ChangedEnv, pem_cache => Pem, dist_pem_cache => DistPem, hook => Hook}};
             {error, Why} ->
                 {error, unicode:characters_to_binary(Why)}
         end
@@ -149,6 +151,24 @@ clear_pem_cache() ->
     case catch ssl:clear_pem_cache() of
         ok -> cleared;
         _ -> ssl_not_running
+    end.
+
+%% TLS distribution (-proto_dist inet_tls) has a PEM cache of its own,
+%% ssl_pem_cache_dist, which ssl:clear_pem_cache/0 leaves alone: it only
+%% notices a rewritten file at its periodic check (ssl's
+%% ssl_pem_cache_clean, two minutes by default). It is cleared the way
+%% ssl_pem_cache:clear/0 clears the other one. New distribution connections
+%% then read the new files; connections already up keep their certificate.
+clear_dist_pem_cache() ->
+    case whereis(ssl_pem_cache_dist) of
+        undefined ->
+            not_running;
+        Pid ->
+            try gen_server:call(Pid, {unconditionally_clear_pem_cache, self()}, 5000) of
+                _ -> cleared
+            catch
+                Class:_ -> {error, Class}
+            end
     end.
 
 %% ---------------------------------------------------------------------------

@@ -120,6 +120,6 @@ t.test('the built-in reload (no call): its options, and what does not go with it
   writeFileSync(path.join(dir, 'secrets.json'), JSON.stringify({ cookie: { value: 'x'.repeat(24) }, app: { api_key: 'k' } }));
   const bare = load(`  - { type: erlang, node: erlmcp@h, cookieFile: ./out/erlang.cookie }\n`);
   const warnings = lintConfig(bare, await prepareTemplates(bare));
-  t.match(warnings, [/reload\[0\]: the built-in reload has no apply.configFiles or apply.envFiles: it will only clear the PEM cache; list the rendered files as the node sees them/]);
+  t.match(warnings, [/reload\[0\]: the built-in reload has no apply.configFiles or apply.envFiles: it will only clear the PEM caches, which is enough when only certificate files change; otherwise list the rendered files as the node sees them/]);
   t.notMatch(warnings.join('\n'), /no expect/, 'no "no expect" warning: the built-in reload checks its own result');
 });

@@ -116,10 +116,12 @@ function text(t: Term | undefined): string | undefined {
   return undefined;
 }
 
-/** the serial of the certificate a TLS server on 127.0.0.1:port presents now */
-function servedSerial(port: number): Promise<string> {
+/** the serial of the certificate a TLS server on 127.0.0.1:port presents now
+ * (to a client with `client` as its certificate, when the server asks for one) */
+function servedSerial(port: number, client: { certFile: string; keyFile: string } | undefined = undefined): Promise<string> {
+  const auth = client ? { cert: readFileSync(client.certFile), key: readFileSync(client.keyFile) } : {};
   return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...auth }, () => {
       const serial = s.getPeerCertificate().serialNumber;
       s.destroy();
       resolve(serial);
@@ -207,6 +209,9 @@ t.test('the rendered example boots erlmcp_core; a rotation reaches the running n
   const after = serialOf(path.join(ws.out, 'erlmcp/tls/server.crt'));
   t.not(after, before, 'a new certificate was rendered');
   t.equal(await servedSerial(tlsPort), before, "without a reload, ssl's PEM cache still serves the old certificate");
+  // TLS distribution has a PEM cache of its own (ssl_pem_cache_dist), which ssl:clear_pem_cache/0 leaves alone
+  const distBefore = await servedSerial(port, distTls);
+  t.not(distBefore, after, 'nor does a new distribution connection see the new certificate yet');
 
   // the built-in reload; the port comes from ERL_DIST_PORT, as in erlmcp's image
   const { logger, text: logs } = memoryLogger();
@@ -225,7 +230,7 @@ t.test('the rendered example boots erlmcp_core; a rotation reaches the running n
   t.ok(o.ok, o.detail);
   // the node was started without erlmcp.env: every variable in it is new to it
   t.match(o.detail, /erlmcp_secrets_reload:apply_rendered -> changed erlmcp_core\.db_pools, \$ANTHROPIC_API_KEY, \$ERLANG_COOKIE, \$OPENAI_API_KEY, \$RELX_COOKIE; PEM cache cleared; hook erlmcp_core_fixture:secrets_reloaded: ok/);
-  t.match(logs(), /"changed":\["erlmcp_core.db_pools"\],"changedEnv":\["ANTHROPIC_API_KEY","ERLANG_COOKIE","OPENAI_API_KEY","RELX_COOKIE"\],"pemCache":"cleared","hook":"ok"/, 'the log lists the changed keys and variables');
+  t.match(logs(), /"changed":\["erlmcp_core.db_pools"\],"changedEnv":\["ANTHROPIC_API_KEY","ERLANG_COOKIE","OPENAI_API_KEY","RELX_COOKIE"\],"pemCache":"cleared","distPemCache":"cleared","hook":"ok"/, 'the log lists the changed keys and variables, and both PEM caches cleared');
 
   const pool2 = (((await call('application', 'get_env', [atom('erlmcp_core'), atom('db_pools')])) as Tuple).elements[1] as Term[])[0] as Tuple;
   t.equal(text(prop(pool2.elements[1] as Term, 'password')), NEW_PASSWORD, "the node's env holds the new password");
@@ -234,6 +239,8 @@ t.test('the rendered example boots erlmcp_core; a rotation reaches the running n
   t.equal(hook.elements[0], 1, 'the hook ran once');
   t.same(hook.elements[1], [new Tuple([atom('erlmcp_core'), atom('db_pools')])], 'and was told which keys changed');
   t.equal(await servedSerial(tlsPort), after, 'after the reload a new TLS connection sees the new certificate');
+  t.equal(await servedSerial(port, distTls), serialOf(distTls.certFile), 'and a new distribution connection the new distribution certificate');
+  t.not(serialOf(distTls.certFile), distBefore);
 
   // the new distribution certificate: a new connection (read fresh) is accepted by the node
   t.equal(text(await call('os', 'getenv', [[...'OPENAI_API_KEY'].map((c) => c.charCodeAt(0))])), 'sk-SAMPLE-not-a-real-key-0000', 'the node sees the rendered variables');

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseDuration } from '../../config/duration.ts';
 import { issueLines } from '../../config/issues.ts';
 import { AgentError } from '../../errors.ts';
+import { isoOrUnknown } from '../backend-numbers.ts';
 import type { Logger } from '../../log/logger.ts';
 import { registerSecretData } from '../../log/secret-registry.ts';
 import type { Provider, ProviderContext, SecretRef, SecretValue } from '../provider.ts';
@@ -15,6 +16,7 @@ import { type VaultReply, VaultHttp } from './client.ts';
 import { type VaultCallContext, aborted, emptyResponse, httpFailure, isLeaseGone, leaseGone, leaseRenewFailed, transportFailure, versionDeleted, versionDestroyed, versionMissing } from './errors.ts';
 import { kvV2MetadataPath, kvV2Tombstone, kvV2VersionState, leaseRenewal, toSecretValue } from './response.ts';
 import { type VaultProviderConfig, type VaultSecretSpec, providerConfigSchema, secretSpecSchema } from './schema.ts';
+import { DEFAULT_REISSUE_FRACTION, describeWrite, issuedValue, secretPartOf } from './write.ts';
 import { isReadRefusal, readBounded, refusalDetail } from '../../files/bounded-read.ts';
 import { READ_LIMITS } from '../../files/read-limits.ts';
 
@@ -70,11 +72,18 @@ export class VaultProvider implements Provider {
   describe(ref: SecretRef): string {
     const s = specOf(ref);
     const ns = this.#cfg.namespace ? ` in namespace "${this.#cfg.namespace}"` : '';
+    if (s.write) return `vault write ${s.path} (${describeWrite(s.write)})${ns} at ${this.#http.address}`;
     return `vault ${s.path}${s.version !== undefined ? ` (version ${s.version})` : ''}${ns} at ${this.#http.address}`;
+  }
+
+  /** a secret with `write:` is issued (a POST), not read: `plan` must not fetch it */
+  issues(ref: SecretRef): boolean {
+    return specOf(ref).write !== undefined;
   }
 
   async fetch(ref: SecretRef, signal: AbortSignal): Promise<SecretValue> {
     const s = specOf(ref);
+    if (s.write) return this.#issue(ref, s, s.write, signal);
     const c = this.#context(s.path, `reading ${s.path}`, `secrets.${ref.name}`, 'read');
     const { reply, state } = await this.#authorized(c, 'GET', s.version !== undefined ? `${s.path}?version=${s.version}` : s.path, undefined, signal);
     // current Vault answers a deleted version with 404 plus the envelope; some older releases with 200
@@ -103,6 +112,9 @@ export class VaultProvider implements Provider {
     // a leased secret is kept by renewing it; reading it again would mint new credentials
     if (known.lease) return false;
     const s = specOf(ref);
+    // nor is a written one checked by writing again: that issues a new certificate.
+    // It is issued again on its lifetime's clock (secret-checks.ts)
+    if (s.write) return false;
     const metadataPath = known.version !== undefined ? kvV2MetadataPath(s.path) : undefined;
     if (metadataPath === undefined || this.#metadataDenied.has(metadataPath)) return this.#changedByReading(ref, known, signal);
 
@@ -201,6 +213,42 @@ export class VaultProvider implements Provider {
     if (names.size > 0) this.#ctx.invalidate?.('vault token replaced', [...names]);
   }
 
+  /** a POST of the write map; the answer's data is the value (write.ts) */
+  async #issue(ref: SecretRef, s: VaultSecretSpec, write: Record<string, unknown>, signal: AbortSignal): Promise<SecretValue> {
+    const c = this.#context(s.path, `issuing from ${s.path}`, `secrets.${ref.name}`, 'update');
+    const { reply, state } = await this.#authorized(c, 'POST', s.path, write, signal);
+    if (reply.status !== 200) throw httpFailure(c, reply.status, reply.body, reply.retryAfterMs);
+    let value: SecretValue | undefined;
+    try {
+      value = issuedValue(reply.body, {
+        secret: ref.name,
+        now: this.#ctx.now(),
+        fraction: s.reissueFraction ?? DEFAULT_REISSUE_FRACTION,
+        what: `vault ${s.path} (secrets.${ref.name})`,
+        onProblem: (problem) => this.#numberProblem(ref.name, s.path, problem),
+      });
+    } catch (e) {
+      await this.#revokeRefused(ref.name, reply.body);
+      throw e;
+    }
+    if (!value) throw emptyResponse(c);
+    registerSecretData(secretPartOf(value.data));
+    if (value.lease) this.#leases.set(value.lease.id, { secret: ref.name, generation: state.generation, initialTtl: value.lease.ttlSeconds });
+    const serial = value.data.serial_number;
+    this.#log.info(
+      {
+        audit: true,
+        provider: this.name,
+        secret: ref.name,
+        path: s.path,
+        ...(serial !== undefined && /^[0-9a-fA-F:]{1,128}$/.test(serial) ? { serial } : {}),
+        ...(value.issued ? { validUntil: isoOrUnknown(new Date(value.issued.until)), basis: value.issued.basis } : {}),
+      },
+      'vault secret issued',
+    );
+    return value;
+  }
+
   async #changedByReading(ref: SecretRef, known: SecretValue, signal: AbortSignal): Promise<boolean> {
     const fresh = await this.fetch(ref, signal);
     return fresh.version !== known.version || !sameData(fresh.data, known.data);
@@ -225,7 +273,7 @@ export class VaultProvider implements Provider {
    * token died (revoked, expired early); lookup-self tells which, and a dead
    * token is replaced and the call tried once more.
    */
-  async #authorized(c: VaultCallContext, method: 'GET' | 'PUT', apiPath: string, body: unknown, signal: AbortSignal | undefined): Promise<{ reply: VaultReply; state: TokenState }> {
+  async #authorized(c: VaultCallContext, method: 'GET' | 'PUT' | 'POST', apiPath: string, body: unknown, signal: AbortSignal | undefined): Promise<{ reply: VaultReply; state: TokenState }> {
     let state = await this.#token(signal);
     // known only after the first login: for a 403's hint when the token is another namespace's
     c.tokenNamespace = state.namespacePath;
@@ -239,7 +287,7 @@ export class VaultProvider implements Provider {
     return { reply, state };
   }
 
-  async #send(c: VaultCallContext, method: 'GET' | 'PUT', apiPath: string, token: string, body: unknown, signal: AbortSignal | undefined): Promise<VaultReply> {
+  async #send(c: VaultCallContext, method: 'GET' | 'PUT' | 'POST', apiPath: string, token: string, body: unknown, signal: AbortSignal | undefined): Promise<VaultReply> {
     try {
       return await this.#http.call(method, apiPath, { token, body, signal });
     } catch (e) {

@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import '../../config/zod-setup.ts';
 import { parseDuration } from '../../config/duration.ts';
+import { reissueFractionSchema, writeMapSchema } from './write-schema.ts';
 
 const file = () => z.string().check(z.minLength(1, 'must name a file'));
 
@@ -69,7 +70,14 @@ export const secretSpecSchema = z.strictObject({
     ),
   /** KV v2 only: pin a version instead of reading the latest */
   version: z.optional(z.int().check(z.positive())),
-});
+  /** issue on write: POST this map as the JSON body (pki/issue/ROLE); write.ts */
+  write: z.optional(writeMapSchema),
+  /** with write: issue again after this fraction of the certificate's lifetime (default 2/3) */
+  reissueFraction: z.optional(reissueFractionSchema),
+}).check(
+  z.refine((s) => s.write === undefined || s.version === undefined, { path: ['version'], message: 'a written secret is issued anew, it has no versions: remove version or write' }),
+  z.refine((s) => s.write !== undefined || s.reissueFraction === undefined, { path: ['reissueFraction'], message: 'only for a secret with write: (one issued on write)' }),
+);
 
 export type VaultProviderConfig = z.infer<typeof providerConfigSchema>;
 export type VaultAuthConfig = z.infer<typeof authSchema>;
