@@ -45,8 +45,10 @@ RUN npm run build && npm run build:binary \
 
 # Fills the bundle's code cache (image/code-cache-loader.cjs) with the same
 # node binary the runtime image has: the cache names the node version and
-# is only valid for it. One cache file per command; `run` and `exec` start
-# with the `init` path, so they reuse what `init` compiled.
+# is only valid for it. One cache file per command, and for init one that
+# holds every provider path (file, vault, aws, azure, gcp) plus a cache per
+# cloud provider chunk: image/warm-code-cache.mjs runs them all with the
+# entrypoint's node flags; `run` and `exec` start from init's cache.
 FROM ${NODE_RUNTIME_IMAGE} AS warm
 COPY --from=build /src/dist/erlmcp-secrets.js /app/erlmcp-secrets.js
 COPY --from=build --chown=65532:65532 /out/code-cache /app/code-cache
@@ -54,19 +56,14 @@ COPY --from=build --chown=65532:65532 /out/code-cache /app/code-cache
 COPY --from=build --chown=65532:65532 /out/warm-output /warm/out
 COPY --chown=65532:65532 templates/ /warm/templates/
 COPY --chown=65532:65532 examples/local/ /warm/examples/local/
+COPY image/warm-code-cache.mjs /warm/warm-code-cache.mjs
 # a cache directory, not a secret ("SECRETS" is the program's name)
 # hadolint ignore=DL3064
 ENV ERLMCP_SECRETS_CODE_CACHE=/app/code-cache
 USER 65532:65532
-# exec form throughout (distroless has no shell to chain with &&)
+# exec form (distroless has no shell); node flags: image/node-flags.json
 # hadolint ignore=DL3059
-RUN ["/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "version"]
-# hadolint ignore=DL3059
-RUN ["/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "check", "-c", "/warm/examples/local/agent.yaml"]
-# hadolint ignore=DL3059
-RUN ["/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "init", "-c", "/warm/examples/local/agent.yaml"]
-# hadolint ignore=DL3059
-RUN ["/nodejs/bin/node", "-e", "const fs = require('node:fs'); const d = process.env.ERLMCP_SECRETS_CODE_CACHE; for (const f of fs.readdirSync(d).filter((f) => f.includes('-init-'))) for (const c of ['run', 'exec']) fs.copyFileSync(`${d}/${f}`, `${d}/${f.replace('-init-', `-${c}-`)}`);"]
+RUN ["/nodejs/bin/node", "/warm/warm-code-cache.mjs", "/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "/warm/examples/local/agent.yaml"]
 
 FROM ${BINARY_RUNTIME_IMAGE} AS runtime-binary
 ARG VERSION=0.1.0

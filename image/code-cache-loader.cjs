@@ -13,7 +13,9 @@
 // ERLMCP_SECRETS_CODE_CACHE: a directory for the caches (the image sets one
 // it filled at build time), or "off". Default: <tmpdir>/erlmcp-secrets-<uid>.
 // A cache is read only from a directory that this user (or root) owns and
-// nobody else can write: code cache is code.
+// nobody else can write: code cache is code. ERLMCP_SECRETS_CODE_CACHE_WARM=1
+// (image builds: image/warm-code-cache.mjs) writes the caches at exit even
+// when they were taken, adding what this run compiled.
 'use strict';
 // SIGUSR1 would open the V8 inspector until the program installs its signal
 // guard (agent/cli/signal-guard.ts, which removes this listener): closed from

@@ -27,6 +27,10 @@
   const setting = process.env.ERLMCP_SECRETS_CODE_CACHE;
   const dir = setting === 'off' ? undefined : setting || path.join(os.tmpdir(), `erlmcp-secrets-${uid}`);
   const command = /^[a-z-]{1,16}$/.test(process.argv[2] || '') ? process.argv[2] : 'other';
+  // image build (image/warm-code-cache.mjs): write the caches again even when
+  // they were taken, so that one provider's run adds its functions to what
+  // the runs before it compiled
+  const warming = process.env.ERLMCP_SECRETS_CODE_CACHE_WARM === '1';
   // V8 rejects a cache made under other flags (--lite-mode, ...): each set of
   // node flags gets its own files, so runs with different flags never take
   // turns overwriting one cache (FNV-1a: no node:crypto at start-up)
@@ -82,7 +86,7 @@
       filename: name === command ? __filename : `${__filename}#${name}`,
       cachedData,
     });
-    if (file && (!cachedData || script.cachedDataRejected)) unsaved.push({ file, script });
+    if (file && (!cachedData || script.cachedDataRejected || warming)) unsaved.push({ file, script });
     return script.runInThisContext();
   }
 

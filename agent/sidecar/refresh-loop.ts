@@ -8,7 +8,8 @@
 //   changed names --ChangeBatcher (refresh.wait)--> rendered-files.ts:
 //     re-render only templates that use them --writer (skips equal bytes)-->
 //     notifiers, only when a file's bytes changed
-//   after every round of checks (and on checkOutputs(), SIGHUP):
+//   after a round of checks, at most once per refresh interval
+//   (output-check-pacer.ts), and on checkOutputs() (SIGHUP):
 //     output-repair.ts stats each file against what the agent left behind and
 //     rewrites a difference from the last good render. Writes and these
 //     repairs never overlap.
@@ -29,6 +30,7 @@ import { writeAtomic } from '../writer/atomic-write.ts';
 import { withCallSignal } from './call-signal.ts';
 import { revokeLeases } from './lease-revoker.ts';
 import type { RefreshLoopDeps } from './loop-deps.ts';
+import { OutputCheckPacer, outputCheckPeriod } from './output-check-pacer.ts';
 import { OutputRepair } from './output-repair.ts';
 import { dependents, RenderedFiles } from './rendered-files.ts';
 import { SecretChecks } from './secret-checks.ts';
@@ -44,6 +46,7 @@ export class RefreshLoop {
   private readonly checks: SecretChecks;
   private readonly tokenKeeper: TokenKeeper;
   private readonly output: OutputRepair;
+  private readonly outputPacer: OutputCheckPacer;
   private readonly files: RenderedFiles;
   /** the templates in use: an edited source replaces its entry */
   private readonly templates: PreparedTemplate[];
@@ -66,6 +69,7 @@ export class RefreshLoop {
     );
     const { health, metrics, logger, clock } = deps;
     this.output = new OutputRepair({ write, logger, metrics, health, clock, templates: () => this.templates, stopping });
+    this.outputPacer = new OutputCheckPacer(clock, outputCheckPeriod(deps.config.refresh.interval, Object.values(deps.config.secrets)));
     this.files = new RenderedFiles({ store: deps.store, output: this.output, write, notifiers: deps.notifiers, notifyOn: deps.notifyOn ?? 'files', health, metrics, logger, clock, stopping });
     this.checks = new SecretChecks({
       ...deps,
@@ -180,10 +184,11 @@ export class RefreshLoop {
 
   private async runChecks(checks: DueCheck[]): Promise<void> {
     const run = Promise.all(checks.map((c) => this.check(c))).then(() => {
-      // then the files, on the same cycle: a cheap stat each. Not part of this
-      // cycle's promise: the scheduler holds a name's next check until its
-      // cycle has settled, and file I/O must not shift when secrets are checked
-      void this.checkOutputs();
+      // then the files, when a pass is due (once per interval, not per
+      // batch). Not part of this cycle's promise: the scheduler holds a
+      // name's next check until its cycle has settled, and file I/O must not
+      // shift when secrets are checked
+      this.outputPacer.afterChecks(() => this.checkOutputs());
     });
     await this.track(run);
   }

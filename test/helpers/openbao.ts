@@ -222,15 +222,22 @@ async function launch(t: Test, dir: string, spec: ServerSpec): Promise<Bao> {
   };
 }
 
-/** an in-memory, unsealed dev server with KV v2 at secret/ and the given root token */
-export async function startDevBao(t: Test, opts: { rootToken?: string } = {}): Promise<Bao> {
+/** an in-memory, unsealed dev server with KV v2 at secret/ and the given root
+ * token; `config`: HCL added to the dev server's (OpenBao 2 takes audit
+ * devices only from its config, not over the API) */
+export async function startDevBao(t: Test, opts: { rootToken?: string; config?: string } = {}): Promise<Bao> {
   const dir = mkdtempSync(join(tmpdir(), 'openbao-dev-'));
   const rootToken = opts.rootToken ?? 'root-dev-token';
+  const configArgs: string[] = [];
+  if (opts.config !== undefined) {
+    writeFileSync(join(dir, 'extra.hcl'), opts.config);
+    configArgs.push(`-config=${join(dir, 'extra.hcl')}`);
+  }
   return launch(t, dir, {
     dev: true,
     tls: undefined,
     rootToken,
-    args: (port) => ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`, '-log-level=warn'],
+    args: (port) => ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`, '-log-level=warn', ...configArgs],
   });
 }
 
