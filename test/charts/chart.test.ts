@@ -21,7 +21,7 @@ import { commandProblems, stageForImage, subcommandOf } from '../helpers/image-c
 import { hasSchema, SCHEMA_VERSIONS, validateK8s } from '../helpers/k8s-schema.ts';
 import { certManagerProblems } from '../helpers/cert-manager-shape.ts';
 import { restrictedProblems } from '../helpers/pod-semantics.ts';
-import { CHART, helm, helmTemplate, NAMESPACE, RELEASE, requireHelm, type K8sObject } from '../helpers/helm.ts';
+import { CHART, helm, helmNotes, helmTemplate, NAMESPACE, RELEASE, requireHelm, type K8sObject } from '../helpers/helm.ts';
 import { ROOT, runCli } from '../helpers/cli.ts';
 import { makeCertificate } from '../helpers/openssl-certs.ts';
 import { applyResponse } from '../helpers/webhook-admit.ts';
@@ -274,6 +274,20 @@ t.test('url mode: only the webhook configuration (and its config) for a webhook 
   t.same(hook.clientConfig, { url: 'https://127.0.0.1:18443/mutate', caBundle: Buffer.from(ca.certPem).toString('base64') }, 'clientConfig.url and the given caBundle');
   t.equal(webhookConfigOf(objs).agent.image, `ghcr.io/erlmcp/erlmcp-secrets:${APP}`, 'the config a local webhook can be started with');
   t.throws(() => helmTemplate({ webhook: { url: 'https://127.0.0.1:18443/mutate' } }), /webhook\.caBundle is required with webhook\.url/, 'url without caBundle is refused, saying what to add');
+});
+
+t.test('NOTES.txt names the objects the chart made, and what is missing', { skip: missing }, async (t) => {
+  const notes = helmNotes();
+  const dep = one(renderedOf('default'), 'Deployment');
+  t.match(notes, `kubectl -n ${NAMESPACE} rollout status deploy/${dep.metadata.name}`, 'waits for the Deployment the chart made');
+  t.match(notes, `ghcr.io/erlmcp/erlmcp-secrets:${APP}`, 'names the agent image');
+  t.match(notes, /No default Vault address is set \(defaults\.vault\.address\)/, 'says that pods must name their Vault');
+  t.notMatch(helmNotes(SETS['custom images']), /No default Vault address/, '...and not when there is one');
+  const url = helmNotes(SETS['url (out of cluster)']);
+  const cm = one(renderedOf('url (out of cluster)'), 'ConfigMap');
+  t.match(url, `kubectl -n ${NAMESPACE} get configmap ${cm.metadata.name}`, 'url mode: where the local webhook\'s config is');
+  t.match(url, 'https://127.0.0.1:18443/mutate');
+  t.notMatch(url, /rollout status/, 'url mode: no Deployment to wait for');
 });
 
 t.test('values.schema.json refuses bad values before anything renders', { skip: missing }, async (t) => {

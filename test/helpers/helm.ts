@@ -74,3 +74,12 @@ export function helmTemplate(values: unknown = {}, opts: { release?: string; nam
   }
   return { objects, text: r.stdout };
 }
+
+/** the install notes (NOTES.txt) as `helm install --dry-run=client` prints them, no cluster needed */
+export function helmNotes(values: unknown = {}): string {
+  const r = helm(['install', RELEASE, CHART, '--namespace', NAMESPACE, '--dry-run=client'], values);
+  if (r.status !== 0) throw new Error(`helm install --dry-run=client failed (${r.status}): ${r.stderr.trim()}`);
+  const at = r.stdout.indexOf('\nNOTES:\n');
+  if (at < 0) throw new Error('helm printed no NOTES');
+  return r.stdout.slice(at + '\nNOTES:\n'.length);
+}
