@@ -14,6 +14,7 @@ export const WEBHOOK_USAGE = `usage: erlmcp-secrets webhook --tls-cert FILE --tl
   --listen ADDR          host:port to bind (default from --config, else 0.0.0.0:8443)
   --config FILE          webhook config, YAML or JSON (agent image, Vault defaults, resources...)
   --agent-image IMAGE    the agent image injected into pods
+  --agent-binary-image IMAGE  exec mode: the single-binary image copied into the app container
   --mode MODE            default mode: native-sidecar | sidecar | init-only | exec
   --vault-address URL    default Vault address for pods that use vault:
   --vault-role ROLE      default Vault kubernetes-auth role
@@ -63,6 +64,7 @@ export async function runWebhook(argv: string[], run: WebhookRunOptions = {}): P
         listen: { type: 'string' },
         config: { type: 'string', short: 'c' },
         'agent-image': { type: 'string' },
+        'agent-binary-image': { type: 'string' },
         mode: { type: 'string' },
         'vault-address': { type: 'string' },
         'vault-role': { type: 'string' },
@@ -152,6 +154,7 @@ function applyFlags(raw: Record<string, unknown>, v: Record<string, string | boo
   if (typeof v.listen === 'string') out.listen = v.listen;
   if (typeof v.mode === 'string') out.mode = v.mode;
   if (typeof v['agent-image'] === 'string') section('agent').image = v['agent-image'];
+  if (typeof v['agent-binary-image'] === 'string') section('agent').binaryImage = v['agent-binary-image'];
   if (typeof v['vault-address'] === 'string') section('vault').address = v['vault-address'];
   if (typeof v['vault-role'] === 'string') section('vault').role = v['vault-role'];
   if (typeof v['vault-auth-mount'] === 'string') section('vault').authMount = v['vault-auth-mount'];

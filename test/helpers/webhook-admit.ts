@@ -46,10 +46,14 @@ export interface Admitted {
 export function admit(review: Review, cfg: WebhookConfig = testWebhookConfig()): Admitted {
   const out = handleAdmissionReview(review, cfg);
   if (!out.ok) throw new Error(`HTTP ${out.httpStatus}: ${out.message}`);
-  const response = out.review.response;
+  return applyResponse(review.request.object, out.review.response);
+}
+
+/** the response's JSON Patch applied to the pod, as the API server applies it */
+export function applyResponse(original: Pod, response: AdmissionResponse): Admitted {
   const ops = response.patch ? (JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as jsonpatch.Operation[]) : [];
   // validateOperation=true: an op on a missing path throws, as the API server would reject it
-  const pod = ops.length ? (jsonpatch.applyPatch(jsonpatch.deepClone(review.request.object), ops, true, false).newDocument as Pod) : review.request.object;
+  const pod = ops.length ? (jsonpatch.applyPatch(jsonpatch.deepClone(original), ops, true, false).newDocument as Pod) : original;
   return { response, ops, pod };
 }
 

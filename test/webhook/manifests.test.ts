@@ -18,6 +18,7 @@ import { parseWebhookConfig } from '../../agent/webhook/webhook-config.ts';
 import type { Pod } from '../../agent/webhook/pod-types.ts';
 import { capabilitiesFor, type Capability, type PolicyRules } from '../fakes/vault/policy.ts';
 import { hasSchema, SCHEMA_VERSIONS, validateK8s } from '../helpers/k8s-schema.ts';
+import { certManagerProblems } from '../helpers/cert-manager-shape.ts';
 import { podSemanticProblems, restrictedProblems } from '../helpers/pod-semantics.ts';
 import { admit, agentConfigOf, reviewOf } from '../helpers/webhook-admit.ts';
 
@@ -59,28 +60,6 @@ t.test('each object is valid against its schema', async (t) => {
     t.ok(kinds.has(k), `the examples include a ${k}`);
   }
 });
-
-function certManagerProblems(obj: Obj): string[] {
-  const spec = (obj as Any).spec as Any | undefined;
-  const out: string[] = [];
-  if (!obj.metadata.namespace) out.push('namespaced: metadata.namespace missing');
-  if (!spec || typeof spec !== 'object') return [...out, 'spec missing'];
-  if (obj.kind === 'Issuer' || obj.kind === 'ClusterIssuer') {
-    const kinds = ['selfSigned', 'ca', 'acme', 'vault', 'venafi'].filter((k) => k in spec);
-    if (kinds.length !== 1) out.push(`exactly one issuer type expected, found ${kinds.join(',') || 'none'}`);
-    if (spec.ca && typeof spec.ca.secretName !== 'string') out.push('ca.secretName missing');
-    for (const k of Object.keys(spec)) if (!['selfSigned', 'ca', 'acme', 'vault', 'venafi'].includes(k)) out.push(`unknown spec field ${k}`);
-  } else if (obj.kind === 'Certificate') {
-    const known = ['secretName', 'issuerRef', 'dnsNames', 'commonName', 'isCA', 'duration', 'renewBefore', 'usages', 'privateKey', 'ipAddresses', 'secretTemplate', 'subject'];
-    for (const k of Object.keys(spec)) if (!known.includes(k)) out.push(`unknown spec field ${k}`);
-    if (typeof spec.secretName !== 'string') out.push('spec.secretName missing');
-    if (!spec.issuerRef || typeof spec.issuerRef.name !== 'string') out.push('spec.issuerRef.name missing');
-    if (!spec.isCA && !(Array.isArray(spec.dnsNames) && spec.dnsNames.length)) out.push('a serving certificate needs dnsNames');
-    for (const d of ['duration', 'renewBefore']) if (spec[d] !== undefined && !/^(\d+h)?(\d+m)?(\d+s)?$/.test(spec[d])) out.push(`${d} is not a Go duration`);
-    if (spec.privateKey && !['RSA', 'ECDSA', 'Ed25519'].includes(spec.privateKey.algorithm)) out.push('privateKey.algorithm');
-  } else out.push(`unexpected cert-manager kind ${obj.kind}`);
-  return out;
-}
 
 const find = (kind: string, name: string): Any => {
   const d = docs.find((x) => x.obj.kind === kind && x.obj.metadata.name === name);
