@@ -22,6 +22,7 @@ import { existsSync } from 'node:fs';
 import { loadConfigFile } from '../config/load.ts';
 import { asAgentError } from '../errors.ts';
 import { watchSources, type SourceWatch } from './source-watch.ts';
+import { applyWriteRequestChanges } from './reissue-on-config.ts';
 
 export type SidecarInput = Pick<GateResult, 'config' | 'templates' | 'providers' | 'store' | 'logger'> & Partial<Pick<GateResult, 'invalidations' | 'startupReads'>>;
 
@@ -116,7 +117,9 @@ export async function startSidecar(gate: SidecarInput, opts: SidecarOptions = {}
       // what a restart would meet: the config parsed and checked, no backend calls
       checkConfig: async (file) => {
         try {
-          await loadConfigFile(file);
+          const next = await loadConfigFile(file);
+          // a written secret's new request (a new common name) is issued now
+          applyWriteRequestChanges(config, next, { providers: gate.providers, logger, reissue: (reason, names) => loop.invalidate(reason, names) });
           return undefined;
         } catch (e) {
           const err = asAgentError(e, file);

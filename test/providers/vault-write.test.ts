@@ -6,7 +6,7 @@
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
 import type { AgentError } from '../../agent/errors.ts';
-import { describeWrite, issuedValue, secretPartOf } from '../../agent/providers/vault/write.ts';
+import { describeWrite, issuedValue, MAX_ISSUED_BYTES, secretPartOf } from '../../agent/providers/vault/write.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 import { ecKeyPair, makeCertificate } from '../helpers/openssl-certs.ts';
 import { agentErrorOf } from '../helpers/template-errors.ts';
@@ -74,6 +74,14 @@ t.test('a value nested too deep is refused as for every backend', async (t) => {
   let deep: unknown = 'x';
   for (let i = 0; i < 100; i++) deep = { d: deep };
   t.match(refused(answer({ certificate: deep })).message, /nested more than 64 levels deep/);
+});
+
+t.test('an answer far larger than any issued certificate is refused before it is parsed', async (t) => {
+  const chain = Array.from({ length: Math.ceil(MAX_ISSUED_BYTES / ca.certPem.length) + 1 }, () => ca.certPem);
+  const e = refused(answer({ certificate: leaf.certPem, private_key: leaf.keyPem, ca_chain: chain }));
+  t.equal(e.code, 'validation');
+  t.match(e.message, new RegExp(`more than the ${MAX_ISSUED_BYTES} any issued certificate needs`));
+  t.ok(issuedValue(answer({ certificate: leaf.certPem, private_key: leaf.keyPem, ca_chain: chain.slice(0, 20) }), opts), 'a chain of 20 is fine');
 });
 
 t.test('logs name the parameters, never their values', async (t) => {

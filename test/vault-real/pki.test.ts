@@ -230,6 +230,26 @@ t.test('run: a re-issue the PKI refuses keeps the files and is retried with back
   assertNoLeak(t, [agent.stdout(), agent.stderr()], [...keys]);
 });
 
+t.test('run: a changed write map in the edited config is issued at once', async (t) => {
+  const dir = agentDir(t, token);
+  const cfg = writeConfig(dir, { write: '{ common_name: first.example, ttl: 1h }' });
+  const agent = startAgent(t, ['run', '-c', cfg], { program: BUNDLE, cwd: dir });
+  await agent.waitForLog((l) => l.msg === 'sidecar running', 'sidecar running', 30_000);
+  t.match(new X509Certificate(readFileSync(out(dir, 'server.crt'))).subject, /CN=first\.example/);
+  const keys = new Set<string>();
+  keysSeen(dir, keys);
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('common_name: first.example', 'common_name: second.example'));
+  await agent.waitForLog((l) => l.msg === 'the request of a secret issued on write changed in the config: issuing for the new request now', 'the new request applied', 20_000);
+  const changed = await agent.waitForLog((l) => l.msg === 'secret changed', 'the new certificate', 20_000);
+  await agent.waitForLog((l) => l.msg === 'template written' && String(l.file).endsWith('server.key'), 'the new key written', 10_000, agent.logs.indexOf(changed));
+  t.match(new X509Certificate(readFileSync(out(dir, 'server.crt'))).subject, /CN=second\.example/, 'the files hold a certificate for the new request');
+  keysSeen(dir, keys);
+  t.equal(keys.size, 2);
+  agent.proc.kill('SIGTERM');
+  t.equal((await agent.exited).code, 0);
+  assertNoLeak(t, [agent.stdout(), agent.stderr()], [...keys]);
+});
+
 /** the serial of the certificate a TLS server on 127.0.0.1:port presents to a new connection */
 function servedSerial(port: number): Promise<string> {
   return new Promise((resolve, reject) => {

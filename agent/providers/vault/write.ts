@@ -29,6 +29,11 @@ import { toSecretValue } from './response.ts';
 /** re-issue at this fraction of the lifetime unless the secret says otherwise */
 export const DEFAULT_REISSUE_FRACTION = 2 / 3;
 
+/** an issue answer's values in all: a certificate, its key and a chain of
+ * intermediates are a few KB; past this it is not an issued certificate, and
+ * parsing it as a chain of them would cost CPU for nothing */
+export const MAX_ISSUED_BYTES = 1024 * 1024;
+
 /** keys of a PKI answer that are public: they are not registered as secret
  * values, so logs may show a serial number */
 export const PUBLIC_ISSUED_KEYS: ReadonlySet<string> = new Set(['serial_number', 'expiration', 'not_before', 'private_key_type']);
@@ -82,6 +87,10 @@ export function issuedValue(body: unknown, opts: IssuedOptions): SecretValue | u
   if (!isObject(body) || !isObject(body.data)) return undefined;
   const value = toSecretValue({ ...body, data: joinStringLists(body.data) }, opts.now, opts.what, opts.onProblem);
   if (!value) return undefined;
+  const bytes = Object.values(value.data).reduce((n, v) => n + Buffer.byteLength(v), 0);
+  if (bytes > MAX_ISSUED_BYTES) {
+    throw new AgentError('validation', `${opts.what} answered with ${bytes} bytes of values, more than the ${MAX_ISSUED_BYTES} any issued certificate needs: refused (the wrong path, or not a PKI)`, { where: `secrets.${opts.secret}` });
+  }
   if (Object.hasOwn(value.data, 'certificate') || Object.hasOwn(value.data, 'private_key')) {
     const rules = issuedRules(opts.secret, value.data);
     const problems = validateSecret(opts.secret, rules, value.data, {

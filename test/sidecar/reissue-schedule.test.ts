@@ -1,0 +1,130 @@
+// A value issued on write (a certificate) in the refresh loop, under a manual
+// clock: it is issued again at ~2/3 of its lifetime and never on the poll
+// interval or SIGHUP; a failed issue is retried with the configured backoff,
+// the files keeping the last good certificate; /readyz goes stale only when
+// the certificate has expired without a new one.
+
+import t from 'tap';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfigText } from '../../agent/config/load.ts';
+import { AgentError } from '../../agent/errors.ts';
+import { runInit } from '../../agent/pipeline/init.ts';
+import { prepareTemplates } from '../../agent/pipeline/prepare-templates.ts';
+import type { Provider, SecretValue } from '../../agent/providers/provider.ts';
+import type { Notifier } from '../../agent/reload/notifier.ts';
+import { ManualClock } from '../../agent/scheduler/manual-clock.ts';
+import { Health } from '../../agent/server/health.ts';
+import { AgentMetrics } from '../../agent/server/metrics.ts';
+import { RefreshLoop } from '../../agent/sidecar/refresh-loop.ts';
+import { memoryLogger } from '../helpers/memory-logger.ts';
+
+const H = 3_600_000;
+const T0 = Date.UTC(2026, 0, 1);
+
+/** issues "cert-N" valid for 24 h from the moment of issue; can be told to fail */
+class IssuingProvider {
+  readonly type = 'fake';
+  readonly name = 'pki';
+  issuedCount = 0;
+  changedCount = 0;
+  failWith: AgentError | undefined;
+  private readonly now: () => number;
+  constructor(now: () => number) {
+    this.now = now;
+  }
+  issues(): boolean {
+    return true;
+  }
+  async fetch(): Promise<SecretValue> {
+    if (this.failWith) throw this.failWith;
+    this.issuedCount++;
+    const from = this.now();
+    return { data: { certificate: `cert-${this.issuedCount}` }, issued: { from, until: from + 24 * H, fraction: 2 / 3, basis: 'certificate' } };
+  }
+  async changed(): Promise<boolean> {
+    this.changedCount++;
+    return false;
+  }
+  describe(): string {
+    return 'fake pki';
+  }
+  async close(): Promise<void> {}
+}
+
+t.test('issued again on the certificate clock; poll interval and SIGHUP never issue; failures back off', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'reissue-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const clock = new ManualClock(T0);
+  const config = parseConfigText(
+    `providers: { pki: { type: file, path: ./unused } }
+secrets: { tls: { provider: pki } }
+templates: [ { contents: "{{tls.certificate}}", destination: tls.crt } ]
+output: { root: ./out }
+refresh: { interval: 10s, jitter: 0, backoff: { initial: 10s, max: 80s } }
+`,
+    join(dir, 'agent.yaml'),
+    dir,
+  );
+  const templates = await prepareTemplates(config);
+  const provider = new IssuingProvider(() => clock.now());
+  const providers = new Map<string, Provider>([['pki', provider as unknown as Provider]]);
+  const { logger } = memoryLogger('debug');
+  const { store } = await runInit({ config, templates, providers, logger, now: () => clock.now() });
+  const notified: number[] = [];
+  const notifier: Notifier = { kind: 'fake', timeoutMs: 5000, describe: () => 'record', notify: async () => (notified.push(clock.now()), { ok: true, detail: 'recorded', durationMs: 0 }) };
+  const health = new Health(clock);
+  const metrics = new AgentMetrics({ clock, health, version: 'test' });
+  const loop = new RefreshLoop({ config, templates, providers, store, notifiers: [notifier], health, metrics, logger, clock, rand: () => 0 });
+  loop.start();
+  t.teardown(() => loop.stop());
+  const advance = async (ms: number): Promise<void> => {
+    await clock.advance(ms);
+    await loop.idle();
+  };
+  const crt = join(dir, 'out/tls.crt');
+
+  t.equal(provider.issuedCount, 1, 'init issued one');
+  t.same(loop.nextCheck('tls'), { at: T0 + 16 * H, kind: 'leased' }, '2/3 of 24 h (rand 0: no jitter)');
+  for (let i = 0; i < 60; i++) await advance(60_000); // an hour of 10 s poll intervals
+  loop.recheck(); // SIGHUP
+  await advance(1000);
+  t.equal(provider.issuedCount, 1, 'an hour of polls and a SIGHUP issued nothing');
+  t.equal(provider.changedCount, 0, 'nor asked the backend anything');
+  t.match((await metrics.text()), /erlmcp_secrets_expiry_seconds\{kind="certificate",name="tls"\} 82[0-9]{3}/, 'the certificate expiry is a metric (23 h left)');
+
+  await clock.advanceTo(T0 + 16 * H);
+  await loop.idle();
+  await advance(0);
+  t.equal(provider.issuedCount, 2, 'issued again at 2/3 of the lifetime');
+  t.equal(readFileSync(crt, 'utf8'), 'cert-2', 'the new certificate is rendered');
+  t.equal(notified.length, 1, 'and the reload ran');
+  const next = T0 + 16 * H + 16 * H;
+  t.same(loop.nextCheck('tls'), { at: next, kind: 'leased' }, 'the next one on the new certificate');
+
+  provider.failWith = new AgentError('unavailable', 'pki down', { retryable: true });
+  await clock.advanceTo(next);
+  await loop.idle();
+  const retries: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const n = loop.nextCheck('tls')!;
+    retries.push(n.at - clock.now());
+    await clock.advanceTo(n.at);
+    await loop.idle();
+  }
+  t.ok(retries.every((ms) => ms >= 10_000 && ms <= 80_000), `retried with backoff between 10 s and 80 s (${retries.join(', ')} ms)`);
+  t.equal(provider.issuedCount, 2, 'no certificate issued while failing');
+  t.equal(readFileSync(crt, 'utf8'), 'cert-2', 'the files keep the last good certificate');
+  t.same(health.readiness().stale, [], 'not stale while the certificate is valid');
+
+  await clock.advanceTo(T0 + 16 * H + 24 * H + 1000);
+  t.same(health.readiness().stale.map((s) => s.secret), ['tls'], 'stale once it expired without a new one');
+  provider.failWith = undefined;
+  await clock.advanceTo(loop.nextCheck('tls')!.at);
+  await loop.idle();
+  await advance(0);
+  t.equal(provider.issuedCount, 3, 'issued once the PKI is back');
+  t.equal(readFileSync(crt, 'utf8'), 'cert-3');
+  t.same(health.readiness().stale, []);
+});
