@@ -17,8 +17,11 @@ import { kvV2MetadataPath, kvV2Tombstone, kvV2VersionState, leaseRenewal, toSecr
 import { type VaultProviderConfig, type VaultSecretSpec, providerConfigSchema, secretSpecSchema } from './schema.ts';
 import { isReadRefusal, readBounded, refusalDetail } from '../../files/bounded-read.ts';
 import { READ_LIMITS } from '../../files/read-limits.ts';
+import { CredentialWatch } from './credential-watch.ts';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** how often a jwt or cert credential file is checked for a replacement, unless auth.checkInterval says */
+const DEFAULT_CREDENTIAL_CHECK_MS = 10_000;
 
 interface LeaseOwner {
   secret: string;
@@ -40,6 +43,8 @@ export class VaultProvider implements Provider {
   readonly #leases = new Map<string, LeaseOwner>();
   /** metadata paths the policy does not let us read: poll those with full reads */
   readonly #metadataDenied = new Set<string>();
+  #credentialTimer: NodeJS.Timeout | undefined;
+  #checkingCredentials = false;
 
   constructor(name: string, cfg: VaultProviderConfig, ca: string | undefined, timeoutMs: number, ctx: ProviderContext) {
     this.name = name;
@@ -64,7 +69,10 @@ export class VaultProvider implements Provider {
       logger: ctx.logger,
       timeoutMs,
       caFile: this.#caFileShown(),
+      clientCertHttp: (clientCert) =>
+        new VaultHttp({ address: cfg.address, namespace: cfg.namespace || undefined, ca, serverName: cfg.tls?.serverName, insecureSkipVerify: cfg.tls?.insecureSkipVerify ?? false, timeoutMs, clientCert }),
     });
+    if (cfg.auth.method === 'jwt' || cfg.auth.method === 'cert') this.#watchCredentials(cfg.auth.checkInterval);
   }
 
   describe(ref: SecretRef): string {
@@ -181,7 +189,33 @@ export class VaultProvider implements Provider {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#credentialTimer);
     this.#http.close();
+  }
+
+  /** log in again when the jwt or cert file is replaced (a rotated projected token, a renewed certificate) */
+  #watchCredentials(interval: number | string | undefined): void {
+    const ms = interval === undefined ? DEFAULT_CREDENTIAL_CHECK_MS : typeof interval === 'number' ? Math.round(interval * 1000) : (parseDuration(interval) ?? DEFAULT_CREDENTIAL_CHECK_MS);
+    const watch = new CredentialWatch(this.#auth.credentialFiles(), READ_LIMITS.tls);
+    // unref'd: a one-shot init must not stay up for it
+    this.#credentialTimer = setInterval(() => void this.#checkCredentials(watch), Math.max(ms, 100)).unref();
+  }
+
+  async #checkCredentials(watch: CredentialWatch): Promise<void> {
+    const loginHash = this.#auth.loginHash;
+    // nothing to compare before the first login; one check at a time
+    if (this.#checkingCredentials || loginHash === undefined) return;
+    this.#checkingCredentials = true;
+    try {
+      if (!(await watch.replaced(loginHash))) return;
+      this.#log.info({ provider: this.name, method: this.#cfg.auth.method, files: this.#auth.credentialFiles() }, 'vault login credential file replaced; logging in again');
+      await this.relogin(AbortSignal.timeout(this.#timeoutMs));
+    } catch (e) {
+      // the token we have still works: keep it; a later change, an expiry or a 403 logs in again
+      this.#log.warn({ provider: this.name, err: e instanceof AgentError ? e.message : 'login failed' }, 'logging in with the replaced credential failed; keeping the current token');
+    } finally {
+      this.#checkingCredentials = false;
+    }
   }
 
   #afterRelogin(old: TokenState, fresh: TokenState): void {
