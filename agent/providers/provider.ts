@@ -28,6 +28,10 @@ export interface SecretValue {
   version?: string;
   /** present for leased (dynamic) secrets */
   lease?: Lease;
+  /** epoch ms when the backend says this version was made (KV v2 created_time,
+   * AWS CreatedDate, Azure updated), checked by version-time.ts: the
+   * rotation-age policy's clock */
+  createdAt?: number;
 }
 
 /** a provider's own login token, as a lease (timing.ts nextTokenAction) */
@@ -74,6 +78,10 @@ export interface Provider {
   tokenInfo?(): ProviderTokenInfo | undefined;
   renewToken?(signal?: AbortSignal): Promise<ProviderTokenInfo>;
   relogin?(signal?: AbortSignal): Promise<ProviderTokenInfo>;
+  /** when the current version was made, for a backend whose read does not
+   * say (GCP's version metadata, a file's mtime): asked only for secrets with
+   * a maxAge. Epoch ms checked by version-time.ts, or undefined. */
+  versionCreatedAt?(ref: SecretRef, value: SecretValue, signal: AbortSignal): Promise<number | undefined>;
   /** a one-line human description of ref for logs and reports, never a value */
   describe(ref: SecretRef): string;
   close(): Promise<void>;
