@@ -99,6 +99,27 @@ t.test('jwt auth', async (t) => {
     t.equal((await agent.exited).code, 0);
     assertNoLeak(t, [agent.stdout(), agent.stderr()], leakChecked);
   });
+
+  await t.test('run: a token revoked under the agent (403) means a new login with the JWT', async (t) => {
+    const quick = writeAgentConfig(dir, {
+      address: bao.url,
+      auth: '{ method: jwt, role: erlmcp, jwtFile: ./sa-token }',
+      secrets: { s: { path: 'secret/data/app' } },
+      template: '{{s.password}}',
+      extra: 'refresh: { interval: 1s, jitter: 0 }\n',
+    });
+    const agent = startAgent(t, ['run', '-c', quick], { program: BUNDLE, cwd: dir });
+    await agent.waitForLog((l) => l.msg === 'sidecar running', 'sidecar running', 30_000);
+    const mark = agent.logs.length;
+    // every token the jwt mount issued, the agent's included
+    await bao.ok('PUT', 'sys/leases/revoke-prefix/auth/jwt/login?sync=true');
+    await agent.waitForLog((l) => l.msg === 'vault token no longer valid; logging in again', 'the dead token noticed', 20_000, mark);
+    await agent.waitForLog((l) => l.msg === 'vault login succeeded', 'a new login', 20_000, mark);
+    t.equal(agent.countLogs((l) => l.msg === 'secret refresh failed; files keep the last good value'), 0, 'no refresh failed on the way');
+    agent.proc.kill('SIGTERM');
+    t.equal((await agent.exited).code, 0);
+    assertNoLeak(t, [agent.stdout(), agent.stderr()], leakChecked);
+  });
 });
 
 t.test('cert auth', async (t) => {

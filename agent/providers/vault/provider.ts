@@ -196,7 +196,8 @@ export class VaultProvider implements Provider {
   /** log in again when the jwt or cert file is replaced (a rotated projected token, a renewed certificate) */
   #watchCredentials(interval: number | string | undefined): void {
     const ms = interval === undefined ? DEFAULT_CREDENTIAL_CHECK_MS : typeof interval === 'number' ? Math.round(interval * 1000) : (parseDuration(interval) ?? DEFAULT_CREDENTIAL_CHECK_MS);
-    const watch = new CredentialWatch(this.#auth.credentialFiles(), READ_LIMITS.tls);
+    // the bound the login itself reads with: a JWT is a credential, a certificate or key a PEM file
+    const watch = new CredentialWatch(this.#auth.credentialFiles(), this.#cfg.auth.method === 'jwt' ? READ_LIMITS.credential : READ_LIMITS.tls);
     // unref'd: a one-shot init must not stay up for it
     this.#credentialTimer = setInterval(() => void this.#checkCredentials(watch), Math.max(ms, 100)).unref();
   }
