@@ -36,6 +36,9 @@ export interface SecretConfig {
   requireDeclared: boolean;
   ttlMs?: number;
   refreshMs?: number;
+  /** rotation-age policy (pipeline/rotation-age.ts) */
+  maxAgeMs?: number;
+  failInit?: boolean;
 }
 
 export interface TemplateConfig {
@@ -180,7 +183,7 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string, opts: Document
   const secrets = dict<SecretConfig>();
   const providerNames = Object.keys(cfg.providers);
   for (const [name, s] of Object.entries(cfg.secrets)) {
-    const { provider, require, ttl, refresh, ...spec } = s;
+    const { provider, require, ttl, refresh, maxAge, failInit, ...spec } = s;
     const rawProvider = own(cfg.providers, provider);
     if (!rawProvider) {
       const known = providerNames.length ? providerNames.join(', ') : 'none declared under providers:';
@@ -191,7 +194,7 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string, opts: Document
     if (!type) continue; // already reported under providers
     const r = type.secretSchema.safeParse(spec);
     if (!r.success) {
-      problems.push(...issueLines(r.error, ['secrets', name], type.secretSchema, ['provider', 'require', 'ttl', 'refresh']));
+      problems.push(...issueLines(r.error, ['secrets', name], type.secretSchema, ['provider', 'require', 'ttl', 'refresh', 'maxAge', 'failInit']));
       continue;
     }
     secrets[name] = {
@@ -203,7 +206,10 @@ function resolve(cfg: RawConfig, origin: string, baseDir: string, opts: Document
       requireDeclared: require !== undefined,
       ...(ttl !== undefined ? { ttlMs: ttl } : {}),
       ...(refresh !== undefined ? { refreshMs: refresh } : {}),
+      ...(maxAge !== undefined ? { maxAgeMs: maxAge } : {}),
+      ...(failInit !== undefined ? { failInit } : {}),
     };
+    if (failInit === true && maxAge === undefined) problems.push(`secrets.${name}.failInit: needs maxAge (how old the secret may be before init fails), e.g. maxAge: 90d`);
   }
   problems.push(...crossCheckRules(secrets));
   problems.push(...reloadProblems(cfg.reload, secrets));

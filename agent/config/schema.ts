@@ -29,6 +29,10 @@ const secretSchema = z.looseObject({
   ttl: z.optional(durationSchema),
   /** per-secret refresh interval, overriding refresh.interval */
   refresh: z.optional(durationSchema),
+  /** rotation-age policy: the backend's current version may be this old before it is reported overdue */
+  maxAge: z.optional(durationSchema),
+  /** an overdue secret (maxAge) fails init with exit 3 instead of a warning */
+  failInit: z.optional(z.boolean()),
 });
 
 const fileMode = z.pipe(

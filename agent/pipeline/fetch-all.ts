@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.ts';
 import { formatDuration } from '../config/duration.ts';
 import { nextBackoff } from '../scheduler/timing.ts';
 import { Limiter } from './limiter.ts';
+import { withCreatedAt } from './version-created.ts';
 
 export interface FetchAllOptions {
   config: AgentConfig;
@@ -75,7 +76,7 @@ async function fetchWithRetry(secret: SecretConfig, provider: Provider, opts: Fe
     const remaining = opts.deadline - now();
     const signal = AbortSignal.timeout(Math.max(1, Math.min(remaining, ATTEMPT_TIMEOUT_MS)));
     try {
-      const value = await provider.fetch(ref, signal);
+      const value = await withCreatedAt(secret, provider, ref, await provider.fetch(ref, signal), signal, opts.logger);
       reads.push({ provider: provider.name, secret: secret.name });
       opts.logger.info(
         { audit: true, secret: secret.name, provider: provider.name, ref: what, version: value.version, leased: value.lease !== undefined, attempts: attempt, durationMs: now() - started, outcome: 'ok' },

@@ -5,7 +5,7 @@
 import { AgentError } from '../errors.ts';
 import type { AgentConfig, TemplateConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
-import type { Provider } from '../providers/provider.ts';
+import type { Provider, SecretValue } from '../providers/provider.ts';
 import { SecretStore } from '../store/store.ts';
 import { writeAtomic, removeStaleTemps, type WriteOptions, type WriteOutcome } from '../writer/atomic-write.ts';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { fetchAll, type BackendRead } from './fetch-all.ts';
 import { checkValues } from './check-values.ts';
 import { renderAll } from './render-all.ts';
 import type { PreparedTemplate } from './prepare-templates.ts';
+import { ageFields, overdueError, overdueMessage, rotationAge, type RotationAge } from './rotation-age.ts';
 
 export interface InitDeps {
   config: AgentConfig;
@@ -65,11 +66,28 @@ export async function fetchAndCheck(deps: InitDeps, names?: string[]): Promise<{
   const errors: AgentError[] = [...failures].map(([name, e]) => prefixed(name, e));
   const problems = checkValues(config, deps.templates, values, now());
   if (problems.length) errors.push(new AgentError('validation', problems[0]!.message, { problems: problems.map((p) => p.message) }));
+  const failing = reportAges(config, values, now(), logger).filter((a) => a.overdue && config.secrets[a.secret]?.failInit === true);
+  if (failing.length) errors.push(overdueError(failing));
   if (errors.length) throw combine(errors);
 
   const store = new SecretStore();
   for (const [name, v] of values) store.set(name, v, now());
   return { store, reads };
+}
+
+/** the rotation-age policy at init: a warning per overdue secret, and per
+ * secret whose backend did not say when its version was made */
+function reportAges(config: InitDeps['config'], values: Map<string, SecretValue>, now: number, logger: Logger): RotationAge[] {
+  const ages: RotationAge[] = [];
+  for (const [name, value] of values) {
+    const a = rotationAge(config.secrets[name]!, value, now);
+    if (!a) continue;
+    ages.push(a);
+    if (a.overdue) logger.warn({ ...ageFields(a), outcome: 'rotation-overdue', failInit: config.secrets[name]!.failInit === true }, overdueMessage(a));
+    else if (a.ageMs === undefined) logger.warn({ secret: name, maxAgeSeconds: Math.floor(a.maxAgeMs / 1000) }, `secret ${name} has a maxAge, but its backend did not say when its current version was made: its age is unknown and not checked`);
+    else logger.debug(ageFields(a), 'secret within its maxAge');
+  }
+  return ages;
 }
 
 export async function renderAndWrite(templates: Iterable<PreparedTemplate>, store: SecretStore, logger: Logger): Promise<WrittenFile[]> {

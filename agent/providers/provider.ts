@@ -30,6 +30,10 @@ export interface SecretValue {
   lease?: Lease;
   /** present for values issued on write (a certificate): re-issued, not renewed */
   issued?: IssuedWindow;
+  /** epoch ms when the backend says this version was made (KV v2 created_time,
+   * AWS CreatedDate, Azure updated), checked by version-time.ts: the
+   * rotation-age policy's clock */
+  createdAt?: number;
 }
 
 /** what an issued value is good for: it is issued again at `fraction` of from..until */
@@ -89,6 +93,10 @@ export interface Provider {
   tokenInfo?(): ProviderTokenInfo | undefined;
   renewToken?(signal?: AbortSignal): Promise<ProviderTokenInfo>;
   relogin?(signal?: AbortSignal): Promise<ProviderTokenInfo>;
+  /** when the current version was made, for a backend whose read does not
+   * say (GCP's version metadata, a file's mtime): asked only for secrets with
+   * a maxAge. Epoch ms checked by version-time.ts, or undefined. */
+  versionCreatedAt?(ref: SecretRef, value: SecretValue, signal: AbortSignal): Promise<number | undefined>;
   /** a one-line human description of ref for logs and reports, never a value */
   describe(ref: SecretRef): string;
   close(): Promise<void>;

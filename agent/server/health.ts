@@ -45,10 +45,21 @@ export interface RejectedSecret {
   hasTtl: boolean;
 }
 
+/** a secret whose backend version is older than its maxAge: reported, never a reason to be unready */
+export interface OverdueSecret {
+  secret: string;
+  ageSeconds: number;
+  maxAgeSeconds: number;
+  /** epoch ms the backend says the version was made */
+  createdAt: number;
+}
+
 export interface Readiness {
   ready: boolean;
   rendered: boolean;
   stale: StaleSecret[];
+  /** only present when a secret is past its maxAge */
+  overdue?: OverdueSecret[];
   /** only present when a new value was refused */
   rejected?: RejectedSecret[];
   /** only present when some file is not written */
@@ -60,6 +71,9 @@ interface SecretState {
   ttlMs?: number;
   lastError?: { code: ErrorCode; at: number };
   rejectedSince?: number;
+  /** epoch ms the backend's current version was made, when it says */
+  createdAt?: number;
+  maxAgeMs?: number;
 }
 
 /** codes of a refused value (not of a backend that could not be read) */
@@ -110,6 +124,34 @@ export class Health {
     this.unwritten.set(destination, { destination, since, code: isAgentError(err) ? err.code : 'internal' });
   }
 
+  /** when the value's version was made (undefined: the backend did not say) and the secret's maxAge, if any */
+  markAge(name: string, createdAt: number | undefined, maxAgeMs: number | undefined): void {
+    const s = this.state(name);
+    s.createdAt = createdAt;
+    s.maxAgeMs = maxAgeMs;
+  }
+
+  /** every secret whose version time is known: its age now, and maxAge if it has one */
+  ages(): Array<{ secret: string; ageSeconds: number; maxAgeSeconds?: number }> {
+    const now = this.now();
+    const out: Array<{ secret: string; ageSeconds: number; maxAgeSeconds?: number }> = [];
+    for (const [secret, s] of this.secrets) {
+      if (s.createdAt === undefined) continue;
+      out.push({ secret, ageSeconds: Math.max(0, Math.floor((now - s.createdAt) / 1000)), ...(s.maxAgeMs !== undefined ? { maxAgeSeconds: Math.floor(s.maxAgeMs / 1000) } : {}) });
+    }
+    return out.sort((a, b) => a.secret.localeCompare(b.secret));
+  }
+
+  overdue(): OverdueSecret[] {
+    const now = this.now();
+    const out: OverdueSecret[] = [];
+    for (const [secret, s] of this.secrets) {
+      if (s.createdAt === undefined || s.maxAgeMs === undefined || now - s.createdAt <= s.maxAgeMs) continue;
+      out.push({ secret, ageSeconds: Math.floor((now - s.createdAt) / 1000), maxAgeSeconds: Math.floor(s.maxAgeMs / 1000), createdAt: s.createdAt });
+    }
+    return out.sort((a, b) => a.secret.localeCompare(b.secret));
+  }
+
   forget(name: string): void {
     this.secrets.delete(name);
   }
@@ -138,7 +180,15 @@ export class Health {
     }
     rejected.sort((a, b) => a.secret.localeCompare(b.secret));
     const unwritten = [...this.unwritten.values()].sort((a, b) => a.destination.localeCompare(b.destination));
-    return { ready: this.rendered && stale.length === 0 && unwritten.length === 0, rendered: this.rendered, stale, ...(rejected.length ? { rejected } : {}), ...(unwritten.length ? { unwritten } : {}) };
+    const overdue = this.overdue();
+    return {
+      ready: this.rendered && stale.length === 0 && unwritten.length === 0,
+      rendered: this.rendered,
+      stale,
+      ...(overdue.length ? { overdue } : {}),
+      ...(rejected.length ? { rejected } : {}),
+      ...(unwritten.length ? { unwritten } : {}),
+    };
   }
 
   private state(name: string): SecretState {

@@ -138,6 +138,8 @@ function readinessBody(r: Readiness): Record<string, unknown> {
           })),
         }
       : {}),
+    // past its maxAge: the pod stays ready, the backend needs a new version
+    ...(r.overdue ? { overdue: r.overdue.map((o) => ({ secret: o.secret, ageSeconds: o.ageSeconds, maxAgeSeconds: o.maxAgeSeconds, createdAt: new Date(o.createdAt).toISOString() })) } : {}),
     // destinations are already metric labels; the error code only, never its message
     ...(r.unwritten ? { unwritten: r.unwritten.map((u) => ({ destination: u.destination, since: new Date(u.since).toISOString(), error: u.code })) } : {}),
   };

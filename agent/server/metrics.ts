@@ -87,6 +87,27 @@ export class AgentMetrics {
         },
       });
       new Gauge({
+        name: `${P}secret_age_seconds`,
+        help: "Age of each secret's current version, as its backend says (KV v2 created_time, AWS CreatedDate, Azure updated, GCP createTime, file mtime); absent when the backend does not say",
+        labelNames: ['secret'],
+        registers,
+        collect() {
+          this.reset();
+          for (const a of health.ages()) this.set({ secret: a.secret }, a.ageSeconds);
+        },
+      });
+      new Gauge({
+        name: `${P}rotation_overdue`,
+        help: '1 for a secret whose current version is older than its maxAge, 0 for one within it (only secrets with a maxAge and a known age)',
+        labelNames: ['secret'],
+        registers,
+        collect() {
+          this.reset();
+          const overdue = new Set(health.overdue().map((o) => o.secret));
+          for (const a of health.ages()) if (a.maxAgeSeconds !== undefined) this.set({ secret: a.secret }, overdue.has(a.secret) ? 1 : 0);
+        },
+      });
+      new Gauge({
         name: `${P}ready`,
         help: '1 when the first render is done and nothing is stale',
         registers,

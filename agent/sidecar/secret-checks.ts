@@ -30,6 +30,8 @@ import type { Health } from '../server/health.ts';
 import type { AgentMetrics } from '../server/metrics.ts';
 import { sameData, type SecretStore } from '../store/store.ts';
 import { dependents } from './rendered-files.ts';
+import { withCreatedAt } from '../pipeline/version-created.ts';
+import { ageFields, overdueMessage, rotationAge } from '../pipeline/rotation-age.ts';
 
 export interface SecretChecksDeps {
   config: AgentConfig;
@@ -63,6 +65,8 @@ interface SecretState {
 export class SecretChecks {
   private readonly d: SecretChecksDeps;
   private readonly state = new Map<string, SecretState>();
+  /** `secret@createdAt` of versions already reported overdue: one warning per version */
+  private readonly overdueReported = new Set<string>();
   /** init.concurrency calls per provider at once */
   private readonly limiters = new Map<string, Limiter>();
 
@@ -79,6 +83,9 @@ export class SecretChecks {
       if (!entry) continue;
       const st: SecretState = { failures: 0 };
       this.state.set(secret.name, st);
+      // init has warned of what is overdue already
+      const age = rotationAge(secret, entry.value, this.d.clock.now());
+      if (age?.overdue) this.overdueReported.add(`${secret.name}@${age.createdAt}`);
       this.recordFresh(secret, entry.value, entry.freshAt);
       if (entry.value.lease) st.requestedTtlSeconds = entry.value.lease.ttlSeconds;
       const provider = this.d.providers.get(secret.provider);
@@ -238,7 +245,7 @@ export class SecretChecks {
         return;
       }
     }
-    const value = await this.d.withCallSignal((signal) => provider.fetch(ref, signal));
+    const value = await this.d.withCallSignal(async (signal) => withCreatedAt(secret, provider, ref, await provider.fetch(ref, signal), signal, this.d.logger));
     const now = this.d.clock.now();
     this.d.metrics.fetched(provider.name, secret.name);
     if (value.lease) {
@@ -283,6 +290,13 @@ export class SecretChecks {
     const ttls = [secret.ttlMs, leaseLeft, issuedLeft].filter((x): x is number => x !== undefined);
     this.d.health.markFresh(secret.name, at, ttls.length ? Math.min(...ttls) : undefined);
     this.d.metrics.refreshed(secret.name, at);
+    this.d.health.markAge(secret.name, value.createdAt, secret.maxAgeMs);
+    // a version turns overdue with time alone: each check looks again, and warns once per version
+    const age = rotationAge(secret, value, this.d.clock.now());
+    if (age?.overdue && !this.overdueReported.has(`${secret.name}@${age.createdAt}`)) {
+      this.overdueReported.add(`${secret.name}@${age.createdAt}`);
+      this.d.logger.warn({ ...ageFields(age), outcome: 'rotation-overdue' }, overdueMessage(age));
+    }
     if (value.lease) this.d.metrics.expiresAt('lease', secret.name, leaseExpiresAt(value.lease));
     else this.d.metrics.clearExpiry('lease', secret.name);
     if (value.issued?.basis === 'certificate') this.d.metrics.expiresAt('certificate', secret.name, value.issued.until);

@@ -38,6 +38,8 @@ export interface AgentConfigInputs {
   sharedProcessNamespace: boolean;
   /** the projected service-account token path when the pod opts out of the automatic one */
   jwtFile?: string;
+  /** where the projected token of vault-jwt-audience is mounted (TOKEN_DIR/token) */
+  audienceJwtFile?: string;
   /** the Kubernetes Secret holding Vault's CA, mounted at TLS_DIR */
   tlsSecret?: string;
 }
@@ -344,6 +346,12 @@ function applyVaultAnnotations(vault: Json, inp: AgentConfigInputs): void {
   if (s.vaultNamespace !== undefined) vault.namespace = s.vaultNamespace;
   if (s.role !== undefined) auth.role = s.role;
   if (s.authPath !== undefined) auth.mount = s.authPath;
+  if (s.vaultJwtAudience !== undefined && inp.audienceJwtFile !== undefined && (auth.method === 'kubernetes' || auth.method === 'jwt')) {
+    // Vault's jwt auth checks the projected token's signature and audience itself: no TokenReview
+    if (auth.method === 'kubernetes') auth.mount = s.authPath ?? 'jwt';
+    auth.method = 'jwt';
+    auth.jwtFile ??= inp.audienceJwtFile;
+  }
   if (auth.method === 'kubernetes' && inp.jwtFile !== undefined && auth.jwtFile === undefined) auth.jwtFile = inp.jwtFile;
   // a mounted CA secret without an explicit file: its conventional ca.crt key
   const tlsSecretCa = inp.tlsSecret !== undefined && asRecord(vault.tls).caFile === undefined ? `${TLS_DIR}/ca.crt` : undefined;
@@ -357,8 +365,8 @@ function checkVault(vault: Json, by: string): string[] {
     out.push(`${by}: uses Vault, but no Vault address is known; set ${key('vault-address')} or vault.address in the webhook config`);
   }
   const auth = asRecord(vault.auth);
-  if (auth.method === 'kubernetes' && typeof auth.role !== 'string') {
-    out.push(`${by}: Vault's kubernetes auth needs a role; set ${key('role')} (e.g. "erlmcp") or vault.role in the webhook config`);
+  if ((auth.method === 'kubernetes' || auth.method === 'jwt') && typeof auth.role !== 'string') {
+    out.push(`${by}: Vault's ${String(auth.method)} auth needs a role; set ${key('role')} (e.g. "erlmcp") or vault.role in the webhook config`);
   }
   return out;
 }

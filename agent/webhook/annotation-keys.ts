@@ -23,6 +23,7 @@ export const SINGLE_KEYS = [
   'vault-address',
   'vault-namespace',
   'auth-path',
+  'vault-jwt-audience',
   'vault-ca-file',
   'vault-tls-secret',
   'aws-region',

@@ -41,6 +41,8 @@ export interface AnnotationSettings {
   vaultAddress?: string;
   vaultNamespace?: string;
   authPath?: string;
+  /** Vault's jwt auth with a projected service account token of this audience */
+  vaultJwtAudience?: string;
   vaultCaFile?: string;
   vaultTlsSecret?: string;
   awsRegion?: string;
@@ -199,6 +201,11 @@ function applySingle(s: AnnotationSettings, k: SingleKey, value: string): string
       s.authPath = mount;
       return undefined;
     }
+    case 'vault-jwt-audience':
+      // kubelet puts it in the token's aud claim; the Vault role's bound_audiences must hold it
+      if (!/^[\x21-\x7e]{1,253}$/.test(value)) return `must be the audience of the projected token, the one the Vault role's bound_audiences holds (e.g. "vault"), got ${shown(value)}`;
+      s.vaultJwtAudience = value;
+      return undefined;
     case 'vault-ca-file':
       return take(parseAbsolutePath(value), (v) => (s.vaultCaFile = v));
     case 'vault-tls-secret':

@@ -95,7 +95,8 @@ export function volumes(plan: InjectionPlan): Volume[] {
   if (plan.mode === 'exec') out.push({ name: NAMES.binVolume, emptyDir: {} });
   if (plan.tlsSecret !== undefined) out.push({ name: NAMES.tlsVolume, secret: { secretName: plan.tlsSecret } });
   if (plan.projectToken) {
-    out.push({ name: NAMES.tokenVolume, projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3600 } }] } });
+    const audience = plan.tokenAudience !== undefined ? { audience: plan.tokenAudience } : {};
+    out.push({ name: NAMES.tokenVolume, projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3600, ...audience } }] } });
   }
   return out;
 }

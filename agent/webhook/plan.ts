@@ -41,6 +41,8 @@ export interface InjectionPlan {
   tlsSecret?: string;
   /** the pod opted out of the automatic service-account token: project one for Vault */
   projectToken: boolean;
+  /** the projected token's audience (vault-jwt-audience); absent: the API server's */
+  tokenAudience?: string;
   /** app volumes the agent also needs: those holding file: provider paths */
   agentExtraMounts: VolumeMount[];
   /** the agent config as JSON-ready data, never parsed (durations stay as written) */
@@ -152,6 +154,7 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
     execMode: mode === 'exec',
     sharedProcessNamespace: spec.shareProcessNamespace === true,
     ...(automountOff ? { jwtFile: `${TOKEN_DIR}/token` } : {}),
+    ...(s.vaultJwtAudience !== undefined ? { audienceJwtFile: `${TOKEN_DIR}/token` } : {}),
     ...(tlsSecret !== undefined ? { tlsSecret } : {}),
   });
   problems.push(...built.problems);
@@ -164,8 +167,8 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
   problems.push(...requestsWithinLimits(resources));
   if (problems.length) return { kind: 'deny', problems: [...new Set(problems)] };
 
-  // only Vault's kubernetes auth reads the token; other providers bring their own identity
-  const projectToken = automountOff && Object.values((built.config.providers ?? {}) as Record<string, { type?: unknown; auth?: { jwtFile?: unknown } }>).some((p) => p.type === 'vault' && p.auth?.jwtFile === `${TOKEN_DIR}/token`);
+  // only Vault's kubernetes and jwt auth read the token; other providers bring their own identity
+  const projectToken = (automountOff || s.vaultJwtAudience !== undefined) && Object.values((built.config.providers ?? {}) as Record<string, { type?: unknown; auth?: { jwtFile?: unknown } }>).some((p) => p.type === 'vault' && p.auth?.jwtFile === `${TOKEN_DIR}/token`);
   const initTimeoutMs = initTimeout(built.config);
   return {
     kind: 'inject',
@@ -188,6 +191,7 @@ export function planInjection(pod: Pod, cfg: WebhookConfig): PlanResult {
       startupFailureThreshold: Math.ceil(initTimeoutMs / 1000) + 10,
       ...(tlsSecret !== undefined ? { tlsSecret } : {}),
       projectToken,
+      ...(s.vaultJwtAudience !== undefined ? { tokenAudience: s.vaultJwtAudience } : {}),
       agentExtraMounts: mode === 'exec' ? [] : mounts.mounts,
       agentConfig: built.config,
     },

@@ -99,7 +99,7 @@ t.test('our own messages', async (t) => {
     ['a rule without its format', ruleSchema, { bytes: 4, expiresInMoreThanDays: 1 }, ['bytes: only applies with format: base64 or hex', 'expiresInMoreThanDays: only applies with format: pem-certificate']],
     ['a certificate reference', ruleSchema, { format: 'pem-private-key', matchesCertificate: 'tls' }, ['matchesCertificate: must name a certificate as "secret.key" (the key may contain dots: "tls.tls.crt")']],
     ['a vault address', vault.providerConfigSchema, { type: 'vault', address: 'vault:8200', auth: { method: 'token', tokenFile: 't' } }, ['address: address must be an http:// or https:// URL, e.g. https://vault.vault.svc:8200']],
-    ['a vault auth method', vault.providerConfigSchema, { type: 'vault', address: 'https://v', auth: { method: 'tok' } }, ['auth.method: must be one of token, kubernetes, approle']],
+    ['a vault auth method', vault.providerConfigSchema, { type: 'vault', address: 'https://v', auth: { method: 'tok' } }, ['auth.method: must be one of token, kubernetes, approle, jwt, cert']],
     ['a vault token file', vault.providerConfigSchema, { type: 'vault', address: 'https://v', auth: { method: 'token', tokenFile: '' } }, ['auth.tokenFile: must name a file']],
     ['a vault role', vault.authSchema, { method: 'kubernetes', role: '' }, ['role: names the role of the Vault kubernetes auth method']],
     ['a vault timeout', vault.providerConfigSchema, { type: 'vault', address: 'https://v', auth: { method: 'token', tokenFile: 't' }, timeout: '0s' }, ['timeout: must be a duration like 10s or 1m']],

@@ -30,6 +30,8 @@ export interface AwsErrorProxy {
   /** answer every `action` call for `secretId` with this error until cleared */
   fail(action: string, secretId: string, reply: AwsErrorReply): void;
   clearFailures(): void;
+  /** GetSecretValue of `secretId` answers with this CreatedDate (moto stamps its own clock, which cannot be set back) */
+  setCreatedDate(secretId: string, at: Date): void;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function startAwsErrorProxy(upstream: string): Promise<AwsErrorProx
   const calls = new Map<string, number>();
   const bySecret = new Map<string, number>();
   let rules: Rule[] = [];
+  const createdDates = new Map<string, Date>();
   const target = new URL(upstream);
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -87,8 +90,21 @@ export async function startAwsErrorProxy(upstream: string): Promise<AwsErrorProx
       const up = request(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
         (upRes) => {
-          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-          upRes.pipe(res);
+          const created = action === 'GetSecretValue' && upRes.statusCode === 200 ? createdDates.get(secretId) : undefined;
+          if (!created) {
+            res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+            upRes.pipe(res);
+            return;
+          }
+          const parts: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => parts.push(c));
+          upRes.on('end', () => {
+            const answer = JSON.parse(Buffer.concat(parts).toString()) as Record<string, unknown>;
+            // the AWS JSON protocol sends a timestamp as epoch seconds
+            const text = JSON.stringify({ ...answer, CreatedDate: created.getTime() / 1000 });
+            res.writeHead(200, { ...upRes.headers, 'content-length': Buffer.byteLength(text) });
+            res.end(text);
+          });
         },
       );
       up.on('error', () => {
@@ -112,6 +128,7 @@ export async function startAwsErrorProxy(upstream: string): Promise<AwsErrorProx
     },
     fail: (action, secretId, reply) => void rules.push({ action, secretId, reply }),
     clearFailures: () => void (rules = []),
+    setCreatedDate: (secretId, at) => void createdDates.set(secretId, at),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -47,7 +47,8 @@ export interface AzureFake {
   /** bearer tokens seen */
   tokens: string[];
   resetCounts(): void;
-  setSecret(name: string, value: string, opts?: { contentType?: string; enabled?: boolean; expiresOn?: Date; notBefore?: Date }): string;
+  /** createdOn: the version's attributes.created and .updated (default now) */
+  setSecret(name: string, value: string, opts?: { contentType?: string; enabled?: boolean; expiresOn?: Date; notBefore?: Date; createdOn?: Date }): string;
   setEnabled(name: string, version: string, enabled: boolean): void;
   deleteSecret(name: string): void;
   fail(name: string, reply: InjectedReply): void;
@@ -144,7 +145,7 @@ export async function startAzureFake(tls: { certPem: string; keyPem: string }, o
         enabled: o.enabled ?? true,
         exp: o.expiresOn ? Math.floor(o.expiresOn.getTime() / 1000) : undefined,
         nbf: o.notBefore ? Math.floor(o.notBefore.getTime() / 1000) : undefined,
-        created: Math.floor(Date.now() / 1000),
+        created: Math.floor((o.createdOn?.getTime() ?? Date.now()) / 1000),
       });
       secrets.set(name, list);
       return id;

@@ -98,8 +98,8 @@ export interface GcpFake {
   countFor(method: string, secret: string): number;
   resetCounts(): void;
   createSecret(secret: string): void;
-  /** returns the new version number */
-  addVersion(secret: string, data: Buffer | string): number;
+  /** returns the new version number; createTime defaults to now */
+  addVersion(secret: string, data: Buffer | string, createTime?: Date): number;
   setState(secret: string, version: number, state: VersionState): void;
   setAlias(secret: string, alias: string, version: number): void;
   fail(method: string, secret: string, status: InjectedStatus): void;
@@ -234,11 +234,11 @@ export async function startGcpFake(opts: { projectId?: string; projectNumber?: s
     createSecret(secret) {
       if (!secrets.has(secret)) secrets.set(secret, { versions: [], aliases: new Map() });
     },
-    addVersion(secret, data) {
+    addVersion(secret, data, createTime = new Date()) {
       const s = mustGet(secret);
       const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
       const number = (s.versions.at(-1)?.number ?? 0) + 1;
-      s.versions.push({ number, state: 'ENABLED', data: bytes, crc: crc32cBitwise(bytes), createTime: { seconds: Math.floor(Date.now() / 1000), nanos: 0 } });
+      s.versions.push({ number, state: 'ENABLED', data: bytes, crc: crc32cBitwise(bytes), createTime: { seconds: Math.floor(createTime.getTime() / 1000), nanos: 0 } });
       return number;
     },
     setState(secret, version, state) {

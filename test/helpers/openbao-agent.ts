@@ -19,7 +19,7 @@ export interface AgentVaultConfig {
   auth?: string;
   namespace?: string;
   tls?: string;
-  secrets: Record<string, { path: string; version?: number }>;
+  secrets: Record<string, { path: string; version?: number; maxAge?: string; failInit?: boolean }>;
   /** template contents rendered to out/out.txt */
   template: string;
   /** init.timeout; short, so an exit 4 comes quickly */
@@ -30,7 +30,7 @@ export interface AgentVaultConfig {
 /** writes <dir>/agent.yaml and returns its path */
 export function writeAgentConfig(dir: string, c: AgentVaultConfig): string {
   const secrets = Object.entries(c.secrets)
-    .map(([name, s]) => `  ${name}: { provider: vault, path: "${s.path}"${s.version !== undefined ? `, version: ${s.version}` : ''} }`)
+    .map(([name, s]) => `  ${name}: { provider: vault, path: "${s.path}"${s.version !== undefined ? `, version: ${s.version}` : ''}${s.maxAge !== undefined ? `, maxAge: ${s.maxAge}` : ''}${s.failInit !== undefined ? `, failInit: ${s.failInit}` : ''} }`)
     .join('\n');
   const file = join(dir, 'agent.yaml');
   writeFileSync(

@@ -92,7 +92,7 @@ t.test('vault answers: hostile numbers in leases, renewals, versions', async (t)
   t.equal(leaseRenewal({ renewable: true }), undefined, 'no lease_duration at all: not a renewal');
   const meta = (version: unknown) => ({ created_time: '2026-01-01T00:00:00Z', deletion_time: '', destroyed: false, version });
   const kv: string[] = [];
-  t.same(toSecretValue({ data: { data: { a: 'x' }, metadata: meta(1e999) } }, 1, 'kv', (p) => kv.push(p)), { data: { a: 'x' } }, 'KV v2 without a usable version: none kept');
+  t.same(toSecretValue({ data: { data: { a: 'x' }, metadata: meta(1e999) } }, Date.UTC(2026, 1, 1), 'kv', (p) => kv.push(p)), { data: { a: 'x' }, createdAt: Date.UTC(2026, 0, 1) }, 'KV v2 without a usable version: none kept');
   t.equal(kv.length, 1);
   t.same(toSecretValue({ data: { data: { a: 'x' }, metadata: meta('7') } }, 1), { data: { a: 'x' } });
   t.equal(kvV2Tombstone({ data: { data: null, metadata: { ...meta(-1), destroyed: true } } }), undefined, 'a tombstone needs a real version');

@@ -21,7 +21,7 @@ t.test('token method: tokenFile resolves against baseDir; lookup-self gives TTL'
   const token = h.vault.createToken({ policies: ['app'], ttl: 1800 });
   const p = await h.provider({ auth: { method: 'token', tokenFile: h.file('vault-token', `  ${token}\n`) } });
   t.equal(p.tokenInfo(), undefined, 'no login before the first use');
-  t.same(await p.fetch({ name: 'app', spec: { path: 'secret/data/app' } }, signal()), { data: { v: VALUE }, version: '1' });
+  t.match(await p.fetch({ name: 'app', spec: { path: 'secret/data/app' } }, signal()), { data: { v: VALUE }, version: '1', createdAt: Number }); // KV v2: the version's created_time comes along
   t.same(p.tokenInfo(), { ttlSeconds: 1800, renewable: true, obtainedAt: h.vault.now(), expiresAt: h.vault.now() + 1800_000, requestedTtlSeconds: 1800 });
   t.ok(h.logLines.some((l) => l.includes('"msg":"vault token loaded"')));
   assertNoCanaries(t, [token, VALUE], h.logLines);

@@ -199,7 +199,7 @@ t.test('bad settings are config errors at create()', async (t) => {
   t.equal(e!.code, 'config');
   t.same(e!.problems, [
     'providers.vault.address: address must be an http:// or https:// URL, e.g. https://vault.vault.svc:8200',
-    'providers.vault.auth.method: must be one of token, kubernetes, approle',
+    'providers.vault.auth.method: must be one of token, kubernetes, approle, jwt, cert',
     'providers.vault.timeout: must be a duration like 10s or 1m',
   ]);
   const k8s = await bad({ type: 'vault', address: h.vault.url, auth: { method: 'kubernetes' } });

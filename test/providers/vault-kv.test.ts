@@ -16,7 +16,7 @@ t.test('KV v2: data.data is the value, metadata.version the version; non-strings
   h.vault.putKv('secret/app/db', { password: CANARY_A, port: 5432, tls: true, opts: { pool: 5 }, none: null });
   const p = await h.tokenProvider(['root']);
   const v = await p.fetch({ name: 'db', spec: { path: 'secret/data/app/db' } }, signal());
-  t.same(v, { data: { password: CANARY_A, port: '5432', tls: 'true', opts: '{"pool":5}', none: 'null' }, version: '1' });
+  t.match(v, { data: { password: CANARY_A, port: '5432', tls: 'true', opts: '{"pool":5}', none: 'null' }, version: '1', createdAt: Number }); // KV v2: the version's created_time comes along
   t.equal(p.describe({ name: 'db', spec: { path: 'secret/data/app/db' } }), `vault secret/data/app/db at ${h.vault.url}`);
   assertNoCanaries(t, [CANARY_A], h.logLines);
 });
@@ -27,7 +27,7 @@ t.test('KV v2 pinned version reads ?version=N', async (t) => {
   h.vault.putKv('secret/app', { v: CANARY_B });
   const p = await h.tokenProvider(['root']);
   const ref = { name: 'app', spec: { path: 'secret/data/app', version: 1 } };
-  t.same(await p.fetch(ref, signal()), { data: { v: CANARY_A }, version: '1' });
+  t.match(await p.fetch(ref, signal()), { data: { v: CANARY_A }, version: '1', createdAt: Number }); // KV v2: the version's created_time comes along
   t.equal(h.vault.requests.at(-1)!.query, '?version=1');
   t.equal(p.describe(ref), `vault secret/data/app (version 1) at ${h.vault.url}`);
 });
@@ -82,7 +82,7 @@ t.test('missing, soft-deleted and destroyed secrets: code missing, exact message
     destroyed!.message,
     'vault provider "vault": version 2 of secret/data/x was destroyed and cannot be recovered; write a new version, or pin another version in secrets.db.version',
   );
-  t.same(await p.fetch({ name: 'db', spec: { path: 'secret/data/x', version: 1 } }, signal()), { data: { a: CANARY_A }, version: '1' });
+  t.match(await p.fetch({ name: 'db', spec: { path: 'secret/data/x', version: 1 } }, signal()), { data: { a: CANARY_A }, version: '1', createdAt: Number }); // KV v2: the version's created_time comes along
   t.equal(
     (await read('secret/data/x', 9))!.message,
     'vault provider "vault": no version 9 of secret/data/x: the secret has no such version, or does not exist at all; pin a version it has in secrets.db.version, or remove version to read the latest',
@@ -112,7 +112,7 @@ t.test('namespace: sent as X-Vault-Namespace; the secret is only found there', a
   h.vault.setPolicy('reader', { 'secret/data/*': ['read'] }, { namespace: 'team-a' });
   const token = h.vault.createToken({ policies: ['reader'], namespace: 'team-a' });
   const p = await h.provider({ namespace: 'team-a', auth: { method: 'token', tokenFile: h.file('ns-token', token) } });
-  t.same(await p.fetch({ name: 'app', spec: { path: 'secret/data/app' } }, signal()), { data: { k: CANARY_A }, version: '1' });
+  t.match(await p.fetch({ name: 'app', spec: { path: 'secret/data/app' } }, signal()), { data: { k: CANARY_A }, version: '1', createdAt: Number }); // KV v2: the version's created_time comes along
   t.ok(h.vault.requests.every((r) => r.namespace === 'team-a'), 'every request carries the namespace');
   t.equal(p.describe({ name: 'app', spec: { path: 'secret/data/app' } }), `vault secret/data/app in namespace "team-a" at ${h.vault.url}`);
 

@@ -200,6 +200,37 @@ t.test('native sidecar: file: secrets share the app\'s volume, automount off get
   t.match(cfg.providers, { vault: { auth: { jwtFile: '/var/run/secrets/erlmcp-secrets/serviceaccount/token' } } });
 });
 
+t.test('vault-jwt-audience: jwt auth with a projected token of that audience, automount or not', async (t) => {
+  for (const automount of [true, false]) {
+    const review = loadReview('native-sidecar.json');
+    const pod0 = review.request.object;
+    pod0.metadata!.annotations = {
+      'secrets.erlmcp.io/inject': 'true',
+      'secrets.erlmcp.io/role': 'erlmcp',
+      'secrets.erlmcp.io/vault-jwt-audience': 'vault',
+      'secrets.erlmcp.io/secret-db': 'vault:secret/data/database/erlmcp',
+      'secrets.erlmcp.io/template-db.env': 'B={{db.password}}\n',
+    };
+    if (!automount) pod0.spec.automountServiceAccountToken = false;
+    const { pod } = admit(review);
+    const agent = pod.spec.initContainers![0]!;
+    t.match(agent.volumeMounts, [{ name: 'erlmcp-secrets' }, { name: 'erlmcp-secrets-token', mountPath: '/var/run/secrets/erlmcp-secrets/serviceaccount', readOnly: true }]);
+    const volume = (pod.spec.volumes ?? []).find((v) => v.name === 'erlmcp-secrets-token') as { projected?: unknown } | undefined;
+    t.same(volume?.projected, { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3600, audience: 'vault' } }] }, 'the token carries the audience');
+    const cfg = checkPatchedPod(t, pod, 'erlmcp-secrets');
+    t.same((cfg.providers as Record<string, { auth?: unknown }>).vault?.auth, { method: 'jwt', mount: 'jwt', role: 'erlmcp', jwtFile: '/var/run/secrets/erlmcp-secrets/serviceaccount/token' });
+  }
+  const review = loadReview('native-sidecar.json');
+  review.request.object.metadata!.annotations = { ...review.request.object.metadata!.annotations, 'secrets.erlmcp.io/vault-jwt-audience': 'vault', 'secrets.erlmcp.io/auth-path': 'auth/jwt-east' };
+  const { pod } = admit(review);
+  t.match(agentConfigOf(pod, 'erlmcp-secrets').providers, { vault: { auth: { method: 'jwt', mount: 'jwt-east' } } }, 'auth-path names the jwt mount');
+  const bad = loadReview('native-sidecar.json');
+  bad.request.object.metadata!.annotations = { ...bad.request.object.metadata!.annotations, 'secrets.erlmcp.io/vault-jwt-audience': 'two words' };
+  const denied = admit(bad);
+  t.equal(denied.response.allowed, false);
+  t.match(denied.response.status?.message, "the Vault role's bound_audiences");
+});
+
 t.test('webhook defaults flow into pods: image, resources, mode, file mode', async (t) => {
   const cfg = testWebhookConfig();
   cfg.mode = 'sidecar';

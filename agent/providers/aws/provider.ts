@@ -11,6 +11,7 @@ import type { Provider, ProviderContext, SecretRef, SecretValue } from '../provi
 import { emptySecret, mapAwsError, scheduledForDeletion, stageNotFound, type AwsCallContext } from './errors.ts';
 import { DEFAULT_STAGE, providerConfigSchema, secretSpecSchema, type AwsProviderConfig, type AwsSecretSpec } from './schema.ts';
 import { secretBinaryToData, secretStringToData } from './secret-data.ts';
+import { versionTime } from '../version-time.ts';
 
 // Our scheduler retries with backoff and reports each failure; the SDK's own
 // retries (3 attempts with backoff by default) would hide throttling and
@@ -64,7 +65,10 @@ class AwsProvider implements Provider {
     else throw emptySecret(call);
     registerSecretData(data);
     this.#ctx.logger.debug({ provider: this.name, secret: ref.name, version: out.VersionId, keys: Object.keys(data).length }, 'aws secret fetched');
-    return out.VersionId ? { data, version: out.VersionId } : { data };
+    // CreatedDate: when this version was made, the rotation-age policy's clock
+    const created = versionTime(out.CreatedDate, this.#ctx.now());
+    if (created.problem) this.#ctx.logger.warn({ provider: this.name, secret: ref.name, problem: created.problem }, `aws answered GetSecretValue with a CreatedDate out of bounds: ${created.problem}; the secret's age is unknown`);
+    return { data, ...(out.VersionId ? { version: out.VersionId } : {}), ...(created.at !== undefined ? { createdAt: created.at } : {}) };
   }
 
   async changed(ref: SecretRef, known: SecretValue, signal: AbortSignal): Promise<boolean> {

@@ -20,6 +20,7 @@ import { providerConfigSchema, secretSpecSchema, type AzureProviderConfig, type 
 import { secretValueToData, versionFromId } from './secret-data.ts';
 import { isReadRefusal, readBoundedSync, refusalDetail } from '../../files/bounded-read.ts';
 import { READ_LIMITS } from '../../files/read-limits.ts';
+import { versionTime } from '../version-time.ts';
 
 export async function create(name: string, config: Record<string, unknown>, ctx: ProviderContext): Promise<Provider> {
   const cfg = parseConfig(name, config);
@@ -105,7 +106,10 @@ class AzureProvider implements Provider {
     if (!result.ok) throw notJsonObject(call);
     registerSecretData(result.data);
     this.#ctx.logger.debug({ provider: this.name, secret: ref.name, version, keys: Object.keys(result.data).length }, 'azure secret fetched');
-    return version ? { data: result.data, version } : { data: result.data };
+    // attributes.updated: when this version was set, the rotation-age policy's clock
+    const created = versionTime(props.updatedOn ?? props.createdOn, now);
+    if (created.problem) this.#ctx.logger.warn({ provider: this.name, secret: ref.name, problem: created.problem }, `azure answered with an updated time out of bounds: ${created.problem}; the secret's age is unknown`);
+    return { data: result.data, ...(version ? { version } : {}), ...(created.at !== undefined ? { createdAt: created.at } : {}) };
   }
 
   describe(ref: SecretRef): string {

@@ -45,6 +45,8 @@ import { isTreeMap, keyMapOf, kindOf, selectMap, type Tree } from './tree.ts';
 import { contentVersion } from './content-hash.ts';
 import { watchSecret, type SecretWatch, type WatchTarget } from './watch-secret.ts';
 import { WatchHub } from './watch-hub.ts';
+import { newestMtime } from './modified-at.ts';
+import { versionTime } from '../version-time.ts';
 
 type Layout = { mode: 'dir' } | { mode: 'file'; format: StructuredFormat };
 
@@ -110,6 +112,23 @@ export class FileProvider implements Provider {
 
   async changed(ref: SecretRef, known: SecretValue, signal: AbortSignal): Promise<boolean> {
     return (await this.fetch(ref, signal)).version !== known.version;
+  }
+
+  /** the mtime of what the secret is read from: a file secret's version time */
+  async versionCreatedAt(ref: SecretRef): Promise<number | undefined> {
+    const spec = specOf(ref, this.name);
+    let mtime: number | undefined;
+    try {
+      if (this.#layout.mode === 'dir') {
+        const source = await locate(this.#root, spec.path ?? ref.name, ref.name, this.name);
+        mtime = await newestMtime(source.place, source.kind === 'keys-dir');
+      } else mtime = await newestMtime(this.#root, false);
+    } catch {
+      return undefined; // gone since the read: the next read says so
+    }
+    const checked = versionTime(mtime, this.#ctx.now());
+    if (checked.problem) this.#ctx.logger.warn({ provider: this.name, secret: ref.name, problem: checked.problem }, `the file of secret ${ref.name} has a modification time out of bounds: ${checked.problem}; its age is unknown`);
+    return checked.at;
   }
 
   watch(ref: SecretRef, onChange: () => void): () => void {

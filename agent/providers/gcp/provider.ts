@@ -15,6 +15,7 @@ import { checksumMismatch, mapGcpError, payloadProblem, versionNotUsable, type G
 import { payloadToData } from './payload.ts';
 import { parseSecretVersionName, secretVersionName } from './resource-names.ts';
 import { providerConfigSchema, secretSpecSchema, type GcpProviderConfig, type GcpSecretSpec } from './schema.ts';
+import { timestampMs, versionTime } from '../version-time.ts';
 
 const DEFAULT_ENDPOINT = 'secretmanager.googleapis.com:443';
 const CALL_TIMEOUT_MS = 15_000;
@@ -138,6 +139,24 @@ class GcpProvider implements Provider {
     const state = stateOf(version.state);
     if (state === 'DISABLED' || state === 'DESTROYED') throw versionNotUsable(call, state, resolved);
     return resolved === undefined || resolved !== known.version;
+  }
+
+  /** the accessed version's createTime (versions.get, not billed as an access): AccessSecretVersion does not say */
+  async versionCreatedAt(ref: SecretRef, value: SecretValue, signal: AbortSignal): Promise<number | undefined> {
+    const spec = this.#spec(ref);
+    // the version the value came from, not whatever `latest` names by now
+    const pinned = value.version !== undefined && /^\d+$/.test(value.version) ? { ...spec, version: value.version } : spec;
+    const call = this.#callContext(ref, pinned, 'secretmanager.versions.get');
+    const client = await this.#ready(call);
+    let version;
+    try {
+      [version] = await abortable(client.getSecretVersion({ name: this.#resource(pinned) }, CALL_OPTIONS) as Cancellable<[{ createTime?: unknown }, unknown, unknown]>, signal);
+    } catch (e) {
+      throw mapGcpError(e, call);
+    }
+    const created = versionTime(timestampMs(version.createTime), this.#ctx.now());
+    if (created.problem) this.#ctx.logger.warn({ provider: this.name, secret: ref.name, problem: created.problem }, `gcp answered GetSecretVersion with a createTime out of bounds: ${created.problem}; the secret's age is unknown`);
+    return created.at;
   }
 
   describe(ref: SecretRef): string {

@@ -13,6 +13,8 @@ import { type VaultCallContext, aborted, endpointMissing, httpFailure, transport
 import type { VaultAuthConfig } from './schema.ts';
 import { isReadRefusal, readBounded } from '../../files/bounded-read.ts';
 import { READ_LIMITS } from '../../files/read-limits.ts';
+import { checkClientCert } from './client-cert.ts';
+import { credentialHash } from './credential-watch.ts';
 
 /** bounds a login that several fetches wait for */
 const SHARED_LOGIN_TIMEOUT_MS = 30_000;
@@ -55,6 +57,8 @@ export interface VaultAuthOptions {
   logger: Logger;
   timeoutMs: number;
   caFile: string | undefined;
+  /** a connection to Vault that presents this client certificate (cert auth's login) */
+  clientCertHttp?: (clientCert: { cert: string; key: string }) => VaultHttp;
 }
 
 interface AuthBlock {
@@ -62,6 +66,8 @@ interface AuthBlock {
   lease_duration: number;
   renewable: boolean;
   policies?: unknown;
+  /** the identity entity the login mapped to: tells one credential's identity from another's */
+  entityId?: string;
 }
 
 function authBlock(body: unknown, onProblem: (problem: string) => void): AuthBlock | undefined {
@@ -74,6 +80,7 @@ function authBlock(body: unknown, onProblem: (problem: string) => void): AuthBlo
     lease_duration: ttl.seconds,
     renewable: a.renewable === true,
     policies: a.policies,
+    ...(typeof a.entity_id === 'string' && a.entity_id !== '' ? { entityId: a.entity_id.slice(0, 100) } : {}),
   };
 }
 
@@ -84,6 +91,7 @@ export class VaultAuth {
   #state: TokenState | undefined;
   #generation = 0;
   #loggingIn: Promise<TokenState> | undefined;
+  #loginHash: string | undefined;
   /** credentials read from files and tokens received, so error texts can be scrubbed of them; shared live with call contexts */
   readonly sensitive: string[] = [];
 
@@ -95,6 +103,19 @@ export class VaultAuth {
 
   get state(): TokenState | undefined {
     return this.#state;
+  }
+
+  /** a digest of the credential files the last successful login read (jwt and cert methods), for CredentialWatch */
+  get loginHash(): string | undefined {
+    return this.#loginHash;
+  }
+
+  /** the files a jwt or cert login reads, absolute, in the order credentialHash takes them */
+  credentialFiles(): string[] {
+    const cfg = this.#cfg;
+    if (cfg.method === 'jwt') return [this.#abs(cfg.jwtFile)];
+    if (cfg.method === 'cert') return [this.#abs(cfg.certFile), this.#abs(cfg.keyFile)];
+    return [];
   }
 
   info(): TokenInfo | undefined {
@@ -162,6 +183,28 @@ export class VaultAuth {
     else if (cfg.method === 'kubernetes') {
       const jwt = await this.#readCredential('auth.jwtFile', cfg.jwtFile);
       state = await this.#methodLogin(cfg.mount, { role: cfg.role, jwt }, signal, (says) => this.#kubernetesRefused(cfg.mount, cfg.role, cfg.jwtFile, says));
+    } else if (cfg.method === 'jwt') {
+      const jwt = await this.#readCredential('auth.jwtFile', cfg.jwtFile);
+      state = await this.#methodLogin(cfg.mount, { role: cfg.role, jwt }, signal, (says) => this.#jwtRefused(cfg.mount, cfg.role, cfg.jwtFile, says));
+      this.#loginHash = credentialHash([jwt]);
+    } else if (cfg.method === 'cert') {
+      const cert = await this.#readText('auth.certFile', cfg.certFile, READ_LIMITS.tls);
+      const key = await this.#readText('auth.keyFile', cfg.keyFile, READ_LIMITS.tls);
+      const problem = checkClientCert(cert, key);
+      if (problem) {
+        throw new AgentError('auth', `vault provider "${this.#o.provider}": ${problem(this.#abs(cfg.certFile), this.#abs(cfg.keyFile))}`, { where: `providers.${this.#o.provider}.auth`, provider: this.#o.provider, retryable: false });
+      }
+      registerSecretValue(key.trim());
+      this.#remember(key.trim());
+      if (!this.#o.clientCertHttp) throw new AgentError('internal', `vault provider "${this.#o.provider}": cert auth has no way to present a client certificate`);
+      // a connection of its own, only for the login: the other calls carry the token
+      const http = this.#o.clientCertHttp({ cert, key });
+      try {
+        state = await this.#methodLogin(cfg.mount, cfg.name !== undefined ? { name: cfg.name } : {}, signal, (says) => this.#certRefused(cfg.mount, cfg.name, cfg.certFile, says), http);
+      } finally {
+        http.close();
+      }
+      this.#loginHash = credentialHash([cert, key]);
     } else {
       const roleId = await this.#readCredential('auth.roleIdFile', cfg.roleIdFile);
       const secretId = await this.#readCredential('auth.secretIdFile', cfg.secretIdFile);
@@ -205,10 +248,10 @@ export class VaultAuth {
     return state;
   }
 
-  async #methodLogin(mount: string, body: Record<string, string>, signal: AbortSignal | undefined, refused: (says: string) => AgentError): Promise<TokenState> {
+  async #methodLogin(mount: string, body: Record<string, string>, signal: AbortSignal | undefined, refused: (says: string) => AgentError, http = this.#http): Promise<TokenState> {
     const loginPath = `auth/${mount}/login`;
     const c = this.#context(`logging in at ${loginPath}`, loginPath, 'update');
-    const reply = await this.#send(c, 'POST', loginPath, { body, signal });
+    const reply = await this.#send(c, 'POST', loginPath, { body, signal }, http);
     if (reply.status === 400 || reply.status === 403) throw refused(vaultSays(reply.body, this.sensitive));
     // an auth mount that is not there answers 403 (above); a 404 is a missing namespace or not Vault at all
     if (reply.status === 404) throw endpointMissing(c, reply.body);
@@ -219,7 +262,7 @@ export class VaultAuth {
     this.#remember(a.client_token);
     const now = this.#o.now();
     this.#o.logger.info(
-      { provider: this.#o.provider, method: this.#cfg.method, mount, ttlSeconds: a.lease_duration, renewable: a.renewable, policies: a.policies },
+      { provider: this.#o.provider, method: this.#cfg.method, mount, ttlSeconds: a.lease_duration, renewable: a.renewable, policies: a.policies, entityId: a.entityId },
       'vault login succeeded',
     );
     return {
@@ -237,6 +280,22 @@ export class VaultAuth {
     return new AgentError(
       'auth',
       `vault provider "${this.#o.provider}": kubernetes login at auth/${mount}/login as role "${role}" was refused${says ? ` (${says})` : ''}: Vault did not accept the service account token in auth.jwtFile (${this.#abs(jwtFile)}) for that role; check the role exists and binds this pod's service account name and namespace`,
+      { where: `providers.${this.#o.provider}.auth`, provider: this.#o.provider },
+    );
+  }
+
+  #jwtRefused(mount: string, role: string, jwtFile: string, says: string): AgentError {
+    return new AgentError(
+      'auth',
+      `vault provider "${this.#o.provider}": jwt login at auth/${mount}/login as role "${role}" was refused${says ? ` (${says})` : ''}: Vault did not accept the JWT in auth.jwtFile (${this.#abs(jwtFile)}) for that role; check that the mount trusts its signer (jwt_validation_pubkeys, jwks_url or oidc_discovery_url), that the role's bound_audiences holds the token's audience (for a Kubernetes projected token: the volume's audience), and its bound_subject / bound_claims`,
+      { where: `providers.${this.#o.provider}.auth`, provider: this.#o.provider },
+    );
+  }
+
+  #certRefused(mount: string, name: string | undefined, certFile: string, says: string): AgentError {
+    return new AgentError(
+      'auth',
+      `vault provider "${this.#o.provider}": cert login at auth/${mount}/login${name !== undefined ? ` as "${name}"` : ''} was refused${says ? ` (${says})` : ''}: Vault did not accept the client certificate in auth.certFile (${this.#abs(certFile)}); check that a cert role on the mount${name !== undefined ? ` (auth/${mount}/certs/${name})` : ''} trusts the CA that issued it, that its allowed names match, and that it has not expired`,
       { where: `providers.${this.#o.provider}.auth`, provider: this.#o.provider },
     );
   }
@@ -262,13 +321,12 @@ export class VaultAuth {
     return path.resolve(this.#o.baseDir, file);
   }
 
-  async #readCredential(key: string, file: string): Promise<string> {
+  /** a credential file's text, bounded, never a FIFO or a device */
+  async #readText(key: string, file: string, limit: number): Promise<string> {
     const abs = this.#abs(file);
     const where = `providers.${this.#o.provider}.${key}`;
-    let text: string;
     try {
-      // bounded, and never a FIFO or a device: a credential is one short word
-      text = (await readBounded(abs, READ_LIMITS.credential)).toString('utf8');
+      return (await readBounded(abs, limit)).toString('utf8');
     } catch (e) {
       if (!isReadRefusal(e)) throw e;
       const code = e.errno ?? 'error';
@@ -276,7 +334,13 @@ export class VaultAuth {
         e.kind !== 'errno' ? e.message : code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : 'unreadable';
       throw new AgentError('auth', `vault provider "${this.#o.provider}": cannot read ${key} ${abs}: ${why}${e.kind === 'errno' ? ` (${code})` : ''}`, { where, provider: this.#o.provider, retryable: false });
     }
-    const value = text.trim();
+  }
+
+  async #readCredential(key: string, file: string): Promise<string> {
+    const abs = this.#abs(file);
+    const where = `providers.${this.#o.provider}.${key}`;
+    // a credential is one short word
+    const value = (await this.#readText(key, file, READ_LIMITS.credential)).trim();
     if (value === '') throw new AgentError('auth', `vault provider "${this.#o.provider}": ${key} ${abs} is empty`, { where, provider: this.#o.provider, retryable: false });
     // a token, role or secret id, or JWT is one word: a line break inside (two
     // files concatenated, a pasted PEM) would otherwise fail later as a header
@@ -308,9 +372,9 @@ export class VaultAuth {
     };
   }
 
-  async #send(c: VaultCallContext, method: 'GET' | 'POST', apiPath: string, opts: { token?: string; body?: unknown; signal?: AbortSignal | undefined }): Promise<VaultReply> {
+  async #send(c: VaultCallContext, method: 'GET' | 'POST', apiPath: string, opts: { token?: string; body?: unknown; signal?: AbortSignal | undefined }, http = this.#http): Promise<VaultReply> {
     try {
-      return await this.#http.call(method, apiPath, opts);
+      return await http.call(method, apiPath, opts);
     } catch (e) {
       if (opts.signal?.aborted) throw aborted(c, opts.signal.reason);
       throw transportFailure(c, e);

@@ -16,6 +16,8 @@ export interface VaultHttpOptions {
   serverName: string | undefined;
   insecureSkipVerify: boolean;
   timeoutMs: number;
+  /** PEM client certificate and key presented in the TLS handshake (cert auth's login) */
+  clientCert?: { cert: string; key: string } | undefined;
   /** the largest body read (transport.ts MAX_BODY_BYTES unless set; tests set less) */
   maxBodyBytes?: number | undefined;
 }
@@ -60,6 +62,7 @@ export class VaultHttp {
       ca: opts.ca,
       servername: opts.serverName,
       maxBodyBytes: opts.maxBodyBytes,
+      clientCert: opts.clientCert,
     });
     const transport = this.#transport;
     // VAULT_SKIP_VERIFY / VAULT_TOKEN / VAULT_NAMESPACE / VAULT_PREFIX in the

@@ -19,8 +19,11 @@ import { type VaultProviderConfig, type VaultSecretSpec, providerConfigSchema, s
 import { DEFAULT_REISSUE_FRACTION, describeWrite, issuedValue, secretPartOf } from './write.ts';
 import { isReadRefusal, readBounded, refusalDetail } from '../../files/bounded-read.ts';
 import { READ_LIMITS } from '../../files/read-limits.ts';
+import { CredentialWatch } from './credential-watch.ts';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** how often a jwt or cert credential file is checked for a replacement, unless auth.checkInterval says */
+const DEFAULT_CREDENTIAL_CHECK_MS = 10_000;
 
 interface LeaseOwner {
   secret: string;
@@ -42,6 +45,8 @@ export class VaultProvider implements Provider {
   readonly #leases = new Map<string, LeaseOwner>();
   /** metadata paths the policy does not let us read: poll those with full reads */
   readonly #metadataDenied = new Set<string>();
+  #credentialTimer: NodeJS.Timeout | undefined;
+  #checkingCredentials = false;
 
   constructor(name: string, cfg: VaultProviderConfig, ca: string | undefined, timeoutMs: number, ctx: ProviderContext) {
     this.name = name;
@@ -66,7 +71,10 @@ export class VaultProvider implements Provider {
       logger: ctx.logger,
       timeoutMs,
       caFile: this.#caFileShown(),
+      clientCertHttp: (clientCert) =>
+        new VaultHttp({ address: cfg.address, namespace: cfg.namespace || undefined, ca, serverName: cfg.tls?.serverName, insecureSkipVerify: cfg.tls?.insecureSkipVerify ?? false, timeoutMs, clientCert }),
     });
+    if (cfg.auth.method === 'jwt' || cfg.auth.method === 'cert') this.#watchCredentials(cfg.auth.checkInterval);
   }
 
   describe(ref: SecretRef): string {
@@ -193,7 +201,34 @@ export class VaultProvider implements Provider {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#credentialTimer);
     this.#http.close();
+  }
+
+  /** log in again when the jwt or cert file is replaced (a rotated projected token, a renewed certificate) */
+  #watchCredentials(interval: number | string | undefined): void {
+    const ms = interval === undefined ? DEFAULT_CREDENTIAL_CHECK_MS : typeof interval === 'number' ? Math.round(interval * 1000) : (parseDuration(interval) ?? DEFAULT_CREDENTIAL_CHECK_MS);
+    // the bound the login itself reads with: a JWT is a credential, a certificate or key a PEM file
+    const watch = new CredentialWatch(this.#auth.credentialFiles(), this.#cfg.auth.method === 'jwt' ? READ_LIMITS.credential : READ_LIMITS.tls);
+    // unref'd: a one-shot init must not stay up for it
+    this.#credentialTimer = setInterval(() => void this.#checkCredentials(watch), Math.max(ms, 100)).unref();
+  }
+
+  async #checkCredentials(watch: CredentialWatch): Promise<void> {
+    const loginHash = this.#auth.loginHash;
+    // nothing to compare before the first login; one check at a time
+    if (this.#checkingCredentials || loginHash === undefined) return;
+    this.#checkingCredentials = true;
+    try {
+      if (!(await watch.replaced(loginHash))) return;
+      this.#log.info({ provider: this.name, method: this.#cfg.auth.method, files: this.#auth.credentialFiles() }, 'vault login credential file replaced; logging in again');
+      await this.relogin(AbortSignal.timeout(this.#timeoutMs));
+    } catch (e) {
+      // the token we have still works: keep it; a later change, an expiry or a 403 logs in again
+      this.#log.warn({ provider: this.name, err: e instanceof AgentError ? e.message : 'login failed' }, 'logging in with the replaced credential failed; keeping the current token');
+    } finally {
+      this.#checkingCredentials = false;
+    }
   }
 
   #afterRelogin(old: TokenState, fresh: TokenState): void {

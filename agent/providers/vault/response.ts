@@ -5,6 +5,7 @@
 
 import { leaseSeconds, positiveVersion } from '../backend-numbers.ts';
 import { toKeyMap } from '../key-map.ts';
+import { versionTime } from '../version-time.ts';
 
 import type { SecretValue } from '../provider.ts';
 
@@ -71,7 +72,10 @@ export function toSecretValue(body: unknown, now: number, what = 'vault', onProb
     const data = stringifyValues(v2.data, what);
     const version = v2.metadata.version;
     if (version === undefined) onProblem('metadata.version is not a whole number >= 1; changes are checked by full reads');
-    return version === undefined ? { data } : { data, version: String(version) };
+    // the version's created_time: the rotation-age policy's clock
+    const created = versionTime(v2.metadata.created_time, now);
+    if (created.problem) onProblem(`metadata.created_time ${created.problem}; the secret's age is unknown`);
+    return { data, ...(version !== undefined ? { version: String(version) } : {}), ...(created.at !== undefined ? { createdAt: created.at } : {}) };
   }
   if (!isObject(body.data)) return undefined;
   const value: SecretValue = { data: stringifyValues(body.data, what) };

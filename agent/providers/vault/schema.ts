@@ -31,8 +31,35 @@ const approleAuthSchema = z.strictObject({
   secretIdFile: file(),
 });
 
-export const authSchema = z.discriminatedUnion('method', [tokenAuthSchema, kubernetesAuthSchema, approleAuthSchema], {
-  error: (issue) => (issue.code === 'invalid_union' ? 'must be one of token, kubernetes, approle' : undefined),
+/** how often a jwt or cert credential file is checked for a replacement: seconds, or a duration like "10s" */
+const checkInterval = () =>
+  z.optional(z.union([z.number().check(z.positive()), z.string().check(z.refine((t) => (parseDuration(t) ?? 0) > 0, 'must be a duration like 10s or 1m'))]));
+
+const jwtAuthSchema = z.strictObject({
+  method: z.literal('jwt'),
+  role: z.string().check(z.minLength(1, 'names the role of the Vault jwt auth method')),
+  /** the auth mount: auth/<mount>/login */
+  mount: z._default(z.string().check(z.minLength(1)), 'jwt'),
+  /** a JWT, typically a Kubernetes projected service account token with Vault's audience */
+  jwtFile: file(),
+  checkInterval: checkInterval(),
+});
+
+const certAuthSchema = z.strictObject({
+  method: z.literal('cert'),
+  /** the auth mount: auth/<mount>/login */
+  mount: z._default(z.string().check(z.minLength(1)), 'cert'),
+  /** PEM client certificate presented in the TLS handshake of the login call */
+  certFile: file(),
+  /** its PEM private key */
+  keyFile: file(),
+  /** the cert role to log in as; without it Vault tries every role of the mount */
+  name: z.optional(z.string().check(z.minLength(1))),
+  checkInterval: checkInterval(),
+});
+
+export const authSchema = z.discriminatedUnion('method', [tokenAuthSchema, kubernetesAuthSchema, approleAuthSchema, jwtAuthSchema, certAuthSchema], {
+  error: (issue) => (issue.code === 'invalid_union' ? 'must be one of token, kubernetes, approle, jwt, cert' : undefined),
 });
 
 export const tlsSchema = z.strictObject({
@@ -57,7 +84,13 @@ export const providerConfigSchema = z.strictObject({
   timeout: z.optional(
     z.union([z.number().check(z.positive()), z.string().check(z.refine((t) => (parseDuration(t) ?? 0) > 0, 'must be a duration like 10s or 1m'))]),
   ),
-});
+}).check(
+  // the client certificate travels in the TLS handshake: over http:// there is none
+  z.refine((c) => c.auth.method !== 'cert' || c.address.startsWith('https://'), {
+    message: 'auth.method cert presents a TLS client certificate, so address must be an https:// URL',
+    path: ['address'],
+  }),
+);
 
 export const secretSpecSchema = z.strictObject({
   /** the API path below /v1/: secret/data/x for KV v2, kv/x for KV v1, database/creds/role */

@@ -17,6 +17,8 @@ export interface VaultTransportOptions {
   ca?: string | undefined;
   servername?: string | undefined;
   rejectUnauthorized: boolean;
+  /** PEM client certificate and key for the TLS handshake (cert auth's login) */
+  clientCert?: { cert: string; key: string } | undefined;
   /** the most a body may hold (default MAX_BODY_BYTES) */
   maxBodyBytes?: number | undefined;
 }
@@ -132,6 +134,7 @@ export class VaultTransport {
       rejectUnauthorized: this.#opts.rejectUnauthorized,
       ...(this.#opts.ca !== undefined ? { ca: this.#opts.ca } : {}),
       ...(this.#opts.servername !== undefined ? { servername: this.#opts.servername } : {}),
+      ...(this.#opts.clientCert !== undefined ? { cert: this.#opts.clientCert.cert, key: this.#opts.clientCert.key } : {}),
     });
     return { request: h.request, agent: this.#httpsAgent };
   }
