@@ -76,10 +76,14 @@ for b in "${bins[@]}"; do
   GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly nice -n 10 \
     "$GO" build -trimpath -ldflags "$ldflags" -o "$work/$b" "${pkg[$b]}"
 done
-"$work/kubectl" version --client 2>/dev/null | grep -q "Client Version: $version" \
-  || { echo "install-kubernetes: built kubectl does not report $version" >&2; exit 1; }
-"$work/etcd" --version | grep -q "etcd Version: ${etcd_version#v}" \
-  || { echo "install-kubernetes: built etcd does not report $etcd_version" >&2; exit 1; }
+# (the output is read whole first: grep -q would stop reading, and with pipefail the
+# writer's SIGPIPE would fail the check)
+kubectl_says=$("$work/kubectl" version --client 2>/dev/null || true)
+grep -q "Client Version: $version" <<<"$kubectl_says" \
+  || { echo "install-kubernetes: built kubectl does not report $version: $kubectl_says" >&2; exit 1; }
+etcd_says=$("$work/etcd" --version 2>&1 || true)
+grep -q "etcd Version: ${etcd_version#v}" <<<"$etcd_says" \
+  || { echo "install-kubernetes: built etcd does not report $etcd_version: $etcd_says" >&2; exit 1; }
 chmod 0755 "$work"
 rm -rf "$dest/bin"
 mv "$work" "$dest/bin"
