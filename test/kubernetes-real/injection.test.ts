@@ -139,8 +139,10 @@ t.test('every mode, one pod each, in the restricted namespace', async (t) => {
   t.notMatch(r.stderr, /erlmcp-secrets/, 'and none of ours');
 });
 
+const CANARY = 'canary-7f3c91e2-never-in-a-pod-spec';
+
 t.test('issue 14 (1): file: reference to a mounted Secret directory, mounted at exactly that path', async (t) => {
-  await k.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'erlmcp-db', namespace: 'erlmcp' }, stringData: { username: 'erlmcp', password: 'not-used-here' } }));
+  await k.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'erlmcp-db', namespace: 'erlmcp' }, stringData: { username: 'erlmcp', password: CANARY } }));
   const pod = injectPod('file-secret', 'erlmcp', { [`${P}secret-db`]: 'file:/etc/erlmcp/k8s-secrets/db', [`${P}template-db.env`]: 'PGPASSWORD={{db.password}}' }, {
     volumes: [{ name: 'db-secret', secret: { secretName: 'erlmcp-db' } }],
   });
@@ -152,6 +154,8 @@ t.test('issue 14 (1): file: reference to a mounted Secret directory, mounted at 
   const created = JSON.parse(r.stdout) as PodJson;
   checkInjected(t, created, 'file:');
   t.match(agentOf(created).volumeMounts, [{ name: 'erlmcp-secrets' }, { name: 'db-secret', mountPath: '/etc/erlmcp/k8s-secrets/db', readOnly: true }], 'the agent gets the same mount');
+  t.notOk(JSON.stringify(created).includes(CANARY), "the Secret's value is nowhere in the pod: the webhook only names where it is");
+  t.notOk(wh.proc.stderr().includes(CANARY), "nor in the webhook's logs");
   t.match(agentConfigIn(created, 'erlmcp-secrets'), { providers: { 'file-db': { type: 'file', path: '/etc/erlmcp/k8s-secrets' } }, secrets: { db: { provider: 'file-db', path: 'db' } } });
 });
 
