@@ -24,6 +24,10 @@ export interface CertOptions {
   /** validity from now, in days (openssl -days) */
   days: number;
   cn?: string;
+  /** the whole subject, e.g. "/O=system:masters/CN=admin" (wins over cn) */
+  subject?: string;
+  /** X.509v3 extensions as openssl -addext takes them, e.g. "subjectAltName=IP:127.0.0.1" */
+  extensions?: string[];
   /** sign with this CA instead of self-signing */
   issuer?: { certPem: string; keyPem: string };
   key?: KeyPairPem;
@@ -41,17 +45,20 @@ export function makeCertificate(opts: CertOptions): IssuedCert {
     const keyFile = join(dir, 'key.pem');
     const certFile = join(dir, 'cert.pem');
     writeFileSync(keyFile, key.privateKeyPem, { mode: 0o600 });
-    const subj = `/CN=${opts.cn ?? 'erlmcp-test'}`;
+    const subj = opts.subject ?? `/CN=${opts.cn ?? 'erlmcp-test'}`;
+    const addext = (opts.extensions ?? []).flatMap((e) => ['-addext', e]);
     if (!opts.issuer) {
-      execFileSync('openssl', ['req', '-x509', '-new', '-key', keyFile, '-subj', subj, '-days', String(opts.days), '-out', certFile], { stdio: 'pipe' });
+      execFileSync('openssl', ['req', '-x509', '-new', '-key', keyFile, '-subj', subj, ...addext, '-days', String(opts.days), '-out', certFile], { stdio: 'pipe' });
     } else {
       const csrFile = join(dir, 'req.csr');
       const caCert = join(dir, 'ca.pem');
       const caKey = join(dir, 'ca.key');
       writeFileSync(caCert, opts.issuer.certPem);
       writeFileSync(caKey, opts.issuer.keyPem, { mode: 0o600 });
-      execFileSync('openssl', ['req', '-new', '-key', keyFile, '-subj', subj, '-out', csrFile], { stdio: 'pipe' });
-      execFileSync('openssl', ['x509', '-req', '-in', csrFile, '-CA', caCert, '-CAkey', caKey, '-set_serial', '2', '-days', String(opts.days), '-out', certFile], { stdio: 'pipe' });
+      execFileSync('openssl', ['req', '-new', '-key', keyFile, '-subj', subj, ...addext, '-out', csrFile], { stdio: 'pipe' });
+      // the request's extensions (SANs, key usages) go into the certificate only when asked
+      const copy = addext.length ? ['-copy_extensions', 'copyall'] : [];
+      execFileSync('openssl', ['x509', '-req', '-in', csrFile, '-CA', caCert, '-CAkey', caKey, '-set_serial', '2', ...copy, '-days', String(opts.days), '-out', certFile], { stdio: 'pipe' });
     }
     return { certPem: readFileSync(certFile, 'utf8'), keyPem: key.privateKeyPem };
   } finally {
