@@ -242,7 +242,8 @@ t.test('EPMD that misbehaves', async (t) => {
   const c1 = new ErlDistClient({ node: 'x@127.0.0.1', cookie: COOKIE, epmdPort: silent, connectTimeoutMs: 300 });
   const e1 = await rejected(c1.connect());
   t.equal(e1.kind, 'timeout');
-  t.match(e1.message, /EPMD at 127.0.0.1:\d+ did not answer within 300 ms/);
+  // EPMD gets what is left of the connect deadline: on a loaded machine a millisecond or more is gone
+  t.match(e1.message, /EPMD at 127.0.0.1:\d+ did not answer within (2\d\d|300) ms/);
 
   const garbage = await serve((s) => s.end(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')));
   const c2 = new ErlDistClient({ node: 'x@127.0.0.1', cookie: COOKIE, epmdPort: garbage });

@@ -24,7 +24,8 @@ t.test('an EPMD that trickles its reply is ended by the connect timeout', async 
   const epmd = await startHostileEpmd({ kind: 'trickle', intervalMs: 100 });
   t.teardown(() => epmd.close());
   const r = await cli.run(['--node', HOSTILE_NODE, '--epmd-port', String(epmd.port), '--connect-timeout', '1500', 'm:f()']);
-  cli.checkRefused(t, r, /EPMD at 127\.0\.0\.1:\d+ did not answer within 1500 ms/, 15_000);
+  // EPMD gets what is left of the connect deadline: on a loaded machine a millisecond or more is gone
+  cli.checkRefused(t, r, /EPMD at 127\.0\.0\.1:\d+ did not answer within 1(4\d\d|500) ms/, 15_000);
 });
 
 t.test("EPMD's names are shown escaped and cut", async (t) => {
