@@ -3,28 +3,35 @@
 // file after each of them cost ~17 stats per check with 20 files and about a
 // third of the sidecar's CPU (issue 16). The files are checked at most once
 // per period (the shortest refresh interval: a file is put back within about
-// one interval, as before), and never twice at once.
+// one interval, as before), and never twice at once. "A period" allows 10 %:
+// a secret's checks come an interval apart give or take their jitter and how
+// long each took, and a pass must not wait a whole extra interval because
+// this round of checks finished a few milliseconds sooner than the last.
 //
 //   const pacer = new OutputCheckPacer(clock, periodMs)
-//   pacer.afterChecks(run)   run() now if the last pass is a period old and none is running
+//   pacer.afterChecks(run, retrying)   run() now if none is running and the last pass
+//                                      is a period old, or a failed write is pending
 
 import type { Clock } from '../scheduler/clock.ts';
 
 export class OutputCheckPacer {
   private readonly clock: Clock;
-  private readonly periodMs: number;
+  /** the least time between two passes: 90 % of the period */
+  private readonly minGapMs: number;
   private lastAt = -Infinity;
   private running = false;
 
   constructor(clock: Clock, periodMs: number) {
     this.clock = clock;
-    this.periodMs = Math.max(0, periodMs);
+    this.minGapMs = Math.max(0, periodMs) * 0.9;
   }
 
-  /** called after a batch of secret checks: starts a pass when one is due */
-  afterChecks(run: () => Promise<void>): void {
+  /** called after a batch of secret checks: starts a pass when one is due, or
+   * at once when `retrying` (a file's last write failed: it is retried at
+   * every check, as before, since its app is waiting for those bytes) */
+  afterChecks(run: () => Promise<void>, retrying = false): void {
     const now = this.clock.now();
-    if (this.running || now - this.lastAt < this.periodMs) return;
+    if (this.running || (!retrying && now - this.lastAt < this.minGapMs)) return;
     this.lastAt = now;
     this.running = true;
     // a pass logs its own failures; a rejection here only ends the pass

@@ -188,7 +188,7 @@ export class RefreshLoop {
       // batch). Not part of this cycle's promise: the scheduler holds a
       // name's next check until its cycle has settled, and file I/O must not
       // shift when secrets are checked
-      this.outputPacer.afterChecks(() => this.checkOutputs());
+      this.outputPacer.afterChecks(() => this.checkOutputs(), this.output.guard.failing().length > 0);
     });
     await this.track(run);
   }

