@@ -2,8 +2,9 @@
 // timer, so checks arrive in many small batches per interval; stat-ing every
 // file after each of them cost ~17 stats per check with 20 files and about a
 // third of the sidecar's CPU (issue 16). The files are checked at most once
-// per period (the shortest refresh interval: a file is put back within about
-// one interval, as before), and never twice at once.
+// per period (the shortest refresh interval, less its jitter: a file is put
+// back by the next check of the fastest secret, within about one interval, as
+// before), and never twice at once.
 //
 //   const pacer = new OutputCheckPacer(clock, periodMs)
 //   pacer.afterChecks(run)   run() now if the last pass is a period old and none is running
@@ -35,9 +36,11 @@ export class OutputCheckPacer {
   }
 }
 
-/** the shortest refresh interval of any secret: the files are checked that often */
-export function outputCheckPeriod(globalIntervalMs: number, secrets: Iterable<{ refreshMs?: number | undefined }>): number {
+/** the shortest refresh interval of any secret, less its jitter: a secret
+ * checked early (interval - jitter after its last check) must not find the
+ * pass still held back, or the files would wait a second interval */
+export function outputCheckPeriod(globalIntervalMs: number, jitter: number, secrets: Iterable<{ refreshMs?: number | undefined }>): number {
   let period = globalIntervalMs;
   for (const s of secrets) if (s.refreshMs !== undefined && s.refreshMs < period) period = s.refreshMs;
-  return period;
+  return period * (1 - Math.min(Math.max(jitter, 0), 1));
 }

@@ -69,7 +69,7 @@ export class RefreshLoop {
     );
     const { health, metrics, logger, clock } = deps;
     this.output = new OutputRepair({ write, logger, metrics, health, clock, templates: () => this.templates, stopping });
-    this.outputPacer = new OutputCheckPacer(clock, outputCheckPeriod(deps.config.refresh.interval, Object.values(deps.config.secrets)));
+    this.outputPacer = new OutputCheckPacer(clock, outputCheckPeriod(deps.config.refresh.interval, deps.config.refresh.jitter, Object.values(deps.config.secrets)));
     this.files = new RenderedFiles({ store: deps.store, output: this.output, write, notifiers: deps.notifiers, notifyOn: deps.notifyOn ?? 'files', health, metrics, logger, clock, stopping });
     this.checks = new SecretChecks({
       ...deps,
