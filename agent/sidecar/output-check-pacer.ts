@@ -4,10 +4,12 @@
 // third of the sidecar's CPU (issue 16). The files are checked at most once
 // per period (the shortest refresh interval, less its jitter: a file is put
 // back by the next check of the fastest secret, within about one interval, as
-// before), and never twice at once.
+// before), and never twice at once. An operator's SIGHUP asks for the next
+// pass whatever the period.
 //
 //   const pacer = new OutputCheckPacer(clock, periodMs)
 //   pacer.afterChecks(run)   run() now if the last pass is a period old and none is running
+//   pacer.wanted()           the next afterChecks runs a pass, period or not
 
 import type { Clock } from '../scheduler/clock.ts';
 
@@ -33,6 +35,11 @@ export class OutputCheckPacer {
       this.running = false;
     };
     run().then(done, done);
+  }
+
+  /** an operator asked (SIGHUP): the next batch's pass is not held back by the period */
+  wanted(): void {
+    this.lastAt = -Infinity;
   }
 }
 

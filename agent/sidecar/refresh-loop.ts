@@ -138,6 +138,7 @@ export class RefreshLoop {
     const statics = this.checks.staticNames();
     this.d.logger.info({ secrets: statics }, 'checking static secrets and rendered files now');
     if (statics.length === 0) void this.checkOutputs();
+    else this.outputPacer.wanted();
     for (const n of statics) this.scheduler.trigger(n, 'static');
   }
 

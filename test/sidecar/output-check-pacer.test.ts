@@ -135,3 +135,15 @@ t.test('with jitter, every check of the fastest secret may stat the files: a del
   t.equal(readFileSync(file, 'utf8'), `${PW} plain-b`, 'put back at the next check of a');
 });
 
+
+t.test('SIGHUP (recheck) stats the files after the static checks, even inside the period', async (t) => {
+  const { loop, text, advanceTo, file } = await startLoop(t, ONE_SECRET, () => 0.5);
+  await advanceTo(60); // a checked; a pass
+  rmSync(file);
+  await advanceTo(70);
+  loop.recheck();
+  await advanceTo(71);
+  t.equal(readFileSync(file, 'utf8'), `${PW} plain-b`, 'the operator asked: the file is put back now');
+  t.match(text(), /rendered file was deleted on disk; restored from the last good render/);
+  assertNoLeak(t, text(), [PW]);
+});
