@@ -5,19 +5,26 @@
 // per period (the shortest refresh interval, less its jitter: a file is put
 // back by the next check of the fastest secret, within about one interval, as
 // before), and never twice at once. An operator's SIGHUP asks for the next
-// pass whatever the period.
+// pass whatever the period. A timer of its own asks for a pass every period
+// too: a config of certificates and leases alone has no check for hours, and
+// a deleted key file must not wait for the next re-issue.
 //
 //   const pacer = new OutputCheckPacer(clock, periodMs)
 //   pacer.afterChecks(run)   run() now if the last pass is a period old and none is running
 //   pacer.wanted()           the next afterChecks runs a pass, period or not
+//   pacer.start(run) / stop()   also try a pass every period on the pacer's own timer
 
-import type { Clock } from '../scheduler/clock.ts';
+import type { Clock, TimerHandle } from '../scheduler/clock.ts';
+
+/** the own timer never fires more often than this (a jitter of 1 makes the period 0) */
+const MIN_TIMER_MS = 1000;
 
 export class OutputCheckPacer {
   private readonly clock: Clock;
   private readonly periodMs: number;
   private lastAt = -Infinity;
   private running = false;
+  private timer: TimerHandle | undefined;
 
   constructor(clock: Clock, periodMs: number) {
     this.clock = clock;
@@ -35,6 +42,19 @@ export class OutputCheckPacer {
       this.running = false;
     };
     run().then(done, done);
+  }
+
+  /** a pass every period even when no secret is checked */
+  start(run: () => Promise<void>): void {
+    this.timer = this.clock.setTimeout(() => {
+      this.afterChecks(run);
+      this.start(run);
+    }, Math.max(this.periodMs, MIN_TIMER_MS));
+  }
+
+  stop(): void {
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** an operator asked (SIGHUP): the next batch's pass is not held back by the period */

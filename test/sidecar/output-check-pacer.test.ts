@@ -63,6 +63,22 @@ t.test('the pacer runs a pass at most once per period and never two at once', as
   t.equal(runs, 4, 'a failed pass does not block the next');
 });
 
+t.test('its own timer tries a pass every period, and stop() ends it', async (t) => {
+  const clock = new ManualClock(T0);
+  const pacer = new OutputCheckPacer(clock, 0);
+  let runs = 0;
+  pacer.start(async () => void runs++);
+  await clock.advance(999);
+  t.equal(runs, 0, 'a period of 0 (jitter 1) still waits a second on the timer, never a tight loop');
+  await clock.advance(1);
+  t.equal(runs, 1);
+  await clock.advance(3000);
+  t.equal(runs, 4, 'one pass a second');
+  pacer.stop();
+  await clock.advance(5000);
+  t.equal(runs, 4, 'none after stop');
+});
+
 t.test('the period is the shortest refresh interval of any secret, less the jitter', async (t) => {
   t.equal(outputCheckPeriod(60_000, 0, []), 60_000);
   t.equal(outputCheckPeriod(60_000, 0, [{ refreshMs: 90_000 }, {}, { refreshMs: 5_000 }]), 5_000);

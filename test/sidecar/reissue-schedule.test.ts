@@ -87,6 +87,9 @@ refresh: { interval: 10s, jitter: 0, backoff: { initial: 10s, max: 80s } }
 
   t.equal(provider.issuedCount, 1, 'init issued one');
   t.same(loop.nextCheck('tls'), { at: T0 + 16 * H, kind: 'leased' }, '2/3 of 24 h (rand 0: no jitter)');
+  rmSync(crt);
+  await advance(11_000);
+  t.equal(readFileSync(crt, 'utf8'), 'cert-1', 'a deleted file is put back within the refresh interval, though no secret is checked on it');
   for (let i = 0; i < 60; i++) await advance(60_000); // an hour of 10 s poll intervals
   loop.recheck(); // SIGHUP
   await advance(1000);
