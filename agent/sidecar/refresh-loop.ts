@@ -8,8 +8,8 @@
 //   changed names --ChangeBatcher (refresh.wait)--> rendered-files.ts:
 //     re-render only templates that use them --writer (skips equal bytes)-->
 //     notifiers, only when a file's bytes changed
-//   after a round of checks, at most once per refresh interval
-//   (output-check-pacer.ts), and on checkOutputs() (SIGHUP):
+//   after a round of checks and on a timer, at most once per refresh
+//   interval (output-check-pacer.ts), and on checkOutputs() (SIGHUP):
 //     output-repair.ts stats each file against what the agent left behind and
 //     rewrites a difference from the last good render. Writes and these
 //     repairs never overlap.
@@ -69,7 +69,7 @@ export class RefreshLoop {
     );
     const { health, metrics, logger, clock } = deps;
     this.output = new OutputRepair({ write, logger, metrics, health, clock, templates: () => this.templates, stopping });
-    this.outputPacer = new OutputCheckPacer(clock, outputCheckPeriod(deps.config.refresh.interval, Object.values(deps.config.secrets)));
+    this.outputPacer = new OutputCheckPacer(clock, outputCheckPeriod(deps.config.refresh.interval, deps.config.refresh.jitter, Object.values(deps.config.secrets)));
     this.files = new RenderedFiles({ store: deps.store, output: this.output, write, notifiers: deps.notifiers, notifyOn: deps.notifyOn ?? 'files', health, metrics, logger, clock, stopping });
     this.checks = new SecretChecks({
       ...deps,
@@ -101,6 +101,7 @@ export class RefreshLoop {
     this.checks.start();
     this.tokenKeeper.start();
     this.expectInitOutput();
+    this.outputPacer.start(() => this.checkOutputs());
     this.d.health.markRendered(this.d.clock.now());
   }
 
@@ -138,6 +139,7 @@ export class RefreshLoop {
     const statics = this.checks.staticNames();
     this.d.logger.info({ secrets: statics }, 'checking static secrets and rendered files now');
     if (statics.length === 0) void this.checkOutputs();
+    else this.outputPacer.wanted();
     for (const n of statics) this.scheduler.trigger(n, 'static');
   }
 
@@ -157,6 +159,7 @@ export class RefreshLoop {
   async stop(): Promise<void> {
     this.stopping.abort(new AgentError('unavailable', 'the agent is stopping'));
     this.scheduler.stop();
+    this.outputPacer.stop();
     this.batcher.dispose();
     this.checks.unwatchAll();
     // a write in flight finishes; checks in flight end at the abort above

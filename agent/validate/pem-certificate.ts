@@ -1,5 +1,6 @@
 // pem-certificate: one certificate or a chain (leaf first, as servers send
-// it). Every certificate must parse and be valid now; with
+// it). Every certificate must parse and be valid now (a NotBefore up to
+// NOT_BEFORE_SKEW_MS in the future counts as valid: see there); with
 // expiresInMoreThanDays each must stay valid that much longer. A
 // certificate's dates are public (anyone who connects sees them), so messages
 // show them; nothing else from the certificate is echoed.
@@ -9,6 +10,12 @@ import type { Rule } from '../config/rules-schema.ts';
 import { finding, type Finding } from './problem.ts';
 
 const DAY_MS = 86_400_000;
+/** a NotBefore this far ahead of our clock is the issuer's clock running
+ * ahead, not a certificate for later: Vault's PKI backdates NotBefore by
+ * only its role's not_before_duration (30 s by default, often 0), so a PKI a
+ * minute ahead would otherwise have every certificate it issues refused, on
+ * every retry, until the last good one expires */
+export const NOT_BEFORE_SKEW_MS = 5 * 60_000;
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
 export type ParsedChain = { ok: true; certs: X509Certificate[] } | { ok: false; text: string };
@@ -41,7 +48,7 @@ export function checkCertificate(value: string, rule: Rule, now: number): Findin
     const which = ordinal(i, chain.certs.length);
     const from = cert.validFromDate.getTime();
     const to = cert.validToDate.getTime();
-    if (now < from) {
+    if (now + NOT_BEFORE_SKEW_MS < from) {
       found.push(finding('format', `${which}is not valid until ${isoDate(from)}`));
     } else if (now > to) {
       found.push(finding('format', `${which}expired on ${isoDate(to)}`));

@@ -290,6 +290,15 @@ t.test('NOTES.txt names the objects the chart made, and what is missing', { skip
   t.notMatch(url, /rollout status/, 'url mode: no Deployment to wait for');
 });
 
+t.test('the PodDisruptionBudget never blocks every eviction: a node drain must be able to move a webhook pod', { skip: missing }, async (t) => {
+  const kinds = (values: unknown) => helmTemplate(values).objects.map((o) => o.kind);
+  t.notOk(kinds({ webhook: { replicas: 1 } }).includes('PodDisruptionBudget'), 'one replica: no PDB (minAvailable 1 of 1 would refuse every eviction)');
+  t.ok(kinds({ webhook: { replicas: 2 } }).includes('PodDisruptionBudget'), 'two replicas: a PDB keeping one');
+  const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE], { webhook: { replicas: 3, podDisruptionBudget: { minAvailable: 3 } } });
+  t.not(r.status, 0, 'minAvailable as large as replicas: refused');
+  t.match(r.stderr, /webhook\.podDisruptionBudget\.minAvailable \(3\) must be less than webhook\.replicas \(3\)/, 'saying which values and why');
+});
+
 t.test('values.schema.json refuses bad values before anything renders', { skip: missing }, async (t) => {
   const bad: Record<string, unknown> = {
     'failurePolicy Sometimes': { webhook: { failurePolicy: 'Sometimes' } },

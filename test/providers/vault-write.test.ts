@@ -88,3 +88,13 @@ t.test('logs name the parameters, never their values', async (t) => {
   t.equal(describeWrite({ common_name: 'erlmcp.example', ttl: '24h' }), 'common_name, ttl');
   t.equal(describeWrite({}), 'no parameters');
 });
+
+t.test("a PKI whose clock runs a little ahead: a certificate not yet valid by the agent's clock is accepted within the skew, not refused on every issue", async (t) => {
+  const from = new X509Certificate(leaf.certPem).validFromDate.getTime();
+  // Vault backdates NotBefore by its role's not_before_duration (30 s by
+  // default, often 0); a PKI clock 2 minutes ahead puts NotBefore in our future
+  const ahead = issuedValue(answer({ certificate: leaf.certPem, private_key: leaf.keyPem, issuing_ca: ca.certPem }), { ...opts, now: from - 2 * 60_000 });
+  t.equal(ahead?.issued?.from, from, 'accepted, timed by its own NotBefore');
+  const farAhead = agentErrorOf(() => issuedValue(answer({ certificate: leaf.certPem, private_key: leaf.keyPem }), { ...opts, now: from - 2 * 3600_000 }));
+  t.match(farAhead.message, /tls\.certificate: is not valid until/, 'a certificate valid only hours from now is still refused');
+});

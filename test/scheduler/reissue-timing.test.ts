@@ -22,7 +22,8 @@ t.test('at 2/3 of the lifetime, jittered earlier by up to 10% of that', async (t
 });
 
 t.test('never in the past; due now when the certificate is over or has no lifetime', async (t) => {
-  t.equal(nextReissueAt(window, 20 * H, () => 0), 20 * H, 'past the planned point: now');
+  t.equal(nextReissueAt(window, 20 * H, () => 0), 20 * H + Math.floor((4 * H * 2) / 3), 'past the planned point (a PKI clock behind ours): 2/3 of what is left, not now, which re-issued in a loop');
+  t.equal(nextReissueAt(window, 20 * H, () => 1), 20 * H + Math.floor(((4 * H * 2) / 3) * (1 - REISSUE_JITTER)), '...jittered like the rest');
   t.equal(nextReissueAt(window, 25 * H, () => 0), 25 * H, 'expired: now');
   t.equal(nextReissueAt({ ...window, until: 0 }, 5, () => 0), 5, 'zero lifetime: now');
   t.equal(nextReissueAt({ ...window, until: -H }, 5, () => 0), 5, 'NotAfter before NotBefore: now');

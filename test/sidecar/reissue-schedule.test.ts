@@ -4,7 +4,7 @@
 // the files keeping the last good certificate; /readyz goes stale only when
 // the certificate has expired without a new one.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +31,11 @@ class IssuingProvider {
   changedCount = 0;
   failWith: AgentError | undefined;
   private readonly now: () => number;
-  constructor(now: () => number) {
+  /** NotBefore..NotAfter of each certificate: 24 h from the moment of issue unless given */
+  private readonly window: (now: number) => { from: number; until: number };
+  constructor(now: () => number, window = (at: number) => ({ from: at, until: at + 24 * H })) {
     this.now = now;
+    this.window = window;
   }
   issues(): boolean {
     return true;
@@ -40,8 +43,7 @@ class IssuingProvider {
   async fetch(): Promise<SecretValue> {
     if (this.failWith) throw this.failWith;
     this.issuedCount++;
-    const from = this.now();
-    return { data: { certificate: `cert-${this.issuedCount}` }, issued: { from, until: from + 24 * H, fraction: 2 / 3, basis: 'certificate' } };
+    return { data: { certificate: `cert-${this.issuedCount}` }, issued: { ...this.window(this.now()), fraction: 2 / 3, basis: 'certificate' } };
   }
   async changed(): Promise<boolean> {
     this.changedCount++;
@@ -53,7 +55,8 @@ class IssuingProvider {
   async close(): Promise<void> {}
 }
 
-t.test('issued again on the certificate clock; poll interval and SIGHUP never issue; failures back off', async (t) => {
+/** the refresh loop over one issued secret `tls` rendered into out/tls.crt, with a recording reload */
+async function startIssuing(t: Test, window?: (now: number) => { from: number; until: number }) {
   const dir = mkdtempSync(join(tmpdir(), 'reissue-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const clock = new ManualClock(T0);
@@ -68,7 +71,7 @@ refresh: { interval: 10s, jitter: 0, backoff: { initial: 10s, max: 80s } }
     dir,
   );
   const templates = await prepareTemplates(config);
-  const provider = new IssuingProvider(() => clock.now());
+  const provider = new IssuingProvider(() => clock.now(), window);
   const providers = new Map<string, Provider>([['pki', provider as unknown as Provider]]);
   const { logger } = memoryLogger('debug');
   const { store } = await runInit({ config, templates, providers, logger, now: () => clock.now() });
@@ -83,10 +86,17 @@ refresh: { interval: 10s, jitter: 0, backoff: { initial: 10s, max: 80s } }
     await clock.advance(ms);
     await loop.idle();
   };
-  const crt = join(dir, 'out/tls.crt');
+  return { clock, provider, loop, health, metrics, notified, advance, crt: join(dir, 'out/tls.crt') };
+}
+
+t.test('issued again on the certificate clock; poll interval and SIGHUP never issue; failures back off', async (t) => {
+  const { clock, provider, loop, health, metrics, notified, advance, crt } = await startIssuing(t);
 
   t.equal(provider.issuedCount, 1, 'init issued one');
   t.same(loop.nextCheck('tls'), { at: T0 + 16 * H, kind: 'leased' }, '2/3 of 24 h (rand 0: no jitter)');
+  rmSync(crt);
+  await advance(11_000);
+  t.equal(readFileSync(crt, 'utf8'), 'cert-1', 'a deleted file is put back within the refresh interval, though no secret is checked on it');
   for (let i = 0; i < 60; i++) await advance(60_000); // an hour of 10 s poll intervals
   loop.recheck(); // SIGHUP
   await advance(1000);
@@ -127,4 +137,14 @@ refresh: { interval: 10s, jitter: 0, backoff: { initial: 10s, max: 80s } }
   t.equal(provider.issuedCount, 3, 'issued once the PKI is back');
   t.equal(readFileSync(crt, 'utf8'), 'cert-3');
   t.same(health.readiness().stale, []);
+});
+
+t.test("a PKI whose clock is behind (or that back-dates NotBefore far): each new certificate is not issued again at once, in a loop", async (t) => {
+  // NotBefore 20 h before our now, NotAfter 4 h after it: 2/3 of the
+  // lifetime is already past when the certificate arrives
+  const { provider, advance } = await startIssuing(t, (now) => ({ from: now - 20 * H, until: now + 4 * H }));
+  for (let i = 0; i < 60; i++) await advance(60_000);
+  t.equal(provider.issuedCount, 1, `an hour later, still the one certificate of init (issued ${provider.issuedCount})`);
+  for (let i = 0; i < 120; i++) await advance(60_000);
+  t.equal(provider.issuedCount, 2, 'issued again once, before the certificate runs out (at 2/3 of what was left)');
 });

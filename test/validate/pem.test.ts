@@ -3,6 +3,7 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { validateSecret } from '../../agent/validate/index.ts';
 import type { ValidationContext } from '../../agent/validate/index.ts';
 import type { Rule } from '../../agent/config/rules-schema.ts';
+import { NOT_BEFORE_SKEW_MS } from '../../agent/validate/pem-certificate.ts';
 import { ecKeyPair, makeCertificate } from '../helpers/openssl-certs.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 
@@ -144,4 +145,10 @@ t.test('a secret with a certificate and a key, everything wrong at once, leaks n
   const problems = validateSecret('tls', rules, data, ctx);
   t.same(problems.map((p) => p.rule), ['expiresInMoreThanDays', 'matchesCertificate']);
   assertNoLeak(t, problems.map((p) => p.message), [...pemBody(other.certPem), ...pemBody(leaf.keyPem)]);
+});
+
+t.test("a NotBefore a few minutes ahead is the issuer's clock, not a certificate for later", async (t) => {
+  const from = leafX509.validFromDate.getTime();
+  t.same(run({ format: 'pem-certificate' }, leaf.certPem, from - NOT_BEFORE_SKEW_MS), [], 'at the skew allowed: valid');
+  t.same(run({ format: 'pem-certificate' }, leaf.certPem, from - NOT_BEFORE_SKEW_MS - 1000), [`format | tls.v: is not valid until ${iso(leafX509.validFromDate)}`], 'beyond it: refused');
 });
