@@ -61,7 +61,9 @@ t.test('version and reissueFraction only where they mean something', async (t) =
   t.match(problemsOf(configWith({ write: { common_name: 'x' }, version: 2 })), [/secrets\.tls\.version: a written secret is issued anew, it has no versions/]);
   t.match(problemsOf(configWith({ reissueFraction: 0.5 })), [/secrets\.tls\.reissueFraction: only for a secret with write:/]);
   t.match(problemsOf(configWith({ write: {}, reissueFraction: 1 })), [/secrets\.tls\.reissueFraction: less than 1/]);
-  t.match(problemsOf(configWith({ write: {}, reissueFraction: 0 })), [/secrets\.tls\.reissueFraction: greater than 0/]);
+  t.match(problemsOf(configWith({ write: {}, reissueFraction: 0 })), [/secrets\.tls\.reissueFraction: at least 0\.1/]);
+  t.match(problemsOf(configWith({ write: {}, reissueFraction: 0.001 })), [/secrets\.tls\.reissueFraction: at least 0\.1 \(each re-issue is a new certificate in the PKI\)/]);
+  t.equal(parseConfigText(configWith({ write: {}, reissueFraction: 0.1 }), 'agent.yaml', '/etc/erlmcp').secrets.tls!.spec['reissueFraction'], 0.1, '0.1 is allowed');
   t.match(problemsOf(configWith({ wirte: {} })), [/secrets\.tls\.wirte: unknown key; did you mean write\?/]);
 });
 

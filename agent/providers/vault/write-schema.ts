@@ -54,7 +54,9 @@ export const writeMapSchema = z.record(z.string(), writeValue).check(
   }),
 );
 
-/** the fraction of an issued certificate's lifetime after which it is issued again */
-export const reissueFractionSchema = z.number().check(z.gt(0, 'greater than 0'), z.lt(1, 'less than 1'));
+/** the fraction of an issued certificate's lifetime after which it is issued
+ * again: at least 0.1, since each issue is a new certificate in the PKI's
+ * store (0.001 of a day's certificate would issue about every minute) */
+export const reissueFractionSchema = z.number().check(z.gte(0.1, 'at least 0.1 (each re-issue is a new certificate in the PKI)'), z.lt(1, 'less than 1'));
 
 export type WriteMap = z.infer<typeof writeMapSchema>;
