@@ -7,7 +7,8 @@
 //    upgrade` keeps the generated CA and certificate (the chart's `lookup`
 //    against a real API server); `helm uninstall` leaves no webhook
 //    configuration behind, which with failurePolicy Fail would refuse every
-//    labelled pod.
+//    labelled pod. With cert-manager: its Issuers and Certificates accepted
+//    by cert-manager's own CRD schemas.
 // 2. url mode: the webhook outside the cluster (the built bundle on
 //    127.0.0.1, started from the webhook.yaml the chart put in its
 //    ConfigMap): pods get the images the values name, the release's own
@@ -16,7 +17,7 @@
 import t, { type Test } from 'tap';
 import { X509Certificate } from 'node:crypto';
 import { CHART, helm, helmPath, INSTALL_HELM } from '../helpers/helm.ts';
-import { freePort, startKubeCluster, waitFor, type KubeCluster } from '../helpers/kube-cluster.ts';
+import { certManagerCrds, freePort, startKubeCluster, waitFor, type KubeCluster } from '../helpers/kube-cluster.ts';
 import { containerNames, injectPod, makeWebhookCerts, startLocalWebhook, type Container, type PodJson } from '../helpers/kube-webhook.ts';
 import { missingTool } from '../helpers/require-tool.ts';
 
@@ -46,7 +47,7 @@ function helmOk(args: string[]): { stdout: string; stderr: string } {
 
 interface Obj {
   kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   [k: string]: unknown;
 }
 interface Mwc extends Obj {
@@ -145,6 +146,24 @@ await t.test('in-cluster mode: helm install, upgrade and uninstall against the r
     const pod = await create(injectPod('after-uninstall', 'apps', base));
     t.same(containerNames(pod), { init: [], app: ['erlmcp'] }, 'a labelled pod is admitted again, unmutated');
   });
+});
+
+await t.test("cert-manager mode: the chart's Issuers and Certificates accepted by cert-manager's own CRD schemas", async (t) => {
+  // the CRDs only: the API server checks every field against their schemas; no
+  // cert-manager controller runs, so nothing gets issued
+  for (const crd of certManagerCrds()) await k.kubectlOk(['apply', '--server-side', '-f', crd]);
+  await k.kubectlOk(['wait', '--for=condition=Established', '--timeout=60s', 'crd/issuers.cert-manager.io', 'crd/certificates.cert-manager.io']);
+  helmOk(['install', RELEASE, CHART, '--set', 'certificates.certManager.enabled=true']);
+  const issuers = (await k.getJson<{ items: Obj[] }>(['issuers.cert-manager.io', '-n', NS, '-l', INSTANCE])).items;
+  const certs = (await k.getJson<{ items: Obj[] }>(['certificates.cert-manager.io', '-n', NS, '-l', INSTANCE])).items;
+  t.same(kindsOf(issuers), [`Issuer/${WEBHOOK}-ca`, `Issuer/${WEBHOOK}-selfsigned`], 'the self-signed root and the CA Issuer');
+  t.same(kindsOf(certs), [`Certificate/${WEBHOOK}`, `Certificate/${WEBHOOK}-ca`], 'the CA and serving Certificates');
+  t.notOk(kindsOf(await released(k)).some((o) => o.startsWith('Secret/')), 'no Secret from the chart: cert-manager writes it');
+  const [mwc] = await mwcs();
+  t.equal(mwc?.metadata.annotations?.['cert-manager.io/inject-ca-from'], `${NS}/${WEBHOOK}`, "the CA injector is told the serving Certificate's name");
+  t.equal(mwc?.webhooks[0]!.clientConfig.caBundle, undefined, 'caBundle left to the injector');
+  helmOk(['uninstall', RELEASE]);
+  t.same(await mwcs(), [], 'uninstalled: no MutatingWebhookConfiguration');
 });
 
 await t.test('url mode: the webhook outside the cluster, started from the chart\'s ConfigMap', async (t) => {
