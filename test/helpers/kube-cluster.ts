@@ -145,6 +145,10 @@ export async function startKubeCluster(t: Test): Promise<KubeCluster> {
       '--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,PodSecurity,ResourceQuota,MutatingAdmissionWebhook,ValidatingAdmissionWebhook',
       // the built-in endpoint reconciler would publish 127.0.0.1, which Endpoints refuse
       '--endpoint-reconciler-type=none',
+      // a webhook behind a Service is called at its endpoints' addresses, not
+      // its ClusterIP: there is no kube-proxy here, and a ClusterIP dial would
+      // leave the machine by its default route
+      '--enable-aggregator-routing=true',
       '--enable-priority-and-fairness=false',
       '--profiling=false',
     ]),

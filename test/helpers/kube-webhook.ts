@@ -6,6 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
@@ -29,6 +30,8 @@ export interface LocalWebhook {
   reissue(): void;
   /** the certificate's SHA-256 fingerprint as the webhook logs it */
   fingerprint(): string;
+  /** the admissions it answered so far, by decision (its GET /metrics) */
+  admissions(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -38,29 +41,70 @@ export function exampleWebhookConfigText(): string {
   return cm.data['webhook.yaml']!;
 }
 
-export async function startLocalWebhook(t: Test, configText = exampleWebhookConfigText(), extraArgs: string[] = []): Promise<LocalWebhook> {
+/** a serving certificate for 127.0.0.1 from examples/kubernetes/gen-certs.sh, in a directory removed at teardown */
+export interface WebhookCerts {
+  dir: string;
+  caPem: string;
+  /** a new serving certificate from the same CA, as `gen-certs.sh` with KEEP_CA=1 makes it */
+  reissue(): void;
+}
+
+export function makeWebhookCerts(t: Test): WebhookCerts {
   const dir = mkdtempSync(path.join(tmpdir(), 'erlmcp-kube-webhook-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const gen = (keepCa: boolean): void => {
     execFileSync('bash', [GEN_CERTS], { env: { ...process.env, OUT_DIR: dir, EXTRA_SANS: 'IP:127.0.0.1', KEEP_CA: keepCa ? '1' : '0', DAYS: '2' }, stdio: ['ignore', 'ignore', 'pipe'] });
   };
   gen(false);
+  return { dir, caPem: readFileSync(path.join(dir, 'ca.crt'), 'utf8'), reissue: () => gen(true) };
+}
+
+export interface LocalWebhookOptions {
+  /** certificates made beforehand (their CA is needed before the webhook starts, e.g. for `helm install`) */
+  certs?: WebhookCerts;
+  /** a port chosen beforehand (the URL registered before the webhook starts); else any free one */
+  port?: number;
+}
+
+export async function startLocalWebhook(t: Test, configText = exampleWebhookConfigText(), extraArgs: string[] = [], opts: LocalWebhookOptions = {}): Promise<LocalWebhook> {
+  const certs = opts.certs ?? makeWebhookCerts(t);
+  const { dir } = certs;
   writeFileSync(path.join(dir, 'webhook.yaml'), configText);
-  const proc = startAgent(t, ['webhook', '--tls-cert', path.join(dir, 'tls.crt'), '--tls-key', path.join(dir, 'tls.key'), '--config', path.join(dir, 'webhook.yaml'), '--listen', '127.0.0.1:0', '--log-format', 'json', ...extraArgs], { program: BUNDLE });
+  const proc = startAgent(t, ['webhook', '--tls-cert', path.join(dir, 'tls.crt'), '--tls-key', path.join(dir, 'tls.key'), '--config', path.join(dir, 'webhook.yaml'), '--listen', `127.0.0.1:${opts.port ?? 0}`, '--log-format', 'json', ...extraArgs], { program: BUNDLE });
   const listening = await proc.waitForLog((l) => l.msg === 'webhook listening', 'the webhook to listen', 30_000);
   const port = (listening.address as { port: number }).port;
   return {
     url: `https://127.0.0.1:${port}/mutate`,
     port,
-    caPem: readFileSync(path.join(dir, 'ca.crt'), 'utf8'),
+    caPem: certs.caPem,
     proc,
-    reissue: () => gen(true),
+    reissue: certs.reissue,
     fingerprint: () => execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', path.join(dir, 'tls.crt')], { encoding: 'utf8' }).replace(/^.*=/, '').trim(),
+    admissions: async () => admissionCounts(await getMetrics(port, certs.caPem)),
     stop: async () => {
       if (proc.proc.exitCode === null && proc.proc.signalCode === null) proc.proc.kill('SIGTERM');
       await proc.exited;
     },
   };
+}
+
+function getMetrics(port: number, caPem: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/metrics', ca: caPem, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.once('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`GET /metrics answered ${res.statusCode}`))));
+    });
+    req.once('timeout', () => req.destroy(new Error('GET /metrics timed out')));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+function admissionCounts(metrics: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of metrics.matchAll(/^erlmcp_secrets_webhook_admissions_total\{decision="([a-z-]+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  return out;
 }
 
 type Json = Record<string, unknown>;
