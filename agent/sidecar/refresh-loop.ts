@@ -59,7 +59,12 @@ export class RefreshLoop {
     const call = <T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> => withCallSignal(stopping, fn);
     this.templates = [...deps.templates];
     this.scheduler = new Scheduler(deps.clock, (e) => this.d.logger.error({ err: asAgentError(e, 'refresh check').message }, 'refresh check crashed'));
-    this.scheduler.onDue((checks) => this.runChecks(checks));
+    // each check on its own (a secret never waits for others due with it);
+    // then the files, once per group that fell due together: a cheap stat each
+    this.scheduler.onEach(
+      (c) => this.track(this.check(c)),
+      () => void this.checkOutputs(),
+    );
     const wait = deps.config.refresh.wait;
     this.batcher = new ChangeBatcher(deps.clock, { minMs: wait.min, ...(wait.max !== undefined ? { maxMs: wait.max } : {}) }, (names) => this.applyChanges(names), (e) =>
       this.d.logger.error({ err: asAgentError(e, 're-render').message }, 're-render crashed; files keep their last good content'),
@@ -154,7 +159,7 @@ export class RefreshLoop {
     this.stopping.abort(new AgentError('unavailable', 'the agent is stopping'));
     this.scheduler.stop();
     this.batcher.dispose();
-    this.checks.unwatchAll();
+    this.checks.stop();
     // a write in flight finishes; checks in flight end at the abort above
     await Promise.allSettled([...this.inFlight]);
     await this.batcher.idle();
@@ -176,16 +181,6 @@ export class RefreshLoop {
     if (this.stopping.signal.aborted) return;
     const fresh = await reloadTemplateSource(sourcePath, { config: this.d.config, logger: this.d.logger, templates: this.templates });
     if (fresh) await this.files.update(fresh, [], { template: sourcePath });
-  }
-
-  private async runChecks(checks: DueCheck[]): Promise<void> {
-    const run = Promise.all(checks.map((c) => this.check(c))).then(() => {
-      // then the files, on the same cycle: a cheap stat each. Not part of this
-      // cycle's promise: the scheduler holds a name's next check until its
-      // cycle has settled, and file I/O must not shift when secrets are checked
-      void this.checkOutputs();
-    });
-    await this.track(run);
   }
 
   private check(due: DueCheck): Promise<void> {
