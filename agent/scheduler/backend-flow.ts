@@ -13,8 +13,11 @@
 // about two calls of each agent. When a call fails without an answer
 // (refused, reset, timed out) the backend counts as down: checks are parked
 // while anything is in flight. One parked check at a time is sent
-// as a probe when nothing is in flight, at a backoff whose first step is full
-// jitter (a fleet that lost its server together does not probe together).
+// as a probe when nothing is in flight: after a call that failed fast
+// (refused, 5xx), at a backoff whose first step is full jitter (a fleet that
+// lost its server together does not probe together); after a call that hung
+// until its timeout, at once, so that one call is always waiting on a hung
+// server and its first answer after it resumes brings the agent back.
 // The first call that is answered again ends it: `recovered(true)` asks the
 // owner to retry what was parked or failing, promptly (the owner spreads
 // them). A throttled answer (429) shows the server is there but must not
@@ -68,6 +71,7 @@ export class BackendFlow {
   private parkedAny = false;
   private probes = 0;
   private probeTimer: TimerHandle | undefined;
+  private stopped = false;
 
   constructor(clock: Clock, rand: Rand, opts: BackendFlowOptions, hooks: BackendFlowHooks) {
     if (!(opts.maxInFlight >= 1)) throw new RangeError(`maxInFlight must be at least 1 (got ${opts.maxInFlight})`);
@@ -91,6 +95,7 @@ export class BackendFlow {
    * (the backend does not answer and a call is already out) */
   async acquire(): Promise<FlowTicket | undefined> {
     for (;;) {
+      if (this.stopped) return undefined;
       const limit = this.down ? 1 : this.stalled() ? Math.min(STALLED_IN_FLIGHT, this.o.maxInFlight) : this.o.maxInFlight;
       if (this.inFlight.size < limit) return this.issue(); // when down: the probe
       if (limit < this.o.maxInFlight) {
@@ -101,8 +106,10 @@ export class BackendFlow {
     }
   }
 
-  /** stop the probe timer (the owner is stopping) */
+  /** stop the probe timer; checks waiting for a slot, and later ones, get
+   * none (the owner is stopping) */
   stop(): void {
+    this.stopped = true;
     if (this.probeTimer) this.clock.clearTimeout(this.probeTimer);
     this.probeTimer = undefined;
     for (const wake of this.waiting.splice(0)) wake();
@@ -120,15 +127,16 @@ export class BackendFlow {
       release: (outcome) => {
         if (released) return;
         released = true;
+        const hung = this.clock.now() - (this.inFlight.get(ticket) ?? Infinity) >= this.o.stallMs;
         this.inFlight.delete(ticket);
-        this.settle(outcome);
+        this.settle(outcome, hung);
       },
     };
     this.inFlight.set(ticket, this.clock.now());
     return ticket;
   }
 
-  private settle(outcome: CallOutcome): void {
+  private settle(outcome: CallOutcome, hung: boolean): void {
     if (outcome === 'unreachable') {
       this.down = true;
     } else {
@@ -140,14 +148,16 @@ export class BackendFlow {
       this.probeTimer = undefined;
       if (wasOut) this.hooks.recovered(outcome === 'answered');
     }
-    if (this.down && this.inFlight.size === 0) this.armProbe();
+    if (this.down && this.inFlight.size === 0) this.armProbe(outcome === 'unreachable' && hung);
     // waiters re-decide: go, wait again, or park
     for (const wake of this.waiting.splice(0)) wake();
   }
 
-  private armProbe(): void {
+  /** afterHang: the last call waited out its timeout: a waiting call costs
+   * the server nothing, so the next one goes at once */
+  private armProbe(afterHang: boolean): void {
     if (this.probeTimer) return;
-    const delay = retryDelay(this.probes++, this.o.probeBackoff.initial, this.o.probeBackoff.max, this.rand);
+    const delay = afterHang ? 0 : retryDelay(this.probes++, this.o.probeBackoff.initial, this.o.probeBackoff.max, this.rand);
     this.probeTimer = this.clock.setTimeout(() => {
       this.probeTimer = undefined;
       if (this.down && this.inFlight.size === 0) this.hooks.probe();

@@ -215,6 +215,7 @@ export class SecretChecks {
    * (recovered) or to be probed. The fallback timer, at the backoff ceiling,
    * is there so that nothing can leave a secret parked for good. */
   private park(secret: SecretConfig, kind: CheckKind, st: SecretState): void {
+    if (this.d.stopping.aborted) return;
     st.parkedAt ??= this.d.clock.now();
     this.d.logger.debug({ secret: secret.name, provider: secret.provider }, 'backend not answering: check parked until it answers');
     this.d.scheduler.schedule(secret.name, this.d.clock.now() + this.d.config.refresh.backoff.max, kind);
@@ -236,7 +237,9 @@ export class SecretChecks {
 
   /** the backend answers again: what was parked or failing is retried,
    * spread over recoverySpreadMs (prompt), or back on its own schedule when
-   * the answer was a throttle */
+   * the answer was a throttle. A check parked for less than that (a call
+   * that was slow for a second or two on a busy node) is spread over the time
+   * it waited instead: it comes back about when it was due, not seconds late */
   private recovered(provider: string, prompt: boolean): void {
     const now = this.d.clock.now();
     const retried: string[] = [];
@@ -247,7 +250,8 @@ export class SecretChecks {
       const kind = this.kindOf(name);
       if (prompt) {
         st.recoveryRetried = true;
-        this.d.scheduler.schedule(name, now + Math.round(this.d.rand() * recoverySpreadMs(this.intervalOf(secret))), kind);
+        const window = Math.min(recoverySpreadMs(this.intervalOf(secret)), st.parkedAt === undefined ? Infinity : now - st.parkedAt);
+        this.d.scheduler.schedule(name, now + Math.round(this.d.rand() * window), kind);
         retried.push(name);
       } else if (st.parkedAt !== undefined) {
         if (kind === 'static') this.planNext(secret);

@@ -46,6 +46,8 @@ export interface Bao {
   stop(): Promise<void>;
   /** start it again on the same port (non-dev: comes up sealed) */
   start(): Promise<void>;
+  /** send the server process a signal (SIGSTOP / SIGCONT: a server that hangs, then answers) */
+  signal(signal: NodeJS.Signals): void;
   /** non-dev only: seal with the root token, unseal with the key */
   seal(): Promise<void>;
   unseal(): Promise<void>;
@@ -217,20 +219,28 @@ async function launch(t: Test, dir: string, spec: ServerSpec): Promise<Bao> {
     cli,
     stop,
     start,
+    signal: (sig) => void proc?.kill(sig),
     seal,
     unseal,
   };
 }
 
-/** an in-memory, unsealed dev server with KV v2 at secret/ and the given root token */
-export async function startDevBao(t: Test, opts: { rootToken?: string } = {}): Promise<Bao> {
+/** an in-memory, unsealed dev server with KV v2 at secret/ and the given root
+ * token; `config`: HCL added to the dev server's (OpenBao 2 takes audit
+ * devices only from its config, not over the API) */
+export async function startDevBao(t: Test, opts: { rootToken?: string; config?: string } = {}): Promise<Bao> {
   const dir = mkdtempSync(join(tmpdir(), 'openbao-dev-'));
   const rootToken = opts.rootToken ?? 'root-dev-token';
+  const configArgs: string[] = [];
+  if (opts.config !== undefined) {
+    writeFileSync(join(dir, 'extra.hcl'), opts.config);
+    configArgs.push(`-config=${join(dir, 'extra.hcl')}`);
+  }
   return launch(t, dir, {
     dev: true,
     tls: undefined,
     rootToken,
-    args: (port) => ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`, '-log-level=warn'],
+    args: (port) => ['server', '-dev', `-dev-root-token-id=${rootToken}`, `-dev-listen-address=127.0.0.1:${port}`, '-log-level=warn', ...configArgs],
   });
 }
 

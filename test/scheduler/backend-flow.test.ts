@@ -79,6 +79,20 @@ t.test('no answer at all: one probe at a time, the first after a full-jitter wai
   t.equal(clock.pendingTimers, 0, 'no probe timer left once it answers');
 });
 
+t.test('a probe that hung until its timeout is followed by the next at once: one call always waits on a hung server', async (t) => {
+  const clock = new ManualClock(0);
+  const { f, events } = flow(clock, 4);
+  const probe = (await f.acquire())!;
+  await clock.advance(30_000);
+  probe.release('unreachable'); // its 30 s timeout
+  await clock.advance(0);
+  t.same(events, ['probe@30000'], 'no backoff after a hang');
+  const next = (await f.acquire())!;
+  await clock.advance(5_000);
+  next.release('answered'); // the server resumed and answered the call it held
+  t.same(events, ['probe@30000', 'recovered(true)@35000']);
+});
+
 t.test('a throttled answer ends the outage without a burst: recovered(false)', async (t) => {
   const clock = new ManualClock(0);
   const { f, events } = flow(clock);
@@ -98,5 +112,6 @@ t.test('answers while healthy do not call recovered; stop() clears the probe tim
   t.equal(clock.pendingTimers, 1);
   f.stop();
   t.equal(clock.pendingTimers, 0);
+  t.equal(await f.acquire(), undefined, 'a stopped flow sends nothing');
   t.throws(() => new BackendFlow(clock, Math.random, { maxInFlight: 0, stallMs: 1, probeBackoff: BACKOFF }, { probe() {}, recovered() {} }), RangeError);
 });
