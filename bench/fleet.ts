@@ -7,9 +7,12 @@
 //   node bench/fleet.ts [--agents 50] [--interval 10] [--steady 40] [--outage 30]
 //                       [--after 30] [--quota 40] [--busy 2] [--peers auto|none] [--json file]
 //
-// Every request reaches the server through a counting proxy in this process
-// (a request is counted when the server answers it, so calls a stopped server
-// held count at the moment it took them up, and a 429 counts as an attempt).
+// Every request reaches the server through a counting proxy in this process,
+// which notes when each was sent and when the server answered it (a 429
+// counts as an attempt). The steady spread counts requests by when they were
+// sent (the fleet's schedule, not the loaded server's hiccups); the peak after
+// an outage by when the server answered them (the calls a stopped server held
+// land at the moment it takes them up).
 //
 //   steady         requests/s over --steady s, and the busiest second / mean;
 //                  with --busy processes spinning, the p99 gap between two
@@ -256,10 +259,12 @@ async function status(url: string): Promise<number> {
   }
 }
 
-/** requests per second in [from, to): per-second counts */
-function perSecond(log: Answered[], from: number, to: number): number[] {
+/** requests per second in [from, to): per-second counts, by when the agents
+ * sent them ('sentAt': the fleet's schedule) or when the server answered them
+ * ('at': the server's load, calls a stopped server held included) */
+function perSecond(log: Answered[], from: number, to: number, by: 'sentAt' | 'at'): number[] {
   const buckets = new Array<number>(Math.max(1, Math.floor((to - from) / 1000))).fill(0);
-  for (const r of log) if (r.at >= from && r.at < from + buckets.length * 1000 && isSecretRead(r.path)) buckets[Math.floor((r.at - from) / 1000)]!++;
+  for (const r of log) if (r[by] >= from && r[by] < from + buckets.length * 1000 && isSecretRead(r.path)) buckets[Math.floor((r[by] - from) / 1000)]!++;
   return buckets;
 }
 
@@ -314,16 +319,22 @@ async function timeUntil200(urls: string[], since: number, timeoutMs: number): P
   const until = Date.now() + timeoutMs;
   let notReady = 0;
   let noAnswer = 0;
+  // when the poll that found the last one ready was sent: how long the bench
+  // took to get its answers from 50 busy processes is not the agents' delay
+  let readyAt = since;
   while (pending.size > 0 && Date.now() < until) {
+    const askedAt = Date.now();
     const codes = await Promise.all([...pending].map(async (u) => [u, await status(u)] as const));
     for (const [u, c] of codes) {
-      if (c === 200) pending.delete(u);
-      else if (c === 0) noAnswer++;
+      if (c === 200) {
+        pending.delete(u);
+        readyAt = Math.max(readyAt, askedAt);
+      } else if (c === 0) noAnswer++;
       else notReady++;
     }
     if (pending.size > 0) await sleep(100);
   }
-  return { seconds: pending.size === 0 ? (Date.now() - since) / 1000 : undefined, notReady, noAnswer };
+  return { seconds: pending.size === 0 ? (readyAt - since) / 1000 : undefined, notReady, noAnswer };
 }
 
 /** samples every url every 2 s while `running()`: how many answers were 503 */
@@ -372,7 +383,7 @@ async function measure(subject: Subject, o: Options): Promise<Figures> {
     await sleep(o.steadyS * 1000);
     const s1 = Date.now();
     const load = loadavg()[0]!;
-    const steady = perSecond(proxy.log, s0, s1);
+    const steady = perSecond(proxy.log, s0, s1, 'sentAt');
     const steadyRate = steady.reduce((x, y) => x + y, 0) / steady.length;
     const spread = Math.max(...steady) / steadyRate;
     const p99 = p99Gap(proxy.log, s0, s1) / (o.intervalS * 1000);
@@ -392,7 +403,7 @@ async function measure(subject: Subject, o: Options): Promise<Figures> {
       ? await Promise.all([timeUntil200(readyUrls, resumedAt, o.afterS * 1000), timeUntil200(readyUrls.map((u) => `${u}?fresh`), resumedAt, o.afterS * 1000)])
       : [undefined, undefined];
     await sleep(Math.max(0, resumedAt + o.afterS * 1000 - Date.now()));
-    const after = perSecond(proxy.log, resumedAt, resumedAt + o.afterS * 1000);
+    const after = perSecond(proxy.log, resumedAt, resumedAt + o.afterS * 1000, 'at');
     const outagePeakRatio = Math.max(...after) / steadyRate;
 
     // a rate-limit quota at half the steady rate
@@ -402,7 +413,7 @@ async function measure(subject: Subject, o: Options): Promise<Figures> {
     await sleep(o.intervalS * 1000); // let the first throttled round pass
     const q0 = Date.now();
     await sleep(o.quotaS * 1000);
-    const quota = perSecond(proxy.log, q0, Date.now());
+    const quota = perSecond(proxy.log, q0, Date.now(), 'sentAt');
     const quotaRate = quota.reduce((x, y) => x + y, 0) / quota.length;
     await bao.ok('DELETE', 'sys/quotas/rate-limit/fleet');
     const throttled = proxy.log.filter((r) => r.at >= q0 && r.status === 429).length;

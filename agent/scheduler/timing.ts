@@ -138,11 +138,12 @@ export function nextStaticSlot(slotAt: number, now: number, intervalMs: number, 
 }
 
 /** checks that failed or were parked while a backend did not answer are retried,
- * once it answers again, spread over this window: half the interval, within
- * 1-30 s. Prompt enough that values are fresh again within seconds; wide
- * enough that a fleet's retries add at most about twice its steady rate. */
+ * once it answers again, spread over this window: one interval, within 1-30 s.
+ * Prompt enough that values are fresh again within an interval; wide enough
+ * that a fleet's retries add about its steady rate on top of the calls the
+ * server held, which it answers all at once when it resumes. */
 export function recoverySpreadMs(intervalMs: number): number {
-  return Math.min(30_000, Math.max(1_000, Math.round(intervalMs / 2)));
+  return Math.min(30_000, Math.max(1_000, Math.round(intervalMs)));
 }
 
 /** "decorrelated jitter" (AWS architecture blog): next = min(max, rand in
