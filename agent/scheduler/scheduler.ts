@@ -16,6 +16,9 @@
 //   time (timing.ts pacedAt). This is the one floor under every refetch,
 //   renewal, re-login and poll, so no caller (nor any number a backend sent)
 //   can make the agent hammer a backend.
+// - onEach (the sidecar's way): each due check runs on its own and frees its
+//   name when it ends, so a check never waits for others due with it (one
+//   slow secret, or many due together, cannot stretch another's schedule).
 // The callback decides the next time (see timing.ts) and calls schedule again;
 // apart from that floor the Scheduler holds no policy.
 
@@ -32,6 +35,7 @@ export interface DueCheck {
 }
 
 export type DueCallback = (checks: DueCheck[]) => void | Promise<void>;
+export type EachCallback = (check: DueCheck) => Promise<void>;
 
 interface Entry {
   kind: CheckKind;
@@ -51,6 +55,7 @@ export class Scheduler {
    * start are one step of backoff, not fifty */
   private readonly pending = new Map<string, number>();
   private callback: DueCallback | undefined;
+  private each: { run: EachCallback; afterCycle: (() => void) | undefined } | undefined;
   private flushTimer: TimerHandle | undefined;
   private readonly onError: (e: unknown) => void;
   private stopped = false;
@@ -60,8 +65,15 @@ export class Scheduler {
     this.onError = onError;
   }
 
+  /** one call per cycle with every name due in it; a name is free again when the whole cycle has settled */
   onDue(cb: DueCallback): void {
     this.callback = cb;
+  }
+
+  /** one call per due check; its name is free again as soon as its own check
+   * settles. afterCycle runs once all checks that fell due together settled. */
+  onEach(run: EachCallback, afterCycle?: () => void): void {
+    this.each = { run, afterCycle };
   }
 
   /** plan `name` at `at` (epoch ms), or later when that is too soon after its last check */
@@ -139,8 +151,7 @@ export class Scheduler {
   }
 
   private async flush(): Promise<void> {
-    const cb = this.callback;
-    if (!cb || this.stopped) return;
+    if ((!this.callback && !this.each) || this.stopped) return;
     const ready = [...this.due.values()].filter((c) => !this.inFlight.has(c.name));
     if (ready.length === 0) return;
     const startedAt = this.clock.now();
@@ -150,17 +161,38 @@ export class Scheduler {
       this.pace.set(c.name, { lastStartAt: startedAt, tooSoon: this.pending.get(c.name) ?? 0 });
       this.pending.delete(c.name);
     }
+    if (this.each) {
+      const { run, afterCycle } = this.each;
+      await Promise.all(ready.map((c) => this.runOne(run, c)));
+      if (!this.stopped) afterCycle?.();
+      return;
+    }
     try {
-      await cb(ready);
+      await this.callback!(ready);
     } catch (e) {
       this.onError(e);
     } finally {
       for (const c of ready) this.inFlight.delete(c.name);
-      // names that fell due meanwhile were held back: deliver them now
-      if (this.due.size > 0 && !this.stopped) this.flushTimer ??= this.clock.setTimeout(() => {
-        this.flushTimer = undefined;
-        void this.flush();
-      }, 0);
+      this.releaseHeld();
     }
+  }
+
+  private async runOne(run: EachCallback, c: DueCheck): Promise<void> {
+    try {
+      await run(c);
+    } catch (e) {
+      this.onError(e);
+    } finally {
+      this.inFlight.delete(c.name);
+      if (this.due.has(c.name)) this.releaseHeld();
+    }
+  }
+
+  /** names that fell due while their check ran were held back: deliver them now */
+  private releaseHeld(): void {
+    if (this.due.size > 0 && !this.stopped) this.flushTimer ??= this.clock.setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, 0);
   }
 }

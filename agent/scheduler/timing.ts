@@ -5,7 +5,9 @@
 //   nextStaticCheck(lastCheckAt, intervalMs, jitter, rand)     -> epoch ms
 //   nextLeaseAction(lease, now, opts)                           -> renew | refetch, at
 //   nextTokenAction(token, now, opts)                           -> renew-self | relogin | none, at
+//   nextStaticSlot(slotAt, now, intervalMs, jitter, rand)       -> epoch ms, on the secret's own phase
 //   nextBackoff(attempt, initialMs, maxMs, rand)                -> ms (exponential, jittered)
+//   retryDelay(attempt, initialMs, maxMs, rand)                 -> ms (full jitter first, then nextBackoff)
 //   nextDecorrelatedBackoff(previousMs, initialMs, maxMs, rand) -> ms
 //   pacedAt(requestedAt, now, pace)                            -> epoch ms, the floor applied
 //
@@ -104,6 +106,44 @@ export function nextBackoff(attempt: number, initialMs: number, maxMs: number, r
   const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, Math.min(attempt, 52)));
   const floor = Math.min(initialMs, ceiling);
   return Math.round(between(floor, ceiling, rand));
+}
+
+/** a retry after a failure: the first waits a uniform draw in [0, initial]
+ * ("full jitter": agents that failed together, after an outage or a 429, do
+ * not come back together); later ones back off as nextBackoff */
+export function retryDelay(attempt: number, initialMs: number, maxMs: number, rand: Rand): number {
+  if (attempt <= 0) return Math.round(between(0, Math.min(initialMs, maxMs), rand));
+  return nextBackoff(attempt, initialMs, maxMs, rand);
+}
+
+/** a static secret's first check after start: a phase drawn once, uniform over
+ * one interval (half to one and a half intervals from now: none right after
+ * the init that just read it), so that one agent's secrets, and a fleet's
+ * agents started together, are checked spread over the interval, not in one
+ * burst */
+export function firstStaticSlot(now: number, intervalMs: number, rand: Rand): number {
+  return now + Math.round(intervalMs * between(0.5, 1.5, rand));
+}
+
+/** the regular check after the one planned at `slotAt`: one interval on, spread
+ * by ±jitter, then moved by whole intervals until it lies at or after
+ * `notBefore` (default: half an interval from now). Counting from the planned
+ * time, not from when a check ended, keeps the schedule under load (a late
+ * or slow check does not push later ones), and a retry, a push or a recovery
+ * in between does not move a secret off its phase. */
+export function nextStaticSlot(slotAt: number, now: number, intervalMs: number, jitter: number, rand: Rand, notBefore = now + intervalMs / 2): number {
+  let at = nextStaticCheck(slotAt, intervalMs, jitter, rand);
+  if (!(at >= notBefore)) at += Math.ceil((notBefore - at) / intervalMs) * intervalMs;
+  return Number.isFinite(at) ? at : now + intervalMs;
+}
+
+/** checks that failed or were parked while a backend did not answer are retried,
+ * once it answers again, spread over this window: one interval, within 1-30 s.
+ * Prompt enough that values are fresh again within an interval; wide enough
+ * that a fleet's retries add about its steady rate on top of the calls the
+ * server held, which it answers all at once when it resumes. */
+export function recoverySpreadMs(intervalMs: number): number {
+  return Math.min(30_000, Math.max(1_000, Math.round(intervalMs)));
 }
 
 /** "decorrelated jitter" (AWS architecture blog): next = min(max, rand in

@@ -1,13 +1,21 @@
-// What /readyz reports: has the first render happened, and is every secret
-// still within its TTL since its last successful refresh. The sidecar marks
+// What /readyz reports: has the first render happened, is every file written,
+// and is every value still valid. The sidecar marks
 // events; the answer is computed on demand from the injected clock, so a
 // secret goes stale by time passing alone, with nobody marking it.
 //
 //   health.markRendered()                      first render done
-//   health.markFresh('db', at, ttlMs)          refreshed at `at`; may be served ttlMs
+//   health.markFresh('db', at, ttlMs, leaseEndsAt?)  refreshed at `at`; fresh for ttlMs
 //   health.markError('db', err)                a refresh failed (code and time only)
 //   health.markOutput('/run/x.env', err?)     a file could (not) be written as rendered
-//   health.readiness() -> { ready, rendered, stale: [{ secret, staleSince, ... }], unwritten?: [...] }
+//   health.readiness({ fresh? }) -> { ready, rendered, stale: [{ secret, staleSince, expired?, ... }], unwritten?: [...] }
+//
+// Readiness (docs/fleet.md "Readiness"): a value past its `ttl` (or a lease
+// near its end) is stale; stale is reported, but only a value that is no
+// longer valid, a lease past its end, makes the pod not ready. A static secret
+// stays valid however late its refresh: if a slow or throttling Vault turned
+// every pod of a fleet not ready at the same moment, the backend's trouble
+// would become a full outage of the service. `fresh: true` (/readyz?fresh)
+// is the strict answer, not ready as soon as anything is stale.
 //
 // Only names, times and error codes are kept: never a value or a message.
 
@@ -22,6 +30,8 @@ export interface StaleSecret {
   lastRefreshAt: number;
   /** the last refresh failure, if any since */
   lastError?: { code: ErrorCode; at: number };
+  /** a lease past its end: the value is no longer valid, the pod is not ready */
+  expired?: true;
 }
 
 /** a rendered file that is not on disk as rendered (the volume is read-only or
@@ -69,6 +79,7 @@ export interface Readiness {
 interface SecretState {
   lastRefreshAt?: number;
   ttlMs?: number;
+  leaseEndsAt?: number;
   lastError?: { code: ErrorCode; at: number };
   rejectedSince?: number;
   /** epoch ms the backend's current version was made, when it says */
@@ -95,12 +106,14 @@ export class Health {
     this.renderedAt ??= at;
   }
 
-  /** a successful refresh at `at`; the value may be served for ttlMs from
-   * then (the secret's `ttl`, or a lease's remaining time). No ttlMs: never stale. */
-  markFresh(name: string, at = this.now(), ttlMs?: number): void {
+  /** a successful refresh at `at`; the value counts as fresh for ttlMs from
+   * then (the secret's `ttl`, or a lease's remaining time; none: never stale),
+   * and as valid until leaseEndsAt (none: for good) */
+  markFresh(name: string, at = this.now(), ttlMs?: number, leaseEndsAt?: number): void {
     const s = this.state(name);
     s.lastRefreshAt = at;
     s.ttlMs = ttlMs;
+    s.leaseEndsAt = leaseEndsAt;
     s.lastError = undefined;
     s.rejectedSince = undefined;
   }
@@ -164,14 +177,16 @@ export class Health {
     return this.renderedAt;
   }
 
-  readiness(): Readiness {
+  /** fresh: not ready as soon as any value is stale (the strict answer) */
+  readiness(opts: { fresh?: boolean } = {}): Readiness {
     const now = this.now();
     const stale: StaleSecret[] = [];
     for (const [secret, s] of this.secrets) {
       if (s.lastRefreshAt === undefined || s.ttlMs === undefined) continue;
       const staleSince = s.lastRefreshAt + s.ttlMs;
       if (now < staleSince) continue;
-      stale.push({ secret, staleSince, lastRefreshAt: s.lastRefreshAt, ...(s.lastError ? { lastError: s.lastError } : {}) });
+      const expired = s.leaseEndsAt !== undefined && now >= s.leaseEndsAt;
+      stale.push({ secret, staleSince, lastRefreshAt: s.lastRefreshAt, ...(s.lastError ? { lastError: s.lastError } : {}), ...(expired ? { expired: true as const } : {}) });
     }
     stale.sort((a, b) => a.secret.localeCompare(b.secret));
     const rejected: RejectedSecret[] = [];
@@ -181,8 +196,9 @@ export class Health {
     rejected.sort((a, b) => a.secret.localeCompare(b.secret));
     const unwritten = [...this.unwritten.values()].sort((a, b) => a.destination.localeCompare(b.destination));
     const overdue = this.overdue();
+    const valid = opts.fresh ? stale.length === 0 : !stale.some((x) => x.expired);
     return {
-      ready: this.rendered && stale.length === 0 && unwritten.length === 0,
+      ready: this.rendered && valid && unwritten.length === 0,
       rendered: this.rendered,
       stale,
       ...(overdue.length ? { overdue } : {}),

@@ -1,8 +1,10 @@
 // The sidecar's HTTP endpoint (node:http, no framework):
 //   GET  /healthz  200 "ok": the process is alive and its event loop turns
-//   GET  /readyz   200 when the first render is done and nothing is stale past
-//                  its TTL; else 503. JSON body names stale secrets and since
-//                  when: names and times only, never values
+//   GET  /readyz   200 when the first render is done, every file is written and
+//                  no lease is past its end; else 503. A value past its `ttl`
+//                  is named as stale but keeps the pod ready (docs/fleet.md);
+//                  /readyz?fresh answers 503 for that too. JSON body names
+//                  stale secrets and since when: names and times only
 //   GET  /metrics  Prometheus text from the agent's own registry
 //   POST /quit     only with server.quit: true (a Job's sidecar stops when the
 //                  job is done); answers 202, then calls onQuit. Else 404.
@@ -50,7 +52,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query = ''] = (req.url ?? '/').split('?', 2);
     const method = req.method ?? 'GET';
     const allow = (methods: string): boolean => {
       if (methods.split(', ').includes(method)) return true;
@@ -64,7 +66,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return;
       case '/readyz': {
         if (!allow('GET, HEAD')) return;
-        const r = opts.health.readiness();
+        const r = opts.health.readiness({ fresh: new URLSearchParams(query).has('fresh') });
         send(res, r.ready ? 200 : 503, 'application/json', `${JSON.stringify(readinessBody(r))}\n`);
         return;
       }
@@ -124,6 +126,9 @@ function readinessBody(r: Readiness): Record<string, unknown> {
       staleSince: new Date(s.staleSince).toISOString(),
       lastRefresh: new Date(s.lastRefreshAt).toISOString(),
       ...(s.lastError ? { lastError: s.lastError.code, lastErrorAt: new Date(s.lastError.at).toISOString() } : {}),
+      // a lease past its end is why the pod is not ready; any other stale
+      // value is still valid and still served
+      ...(s.expired ? { expired: true } : {}),
     })),
     // a refused value does not make the pod unready by itself: say so, or a
     // 200 hides that the application runs on a value the backend replaced

@@ -62,7 +62,13 @@ export class RefreshLoop {
     const call = <T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> => withCallSignal(stopping, fn);
     this.templates = [...deps.templates];
     this.scheduler = new Scheduler(deps.clock, (e) => this.d.logger.error({ err: asAgentError(e, 'refresh check').message }, 'refresh check crashed'));
-    this.scheduler.onDue((checks) => this.runChecks(checks));
+    // each check on its own (a secret never waits for others due with it);
+    // then the files, when a pass is due (output-check-pacer.ts: once per
+    // interval, not per group of checks, or at once while a write is failing)
+    this.scheduler.onEach(
+      (c) => this.track(this.check(c)),
+      () => this.outputPacer.afterChecks(() => this.checkOutputs(), this.output.guard.failing().length > 0),
+    );
     const wait = deps.config.refresh.wait;
     this.batcher = new ChangeBatcher(deps.clock, { minMs: wait.min, ...(wait.max !== undefined ? { maxMs: wait.max } : {}) }, (names) => this.applyChanges(names), (e) =>
       this.d.logger.error({ err: asAgentError(e, 're-render').message }, 're-render crashed; files keep their last good content'),
@@ -161,7 +167,7 @@ export class RefreshLoop {
     this.scheduler.stop();
     this.outputPacer.stop();
     this.batcher.dispose();
-    this.checks.unwatchAll();
+    this.checks.stop();
     // a write in flight finishes; checks in flight end at the abort above
     await Promise.allSettled([...this.inFlight]);
     await this.batcher.idle();
@@ -183,17 +189,6 @@ export class RefreshLoop {
     if (this.stopping.signal.aborted) return;
     const fresh = await reloadTemplateSource(sourcePath, { config: this.d.config, logger: this.d.logger, templates: this.templates });
     if (fresh) await this.files.update(fresh, [], { template: sourcePath });
-  }
-
-  private async runChecks(checks: DueCheck[]): Promise<void> {
-    const run = Promise.all(checks.map((c) => this.check(c))).then(() => {
-      // then the files, when a pass is due (once per interval, not per
-      // batch). Not part of this cycle's promise: the scheduler holds a
-      // name's next check until its cycle has settled, and file I/O must not
-      // shift when secrets are checked
-      this.outputPacer.afterChecks(() => this.checkOutputs(), this.output.guard.failing().length > 0);
-    });
-    await this.track(run);
   }
 
   private check(due: DueCheck): Promise<void> {

@@ -12,19 +12,26 @@
 // trial-rendered before it replaces the last good one; a bad value is refused,
 // logged by name, and retried with backoff: the files keep the last good
 // content. An accepted change is handed on (onChanged) to be rendered.
+//
+// Static secrets keep a phase of their own (timing.ts firstStaticSlot, drawn
+// once): checks fall on that secret's slots, one interval apart (± jitter),
+// whatever happens in between, so an agent's checks stay spread over the
+// interval. Calls go through one BackendFlow per provider (at most
+// init.concurrency in flight; checks parked while the backend does not
+// answer; retried, spread over recoverySpreadMs, when it answers again).
 
 import type { AgentConfig, SecretConfig } from '../config/load.ts';
 import { AgentError, asAgentError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { checkValues } from '../pipeline/check-values.ts';
-import { Limiter } from '../pipeline/limiter.ts';
 import type { PreparedTemplate } from '../pipeline/prepare-templates.ts';
 import { renderAll } from '../pipeline/render-all.ts';
 import { isoOrUnknown } from '../providers/backend-numbers.ts';
 import type { Provider, SecretRef, SecretValue } from '../providers/provider.ts';
+import { BackendFlow, STALL_MS, type CallOutcome } from '../scheduler/backend-flow.ts';
 import type { Clock } from '../scheduler/clock.ts';
 import type { CheckKind, DueCheck, Scheduler } from '../scheduler/scheduler.ts';
-import { leaseExpiresAt, nextBackoff, nextLeaseAction, nextStaticCheck } from '../scheduler/timing.ts';
+import { firstStaticSlot, leaseExpiresAt, nextLeaseAction, nextStaticSlot, recoverySpreadMs, retryDelay } from '../scheduler/timing.ts';
 import { nextReissueAt } from '../scheduler/reissue-timing.ts';
 import type { Health } from '../server/health.ts';
 import type { AgentMetrics } from '../server/metrics.ts';
@@ -59,6 +66,13 @@ interface SecretState {
   requestedTtlSeconds?: number;
   /** for leased secrets: what the next due check does */
   leaseAction?: 'renew' | 'refetch';
+  /** static secrets: the planned time of the last regular check (its phase) */
+  slotAt?: number;
+  /** waiting for its backend to answer again (epoch ms since when) */
+  parkedAt?: number;
+  /** a recovery already retried it in this run of failures: a secret whose
+   * own path keeps failing while others answer goes on with its backoff */
+  recoveryRetried?: boolean;
   unwatch?: () => void;
 }
 
@@ -67,12 +81,22 @@ export class SecretChecks {
   private readonly state = new Map<string, SecretState>();
   /** `secret@createdAt` of versions already reported overdue: one warning per version */
   private readonly overdueReported = new Set<string>();
-  /** init.concurrency calls per provider at once */
-  private readonly limiters = new Map<string, Limiter>();
+  /** per provider: init.concurrency calls at once, parking while it does not answer */
+  private readonly flows = new Map<string, BackendFlow>();
 
   constructor(deps: SecretChecksDeps) {
     this.d = deps;
-    for (const name of deps.providers.keys()) this.limiters.set(name, new Limiter(deps.config.init.concurrency));
+    for (const name of deps.providers.keys()) {
+      this.flows.set(
+        name,
+        new BackendFlow(
+          deps.clock,
+          deps.rand,
+          { maxInFlight: deps.config.init.concurrency, stallMs: STALL_MS, probeBackoff: deps.config.refresh.backoff },
+          { probe: () => this.probe(name), recovered: (prompt) => this.recovered(name, prompt) },
+        ),
+      );
+    }
   }
 
   /** schedule the first check of every secret in the store and subscribe to push changes */
@@ -95,7 +119,12 @@ export class SecretChecks {
           this.d.scheduler.trigger(secret.name, entry.value.lease ? 'leased' : 'static');
         });
       }
-      this.planNext(secret);
+      // leases and issued values follow their own clock; static values get a phase in the interval
+      if (entry.value.lease || entry.value.issued) this.planNext(secret);
+      else {
+        st.slotAt = firstStaticSlot(this.d.clock.now(), this.intervalOf(secret), this.d.rand);
+        this.d.scheduler.schedule(secret.name, st.slotAt, 'static');
+      }
     }
   }
 
@@ -124,8 +153,10 @@ export class SecretChecks {
     }
   }
 
-  unwatchAll(): void {
+  /** end push subscriptions and probe timers (the loop is stopping) */
+  stop(): void {
     for (const st of this.state.values()) st.unwatch?.();
+    for (const f of this.flows.values()) f.stop();
   }
 
   async check(due: DueCheck): Promise<void> {
@@ -133,17 +164,24 @@ export class SecretChecks {
     const provider = secret && this.d.providers.get(secret.provider);
     const st = this.state.get(due.name);
     if (!secret || !provider || !st || this.d.stopping.aborted) return;
-    const limiter = this.limiters.get(secret.provider)!;
+    const ticket = await this.flows.get(secret.provider)!.acquire();
+    if (!ticket) {
+      this.park(secret, due.kind, st);
+      return;
+    }
+    if (this.d.stopping.aborted) return ticket.release('throttled');
+    st.parkedAt = undefined;
     try {
-      await limiter.run(async () => {
-        if (due.kind === 'leased' && st.leaseAction === 'renew') await this.renew(secret, provider, st);
-        else await this.refresh(secret, provider, st, due.kind);
-      });
+      if (due.kind === 'leased' && st.leaseAction === 'renew') await this.renew(secret, provider, st);
+      else await this.refresh(secret, provider, st, due.kind);
       st.failures = 0;
+      st.recoveryRetried = false;
+      ticket.release('answered');
       this.planNext(secret);
     } catch (e) {
-      if (this.d.stopping.aborted) return;
       const err = asAgentError(e, `secrets.${secret.name}: refresh`);
+      ticket.release(outcomeOf(err));
+      if (this.d.stopping.aborted) return;
       st.failures++;
       this.d.metrics.fetchFailed(provider.name, secret.name, err.code);
       this.d.health.markError(secret.name, err, this.d.clock.now());
@@ -189,8 +227,65 @@ export class SecretChecks {
       this.d.scheduler.schedule(secret.name, a.at, 'leased');
       return;
     }
-    const interval = secret.refreshMs ?? this.d.config.refresh.interval;
-    this.d.scheduler.schedule(secret.name, nextStaticCheck(now, interval, this.d.config.refresh.jitter, this.d.rand), 'static');
+    st.slotAt = nextStaticSlot(st.slotAt ?? now, now, this.intervalOf(secret), this.d.config.refresh.jitter, this.d.rand);
+    this.d.scheduler.schedule(secret.name, st.slotAt, 'static');
+  }
+
+  private intervalOf(secret: SecretConfig): number {
+    return secret.refreshMs ?? this.d.config.refresh.interval;
+  }
+
+  /** its backend does not answer and a call is out: wait for it to answer
+   * (recovered) or to be probed. The fallback timer, at the backoff ceiling,
+   * is there so that nothing can leave a secret parked for good. */
+  private park(secret: SecretConfig, kind: CheckKind, st: SecretState): void {
+    if (this.d.stopping.aborted) return;
+    st.parkedAt ??= this.d.clock.now();
+    this.d.logger.debug({ secret: secret.name, provider: secret.provider }, 'backend not answering: check parked until it answers');
+    this.d.scheduler.schedule(secret.name, this.d.clock.now() + this.d.config.refresh.backoff.max, kind);
+  }
+
+  /** a lease, or a value issued on write, is checked on its own clock ('leased'), never on the poll */
+  private kindOf(name: string): CheckKind {
+    const v = this.d.store.get(name)?.value;
+    return v?.lease || v?.issued ? 'leased' : 'static';
+  }
+
+  /** the backend does not answer and nothing is in flight: send the check parked longest */
+  private probe(provider: string): void {
+    let oldest: [string, number] | undefined;
+    for (const [name, st] of this.state) {
+      if (st.parkedAt === undefined || this.d.config.secrets[name]?.provider !== provider) continue;
+      if (!oldest || st.parkedAt < oldest[1]) oldest = [name, st.parkedAt];
+    }
+    if (oldest) this.d.scheduler.trigger(oldest[0], this.kindOf(oldest[0]));
+  }
+
+  /** the backend answers again: what was parked or failing is retried,
+   * spread over recoverySpreadMs (prompt), or back on its own schedule when
+   * the answer was a throttle. A check parked for less than that (a call
+   * that was slow for a second or two on a busy node) is spread over the time
+   * it waited instead: it comes back about when it was due, not seconds late */
+  private recovered(provider: string, prompt: boolean): void {
+    const now = this.d.clock.now();
+    const retried: string[] = [];
+    for (const [name, st] of this.state) {
+      const secret = this.d.config.secrets[name];
+      if (!secret || secret.provider !== provider || (st.parkedAt === undefined && st.failures === 0)) continue;
+      if (st.parkedAt === undefined && st.recoveryRetried) continue;
+      const kind = this.kindOf(name);
+      if (prompt) {
+        st.recoveryRetried = true;
+        const window = Math.min(recoverySpreadMs(this.intervalOf(secret)), st.parkedAt === undefined ? Infinity : now - st.parkedAt);
+        this.d.scheduler.schedule(name, now + Math.round(this.d.rand() * window), kind);
+        retried.push(name);
+      } else if (st.parkedAt !== undefined) {
+        if (kind === 'static') this.planNext(secret);
+        else this.d.scheduler.schedule(name, now + retryDelay(0, this.d.config.refresh.backoff.initial, this.d.config.refresh.backoff.max, this.d.rand), kind);
+      }
+      st.parkedAt = undefined;
+    }
+    if (retried.length) this.d.logger.info({ provider, secrets: retried }, 'backend answers again: retrying its failed checks now');
   }
 
   private planRetry(secret: SecretConfig, kind: CheckKind, err?: AgentError): void {
@@ -199,15 +294,18 @@ export class SecretChecks {
     // a backend that said when to come back (Retry-After) is not asked sooner,
     // up to the backoff ceiling so a long hint cannot stall a secret for hours
     const now = this.d.clock.now();
-    let at = now + Math.max(nextBackoff(st.failures - 1, initial, max, this.d.rand), Math.min(err?.retryAfterMs ?? 0, max));
-    // A throttled backend is not asked again before the next planned check:
-    // the backoff starts at seconds, which for a static secret would mean more
-    // calls while throttled than when healthy. The files keep the last good
-    // value meanwhile. A lease's clock keeps running, so leased checks (and
-    // the token's) keep the backoff.
+    // the first retry is full jitter (a fleet that failed together does not
+    // come back together), later ones back off exponentially
+    let at = now + Math.max(retryDelay(st.failures - 1, initial, max, this.d.rand), Math.min(err?.retryAfterMs ?? 0, max));
+    // A throttled backend is not asked again before the secret's next slot
+    // after that: the backoff starts at seconds, which for a static secret
+    // would mean more calls while throttled than when healthy. The files keep
+    // the last good value meanwhile. A lease's clock keeps running, so leased
+    // checks (and the token's) keep the backoff.
     if (err?.throttled && kind === 'static') {
-      const interval = secret.refreshMs ?? this.d.config.refresh.interval;
-      at = Math.max(at, nextStaticCheck(now, interval, this.d.config.refresh.jitter, this.d.rand));
+      const interval = this.intervalOf(secret);
+      st.slotAt = nextStaticSlot(st.slotAt ?? now, now, interval, this.d.config.refresh.jitter, this.d.rand, Math.max(at, now + interval / 2));
+      at = st.slotAt;
     }
     this.d.scheduler.schedule(secret.name, at, kind);
   }
@@ -288,7 +386,9 @@ export class SecretChecks {
     // an issued certificate that could not be issued again is stale when it expires
     const issuedLeft = value.issued ? value.issued.until - at : undefined;
     const ttls = [secret.ttlMs, leaseLeft, issuedLeft].filter((x): x is number => x !== undefined);
-    this.d.health.markFresh(secret.name, at, ttls.length ? Math.min(...ttls) : undefined);
+    // past a lease's end or an issued certificate's NotAfter the value is no longer valid (not ready)
+    const validUntil = value.lease ? leaseExpiresAt(value.lease) : value.issued?.until;
+    this.d.health.markFresh(secret.name, at, ttls.length ? Math.min(...ttls) : undefined, validUntil);
     this.d.metrics.refreshed(secret.name, at);
     this.d.health.markAge(secret.name, value.createdAt, secret.maxAgeMs);
     // a version turns overdue with time alone: each check looks again, and warns once per version
@@ -301,6 +401,13 @@ export class SecretChecks {
     else this.d.metrics.clearExpiry('lease', secret.name);
     if (value.issued?.basis === 'certificate') this.d.metrics.expiresAt('certificate', secret.name, value.issued.until);
   }
+}
+
+/** what a failed call tells the flow about its backend */
+function outcomeOf(err: AgentError): CallOutcome {
+  if (err.throttled) return 'throttled';
+  if (err.code === 'timeout' || (err.code === 'unavailable' && err.retryable)) return 'unreachable';
+  return 'answered';
 }
 
 export function refOf(secret: SecretConfig): SecretRef {

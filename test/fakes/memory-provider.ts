@@ -27,6 +27,8 @@ export class MemoryProvider implements Provider {
   private readonly watchers = new Map<string, () => void>();
   private readonly issued = new Map<string, number>();
   private leaseSeq = 0;
+  /** while hung: the calls waiting for an answer */
+  private held: Array<() => void> | undefined;
   private readonly now: () => number;
   readonly withChanged: boolean;
 
@@ -56,13 +58,32 @@ export class MemoryProvider implements Provider {
     this.failures.set(name, q);
   }
 
+  /** from now on calls get no answer until resume(), as from a stopped
+   * (SIGSTOP) server; a call's abort signal still ends it */
+  hang(): void {
+    this.held ??= [];
+  }
+
+  /** answer every waiting call and stop hanging */
+  resume(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const answer of held) answer();
+  }
+
+  /** calls waiting for an answer now */
+  get waiting(): number {
+    return this.held?.length ?? 0;
+  }
+
   /** a push notification, as a file watcher would send */
   emitChange(name: string): void {
     this.watchers.get(name)?.();
   }
 
-  async fetch(ref: SecretRef): Promise<SecretValue> {
+  async fetch(ref: SecretRef, signal?: AbortSignal): Promise<SecretValue> {
     this.log.push({ call: `fetch:${ref.name}`, at: this.now() });
+    await this.unanswered(signal);
     this.maybeFail(ref.name);
     const e = this.backend.get(ref.name);
     if (!e) throw new AgentError('missing', `${ref.name}: not in the memory backend`);
@@ -75,8 +96,9 @@ export class MemoryProvider implements Provider {
     return value;
   }
 
-  changed?: (ref: SecretRef, known: SecretValue) => Promise<boolean> = async (ref, known) => {
+  changed?: (ref: SecretRef, known: SecretValue, signal?: AbortSignal) => Promise<boolean> = async (ref, known, signal) => {
     this.log.push({ call: `changed:${ref.name}`, at: this.now() });
+    await this.unanswered(signal);
     this.maybeFail(ref.name);
     return String(this.backend.get(ref.name)?.version) !== known.version;
   };
@@ -103,6 +125,15 @@ export class MemoryProvider implements Provider {
   }
 
   async close(): Promise<void> {}
+
+  private async unanswered(signal: AbortSignal | undefined): Promise<void> {
+    const held = this.held;
+    if (!held) return;
+    await new Promise<void>((resolve, reject) => {
+      held.push(resolve);
+      signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+    });
+  }
 
   private maybeFail(name: string): void {
     const q = this.failures.get(name);

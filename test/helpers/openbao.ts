@@ -46,6 +46,8 @@ export interface Bao {
   stop(): Promise<void>;
   /** start it again on the same port (non-dev: comes up sealed) */
   start(): Promise<void>;
+  /** send the server process a signal (SIGSTOP / SIGCONT: a server that hangs, then answers) */
+  signal(signal: NodeJS.Signals): void;
   /** non-dev only: seal with the root token, unseal with the key */
   seal(): Promise<void>;
   unseal(): Promise<void>;
@@ -217,6 +219,7 @@ async function launch(t: Test, dir: string, spec: ServerSpec): Promise<Bao> {
     cli,
     stop,
     start,
+    signal: (sig) => void proc?.kill(sig),
     seal,
     unseal,
   };

@@ -36,7 +36,8 @@ export interface VaultSidecar {
   /** move the shared clock in steps, letting real I/O finish after each */
   advance(ms: number, stepMs?: number): Promise<void>;
   metric(series: string): Promise<number | undefined>;
-  readyz(): Promise<{ status: number; body: { status: string; stale: Array<{ secret: string; lastError?: string }> } }>;
+  /** query: e.g. 'fresh' for /readyz?fresh */
+  readyz(query?: string): Promise<{ status: number; body: { status: string; stale: Array<{ secret: string; lastError?: string }> } }>;
 }
 
 export interface VaultSidecarOptions {
@@ -118,8 +119,8 @@ ${opts.body}`,
       }
       return undefined;
     },
-    async readyz() {
-      const r = await fetch(`${url}/readyz`);
+    async readyz(query) {
+      const r = await fetch(`${url}/readyz${query ? `?${query}` : ''}`);
       return { status: r.status, body: (await r.json()) as { status: string; stale: Array<{ secret: string; lastError?: string }> } };
     },
   };

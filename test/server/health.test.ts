@@ -25,10 +25,11 @@ t.test('a secret goes stale by time alone, and fresh again on refresh', async (t
   await clock.advance(1);
   h.markError('db', new AgentError('unavailable', 'vault unreachable'));
   t.same(h.readiness(), {
-    ready: false,
+    ready: true,
     rendered: true,
     stale: [{ secret: 'db', staleSince: 60_000, lastRefreshAt: 0, lastError: { code: 'unavailable', at: 60_000 } }],
-  });
+  }, 'stale but still valid (no lease): named, and the pod stays ready');
+  t.equal(h.readiness({ fresh: true }).ready, false, 'the strict answer (/readyz?fresh): not ready once stale');
   await clock.advance(5000);
   h.markError('db', new Error('not ours'));
   t.same(h.readiness().stale[0]?.lastError, { code: 'internal', at: 65_000 }, 'foreign errors: code internal');
@@ -38,6 +39,24 @@ t.test('a secret goes stale by time alone, and fresh again on refresh', async (t
   await clock.advance(120_000);
   h.forget('db');
   t.equal(h.readiness().ready, true, 'forgotten secrets no longer count');
+});
+
+t.test('a lease past its end is no longer valid: not ready, whatever the strictness', async (t) => {
+  const clock = new ManualClock(0);
+  const h = new Health(clock);
+  h.markRendered();
+  // a 100 s lease refreshed at 0: stale at 100 s (its remaining time), invalid from then
+  h.markFresh('dbcreds', 0, 100_000, 100_000);
+  // a static secret with a ttl, stale from 30 s
+  h.markFresh('cookie', 0, 30_000);
+  await clock.advance(50_000);
+  t.same([h.readiness().ready, h.readiness({ fresh: true }).ready], [true, false], 'only the static secret is stale: ready, not fresh');
+  await clock.advance(50_000);
+  const r = h.readiness();
+  t.equal(r.ready, false, 'the lease ended: its credentials no longer work');
+  t.same(r.stale.map((s) => [s.secret, s.expired ?? false]), [['cookie', false], ['dbcreds', true]]);
+  h.markFresh('dbcreds', clock.now(), 100_000, clock.now() + 100_000);
+  t.equal(h.readiness().ready, true, 'a new lease: ready again while the static secret is still stale');
 });
 
 t.test('stale list is sorted by name', async (t) => {

@@ -64,7 +64,7 @@ t.test('/healthz is 200 ok; unknown paths 404; wrong methods 405', async (t) => 
   t.ok(f.server.port > 0);
 });
 
-t.test('/readyz: 503 before the first render, 200 after, 503 naming stale secrets', async (t) => {
+t.test('/readyz: 503 before the first render, 200 after; stale secrets named (still 200), 503 with ?fresh', async (t) => {
   const f = await fixture(t);
   let r = await fetch(`${f.server.url}/readyz`);
   t.equal(r.status, 503);
@@ -78,7 +78,12 @@ t.test('/readyz: 503 before the first render, 200 after, 503 naming stale secret
   await f.clock.advance(90_000);
   f.health.markError('db', new AgentError('unavailable', `vault said ${CANARY_PASSWORD}`));
   r = await fetch(`${f.server.url}/readyz`);
-  t.equal(r.status, 503);
+  t.equal(r.status, 200, 'stale but still valid: ready');
+  const named = await r.text();
+  t.match(JSON.parse(named), { status: 'ready', stale: [{ secret: 'db', lastError: 'unavailable' }] });
+  assertNoLeak(t, named, [CANARY_PASSWORD]);
+  r = await fetch(`${f.server.url}/readyz?fresh`);
+  t.equal(r.status, 503, '?fresh: not ready once anything is stale');
   const body = await r.text();
   t.same(JSON.parse(body), {
     status: 'not ready',
@@ -87,7 +92,12 @@ t.test('/readyz: 503 before the first render, 200 after, 503 naming stale secret
   });
   assertNoLeak(t, body, [CANARY_PASSWORD]);
   f.health.markFresh('db', f.clock.now(), 60_000);
-  t.equal((await fetch(`${f.server.url}/readyz`)).status, 200, 'ready again after a refresh');
+  t.equal((await fetch(`${f.server.url}/readyz?fresh`)).status, 200, 'fresh again after a refresh');
+  f.health.markFresh('lease', f.clock.now(), 1_000, f.clock.now() + 1_000);
+  await f.clock.advance(1_000);
+  r = await fetch(`${f.server.url}/readyz`);
+  t.equal(r.status, 503, 'a lease past its end: not ready');
+  t.match(await r.json(), { status: 'not ready', stale: [{ secret: 'lease', expired: true }] });
 });
 
 t.test('/readyz: a refused value stays 200 but is named, with a note when no ttl will end it; and a metric', async (t) => {
@@ -169,7 +179,8 @@ t.test('/metrics: specific series values', async (t) => {
     'erlmcp_secrets_expiry_seconds{kind="token",name="vault"}': 0,
     'erlmcp_secrets_expiry_seconds{kind="certificate",name="tls"}': -601,
     erlmcp_secrets_stale_secrets: 1,
-    erlmcp_secrets_ready: 0,
+    // db is stale, but a static secret stays valid: the pod stays ready
+    erlmcp_secrets_ready: 1,
     [`erlmcp_secrets_build_info{version="0.1.0-test",nodejs="${process.version}"}`]: 1,
   };
   for (const [k, v] of Object.entries(expect)) t.equal(series.get(k), v, k);

@@ -193,7 +193,7 @@ t.test('a value that breaks its rules is refused: files keep the last good one, 
   f.provider.put('db', { username: 'erlmcp', password: SHORT });
   await f.advance(60_000);
   t.match(readFileSync(f.envFile, 'utf8'), DB1, 'last good value kept');
-  t.same(f.loop.nextCheck('db'), { at: T0 + 70_000, kind: 'static' }, 'retry after refresh.backoff.initial');
+  t.same(f.loop.nextCheck('db'), { at: T0 + 65_000, kind: 'static' }, 'first retry: full jitter over refresh.backoff.initial (rand 0.5: half of it)');
   t.match(f.logs(), /db: the new value breaks its rules, keeping the last good one: db\.password/);
   t.equal(f.health.readiness().ready, true, 'still within its 10m TTL');
   t.same(f.health.readiness().rejected, [{ secret: 'db', since: T0 + 60_000, code: 'validation', hasTtl: true }], 'the refusal is visible while ready');
@@ -201,7 +201,8 @@ t.test('a value that breaks its rules is refused: files keep the last good one, 
 
   await f.advanceTo(T0 + 600_000);
   const r = f.health.readiness();
-  t.equal(r.ready, false, 'stale after ttl without a good refresh');
+  t.equal(r.ready, true, 'stale after ttl without a good refresh, but a static value stays valid: still ready');
+  t.equal(f.health.readiness({ fresh: true }).ready, false, 'not fresh');
   t.same(r.stale.map((s) => [s.secret, s.lastError?.code]), [['db', 'validation']]);
   t.same(f.notified, []);
 
@@ -222,13 +223,15 @@ t.test('backend failures back off exponentially, capped at refresh.backoff.max',
   await f.advance(3 * 3600_000);
   const at = f.provider.log.filter((l) => l.call === 'changed:cookie').map((l) => l.at);
   const gaps = at.slice(1).map((x, i) => (x - at[i]!) / 1000);
-  t.equal(gaps[0], 10, 'first retry after initial');
+  t.equal(gaps[0], 5, 'first retry: full jitter over initial (rand 0.5: half of it)');
   const backoffs = gaps.slice(0, 12); // 12 failures, 12 waits
   t.ok(backoffs.every((g, i) => i === 0 || g >= backoffs[i - 1]!), `waits grow: ${backoffs.join(', ')}`);
   t.ok(backoffs[4]! > 4 * backoffs[0]!, 'exponential, not linear');
   t.ok(Math.max(...backoffs) <= 300, 'never above max');
   t.equal(new Set(backoffs.slice(6)).size, 1, 'flat once the ceiling reached max');
-  t.equal(gaps[12], 60, 'after recovery: back to the normal interval');
+  const recoveredAt = at[13]!;
+  t.ok(gaps[12]! >= 30 && gaps[12]! <= 90, `after recovery: the next regular check, ${gaps[12]} s later`);
+  t.equal((recoveredAt - (T0 + 60_000)) % 60_000, 0, "back on the secret's own phase (its slots every 60 s from its first check)");
   const m = await f.series();
   t.equal(m.get('erlmcp_secrets_fetch_errors_total{provider="vault",secret="cookie",code="unavailable"}'), 12);
 });
@@ -250,7 +253,7 @@ t.test('a throttled static secret is not asked again before its next planned che
   await f.advance(60_000);
   const failedAt = T0 + 120_000;
   t.same(f.loop.nextCheck('cookie'), { at: failedAt + 60_000, kind: 'static' }, 'throttled: the normal 60 s interval, not the 10 s backoff');
-  t.same(f.loop.nextCheck('db'), { at: failedAt + 10_000, kind: 'static' }, 'a failure that is not throttling keeps the 10 s backoff');
+  t.same(f.loop.nextCheck('db'), { at: failedAt + 5_000, kind: 'static' }, 'a failure that is not throttling: the first retry is full jitter over the 10 s backoff (rand 0.5)');
   await f.advance(60_000);
   t.same(f.loop.nextCheck('cookie'), { at: failedAt + 120_000, kind: 'static' }, 'still throttled: another interval');
   const cookieCalls = f.provider.log.filter((l) => l.call === 'changed:cookie').map((l) => (l.at - T0) / 1000);

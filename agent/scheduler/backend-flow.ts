@@ -1,0 +1,166 @@
+// How one agent's checks flow to one backend: a bound on calls in flight, and
+// what happens while the backend does not answer.
+//
+//   const flow = new BackendFlow(clock, rand, { maxInFlight: 4, stallMs: 2000, probeBackoff }, { probe, recovered });
+//   const ticket = await flow.acquire();       // undefined: park the check
+//   try { await call(); ticket.release('answered') } catch { ticket.release('unreachable' | 'throttled' | 'answered') }
+//
+// While the backend answers: at most maxInFlight calls at once, the rest wait
+// their turn (calls take milliseconds, so the wait does not stretch a check's
+// schedule). While a call has had no answer for stallMs, at most
+// STALLED_IN_FLIGHT calls are out (a second may go: the first may be one slow
+// path) and further checks are parked instead of sent, so a hung server holds
+// about two calls of each agent. When a call fails without an answer
+// (refused, reset, timed out) the backend counts as down: checks are parked
+// while anything is in flight. One parked check at a time is sent
+// as a probe when nothing is in flight: after a call that failed fast
+// (refused, 5xx), at a backoff whose first step is full jitter (a fleet that
+// lost its server together does not probe together); after a call that hung
+// until its timeout, at once, so that one call is always waiting on a hung
+// server and its first answer after it resumes brings the agent back.
+// The first call that is answered again ends it: `recovered(true)` asks the
+// owner to retry what was parked or failing, promptly (the owner spreads
+// them). A throttled answer (429) shows the server is there but must not
+// bring a burst: `recovered(false)` lets parked checks go back to their own
+// schedule.
+
+import type { Clock, TimerHandle } from './clock.ts';
+import { retryDelay, type Rand } from './timing.ts';
+
+export interface BackendFlowOptions {
+  /** calls in flight at once while the backend answers */
+  maxInFlight: number;
+  /** a call unanswered this long makes the backend count as not answering */
+  stallMs: number;
+  /** between probes while the backend does not answer */
+  probeBackoff: { initial: number; max: number };
+}
+
+export interface BackendFlowHooks {
+  /** the backend does not answer and nothing is in flight: send one parked check */
+  probe(): void;
+  /** the backend answers again after calls were parked or failed;
+   * prompt: retry them now (spread), else at their own schedule */
+  recovered(prompt: boolean): void;
+}
+
+/** how a call ended, for the flow: an answer (success, or a definite error
+ * such as 404 or 403), none (refused, reset, timed out), or a throttle */
+export type CallOutcome = 'answered' | 'unreachable' | 'throttled';
+
+export interface FlowTicket {
+  /** once per ticket; later calls are ignored */
+  release(outcome: CallOutcome): void;
+}
+
+/** the default stallMs: far above a healthy backend's answer, even on a loaded node */
+export const STALL_MS = 1_000;
+/** calls in flight while one of them is stalled */
+export const STALLED_IN_FLIGHT = 2;
+
+export class BackendFlow {
+  private readonly clock: Clock;
+  private readonly rand: Rand;
+  private readonly o: BackendFlowOptions;
+  private readonly hooks: BackendFlowHooks;
+  /** start times of the calls in flight, by ticket */
+  private readonly inFlight = new Map<FlowTicket, number>();
+  private readonly waiting: Array<() => void> = [];
+  private down = false;
+  /** a check was parked since the backend last answered */
+  private parkedAny = false;
+  private probes = 0;
+  private probeTimer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(clock: Clock, rand: Rand, opts: BackendFlowOptions, hooks: BackendFlowHooks) {
+    if (!(opts.maxInFlight >= 1)) throw new RangeError(`maxInFlight must be at least 1 (got ${opts.maxInFlight})`);
+    this.clock = clock;
+    this.rand = rand;
+    this.o = opts;
+    this.hooks = hooks;
+  }
+
+  /** calls now in flight */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  /** whether the backend counts as answering now (not down, no call stalled) */
+  get answering(): boolean {
+    return !this.down && !this.stalled();
+  }
+
+  /** a ticket to send one call, or undefined when the check should be parked
+   * (the backend does not answer and a call is already out) */
+  async acquire(): Promise<FlowTicket | undefined> {
+    for (;;) {
+      if (this.stopped) return undefined;
+      const limit = this.down ? 1 : this.stalled() ? Math.min(STALLED_IN_FLIGHT, this.o.maxInFlight) : this.o.maxInFlight;
+      if (this.inFlight.size < limit) return this.issue(); // when down: the probe
+      if (limit < this.o.maxInFlight) {
+        this.parkedAny = true;
+        return undefined;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  /** stop the probe timer; checks waiting for a slot, and later ones, get
+   * none (the owner is stopping) */
+  stop(): void {
+    this.stopped = true;
+    if (this.probeTimer) this.clock.clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  private stalled(): boolean {
+    const now = this.clock.now();
+    for (const since of this.inFlight.values()) if (now - since >= this.o.stallMs) return true;
+    return false;
+  }
+
+  private issue(): FlowTicket {
+    let released = false;
+    const ticket: FlowTicket = {
+      release: (outcome) => {
+        if (released) return;
+        released = true;
+        const hung = this.clock.now() - (this.inFlight.get(ticket) ?? Infinity) >= this.o.stallMs;
+        this.inFlight.delete(ticket);
+        this.settle(outcome, hung);
+      },
+    };
+    this.inFlight.set(ticket, this.clock.now());
+    return ticket;
+  }
+
+  private settle(outcome: CallOutcome, hung: boolean): void {
+    if (outcome === 'unreachable') {
+      this.down = true;
+    } else {
+      const wasOut = this.down || this.parkedAny;
+      this.down = false;
+      this.parkedAny = false;
+      this.probes = 0;
+      if (this.probeTimer) this.clock.clearTimeout(this.probeTimer);
+      this.probeTimer = undefined;
+      if (wasOut) this.hooks.recovered(outcome === 'answered');
+    }
+    if (this.down && this.inFlight.size === 0) this.armProbe(outcome === 'unreachable' && hung);
+    // waiters re-decide: go, wait again, or park
+    for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** afterHang: the last call waited out its timeout: a waiting call costs
+   * the server nothing, so the next one goes at once */
+  private armProbe(afterHang: boolean): void {
+    if (this.probeTimer) return;
+    const delay = afterHang ? 0 : retryDelay(this.probes++, this.o.probeBackoff.initial, this.o.probeBackoff.max, this.rand);
+    this.probeTimer = this.clock.setTimeout(() => {
+      this.probeTimer = undefined;
+      if (this.down && this.inFlight.size === 0) this.hooks.probe();
+    }, delay);
+  }
+}

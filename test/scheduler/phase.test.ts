@@ -1,0 +1,65 @@
+// Per-secret phases, full-jitter retries and the recovery window
+// (agent/scheduler/timing.ts): pure functions swept with a seeded random.
+import t from 'tap';
+import { firstStaticSlot, nextBackoff, nextStaticSlot, recoverySpreadMs, retryDelay } from '../../agent/scheduler/timing.ts';
+import { seededRandom } from '../helpers/seeded-random.ts';
+
+const I = 10_000;
+
+/** busiest second / mean second of a list of epoch-ms times within [from, from + span) */
+function peakOverMean(times: number[], from: number, span: number): number {
+  const buckets = new Array<number>(Math.ceil(span / 1000)).fill(0);
+  for (const at of times) buckets[Math.floor((at - from) / 1000)]!++;
+  return Math.max(...buckets) / (times.length / buckets.length);
+}
+
+t.test('a fleet started together: first checks spread over one interval, not one burst', async (t) => {
+  const rand = seededRandom(19);
+  const firsts: number[] = [];
+  for (let agent = 0; agent < 50; agent++) for (let secret = 0; secret < 7; secret++) firsts.push(firstStaticSlot(0, I, rand));
+  t.ok(firsts.every((at) => at >= I / 2 && at <= (3 * I) / 2), 'each within half to one and a half intervals (none right after init)');
+  const ratio = peakOverMean(firsts, I / 2, I);
+  t.ok(ratio <= 2, `busiest second / mean second ${ratio.toFixed(2)} <= 2 (a burst would be 10)`);
+});
+
+t.test('slots keep their phase: a late or slow check does not push the next one', async (t) => {
+  const rand = seededRandom(7);
+  let slot = 12_345;
+  const slots = [slot];
+  for (let i = 0; i < 200; i++) {
+    const late = rand() * 3_000; // the check started and ended up to 3 s late (load, slow backend)
+    slot = nextStaticSlot(slot, slot + late, I, 0.1, rand);
+    slots.push(slot);
+  }
+  const gaps = slots.slice(1).map((x, i) => x - slots[i]!);
+  t.ok(gaps.every((g) => g >= 0.9 * I && g <= 1.1 * I), `every gap within the interval ± jitter (${Math.min(...gaps)}..${Math.max(...gaps)} ms)`);
+  t.equal(nextStaticSlot(10_000, 10_000, I, 0, () => 0.5), 20_000, 'jitter 0: exactly one interval');
+});
+
+t.test('after a gap (outage, retry, push) the next slot is on the same phase, at least half an interval ahead', async (t) => {
+  const mid = () => 0.5;
+  t.equal(nextStaticSlot(10_000, 47_000, I, 0, mid), 60_000, 'whole intervals from the old slot');
+  t.equal(nextStaticSlot(10_000, 16_000, I, 0, mid), 30_000, 'a slot closer than half an interval is skipped');
+  t.equal(nextStaticSlot(10_000, 11_000, I, 0, mid, 45_000), 50_000, 'notBefore (a throttled retry) rounds up to a slot');
+  t.equal(nextStaticSlot(Number.NaN, 5_000, I, 0, mid), 15_000, 'a slot that is not a number: one interval from now');
+});
+
+t.test('retries: the first is full jitter over [0, initial], later ones as nextBackoff', async (t) => {
+  const rand = seededRandom(3);
+  const firsts = Array.from({ length: 1000 }, () => retryDelay(0, 10_000, 300_000, rand));
+  t.ok(firsts.every((d) => d >= 0 && d <= 10_000), 'within [0, initial]');
+  const ratio = peakOverMean(firsts, 0, 10_000);
+  t.ok(ratio < 1.5, `a fleet's first retries spread evenly over the 10 s (busiest second / mean ${ratio.toFixed(2)})`);
+  t.equal(retryDelay(0, 10_000, 4_000, () => 1), 4_000, 'never above max');
+  for (const attempt of [1, 3, 9]) {
+    const r = seededRandom(attempt);
+    const s = seededRandom(attempt);
+    t.equal(retryDelay(attempt, 10_000, 300_000, r), nextBackoff(attempt, 10_000, 300_000, s), `attempt ${attempt}: the existing backoff`);
+  }
+});
+
+t.test('the recovery window: one interval, within 1-30 s', async (t) => {
+  t.equal(recoverySpreadMs(10_000), 10_000);
+  t.equal(recoverySpreadMs(500), 1_000);
+  t.equal(recoverySpreadMs(300_000), 30_000);
+});
