@@ -131,6 +131,21 @@ t.test('the HEALTHCHECK command itself: exit 0 on a 200 from /healthz, 1 otherwi
   t.equal(await check('http://127.0.0.1:9/healthz'), 1, 'unhealthy: nothing listening');
 });
 
+t.test('no `# syntax=` directive: it would make every build pull a frontend image from a registry', async (t) => {
+  const directives = readFileSync(DOCKERFILE, 'utf8').split('\n').filter((l) => /^#\s*syntax\s*=/i.test(l));
+  t.same(directives, [], 'the engine\'s built-in Dockerfile frontend builds the file');
+});
+
+for (const [name, arg] of [['runtime', 'NODE_RUNTIME_IMAGE'], ['runtime-binary', 'BINARY_RUNTIME_IMAGE']] as const) {
+  t.test(`${name}: the base.name label is the ${arg} build arg, so it names the base really used`, async (t) => {
+    const s = stage(name);
+    t.equal(s.from, `\${${arg}}`, `FROM \${${arg}}`);
+    t.ok(all(s, 'ARG').some((a) => a.args === arg), `the stage declares ARG ${arg} again (a global ARG is not visible after FROM otherwise)`);
+    const labels = all(s, 'LABEL').map((l) => l.args).join(' ');
+    t.match(labels, `org.opencontainers.image.base.name="\${${arg}}"`);
+  });
+}
+
 t.test('runtime-binary has no HEALTHCHECK: nothing in it could run one', async (t) => {
   t.equal(one(stage('runtime-binary'), 'HEALTHCHECK'), undefined);
   t.equal(stages.at(-1)!.name, 'runtime', 'docker build without --target gives the bundle image');
