@@ -69,6 +69,12 @@ RUN ["/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite
 RUN ["/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "init", "-c", "/warm/examples/local/agent.yaml"]
 # hadolint ignore=DL3059
 RUN ["/nodejs/bin/node", "-e", "const fs = require('node:fs'); const d = process.env.ERLMCP_SECRETS_CODE_CACHE; for (const f of fs.readdirSync(d).filter((f) => f.includes('-init-'))) for (const c of ['run', 'exec']) fs.copyFileSync(`${d}/${f}`, `${d}/${f.replace('-init-', `-${c}-`)}`);"]
+# the loader writes its caches 0600; readable by all, so that once the
+# runtime stage copies them in as root (not writable by the image user, as
+# the loader requires) the image user can still read them. Done here and not
+# with COPY --chmod, which needs BuildKit: the classic builder builds this file too.
+# hadolint ignore=DL3059
+RUN ["/nodejs/bin/node", "-e", "const fs = require('node:fs'); const d = process.env.ERLMCP_SECRETS_CODE_CACHE; fs.chmodSync(d, 0o755); for (const f of fs.readdirSync(d)) fs.chmodSync(`${d}/${f}`, 0o444);"]
 
 FROM ${BINARY_RUNTIME_IMAGE} AS runtime-binary
 # the global ARG again, so the base.name label names the base really used
@@ -107,7 +113,7 @@ LABEL org.opencontainers.image.title="erlmcp-secrets" \
 COPY --from=build /src/dist/erlmcp-secrets.js /app/erlmcp-secrets.js
 # root-owned and not writable by the image user: the loader only trusts
 # such a cache (code cache is code); a miss is compiled and not written back
-COPY --from=warm --chown=0:0 --chmod=0755 /app/code-cache /app/code-cache
+COPY --from=warm --chown=0:0 /app/code-cache /app/code-cache
 COPY templates/*.mustache /usr/share/erlmcp-secrets/templates/
 COPY templates/erlmcp/*.mustache /usr/share/erlmcp-secrets/templates/erlmcp/
 COPY --from=beam /out/erlmcp_secrets_reload.beam /usr/share/erlmcp-secrets/erlang/
