@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # erlmcp-secrets: the init container / sidecar / exec wrapper / webhook image.
 #
 #   docker build -t erlmcp-secrets .                                  # runtime (default)
@@ -9,11 +7,15 @@
 #   the V8 code cache of its loader warmed at build time by the same node,
 #   and a HEALTHCHECK that node itself runs (no curl, no shell).
 # runtime-binary: the single executable (Node 24, the agent and a V8 startup
-#   snapshot of it in one file) on distroless/cc. As fast to start (see
-#   bench/size-and-start.mjs) and ~20 MB smaller, but no HEALTHCHECK (nothing
-#   in it could run one; Kubernetes ignores HEALTHCHECK anyway and probes
-#   /healthz and /readyz over HTTP), and its Node is the one it was built
-#   with, where the default image takes Node 24 patches from its base.
+#   snapshot of it in one file) on distroless/cc. Starts as fast, but costs
+#   more memory in a sidecar's cgroup (docs/containers.md has the measured
+#   figures), has no HEALTHCHECK (nothing in it could run one; Kubernetes
+#   ignores HEALTHCHECK anyway and probes /healthz and /readyz over HTTP),
+#   and its Node is the one it was built with, where the default image takes
+#   Node 24 patches from its base.
+#
+# No `# syntax=` line: the engine's own Dockerfile frontend builds this file,
+# so an air-gapped machine with its base images at hand needs no registry.
 #
 # Both run as uid/gid 65532, need no writable path but the output volume (a
 # tmpfs), and work with readOnlyRootFilesystem.
@@ -64,8 +66,16 @@ USER 65532:65532
 # exec form (distroless has no shell); node flags: image/node-flags.json
 # hadolint ignore=DL3059
 RUN ["/nodejs/bin/node", "/warm/warm-code-cache.mjs", "/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "/warm/examples/local/agent.yaml"]
+# the loader writes its caches 0600; readable by all, so that once the
+# runtime stage copies them in as root (not writable by the image user, as
+# the loader requires) the image user can still read them. Done here and not
+# with COPY --chmod, which needs BuildKit: the classic builder builds this file too.
+# hadolint ignore=DL3059
+RUN ["/nodejs/bin/node", "-e", "const fs = require('node:fs'); const d = process.env.ERLMCP_SECRETS_CODE_CACHE; fs.chmodSync(d, 0o755); for (const f of fs.readdirSync(d)) fs.chmodSync(`${d}/${f}`, 0o444);"]
 
 FROM ${BINARY_RUNTIME_IMAGE} AS runtime-binary
+# the global ARG again, so the base.name label names the base really used
+ARG BINARY_RUNTIME_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -75,7 +85,7 @@ LABEL org.opencontainers.image.title="erlmcp-secrets" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.base.name="gcr.io/distroless/cc-debian12:nonroot"
+      org.opencontainers.image.base.name="${BINARY_RUNTIME_IMAGE}"
 COPY --from=build /src/dist/erlmcp-secrets /usr/local/bin/erlmcp-secrets
 COPY templates/*.mustache /usr/share/erlmcp-secrets/templates/
 COPY templates/erlmcp/*.mustache /usr/share/erlmcp-secrets/templates/erlmcp/
@@ -86,6 +96,7 @@ ENTRYPOINT ["/usr/local/bin/erlmcp-secrets"]
 CMD ["run", "-c", "/etc/erlmcp-secrets/agent.yaml"]
 
 FROM ${NODE_RUNTIME_IMAGE} AS runtime
+ARG NODE_RUNTIME_IMAGE
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -95,11 +106,11 @@ LABEL org.opencontainers.image.title="erlmcp-secrets" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian12:nonroot"
+      org.opencontainers.image.base.name="${NODE_RUNTIME_IMAGE}"
 COPY --from=build /src/dist/erlmcp-secrets.js /app/erlmcp-secrets.js
 # root-owned and not writable by the image user: the loader only trusts
 # such a cache (code cache is code); a miss is compiled and not written back
-COPY --from=warm --chown=0:0 --chmod=0755 /app/code-cache /app/code-cache
+COPY --from=warm --chown=0:0 /app/code-cache /app/code-cache
 COPY templates/*.mustache /usr/share/erlmcp-secrets/templates/
 COPY templates/erlmcp/*.mustache /usr/share/erlmcp-secrets/templates/erlmcp/
 COPY --from=beam /out/erlmcp_secrets_reload.beam /usr/share/erlmcp-secrets/erlang/

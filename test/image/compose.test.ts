@@ -1,9 +1,12 @@
-// examples/compose without a Docker engine: docker-compose validates the file
-// against the compose schema for both profiles; the services keep the
-// image's rules (uid 65532, read-only root, tmpfs output, init before
-// erlmcp); every agent config there passes `erlmcp-secrets check` in the file
-// layout the compose mounts give it; and the file-provider config renders
-// files the Erlang stand-in reads.
+// examples/compose without a Docker engine (the fast check; the real `up` on
+// an engine is test/containers/compose-up.test.ts): docker-compose validates
+// the file against the compose schema for both profiles; the services keep
+// the image's rules (uid 65532, read-only root, tmpfs output); every tmpfs
+// volume is held by a long-lived service that starts before anything that
+// reads it (a tmpfs volume loses its files when no container has it
+// mounted); every agent config there passes `erlmcp-secrets check` in the
+// file layout the compose mounts give it; and the file-provider config
+// renders files the Erlang stand-in reads.
 
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,6 +33,8 @@ interface Service {
   cap_drop?: string[];
   restart?: string;
   network_mode?: string;
+  healthcheck?: { disable?: boolean; test?: string[] };
+  environment?: Record<string, string>;
   profiles?: string[];
   depends_on?: Record<string, { condition: string }>;
   volumes?: string[];
@@ -76,6 +81,8 @@ function mounts(s: Service): Mount[] {
 
 const agentServices = (m: ComposeModel): Array<[string, Service]> => Object.entries(m.services).filter(([, s]) => s.image === AGENT_IMAGE);
 const configOf = (s: Service): string => s.command![s.command!.indexOf('-c') + 1]!;
+/** the service whose network namespace s joins (network_mode: service:X), if any */
+const networkOwner = (s: Service): string[] => (s.network_mode?.startsWith('service:') ? [s.network_mode.slice('service:'.length)] : []);
 
 /** copies a service's bind mounts into root, at root + target: the container's view of its files */
 function materialize(t: Test, s: Service): string {
@@ -103,7 +110,7 @@ t.test('docker-compose accepts the file, with and without the vault profile', { 
   // docker-compose 1.x lists every service here, whatever the profile)
   t.same(
     compose(['--profile', 'vault', 'config', '--services']).stdout.trim().split('\n').sort(),
-    ['erlmcp', 'erlmcp-vault', 'secrets-init', 'secrets-init-vault', 'secrets-sidecar', 'secrets-sidecar-vault', 'vault', 'vault-seed'],
+    ['erlmcp', 'erlmcp-vault', 'secrets-sidecar', 'secrets-sidecar-vault', 'vault', 'vault-seed'],
   );
 });
 
@@ -117,10 +124,10 @@ t.test('docker-compose rejects a broken copy (the validation is real)', { skip: 
     writeFileSync(file, stringifyYaml(doc));
     return file;
   };
-  const badCondition = compose(['config', '-q'], broken((d) => (d.services.erlmcp.depends_on['secrets-init'].condition = 'service_done')));
+  const badCondition = compose(['config', '-q'], broken((d) => (d.services.erlmcp.depends_on['secrets-sidecar'].condition = 'service_done')));
   t.not(badCondition.status, 0);
   t.match(badCondition.stderr, /condition|service_done/);
-  const badKey = compose(['config', '-q'], broken((d) => (d.services['secrets-init'].read_onyl = true)));
+  const badKey = compose(['config', '-q'], broken((d) => (d.services['secrets-sidecar'].read_onyl = true)));
   t.not(badKey.status, 0);
   t.match(badKey.stderr, /read_onyl/);
 });
@@ -128,7 +135,7 @@ t.test('docker-compose rejects a broken copy (the validation is real)', { skip: 
 t.test('the services keep the image\'s run rules', { skip: noCompose }, async (t) => {
   const m = model('vault');
   const agents = agentServices(m);
-  t.equal(agents.length, 4, 'init and sidecar, for the file provider and for Vault');
+  t.equal(agents.length, 2, 'a sidecar for the file provider and one for Vault');
   for (const [name, s] of agents) {
     t.equal((s as Service & { build?: { target?: string } }).build?.target, 'runtime', `${name} builds the default image target`);
     t.equal(s.user, '65532:65532', `${name} runs as 65532`);
@@ -144,24 +151,50 @@ t.test('the services keep the image\'s run rules', { skip: noCompose }, async (t
     for (const v of mounts(s).filter((v) => v.bind)) t.ok(v.readOnly, `${name}: bind mount ${v.target} is read-only`);
   }
 
-  const init = m.services['secrets-init']!;
-  t.same(init.command?.slice(0, 1), ['init']);
-  t.equal(init.restart, 'no', 'the init service runs once');
-  t.same(m.services.erlmcp?.depends_on?.['secrets-init'], { condition: 'service_completed_successfully' }, 'erlmcp starts after a successful init');
-  t.same(m.services['erlmcp-vault']?.depends_on?.['secrets-init-vault'], { condition: 'service_completed_successfully' });
-  t.same(m.services['secrets-init-vault']?.depends_on?.['vault-seed'], { condition: 'service_completed_successfully' }, 'the Vault init waits for the seed');
+  for (const [name, s] of agents) {
+    t.same(s.command?.slice(0, 1), ['run'], `${name} is a sidecar: it renders before it is ready, then keeps the files fresh`);
+    t.equal(s.restart, 'unless-stopped', `${name} lives as long as the stack`);
+    t.match(s.environment?.ERLMCP_SECRETS_HEALTH_URL ?? '', /\/readyz$/, `${name}'s health check asks /readyz: healthy means rendered`);
+  }
+  for (const [erlmcp, sidecar] of [['erlmcp', 'secrets-sidecar'], ['erlmcp-vault', 'secrets-sidecar-vault']] as const) {
+    t.same(m.services[erlmcp]?.depends_on?.[sidecar], { condition: 'service_healthy' }, `${erlmcp} starts once ${sidecar} has rendered`);
+    t.ok(mounts(m.services[erlmcp]!).find((v) => v.target === '/run/secrets/erlmcp')?.readOnly, `${erlmcp} mounts the secrets read-only`);
+  }
+  t.same(m.services['secrets-sidecar-vault']?.depends_on?.['vault-seed'], { condition: 'service_completed_successfully' }, 'the Vault sidecar waits for the seed');
   t.same(m.services['vault-seed']?.depends_on?.vault, { condition: 'service_healthy' });
-  t.same(m.services['secrets-sidecar']?.command?.slice(0, 1), ['run']);
-  t.equal(m.services['secrets-sidecar']?.network_mode, 'service:erlmcp', 'the sidecar shares erlmcp\'s network namespace, as in a pod');
-  t.equal(m.services['secrets-sidecar-vault']?.network_mode, 'service:erlmcp-vault');
-  const sharedOut = (a: string, b: string) =>
-    mounts(m.services[a]!).find((v) => v.target === '/run/secrets/erlmcp')?.source === mounts(m.services[b]!).find((v) => v.target === '/run/secrets/erlmcp')?.source;
-  t.ok(sharedOut('secrets-init', 'erlmcp') && sharedOut('secrets-sidecar', 'erlmcp'), 'init, sidecar and erlmcp share one volume');
-  t.ok(mounts(m.services.erlmcp!).find((v) => v.target === '/run/secrets/erlmcp')?.readOnly, 'erlmcp mounts the secrets read-only');
+  for (const [name, s] of Object.entries(m.services).filter(([, s]) => s.restart === 'no')) {
+    // docker-compose 1.x writes `disable: true` as the engine's test: [NONE]
+    t.ok(s.healthcheck?.disable === true || s.healthcheck?.test?.[0] === 'NONE', `one-shot ${name} has no health check to go "unhealthy" after it exited 0`);
+  }
+
+  // the tmpfs rule: a tmpfs volume keeps its files only while a container
+  // has it mounted, so each one is mounted by a long-lived service that every
+  // other user of it waits for (directly or not)
+  const dependsOn = (name: string, seen = new Set<string>()): Set<string> => {
+    for (const d of [...Object.keys(m.services[name]?.depends_on ?? {}), ...networkOwner(m.services[name]!)]) {
+      if (!seen.has(d)) (seen.add(d), dependsOn(d, seen));
+    }
+    return seen;
+  };
+  for (const [volume, def] of Object.entries(m.volumes).filter(([, v]) => v.driver_opts?.type === 'tmpfs')) {
+    const users = Object.entries(m.services).filter(([, s]) => mounts(s).some((v) => v.source === volume)).map(([n]) => n);
+    const holders = users.filter((n) => m.services[n]!.restart === 'unless-stopped' && users.every((u) => u === n || dependsOn(u).has(n)));
+    t.ok(holders.length > 0, `tmpfs volume ${volume} (${def.driver_opts?.o}) is held by a long-lived service that ${users.join(', ')} wait for`);
+  }
+  // networking as in a pod: one namespace per stack, its owner started first and long-lived
+  for (const [name, s] of Object.entries(m.services)) {
+    for (const owner of networkOwner(s)) {
+      t.equal(m.services[owner]?.restart, 'unless-stopped', `${name} joins the network namespace of long-lived ${owner}`);
+      t.ok(dependsOn(name).has(owner), `${name} starts after ${owner}`);
+    }
+  }
+  t.equal(m.services.erlmcp?.network_mode, 'service:secrets-sidecar', 'erlmcp shares the sidecar\'s network namespace: the erlang notifier reaches erlmcp@127.0.0.1');
+  for (const name of ['vault-seed', 'secrets-sidecar-vault', 'erlmcp-vault']) t.equal(m.services[name]?.network_mode, 'service:vault', `${name} reaches Vault at 127.0.0.1`);
+  t.match((parseYaml(readFileSync(path.join(COMPOSE_DIR, 'agent.vault.yaml'), 'utf8')) as { providers: { vault: { address: string } } }).providers.vault.address, /^http:\/\/127\.0\.0\.1:8200$/);
 
   const vault = m.services.vault as Service & { command: string[] };
   t.ok(vault.command.includes('-dev') && vault.command.some((a) => a.startsWith('-dev-root-token-id=')), 'Vault runs as a dev server with a known root token');
-  for (const name of ['vault', 'vault-seed', 'secrets-init-vault', 'erlmcp-vault', 'secrets-sidecar-vault']) {
+  for (const name of ['vault', 'vault-seed', 'erlmcp-vault', 'secrets-sidecar-vault']) {
     t.same(rawModel().services[name]?.profiles, ['vault'], `${name} is in the vault profile only`);
   }
 });
@@ -200,9 +233,10 @@ t.test('every agent config under examples/compose passes check in its mounted la
 });
 
 t.test('the file-provider config renders what the Erlang stand-in reads', { skip: noErlc }, async (t) => {
-  const init = rawModel().services['secrets-init']!;
+  // the sidecar's first render is init's
+  const sidecar = rawModel().services['secrets-sidecar']!;
   // the raw service: bind sources relative to the compose dir
-  const s: Service = { ...init, volumes: (init.volumes ?? []).map((v) => (v.startsWith('.') ? `${path.resolve(COMPOSE_DIR, v.split(':')[0]!)}:${v.split(':').slice(1).join(':')}` : v)) };
+  const s: Service = { ...sidecar, volumes: (sidecar.volumes ?? []).map((v) => (v.startsWith('.') ? `${path.resolve(COMPOSE_DIR, v.split(':')[0]!)}:${v.split(':').slice(1).join(':')}` : v)) };
   const root = materialize(t, s);
   const out = path.join(root, 'run/secrets/erlmcp');
   mkdirSync(out, { recursive: true });
@@ -253,9 +287,21 @@ t.test('the sidecar re-renders a changed secret and reloads the stand-in over Er
   config.refresh.interval = '1s';
   writeFileSync(configFile, stringifyYaml(config));
 
-  // secrets-init, then erlmcp (the stand-in, its cookie from the rendered files)
-  const init = runAgent(['init', '-c', configFile]);
-  t.equal(init.status, 0, `init${failure(init)}`);
+  // secrets-sidecar first: ready means rendered (erlmcp waits for service_healthy)
+  const agent = spawn(NODE24, [bundlePath(), 'run', '-c', configFile], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let agentLog = '';
+  agent.stderr.setEncoding('utf8').on('data', (d: string) => (agentLog += d));
+  let agentExited = false;
+  const agentExit = new Promise<number | null>((resolve) => agent.on('close', (code) => ((agentExited = true), resolve(code))));
+  t.teardown(() => agent.kill('SIGKILL'));
+  await waitFor(async () => {
+    if (agentExited) throw new Error(`the sidecar exited before it was ready:\n${agentLog}`);
+    return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
+  }, () => `the sidecar to be ready\n${agentLog}`);
+
+  t.same(readdirSync(out).sort(), ['erlang.cookie', 'erlmcp.env', 'sys.config', 'vm.args'], 'ready: every file is rendered before erlmcp starts');
+
+  // then erlmcp (the stand-in, its cookie from the files the sidecar rendered)
   const ebin = path.join(root, 'ebin');
   mkdirSync(ebin);
   t.equal(spawnSync('erlc', ['-o', ebin, path.join(COMPOSE_DIR, 'erlmcp-standin/erlmcp_config.erl')]).status, 0);
@@ -276,18 +322,6 @@ t.test('the sidecar re-renders a changed secret and reloads the stand-in over Er
   });
   const erlmcp = { output: () => erlOut };
   await waitFor(() => /stand-in started/.test(erlmcp.output()), 'the stand-in to start');
-
-  // secrets-sidecar
-  const agent = spawn(NODE24, [bundlePath(), 'run', '-c', configFile], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let agentLog = '';
-  agent.stderr.setEncoding('utf8').on('data', (d: string) => (agentLog += d));
-  let agentExited = false;
-  const agentExit = new Promise<number | null>((resolve) => agent.on('close', (code) => ((agentExited = true), resolve(code))));
-  t.teardown(() => agent.kill('SIGKILL'));
-  await waitFor(async () => {
-    if (agentExited) throw new Error(`the sidecar exited before it was ready:\n${agentLog}`);
-    return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
-  }, () => `the sidecar to be ready\n${agentLog}`);
 
   const rotated = 'rotated-jwt-secret-CanaryZ9y8x7w6v5u4t3s2r1q0';
   writeFileSync(path.join(root, 'etc/erlmcp-secrets/dev-secrets/jwt.env'), `secret="${rotated}"\n`);
