@@ -63,15 +63,10 @@ COPY image/warm-code-cache.mjs /warm/warm-code-cache.mjs
 # hadolint ignore=DL3064
 ENV ERLMCP_SECRETS_CODE_CACHE=/app/code-cache
 USER 65532:65532
-# exec form (distroless has no shell); node flags: image/node-flags.json
+# exec form (distroless has no shell); node flags: image/node-flags.json.
+# The script also makes the caches 0444 (no COPY --chmod: the classic builder builds this file too)
 # hadolint ignore=DL3059
 RUN ["/nodejs/bin/node", "/warm/warm-code-cache.mjs", "/nodejs/bin/node", "--disable-sigusr1", "--max-semi-space-size=1", "--lite-mode", "/app/erlmcp-secrets.js", "/warm/examples/local/agent.yaml"]
-# the loader writes its caches 0600; readable by all, so that once the
-# runtime stage copies them in as root (not writable by the image user, as
-# the loader requires) the image user can still read them. Done here and not
-# with COPY --chmod, which needs BuildKit: the classic builder builds this file too.
-# hadolint ignore=DL3059
-RUN ["/nodejs/bin/node", "-e", "const fs = require('node:fs'); const d = process.env.ERLMCP_SECRETS_CODE_CACHE; fs.chmodSync(d, 0o755); for (const f of fs.readdirSync(d)) fs.chmodSync(`${d}/${f}`, 0o444);"]
 
 FROM ${BINARY_RUNTIME_IMAGE} AS runtime-binary
 # the global ARG again, so the base.name label names the base really used

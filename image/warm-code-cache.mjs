@@ -20,7 +20,7 @@
 // Only node builtins: the warm stage is the distroless runtime image.
 
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -134,6 +134,13 @@ init: { timeout: 2s, backoff: { initial: 200ms, max: 500ms } }
   for (const f of readdirSync(cacheDir).filter((f) => f.includes('-init-'))) {
     for (const c of ['run', 'exec']) copyFileSync(path.join(cacheDir, f), path.join(cacheDir, f.replace('-init-', `-${c}-`)));
   }
+  // the loader writes its caches 0600; readable by all, so that once the
+  // image's runtime stage copies them in as root (not writable by the image
+  // user, as the loader requires) the image user can still read them. Done
+  // here, not with COPY --chmod, which needs BuildKit: the classic builder
+  // builds the Dockerfile too.
+  chmodSync(cacheDir, 0o755);
+  for (const f of readdirSync(cacheDir)) chmodSync(path.join(cacheDir, f), 0o444);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
