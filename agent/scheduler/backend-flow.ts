@@ -92,12 +92,17 @@ export class BackendFlow {
   }
 
   /** a ticket to send one call, or undefined when the check should be parked
-   * (the backend does not answer and a call is already out) */
-  async acquire(): Promise<FlowTicket | undefined> {
+   * (the backend does not answer and a call is already out). urgent (a
+   * lease or issued value on its own clock): one call more than the reduced
+   * bound while the backend does not answer */
+  async acquire(urgent = false): Promise<FlowTicket | undefined> {
     for (;;) {
       if (this.stopped) return undefined;
       const limit = this.down ? 1 : this.stalled() ? Math.min(STALLED_IN_FLIGHT, this.o.maxInFlight) : this.o.maxInFlight;
       if (this.inFlight.size < limit) return this.issue(); // when down: the probe
+      // a lease to renew runs out while it waits: one call above the reduced
+      // bound, so static checks hung on their paths do not let it expire
+      if (urgent && limit < this.o.maxInFlight && this.inFlight.size < limit + 1) return this.issue();
       if (limit < this.o.maxInFlight) {
         this.parkedAny = true;
         return undefined;

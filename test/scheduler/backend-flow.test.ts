@@ -112,6 +112,24 @@ t.test('a slow 5xx (an overloaded server answering after stallMs) is no hang: pr
   t.ok(waits.slice(1).every((w) => w >= BACKOFF.initial), `later probes wait at least the first backoff step (waits ${waits.join(', ')})`);
 });
 
+t.test('an urgent check (a lease to renew) gets one call above the reduced bound, and only one', async (t) => {
+  const clock = new ManualClock(0);
+  const { f } = flow(clock, 4);
+  const a = (await f.acquire())!;
+  const b = (await f.acquire())!;
+  await clock.advance(1_000);
+  t.equal(await f.acquire(), undefined, 'stalled: a static check is parked');
+  const lease = await f.acquire(true);
+  t.ok(lease, 'a lease renewal still goes out');
+  t.equal(await f.acquire(true), undefined, 'a second urgent one is parked: the bound is two plus one');
+  t.equal(f.active, 3);
+  a.release('unreachable');
+  t.equal(await f.acquire(true), undefined, 'down with two out: parked');
+  lease!.release('answered');
+  b.release('answered');
+  t.equal(f.active, 0);
+});
+
 t.test('a throttled answer ends the outage without a burst: recovered(false)', async (t) => {
   const clock = new ManualClock(0);
   const { f, events } = flow(clock);
