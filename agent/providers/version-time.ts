@@ -42,7 +42,8 @@ export function versionTime(raw: unknown, now: number): CheckedTime {
   if (raw === undefined || raw === null || raw === '') return {};
   const at = epochMs(raw);
   if (!Number.isFinite(at)) return { problem: `${shown(raw)} is not a time` };
-  if (at < EARLIEST_MS) return { problem: `${new Date(at).toISOString()} is before 2000, not a creation time` };
+  // a Date holds ±8.64e15 ms; toISOString throws beyond that, on either side
+  if (at < EARLIEST_MS) return { problem: `${at >= -8.64e15 ? new Date(at).toISOString() : shown(raw)} is before 2000, not a creation time` };
   if (at > now + CLOCK_SKEW_MS) {
     const iso = at < 8.64e15 ? new Date(at).toISOString() : shown(raw);
     return { problem: `${iso} is in the future (more than ${CLOCK_SKEW_MS / 60_000} minutes ahead of this clock)` };

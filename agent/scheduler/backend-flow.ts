@@ -16,7 +16,7 @@
 // as a probe when nothing is in flight: after a call that failed fast
 // (refused, 5xx), at a backoff whose first step is full jitter (a fleet that
 // lost its server together does not probe together); after a call that hung
-// until its timeout, at once, so that one call is always waiting on a hung
+// until its timeout (at least stallMs and the first backoff step), at once, so that one call is always waiting on a hung
 // server and its first answer after it resumes brings the agent back.
 // The first call that is answered again ends it: `recovered(true)` asks the
 // owner to retry what was parked or failing, promptly (the owner spreads
@@ -92,12 +92,17 @@ export class BackendFlow {
   }
 
   /** a ticket to send one call, or undefined when the check should be parked
-   * (the backend does not answer and a call is already out) */
-  async acquire(): Promise<FlowTicket | undefined> {
+   * (the backend does not answer and a call is already out). urgent (a
+   * lease or issued value on its own clock): one call more than the reduced
+   * bound while the backend does not answer */
+  async acquire(urgent = false): Promise<FlowTicket | undefined> {
     for (;;) {
       if (this.stopped) return undefined;
       const limit = this.down ? 1 : this.stalled() ? Math.min(STALLED_IN_FLIGHT, this.o.maxInFlight) : this.o.maxInFlight;
       if (this.inFlight.size < limit) return this.issue(); // when down: the probe
+      // a lease to renew runs out while it waits: one call above the reduced
+      // bound, so static checks hung on their paths do not let it expire
+      if (urgent && limit < this.o.maxInFlight && this.inFlight.size < limit + 1) return this.issue();
       if (limit < this.o.maxInFlight) {
         this.parkedAny = true;
         return undefined;
@@ -127,7 +132,13 @@ export class BackendFlow {
       release: (outcome) => {
         if (released) return;
         released = true;
-        const hung = this.clock.now() - (this.inFlight.get(ticket) ?? Infinity) >= this.o.stallMs;
+        // a hang for the probe at once: the call waited out a timeout, which is
+        // far longer than stallMs. An overloaded server's 5xx after a second or
+        // two is an answer, and probing at once after it had no floor: each
+        // parked check went back to back at the server's pace. At least the
+        // first backoff step keeps a probe after a hang no faster than after a fast failure.
+        const took = this.clock.now() - (this.inFlight.get(ticket) ?? Infinity);
+        const hung = took >= Math.max(this.o.stallMs, this.o.probeBackoff.initial);
         this.inFlight.delete(ticket);
         this.settle(outcome, hung);
       },

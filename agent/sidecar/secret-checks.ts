@@ -164,7 +164,8 @@ export class SecretChecks {
     const provider = secret && this.d.providers.get(secret.provider);
     const st = this.state.get(due.name);
     if (!secret || !provider || !st || this.d.stopping.aborted) return;
-    const ticket = await this.flows.get(secret.provider)!.acquire();
+    // leases and issued values expire on their own clock: not parked behind hung static checks
+    const ticket = await this.flows.get(secret.provider)!.acquire(due.kind === 'leased');
     if (!ticket) {
       this.park(secret, due.kind, st);
       return;

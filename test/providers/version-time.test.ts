@@ -28,6 +28,11 @@ t.test('hostile times are unknown, with a bounded problem', async (t) => {
     ['1970-01-01T00:00:00Z', /before 2000/],
     [0, /before 2000/],
     [-1e15, /before 2000/],
+    // beyond a Date's range (±8.64e15 ms) on the past side: toISOString threw a RangeError
+    [-1e20, /before 2000|not a time/],
+    [-Number.MAX_VALUE, /before 2000|not a time/],
+    // a GCP createTime whose seconds are 15 digits below zero (timestampMs lets them through)
+    [timestampMs({ seconds: '-999999999999999' }), /before 2000|not a time/],
     [1e300, /not a time|in the future/],
     [Infinity, /not a time/],
     [NaN, /not a time/],

@@ -93,6 +93,43 @@ t.test('a probe that hung until its timeout is followed by the next at once: one
   t.same(events, ['probe@30000', 'recovered(true)@35000']);
 });
 
+t.test('a slow 5xx (an overloaded server answering after stallMs) is no hang: probes back off instead of going back to back', async (t) => {
+  const clock = new ManualClock(0);
+  const { f, events } = flow(clock, 4);
+  // each probe the server answers 503 after 1.5 s: more than stallMs, far less than a call's timeout
+  const waits: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const probe = (await f.acquire())!;
+    t.ok(probe, `probe ${i} goes out`);
+    await clock.advance(1_500);
+    probe.release('unreachable');
+    const answeredAt = clock.now();
+    await clock.advance(BACKOFF.max);
+    t.equal(events.length, i + 1, `one probe after failure ${i}`);
+    waits.push(Number(events.at(-1)!.split('@')[1]) - answeredAt);
+  }
+  // at once after each 1.5 s answer was a probe every 1.5 s for as long as checks were parked
+  t.ok(waits.slice(1).every((w) => w >= BACKOFF.initial), `later probes wait at least the first backoff step (waits ${waits.join(', ')})`);
+});
+
+t.test('an urgent check (a lease to renew) gets one call above the reduced bound, and only one', async (t) => {
+  const clock = new ManualClock(0);
+  const { f } = flow(clock, 4);
+  const a = (await f.acquire())!;
+  const b = (await f.acquire())!;
+  await clock.advance(1_000);
+  t.equal(await f.acquire(), undefined, 'stalled: a static check is parked');
+  const lease = await f.acquire(true);
+  t.ok(lease, 'a lease renewal still goes out');
+  t.equal(await f.acquire(true), undefined, 'a second urgent one is parked: the bound is two plus one');
+  t.equal(f.active, 3);
+  a.release('unreachable');
+  t.equal(await f.acquire(true), undefined, 'down with two out: parked');
+  lease!.release('answered');
+  b.release('answered');
+  t.equal(f.active, 0);
+});
+
 t.test('a throttled answer ends the outage without a burst: recovered(false)', async (t) => {
   const clock = new ManualClock(0);
   const { f, events } = flow(clock);
