@@ -79,8 +79,9 @@ interface SecretState {
 export class SecretChecks {
   private readonly d: SecretChecksDeps;
   private readonly state = new Map<string, SecretState>();
-  /** `secret@createdAt` of versions already reported overdue: one warning per version */
-  private readonly overdueReported = new Set<string>();
+  /** secret -> createdAt of the version last reported overdue: one warning per
+   * version, and one entry per secret however often it rotates */
+  private readonly overdueReported = new Map<string, number | undefined>();
   /** per provider: init.concurrency calls at once, parking while it does not answer */
   private readonly flows = new Map<string, BackendFlow>();
 
@@ -109,7 +110,7 @@ export class SecretChecks {
       this.state.set(secret.name, st);
       // init has warned of what is overdue already
       const age = rotationAge(secret, entry.value, this.d.clock.now());
-      if (age?.overdue) this.overdueReported.add(`${secret.name}@${age.createdAt}`);
+      if (age?.overdue) this.overdueReported.set(secret.name, age.createdAt);
       this.recordFresh(secret, entry.value, entry.freshAt);
       if (entry.value.lease) st.requestedTtlSeconds = entry.value.lease.ttlSeconds;
       const provider = this.d.providers.get(secret.provider);
@@ -394,8 +395,8 @@ export class SecretChecks {
     this.d.health.markAge(secret.name, value.createdAt, secret.maxAgeMs);
     // a version turns overdue with time alone: each check looks again, and warns once per version
     const age = rotationAge(secret, value, this.d.clock.now());
-    if (age?.overdue && !this.overdueReported.has(`${secret.name}@${age.createdAt}`)) {
-      this.overdueReported.add(`${secret.name}@${age.createdAt}`);
+    if (age?.overdue && this.overdueReported.get(secret.name) !== age.createdAt) {
+      this.overdueReported.set(secret.name, age.createdAt);
       this.d.logger.warn({ ...ageFields(age), outcome: 'rotation-overdue' }, overdueMessage(age));
     }
     if (value.lease) this.d.metrics.expiresAt('lease', secret.name, leaseExpiresAt(value.lease));
