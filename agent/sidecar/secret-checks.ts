@@ -117,11 +117,11 @@ export class SecretChecks {
       if (provider?.watch) {
         st.unwatch = provider.watch(refOf(secret), () => {
           this.d.logger.debug({ secret: secret.name }, 'provider reported a change');
-          this.d.scheduler.trigger(secret.name, entry.value.lease ? 'leased' : 'static');
+          this.d.scheduler.trigger(secret.name, this.kindOf(secret.name));
         });
       }
       // leases and issued values follow their own clock; static values get a phase in the interval
-      if (entry.value.lease || entry.value.issued) this.planNext(secret);
+      if (this.kindOf(secret.name) === 'leased') this.planNext(secret);
       else {
         st.slotAt = firstStaticSlot(this.d.clock.now(), this.intervalOf(secret), this.d.rand);
         this.d.scheduler.schedule(secret.name, st.slotAt, 'static');
@@ -384,12 +384,12 @@ export class SecretChecks {
   }
 
   private recordFresh(secret: SecretConfig, value: SecretValue, at: number): void {
-    const leaseLeft = value.lease ? leaseExpiresAt(value.lease) - at : undefined;
-    // an issued certificate that could not be issued again is stale when it expires
-    const issuedLeft = value.issued ? value.issued.until - at : undefined;
-    const ttls = [secret.ttlMs, leaseLeft, issuedLeft].filter((x): x is number => x !== undefined);
-    // past a lease's end or an issued certificate's NotAfter the value is no longer valid (not ready)
-    const validUntil = value.lease ? leaseExpiresAt(value.lease) : value.issued?.until;
+    const leaseEnd = value.lease ? leaseExpiresAt(value.lease) : undefined;
+    // past a lease's end or an issued certificate's NotAfter the value is no
+    // longer valid (not ready); one that could not be renewed or issued again
+    // is stale then too
+    const validUntil = leaseEnd ?? value.issued?.until;
+    const ttls = [secret.ttlMs, leaseEnd === undefined ? undefined : leaseEnd - at, value.issued ? value.issued.until - at : undefined].filter((x): x is number => x !== undefined);
     this.d.health.markFresh(secret.name, at, ttls.length ? Math.min(...ttls) : undefined, validUntil);
     this.d.metrics.refreshed(secret.name, at);
     this.d.health.markAge(secret.name, value.createdAt, secret.maxAgeMs);
@@ -399,7 +399,7 @@ export class SecretChecks {
       this.overdueReported.set(secret.name, age.createdAt);
       this.d.logger.warn({ ...ageFields(age), outcome: 'rotation-overdue' }, overdueMessage(age));
     }
-    if (value.lease) this.d.metrics.expiresAt('lease', secret.name, leaseExpiresAt(value.lease));
+    if (leaseEnd !== undefined) this.d.metrics.expiresAt('lease', secret.name, leaseEnd);
     else this.d.metrics.clearExpiry('lease', secret.name);
     if (value.issued?.basis === 'certificate') this.d.metrics.expiresAt('certificate', secret.name, value.issued.until);
   }
