@@ -8,7 +8,7 @@
 
 import t, { type Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, linkSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startVaultFake, type VaultFake } from '../fakes/vault/index.ts';
@@ -320,9 +320,20 @@ t.test('the default image reproduced: the Dockerfile\'s warm stage, then the bun
   mkdirSync(cache, { mode: 0o755 });
   spawnSync('chown', ['-R', `${IMAGE_UID}:${IMAGE_UID}`, warm, cache]);
 
+  // node where the image has it, linked into the sandbox: the image user may
+  // not reach the checkout's node_modules (a clone under a 0700 directory)
+  const node = path.join(sb.root, 'nodejs/bin/node');
+  mkdirSync(path.dirname(node), { recursive: true, mode: 0o755 });
+  try {
+    linkSync(NODE24, node);
+  } catch {
+    copyFileSync(NODE24, node);
+    chmodSync(node, 0o755);
+  }
+
   // container paths -> sandbox paths
   const local = (s: string): string =>
-    s.replaceAll('/nodejs/bin/node', NODE24).replaceAll('/app/', `${sb.app}/`).replaceAll('/warm/', `${warm}/`).replace(/^\/app\/code-cache$/, cache);
+    s.replaceAll('/nodejs/bin/node', node).replaceAll('/app/', `${sb.app}/`).replaceAll('/warm/', `${warm}/`).replace(/^\/app\/code-cache$/, cache);
   const localEnv = (env: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, local(v)]));
 
   const warmStage = dockerfile.stage('warm');
