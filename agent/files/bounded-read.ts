@@ -159,6 +159,36 @@ export async function readBounded(file: string, limit: number, signal?: AbortSig
   }
 }
 
+/** the first `max` bytes of a file whose length is not ours to decide and
+ * whose head is all we need (/proc/PID/cmdline: another process in a shared
+ * PID namespace sets its own argv area, which can be far larger than any
+ * argv). Same open and fstat checks as readBounded, but a longer file is cut,
+ * not refused. */
+export async function readHead(file: string, max: number): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(file, FLAGS);
+  } catch (e) {
+    throw fromErrno(file, e);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw notRegular(file, st);
+    const buf = Buffer.alloc(max);
+    let total = 0;
+    while (total < max) {
+      const n = (await handle.read(buf, total, max - total, null)).bytesRead;
+      if (n === 0) break;
+      total += n;
+    }
+    return buf.subarray(0, total);
+  } catch (e) {
+    throw fromErrno(file, e);
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
 /** readBounded for the few callers that must stay synchronous */
 export function readBoundedSync(file: string, limit: number): Buffer {
   let fd: number;

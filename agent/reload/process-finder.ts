@@ -3,15 +3,15 @@
 // Also tells whether a process is a BEAM (the Erlang VM), which SIGHUP and
 // friends kill unless the application installed a handler.
 
-import { readFile, readdir, readlink } from 'node:fs/promises';
+import { readdir, readlink } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { readBounded } from '../files/bounded-read.ts';
+import { readBounded, readHead } from '../files/bounded-read.ts';
 
 export interface ProcessInfo {
   pid: number;
   /** /proc/PID/comm: the kernel's name (15 chars at most) */
   comm: string;
-  /** argv, when readable */
+  /** argv as far as its first MAX_CMDLINE_BYTES go (matching uses argv[0]), when readable */
   argv: string[];
   /** /proc/PID/exe target, when readable (needs same user or CAP_SYS_PTRACE) */
   exe: string | undefined;
@@ -24,15 +24,23 @@ export interface ProcFs {
 
 const DEFAULT_PROC: ProcFs = { root: '/proc' };
 
+/** comm is at most 16 bytes in the kernel; a little more tolerates a fake tree's newline */
+const MAX_COMM_BYTES = 64;
+/** argv[0] is what matching reads, and a path fits in PATH_MAX (4096). The
+ * rest of a cmdline is the other process's to size: with PR_SET_MM it can
+ * point its argv at megabytes of its memory, which we would read for every
+ * process on every notify */
+export const MAX_CMDLINE_BYTES = 4096;
+
 export async function readProcessInfo(pid: number, proc: ProcFs = DEFAULT_PROC): Promise<ProcessInfo | undefined> {
   const dir = `${proc.root}/${pid}`;
   let comm: string;
   try {
-    comm = (await readFile(`${dir}/comm`, 'utf8')).replace(/\n$/, '');
+    comm = (await readHead(`${dir}/comm`, MAX_COMM_BYTES)).toString('utf8').replace(/\n$/, '');
   } catch {
     return undefined; // gone, or not a process
   }
-  const argv = await readFile(`${dir}/cmdline`)
+  const argv = await readHead(`${dir}/cmdline`, MAX_CMDLINE_BYTES)
     .then((b) => b.toString('utf8').split('\0').filter((a, i, all) => a !== '' || i < all.length - 1))
     .catch(() => [] as string[]);
   const exe = await readlink(`${dir}/exe`).catch(() => undefined);

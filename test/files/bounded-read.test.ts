@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readBounded, readBoundedSync } from '../../agent/files/bounded-read.ts';
+import { readBounded, readBoundedSync, readHead } from '../../agent/files/bounded-read.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bounded-read-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,4 +51,14 @@ t.test('an aborted read gives the abort, not a refusal', async (t) => {
   const ac = new AbortController();
   ac.abort();
   await t.rejects(readBounded(exact, 100, ac.signal), { name: 'AbortError' });
+});
+
+t.test('readHead: the first bytes of a file of any length, with the same refusals of what is not a file', async (t) => {
+  t.equal((await readHead(exact, 10)).toString(), 'x'.repeat(10), 'a longer file is cut, not refused');
+  t.equal((await readHead(exact, 1000)).length, 100, 'a shorter file is read whole');
+  const status = await readHead('/proc/self/status', 16);
+  t.equal(status.length, 16, 'procfs (size 0 in fstat) is cut at the bound');
+  await t.rejects(readHead(fifo, 10), { name: 'ReadRefusal', message: /^is a FIFO/ }, 'a FIFO with no writer does not block');
+  await t.rejects(readHead('/dev/zero', 10), { name: 'ReadRefusal', message: /^is a character device/ });
+  await t.rejects(readHead(path.join(dir, 'nope'), 10), { name: 'ReadRefusal', message: /^does not exist$/ });
 });

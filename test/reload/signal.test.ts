@@ -1,11 +1,11 @@
 import t, { type Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SignalNotifier, lintSignalReload, type SignalReloadConfig } from '../../agent/reload/signal.ts';
-import { findProcessesByName, isBeam, readProcessInfo } from '../../agent/reload/process-finder.ts';
+import { findProcessesByName, isBeam, MAX_CMDLINE_BYTES, readProcessInfo } from '../../agent/reload/process-finder.ts';
 import { signalReloadSchema } from '../../agent/config/reload-schema.ts';
 
 const NODE = process.execPath;
@@ -87,6 +87,20 @@ t.test('BEAM detection from /proc: exe, comm or argv[0]', async (t) => {
   t.equal(await readProcessInfo(99, { root }), undefined);
   t.same((await findProcessesByName('nginx', { root })).map((p) => p.pid), [12]);
   t.same((await findProcessesByName('beam.smp', { root })).map((p) => p.pid), [10, 11]);
+});
+
+t.test('another process sizes its own /proc entries: reads stop at a bound and a FIFO does not block', async (t) => {
+  const root = fakeProc(t, [{ pid: 20, comm: 'beam.smp', argv: ['beam.smp'] }, { pid: 21, comm: 'x', argv: ['x'] }]);
+  // a cmdline of 8 MiB (PR_SET_MM lets a process point its argv anywhere in its memory)
+  writeFileSync(join(root, '20', 'cmdline'), '/usr/lib/erlang/bin/beam.smp\0' + 'A'.repeat(8 * 1024 * 1024));
+  rmSync(join(root, '21', 'comm'));
+  execFileSync('mkfifo', [join(root, '21', 'comm')]);
+  const big = await readProcessInfo(20, { root });
+  t.equal(big?.argv[0], '/usr/lib/erlang/bin/beam.smp', 'argv[0] is read');
+  t.ok(big && big.argv.join('\0').length <= MAX_CMDLINE_BYTES, `no more than ${MAX_CMDLINE_BYTES} bytes of the cmdline kept`);
+  t.ok(big && isBeam(big));
+  t.equal(await readProcessInfo(21, { root }), undefined, 'a FIFO for comm is no process, and no hang');
+  t.same((await findProcessesByName('beam.smp', { root }, [])).map((p) => p.pid), [20]);
 });
 
 t.test('refuses to send SIGHUP and friends to a BEAM without beamHandlerInstalled', async (t) => {
