@@ -17,7 +17,7 @@
 // error codes.
 
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 const FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
 
@@ -138,6 +138,19 @@ function checked(file: string, st: Stats, limit: number): Collector {
 /** the file's bytes, at most `limit` of them; throws ReadRefusal (or the
  * signal's reason when it is aborted) */
 export async function readBounded(file: string, limit: number, signal?: AbortSignal): Promise<Buffer> {
+  return withOpened(file, signal, async (handle) => {
+    const c = checked(file, await handle.stat(), limit);
+    for (;;) {
+      signal?.throwIfAborted();
+      const buf = c.next();
+      if (!c.took(buf, (await handle.read(buf, 0, buf.length, null)).bytesRead)) return c.bytes();
+    }
+  });
+}
+
+/** opens with the checks' flags, runs `use`, closes; failures become
+ * ReadRefusal (the signal's own reason passes through) */
+async function withOpened<T>(file: string, signal: AbortSignal | undefined, use: (handle: FileHandle) => Promise<T>): Promise<T> {
   let handle;
   try {
     handle = await open(file, FLAGS);
@@ -145,12 +158,7 @@ export async function readBounded(file: string, limit: number, signal?: AbortSig
     throw fromErrno(file, e);
   }
   try {
-    const c = checked(file, await handle.stat(), limit);
-    for (;;) {
-      signal?.throwIfAborted();
-      const buf = c.next();
-      if (!c.took(buf, (await handle.read(buf, 0, buf.length, null)).bytesRead)) return c.bytes();
-    }
+    return await use(handle);
   } catch (e) {
     if (signal?.aborted && e === signal.reason) throw e;
     throw fromErrno(file, e);
@@ -165,13 +173,7 @@ export async function readBounded(file: string, limit: number, signal?: AbortSig
  * argv). Same open and fstat checks as readBounded, but a longer file is cut,
  * not refused. */
 export async function readHead(file: string, max: number): Promise<Buffer> {
-  let handle;
-  try {
-    handle = await open(file, FLAGS);
-  } catch (e) {
-    throw fromErrno(file, e);
-  }
-  try {
+  return withOpened(file, undefined, async (handle) => {
     const st = await handle.stat();
     if (!st.isFile()) throw notRegular(file, st);
     const buf = Buffer.alloc(max);
@@ -182,11 +184,7 @@ export async function readHead(file: string, max: number): Promise<Buffer> {
       total += n;
     }
     return buf.subarray(0, total);
-  } catch (e) {
-    throw fromErrno(file, e);
-  } finally {
-    await handle.close().catch(() => {});
-  }
+  });
 }
 
 /** readBounded for the few callers that must stay synchronous */
