@@ -3,7 +3,8 @@
 //   GET  /readyz   200 when the first render is done, every file is written and
 //                  no lease is past its end; else 503. A value past its `ttl`
 //                  is named as stale but keeps the pod ready (docs/fleet.md);
-//                  /readyz?fresh answers 503 for that too. JSON body names
+//                  /readyz?fresh answers 503 for that too (?fresh=false: as
+//                  without it; another value: 400). JSON body names
 //                  stale secrets and since when: names and times only
 //   GET  /metrics  Prometheus text from the agent's own registry
 //   POST /quit     only with server.quit: true (a Job's sidecar stops when the
@@ -66,7 +67,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return;
       case '/readyz': {
         if (!allow('GET, HEAD')) return;
-        const r = opts.health.readiness({ fresh: new URLSearchParams(query).has('fresh') });
+        const fresh = freshParam(new URLSearchParams(query).get('fresh'));
+        if (fresh === undefined) {
+          send(res, 400, 'text/plain; charset=utf-8', 'fresh takes no value, or true/1 (strict: stale is not ready) or false/0\n');
+          return;
+        }
+        const r = opts.health.readiness({ fresh });
         send(res, r.ready ? 200 : 503, 'application/json', `${JSON.stringify(readinessBody(r))}\n`);
         return;
       }
@@ -115,6 +121,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 function send(res: http.ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+/** ?fresh, ?fresh=true, ?fresh=1: strict; absent, false or 0: not; anything
+ * else undefined (a probe written as ?fresh=no must not silently mean strict) */
+export function freshParam(value: string | null): boolean | undefined {
+  if (value === null || value === 'false' || value === '0') return false;
+  if (value === '' || value === 'true' || value === '1') return true;
+  return undefined;
 }
 
 function readinessBody(r: Readiness): Record<string, unknown> {
