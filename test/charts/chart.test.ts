@@ -317,6 +317,25 @@ t.test('values.schema.json refuses bad values before anything renders', { skip: 
   }
 });
 
+t.test('images by digest: repository:tag@digest everywhere an image is named, and a malformed digest refused', { skip: missing }, async (t) => {
+  const agentDigest = `sha256:${'a1'.repeat(32)}`;
+  const binaryDigest = `sha256:${'b2'.repeat(32)}`;
+  const objs = helmTemplate({ image: { agent: { digest: agentDigest }, binary: { digest: binaryDigest } } }).objects;
+  const c = one(objs, 'Deployment').spec.template.spec.containers[0];
+  t.equal(c.image, `ghcr.io/erlmcp/erlmcp-secrets:${APP}@${agentDigest}`, 'the webhook pulls the agent image by digest');
+  const cfg = webhookConfigOf(objs);
+  t.equal(cfg.agent.image, c.image, 'the injected agent is the same digest');
+  t.equal(cfg.agent.binaryImage, `ghcr.io/erlmcp/erlmcp-secrets:${APP}-binary@${binaryDigest}`, 'exec mode copies the binary image by digest');
+  t.equal(stageForImage(cfg.agent.binaryImage), 'runtime-binary', 'the tag still says which image it is');
+  t.same(commandProblems(df, { name: 'copy', image: cfg.agent.binaryImage, args: ['copy-self', '/x'] }), []);
+  for (const v of SCHEMA_VERSIONS) t.same(validateK8s(one(objs, 'Deployment'), v), [], `the Deployment is valid against Kubernetes ${v}`);
+  for (const digest of ['sha256:abc', `sha512:${'a'.repeat(128)}`, `sha256:${'A1'.repeat(32)}`]) {
+    const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE], { image: { agent: { digest } } });
+    t.not(r.status, 0, `${digest.slice(0, 16)}...: refused`);
+    t.match(r.stderr, /schema/i, '...by the schema');
+  }
+});
+
 t.test('image names: only in values.yaml under image, never in a template', async (t) => {
   const templates = readdirSync(path.join(CHART, 'templates')).map((f) => ({ f, text: readFileSync(path.join(CHART, 'templates', f), 'utf8') }));
   for (const { f, text } of templates) {

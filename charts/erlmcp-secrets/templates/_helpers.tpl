@@ -28,13 +28,21 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
-{{/* Image references: the only place the templates build one, from .Values.image. */}}
+{{/* Image references: the only place the templates build one, from .Values.image.
+     With a digest: repository:tag@digest. The runtime pulls by the digest; the
+     tag stays for people (and says which of the two images it is). */}}
+{{- define "erlmcp-secrets.imageRef" -}}
+{{- $ref := printf "%s:%s" .repository .tag -}}
+{{- if .digest }}{{ $ref = printf "%s@%s" $ref .digest }}{{ end -}}
+{{- $ref -}}
+{{- end -}}
+
 {{- define "erlmcp-secrets.agentImage" -}}
-{{- printf "%s:%s" .Values.image.agent.repository (.Values.image.agent.tag | default .Chart.AppVersion) -}}
+{{- include "erlmcp-secrets.imageRef" (dict "repository" .Values.image.agent.repository "tag" (.Values.image.agent.tag | default .Chart.AppVersion) "digest" .Values.image.agent.digest) -}}
 {{- end -}}
 
 {{- define "erlmcp-secrets.binaryImage" -}}
-{{- printf "%s:%s" .Values.image.binary.repository (.Values.image.binary.tag | default (printf "%s-binary" .Chart.AppVersion)) -}}
+{{- include "erlmcp-secrets.imageRef" (dict "repository" .Values.image.binary.repository "tag" (.Values.image.binary.tag | default (printf "%s-binary" .Chart.AppVersion)) "digest" .Values.image.binary.digest) -}}
 {{- end -}}
 
 {{/* The DNS names the API server may use for the Service: the serving certificate covers all of them. */}}
