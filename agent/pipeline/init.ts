@@ -14,6 +14,7 @@ import { checkValues } from './check-values.ts';
 import { renderAll } from './render-all.ts';
 import type { PreparedTemplate } from './prepare-templates.ts';
 import { ageFields, overdueError, overdueMessage, rotationAge, type RotationAge } from './rotation-age.ts';
+import { revokeLeases } from './revoke-leases.ts';
 
 export interface InitDeps {
   config: AgentConfig;
@@ -43,7 +44,14 @@ export async function runInit(deps: InitDeps): Promise<InitResult> {
   const now = deps.now ?? Date.now;
   const started = now();
   const { store, reads } = await fetchAndCheck(deps);
-  const files = await renderAndWrite(deps.templates, store, deps.logger);
+  let files: WrittenFile[];
+  try {
+    files = await renderAndWrite(deps.templates, store, deps.logger);
+  } catch (e) {
+    // the pod does not start on a failed init: no one uses what was fetched
+    await revokeLeases(store.values(), deps, 'as unused: writing the files failed');
+    throw e;
+  }
   deps.logger.info({ secrets: store.names().length, files: files.length, durationMs: now() - started }, 'init complete');
   return { store, files, startupReads: reads };
 }
@@ -68,7 +76,12 @@ export async function fetchAndCheck(deps: InitDeps, names?: string[]): Promise<{
   if (problems.length) errors.push(new AgentError('validation', problems[0]!.message, { problems: problems.map((p) => p.message) }));
   const failing = reportAges(config, values, now(), logger).filter((a) => a.overdue && config.secrets[a.secret]?.failInit === true);
   if (failing.length) errors.push(overdueError(failing));
-  if (errors.length) throw combine(errors);
+  if (errors.length) {
+    // what was fetched is handed to no one: leases (database roles...) would
+    // otherwise live out their TTL, one set per failed attempt
+    await revokeLeases(values, deps, 'as unused: init failed');
+    throw combine(errors);
+  }
 
   const store = new SecretStore();
   for (const [name, v] of values) store.set(name, v, now());

@@ -12,6 +12,7 @@ import { lstat } from 'node:fs/promises';
 import { isReadRefusal, readBounded } from '../files/bounded-read.ts';
 import type { PreparedTemplate } from './prepare-templates.ts';
 import { fetchAndCheck, type InitDeps } from './init.ts';
+import { revokeLeases } from './revoke-leases.ts';
 import { renderAll } from './render-all.ts';
 
 export type DiskState =
@@ -47,6 +48,8 @@ export function issuedOnWrite(deps: Pick<InitDeps, 'config' | 'providers'>): Set
 export async function planInit(deps: InitDeps): Promise<PlannedFile[]> {
   const issued = issuedOnWrite(deps);
   const { store } = await fetchAndCheck(deps, Object.keys(deps.config.secrets).filter((n) => !issued.has(n)));
+  // plan writes nothing: a lease it fetched (a database role...) is never used
+  await revokeLeases(store.values(), deps, 'as unused: plan writes nothing');
   const usesIssued = (t: PreparedTemplate) => [...t.secrets].filter((n) => issued.has(n)).sort();
   const rendered = renderAll(deps.templates.filter((t) => usesIssued(t).length === 0), store.templateData());
   const unrendered: PlannedFile[] = deps.templates

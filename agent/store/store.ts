@@ -35,6 +35,11 @@ export class SecretStore {
     return [...this.#entries.keys()];
   }
 
+  /** name -> value, in the order they were first stored */
+  values(): Array<[string, SecretValue]> {
+    return [...this.#entries].map(([name, e]) => [name, e.value]);
+  }
+
   /** the template context: secret name -> key -> value */
   templateData(): Record<string, Record<string, string>> {
     const out: Record<string, Record<string, string>> = {};

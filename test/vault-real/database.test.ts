@@ -12,7 +12,8 @@ import { startAgent, type AgentProcess } from '../helpers/agent-process.ts';
 import { BUNDLE } from '../helpers/cli.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 import { createToken, startDevBao, writePolicy, type Bao } from '../helpers/openbao.ts';
-import { agentDir, realProviderHarness, writeAgentConfig } from '../helpers/openbao-agent.ts';
+import { agentDir, realProviderHarness, runInit, writeAgentConfig } from '../helpers/openbao-agent.ts';
+import { runCli } from '../helpers/cli.ts';
 import { startPostgres, type Postgres } from '../helpers/postgres.ts';
 
 const signal = (): AbortSignal => new AbortController().signal;
@@ -46,7 +47,7 @@ t.before(async () => {
       max_ttl: maxTtl,
     });
   }
-  await writePolicy(bao, 'agent', { 'database/creds/*': ['read'], 'sys/leases/renew': ['update'], 'sys/leases/revoke': ['update'] });
+  await writePolicy(bao, 'agent', { 'database/creds/*': ['read'], 'secret/data/*': ['read'], 'sys/leases/renew': ['update'], 'sys/leases/revoke': ['update'] });
   token = await createToken(bao, { policies: ['agent'] });
 });
 
@@ -154,4 +155,38 @@ t.test('shutdown.revokeLeases: on SIGTERM the lease is revoked and the credentia
   t.ok(agent.logs.some((l) => l.msg === 'lease revoked on shutdown'), 'the revocation is logged');
   t.equal((await pg.canLogIn(c.user, c.password)).ok, false, 'after shutdown, PostgreSQL refuses them');
   assertNoLeak(t, [agent.stdout(), agent.stderr()], [c.password]);
+});
+
+/** the leases the server holds for a role (sys/leases/lookup, as root) */
+async function leasesOf(role: string): Promise<string[]> {
+  const r = await bao.api('LIST', `sys/leases/lookup/database/creds/${role}`);
+  return r.status === 404 ? [] : ((r.body?.data?.keys ?? []) as string[]);
+}
+
+t.test('a failed init gives back the leases it fetched: no credentials are left for a pod that never starts', async (t) => {
+  const before = await leasesOf('long');
+  const dir = agentDir(t, token);
+  const cfg = writeAgentConfig(dir, {
+    address: bao.url,
+    secrets: { db: { path: 'database/creds/long' }, api: { path: 'secret/data/not-written-yet' } },
+    template: '{{db.username}}:{{db.password}}:{{api.key}}',
+  });
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    // an init container that fails restarts: each attempt fetches new credentials
+    const r = await runInit(dir, cfg);
+    t.equal(r.code, 3, `attempt ${attempt}: exit 3, the KV secret is missing`);
+    t.ok(r.logs.some((l) => l.msg === 'lease revoked as unused: init failed' && l.secret === 'db'), `attempt ${attempt}: the database lease is revoked, and that is logged`);
+  }
+  t.same(await leasesOf('long'), before, 'no lease of the three attempts is left on the server');
+});
+
+t.test('plan gives back the leases it fetched to show what init would write', async (t) => {
+  const before = await leasesOf('long');
+  const dir = agentDir(t, token);
+  const cfg = writeAgentConfig(dir, { address: bao.url, secrets: { db: { path: 'database/creds/long' } }, template: '{{db.username}}:{{db.password}}' });
+  const r = await runCli(['plan', '-c', cfg], { program: BUNDLE, cwd: dir });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /out\.txt/, 'the plan lists the file');
+  t.ok(r.logs.some((l) => l.msg === 'lease revoked as unused: plan writes nothing'), 'the revocation is logged');
+  t.same(await leasesOf('long'), before, 'the lease is gone from the server');
 });
