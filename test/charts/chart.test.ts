@@ -336,6 +336,25 @@ t.test('images by digest: repository:tag@digest everywhere an image is named, an
   }
 });
 
+t.test('long release and namespace names: CNs within the 64 characters X.509 allows; two releases of one name in two namespaces do not share the cluster-wide object', { skip: missing }, async (t) => {
+  const release = `r${'x'.repeat(52)}`; // 53, Helm's longest release name
+  const [nsA, nsB] = [`a${'n'.repeat(62)}`, `b${'n'.repeat(62)}`]; // 63, the longest namespace name
+  const [objsA, objsB] = [helmTemplate({}, { release, namespace: nsA }).objects, helmTemplate({}, { release, namespace: nsB }).objects];
+  const decode = (objs: K8sObject[], k: string): string => Buffer.from(one(objs, 'Secret').data[k], 'base64').toString('utf8');
+  const cn = (pem: string): string => /(?:^|\n)CN=([^\n]*)/.exec(new X509Certificate(pem).subject)?.[1] ?? '';
+  for (const k of ['tls.crt', 'ca.crt']) {
+    const name = cn(decode(objsA, k));
+    t.ok(name.length > 0 && name.length <= 64, `${k}: CN "${name}" is ${name.length} characters`);
+  }
+  const cert = new X509Certificate(decode(objsA, 'tls.crt'));
+  const svc = one(objsA, 'Service').metadata.name;
+  t.ok(cert.checkHost(`${svc}.${nsA}.svc`), 'the SANs still name the Service');
+  const [mwcA, mwcB] = [one(objsA, 'MutatingWebhookConfiguration'), one(objsB, 'MutatingWebhookConfiguration')];
+  t.not(mwcA.metadata.name, mwcB.metadata.name, `two names: ${mwcA.metadata.name.slice(0, 20)}... in each namespace`);
+  for (const m of [mwcA, mwcB]) t.same(validateK8s(m, SCHEMA_VERSIONS[0]!), [], 'a valid name (a DNS subdomain up to 253)');
+  t.ok(mwcA.metadata.name.length <= 253);
+});
+
 t.test('image names: only in values.yaml under image, never in a template', async (t) => {
   const templates = readdirSync(path.join(CHART, 'templates')).map((f) => ({ f, text: readFileSync(path.join(CHART, 'templates', f), 'utf8') }));
   for (const { f, text } of templates) {
