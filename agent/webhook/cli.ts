@@ -11,17 +11,19 @@ import { loadWebhookConfig, parseWebhookConfig, type WebhookConfig } from './web
 import { parseListenAddress, type ListenAddress } from '../server/listen-address.ts';
 
 export const WEBHOOK_USAGE = `usage: erlmcp-secrets webhook --tls-cert FILE --tls-key FILE [options]
-  --listen ADDR          host:port to bind (default from --config, else 0.0.0.0:8443)
-  --config FILE          webhook config, YAML or JSON (agent image, Vault defaults, resources...)
-  --agent-image IMAGE    the agent image injected into pods
+  --listen ADDR               host:port to bind (default from --config, else 0.0.0.0:8443)
+  --config FILE               webhook config, YAML or JSON (agent image, Vault defaults, resources...)
+  --agent-image IMAGE         the agent image injected into pods
   --agent-binary-image IMAGE  exec mode: the single-binary image copied into the app container
-  --mode MODE            default mode: native-sidecar | sidecar | init-only | exec
-  --vault-address URL    default Vault address for pods that use vault:
-  --vault-role ROLE      default Vault kubernetes-auth role
-  --vault-auth-mount M   default kubernetes auth mount (default kubernetes)
-  --vault-ca-file FILE   CA file path inside the agent container
-  --log-level LEVEL      trace | debug | info | warn | error | fatal | silent
-  --log-format FORMAT    text | json (default text on a terminal, else json)
+  --mode MODE                 default mode: native-sidecar | sidecar | init-only | exec
+  --vault-address URL         default Vault address for pods that use vault:
+  --vault-role ROLE           default Vault kubernetes-auth role
+  --vault-auth-mount M        default kubernetes auth mount (default kubernetes)
+  --vault-ca-file FILE        CA file path inside the agent container
+  --shutdown-delay SECONDS    after SIGTERM, serve this long while not ready (default 5;
+                              a second SIGTERM or SIGINT stops at once)
+  --log-level LEVEL           trace | debug | info | warn | error | fatal | silent
+  --log-format FORMAT         text | json (default text on a terminal, else json)
 The certificate and key are re-read when their files change (cert-manager rotation).`;
 
 export interface WebhookRunOptions {
@@ -33,6 +35,8 @@ export interface WebhookRunOptions {
   /** ERLMCP_SECRETS_LOG_LEVEL / _FORMAT; default process.env */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /** in place of the config's shutdownDelaySeconds (tests) */
+  shutdownDelayMs?: number;
   /** cert watcher tuning, passed through (tests) */
   debounceMs?: number;
   pollMs?: number;
@@ -70,6 +74,7 @@ export async function runWebhook(argv: string[], run: WebhookRunOptions = {}): P
         'vault-role': { type: 'string' },
         'vault-auth-mount': { type: 'string' },
         'vault-ca-file': { type: 'string' },
+        'shutdown-delay': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -125,21 +130,34 @@ export async function runWebhook(argv: string[], run: WebhookRunOptions = {}): P
   }
   run.onListening?.(server);
 
-  await new Promise<void>((resolve) => {
+  await stopRequested(run.signal);
+  const delayMs = run.shutdownDelayMs ?? config.shutdownDelaySeconds * 1000;
+  if (delayMs > 0) {
+    server.drain();
+    logger.info({ delaySeconds: delayMs / 1000 }, 'webhook stopping: not ready, still serving while the endpoints drop this pod (a second SIGTERM stops now)');
+    const skip = new AbortController();
+    await Promise.race([new Promise<void>((resolve) => setTimeout(resolve, delayMs)), stopRequested(skip.signal)]);
+    skip.abort();
+  }
+  logger.info('webhook stopping: draining connections');
+  await server.close();
+  return 0;
+}
+
+/** the next SIGTERM or SIGINT, or the signal's abort */
+function stopRequested(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      run.signal?.removeEventListener('abort', stop);
+      signal?.removeEventListener('abort', stop);
       resolve();
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
-    if (run.signal?.aborted) stop();
-    else run.signal?.addEventListener('abort', stop);
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop);
   });
-  logger.info('webhook stopping: draining connections');
-  await server.close();
-  return 0;
 }
 
 /** flags win over the config file */
@@ -158,6 +176,8 @@ function applyFlags(raw: Record<string, unknown>, v: Record<string, string | boo
   if (typeof v['vault-address'] === 'string') section('vault').address = v['vault-address'];
   if (typeof v['vault-role'] === 'string') section('vault').role = v['vault-role'];
   if (typeof v['vault-auth-mount'] === 'string') section('vault').authMount = v['vault-auth-mount'];
+  // a number for the schema's check; anything else stays a string, which it refuses with the key's name
+  if (typeof v['shutdown-delay'] === 'string') out.shutdownDelaySeconds = /^\d+$/.test(v['shutdown-delay']) ? Number(v['shutdown-delay']) : v['shutdown-delay'];
   if (typeof v['vault-ca-file'] === 'string') section('vault').caFile = v['vault-ca-file'];
   return out;
 }

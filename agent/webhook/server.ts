@@ -30,6 +30,8 @@ export interface WebhookServer {
   fingerprint(): string;
   /** re-read the certificate files now */
   reloadCertificate(): Promise<void>;
+  /** /readyz answers 503 from now on; requests are still served */
+  drain(): void;
   /** stop accepting, let in-flight requests finish, then close idle connections */
   close(): Promise<void>;
 }
@@ -129,6 +131,9 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     address: () => server.address() as AddressInfo,
     fingerprint: () => pair.fingerprint,
     reloadCertificate: () => watcher.check(),
+    drain() {
+      closing = true;
+    },
     async close() {
       closing = true;
       watcher.close();

@@ -128,6 +128,11 @@ export const webhookConfigSchema = z.strictObject({
     }),
     { node: 'erlmcp@127.0.0.1', cookie: { secret: 'cookie', key: 'value', ref: 'vault:secret/data/erlang/cookie' } },
   ),
+  /** after SIGTERM: /readyz answers 503 and requests are still served this
+   * long, while the pod leaves the Service's endpoints; closing at once would
+   * refuse the API server's calls that still reach this pod (with
+   * failurePolicy Fail: pods refused during every rollout) */
+  shutdownDelaySeconds: z._default(z.int().check(z.gte(0), z.lte(120)), 5),
   limits: z._default(
     z.strictObject({
       annotationValueBytes: z._default(z.int().check(z.gte(1024)), 64 * 1024),

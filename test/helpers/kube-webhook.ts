@@ -82,7 +82,13 @@ export async function startLocalWebhook(t: Test, configText = exampleWebhookConf
     fingerprint: () => execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256', '-in', path.join(dir, 'tls.crt')], { encoding: 'utf8' }).replace(/^.*=/, '').trim(),
     admissions: async () => admissionCounts(await getMetrics(port, certs.caPem)),
     stop: async () => {
-      if (proc.proc.exitCode === null && proc.proc.signalCode === null) proc.proc.kill('SIGTERM');
+      const running = (): boolean => proc.proc.exitCode === null && proc.proc.signalCode === null;
+      const from = proc.logs.length;
+      const draining = proc.logs.some((l) => l.msg.startsWith('webhook stopping: not ready'));
+      if (running() && !draining) proc.proc.kill('SIGTERM');
+      // a second SIGTERM ends the shutdown delay: a test that wants it gone does not wait it out
+      if (!draining) await proc.waitForLog((l) => l.msg.startsWith('webhook stopping'), 'the webhook to stop', 15_000, from).catch(() => undefined);
+      if (running()) proc.proc.kill('SIGTERM');
       await proc.exited;
     },
   };

@@ -59,6 +59,8 @@ export async function startWebhookFromContainer(container: ManifestContainer, fi
     logger: createLogger({ level: 'warn', destination: { write: (l: string) => logLines.push(l) } }),
     stderr: { write: (s: string) => stderr.push(s) },
     onListening: (s) => (server = s),
+    // stop() is a teardown, not a rollout: no shutdown delay to wait out
+    shutdownDelayMs: 0,
   }).then(
     (code) => {
       if (server === undefined) failure = new Error(`webhook exited ${code} before listening: ${[...stderr, ...logLines].join('').slice(0, 2000)}`);

@@ -19,7 +19,8 @@ t.setTimeout(600_000);
 const P = 'secrets.erlmcp.io/';
 const k = await startKubeCluster(t);
 t.comment(`cluster ready in ${k.startMs} ms`);
-const wh = await startLocalWebhook(t, undefined, ['--log-level', 'debug']);
+// a long shutdown delay, so the pod created during it is not racing a loaded machine
+const wh = await startLocalWebhook(t, undefined, ['--log-level', 'debug', '--shutdown-delay', '30']);
 await registerWebhook(k, wh);
 await k.namespace('erlmcp', { 'pod-security.kubernetes.io/enforce': 'restricted' });
 
@@ -146,7 +147,13 @@ t.test('certificate rotation: a new serving certificate, and no pod refused mean
   t.equal(last.metadata.annotations?.[`${P}status`], 'injected', 'pods after the reload are injected');
 });
 
-t.test('failurePolicy with the webhook down: Fail refuses the pod, Ignore admits it without secrets', async (t) => {
+t.test('SIGTERM: the webhook serves on, not ready, for its shutdown delay; then, with the webhook down, Fail refuses the pod and Ignore admits it without secrets', async (t) => {
+  wh.proc.proc.kill('SIGTERM');
+  const draining = await wh.proc.waitForLog((l) => l.msg.startsWith('webhook stopping: not ready'), 'the shutdown delay', 15_000);
+  t.equal(draining.delaySeconds, 30, 'the delay from --shutdown-delay');
+  const during = await create(injectPod('during-shutdown', 'erlmcp', base));
+  t.equal(during.metadata.annotations?.[`${P}status`], 'injected', 'a pod created during the delay (a rollout: endpoints not yet updated) is injected, not refused');
+  t.ok(containerNames(during).init.some((n) => n.startsWith('erlmcp-secrets')), '...with the agent');
   await wh.stop();
   const down = await k.kubectl(['create', '-f', '-'], { stdin: JSON.stringify(injectPod('down-fail', 'erlmcp', base)) });
   t.not(down.code, 0, 'Fail (the example manifest): refused');

@@ -133,7 +133,7 @@ t.test('webhook: listening, admission, denial and stop lines, and usage errors, 
     let server: WebhookServer | undefined;
     const exited = runWebhook(
       ['--tls-cert', tls.cert, '--tls-key', tls.key, '--listen', '127.0.0.1:0', '--log-format', format, '--vault-address', 'https://vault.vault.svc:8200', '--agent-image', 'registry.example.com/erlmcp/erlmcp-secrets:0.1.0'],
-      { signal: stop.signal, stderr: { write: (s: string) => (stderr += s) }, env: {}, onListening: (s) => (server = s) },
+      { signal: stop.signal, stderr: { write: (s: string) => (stderr += s) }, env: {}, onListening: (s) => (server = s), shutdownDelayMs: 50 },
     );
     t.teardown(() => stop.abort());
     for (let i = 0; i < 200 && server === undefined; i++) await new Promise((r) => setTimeout(r, 25));
@@ -152,10 +152,11 @@ t.test('webhook: listening, admission, denial and stop lines, and usage errors, 
     outputs.push(stderr);
     const recs = checkFormat(t, format, stderr);
     if (format === 'json') {
-      t.same(recs.map((r) => r.msg), ['webhook listening', 'pod denied: bad secrets.erlmcp.io annotations', 'webhook stopping: draining connections']);
+      t.same(recs.map((r) => r.msg), ['webhook listening', 'pod denied: bad secrets.erlmcp.io annotations', 'webhook stopping: not ready, still serving while the endpoints drop this pod (a second SIGTERM stops now)', 'webhook stopping: draining connections']);
     } else {
       t.match(stderr, /^\S+ INFO {2}webhook listening address=/);
       t.match(stderr, /\n\S+ INFO {2}pod denied: bad secrets\.erlmcp\.io annotations .*problems=\d+/);
+      t.match(stderr, /\n\S+ INFO {2}webhook stopping: not ready, still serving while the endpoints drop this pod \(a second SIGTERM stops now\) delaySeconds=0\.05\n/);
       t.match(stderr, /\n\S+ INFO {2}webhook stopping: draining connections\n$/);
     }
 

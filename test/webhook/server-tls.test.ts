@@ -81,8 +81,8 @@ function call(port: number, opts: { ca: string; agent?: Agent; method?: string; 
   });
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 250; i++) {
+async function until(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  for (let i = 0; i < timeoutMs / 20; i++) {
     if (check()) return;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -107,7 +107,7 @@ t.test('HTTPS webhook: mutate, health, rotation without dropping connections', a
   const stderr: string[] = [];
   const exited = runWebhook(
     ['--tls-cert', path.join(mount, 'tls.crt'), '--tls-key', path.join(mount, 'tls.key'), '--listen', '127.0.0.1:0', '--vault-address', 'https://vault.vault.svc:8200', '--vault-role', 'erlmcp'],
-    { signal: stop.signal, logger, stderr: { write: (s: string) => stderr.push(s) }, onListening: (s) => (server = s), debounceMs: 30, pollMs: 60_000 },
+    { signal: stop.signal, logger, stderr: { write: (s: string) => stderr.push(s) }, onListening: (s) => (server = s), debounceMs: 30, pollMs: 60_000, shutdownDelayMs: 0 },
   );
   t.teardown(() => stop.abort());
   await until('listening', () => server !== undefined);
@@ -227,7 +227,7 @@ t.test('a plain file rewritten in place is reloaded too', async (t) => {
   copyFileSync(path.join(a.dir, 'tls.key'), keyFile);
   const stop = new AbortController();
   let server: WebhookServer | undefined;
-  const exited = runWebhook(['--tls-cert', certFile, '--tls-key', keyFile, '--listen', '127.0.0.1:0', '--log-level', 'silent'], { signal: stop.signal, onListening: (s) => (server = s), debounceMs: 30 });
+  const exited = runWebhook(['--tls-cert', certFile, '--tls-key', keyFile, '--listen', '127.0.0.1:0', '--log-level', 'silent'], { signal: stop.signal, onListening: (s) => (server = s), debounceMs: 30, shutdownDelayMs: 0 });
   t.teardown(() => stop.abort());
   await until('listening', () => server !== undefined);
   const port = server!.address().port;
@@ -303,4 +303,45 @@ t.test('the real program: erlmcp-secrets webhook in its own process, stopped by 
   child.kill('SIGTERM');
   t.equal(await exit, 0, 'exit code 0 after SIGTERM');
   t.match(stderr, /webhook stopping: draining connections/);
+});
+
+t.test('SIGTERM: not ready but still serving for --shutdown-delay, then gone; a second SIGTERM ends the delay', async (t) => {
+  const root = mkdtempSync(path.join(tmpdir(), 'erlmcp-webhook-delay-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const a = issue(path.join(root, 'a'));
+  const node = path.join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'node');
+  const entry = path.join(import.meta.dirname, '..', '..', 'agent', 'cli', 'entry.ts');
+  const review = readFileSync(path.join(import.meta.dirname, 'fixtures', 'exec.json'), 'utf8');
+  const start = async (delay: string) => {
+    const child = spawn(node, [entry, 'webhook', '--tls-cert', path.join(a.dir, 'tls.crt'), '--tls-key', path.join(a.dir, 'tls.key'), '--listen', '127.0.0.1:0', '--shutdown-delay', delay], { stdio: ['ignore', 'pipe', 'pipe'] });
+    t.teardown(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // a process started from the TypeScript source, on a loaded machine
+    await until('listening line', () => stderr.includes('webhook listening'), 30_000);
+    const port = (JSON.parse(stderr.split('\n').find((l) => l.includes('webhook listening'))!) as { address: { port: number } }).address.port;
+    return { child, exit, port, stderr: () => stderr };
+  };
+
+  const w = await start('4');
+  t.equal((await call(w.port, { ca: a.ca, method: 'GET', path: '/readyz' })).status, 200, 'ready before');
+  const termAt = Date.now();
+  w.child.kill('SIGTERM');
+  await until('the delay line', () => w.stderr().includes('webhook stopping: not ready'), 3_000);
+  t.equal((await call(w.port, { ca: a.ca, method: 'GET', path: '/readyz' })).status, 503, 'not ready during the delay: the endpoints drop the pod');
+  const r = await call(w.port, { ca: a.ca, body: review });
+  t.equal((JSON.parse(r.body) as { response: { allowed: boolean } }).response.allowed, true, 'an AdmissionReview that still arrives is answered, not refused');
+  t.equal(await w.exit, 0, 'exit 0 after the delay');
+  t.ok(Date.now() - termAt >= 3_500, `exited after the delay (${Date.now() - termAt} ms), not at once`);
+  t.match(w.stderr(), /"delaySeconds":4/);
+
+  const v = await start('100');
+  v.child.kill('SIGTERM');
+  await until('the delay line', () => v.stderr().includes('webhook stopping: not ready'), 30_000);
+  v.child.kill('SIGTERM');
+  t.equal(await v.exit, 0, 'a second SIGTERM stops at once, exit 0, not 100 s later');
+
+  const bad = await runWebhook(['--tls-cert', path.join(a.dir, 'tls.crt'), '--tls-key', path.join(a.dir, 'tls.key'), '--shutdown-delay', 'soon'], { stderr: { write: () => true }, logger: createLogger({ level: 'silent', destination: { write: () => true } }) });
+  t.equal(bad, 2, '--shutdown-delay soon: a usage error');
 });
