@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { copySelf } from '../../agent/cli/copy-self.ts';
@@ -19,4 +19,32 @@ t.test('refuses bad arguments and the Node bundle, with exit 2', async (t) => {
   const run = await runCli(['copy-self', '/tmp/x-never-written']);
   t.equal(run.code, 2);
   t.same(run.problems, ['copy-self: this is the Node.js bundle, which needs node in the application image; exec mode uses the single-binary image (the -binary tag), whose copy-self copies the binary']);
+});
+
+t.test('a file already at the destination is replaced whole; nothing is written through a planted temp symlink', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'copy-self-'));
+  const dest = path.join(dir, 'erlmcp-secrets');
+  writeFileSync(dest, 'old');
+  await copySelf([dest], () => true);
+  t.equal(statSync(dest).size, statSync(process.execPath).size, 'replaced');
+  t.same(readdirSync(dir), ['erlmcp-secrets'], 'no temp file left');
+  const victim = path.join(dir, 'victim');
+  writeFileSync(victim, 'keep');
+  symlinkSync(victim, path.join(dir, `.erlmcp-secrets.${process.pid}.tmp`));
+  await t.rejects(copySelf([dest], () => true), { code: 'internal', message: /copy-self: cannot copy the agent binary to .*: EEXIST/ });
+  t.equal(readFileSync(victim, 'utf8'), 'keep', 'the symlink target is untouched');
+});
+
+t.test('an unwritable destination is an error naming it', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'copy-self-'));
+  const ro = path.join(dir, 'ro');
+  mkdirSync(ro);
+  chmodSync(ro, 0o555);
+  const source = path.join(dir, 'src');
+  writeFileSync(source, 'binary');
+  const asRoot = process.getuid?.() === 0;
+  // root writes through 0555: a missing parent under a file stands in for an unwritable volume
+  const dest = asRoot ? path.join(source, 'below-a-file/erlmcp-secrets') : path.join(ro, 'erlmcp-secrets');
+  await t.rejects(copySelf([dest], () => true, source), { code: 'internal', message: /copy-self: cannot copy the agent binary to .*: (EACCES|ENOTDIR); check that the volume is mounted/ });
+  t.notOk(existsSync(dest));
 });

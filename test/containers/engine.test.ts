@@ -20,7 +20,7 @@
 import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -30,6 +30,7 @@ import { freePort } from '../helpers/erlang-node.ts';
 import { ROOT } from '../helpers/image-sandbox.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 import { cgroupMemory, formatMiB, type CgroupMemory } from '../helpers/cgroup-memory.ts';
+import { DEFAULT_RESOURCES } from '../../agent/webhook/webhook-config.ts';
 
 // a cold run builds both images on vfs storage; later runs hit the layer cache
 t.setTimeout(60 * 60_000);
@@ -197,6 +198,21 @@ for (const target of TARGETS) {
     assertNoLeak(t, [init.stdout, init.stderr, exec.stdout, exec.stderr], devValues);
   });
 }
+
+t.test('runtime-binary: copy-self (the copy container of exec mode) under the memory limit the webhook injects', async (t) => {
+  const limit = DEFAULT_RESOURCES.limits.memory; // '128Mi'
+  const bin = mkdtempSync(path.join(tmpdir(), 'erlmcp-engine-bin-'));
+  t.teardown(() => rmSync(bin, { recursive: true, force: true }));
+  chownSync(bin, Number(IMAGE_UID), Number(IMAGE_UID));
+  // an emptyDir on disk, as the webhook makes it (a tmpfs would be charged to the container)
+  const copy = engine.docker(['run', '--rm', '--no-healthcheck', ...AS_KUBERNETES, '--network', 'none', '--memory', limit.replace(/Mi$/, 'm'), '--memory-swap', limit.replace(/Mi$/, 'm'), '-v', `${bin}:/erlmcp-secrets/bin`, BINARY_TAG, 'copy-self', '/erlmcp-secrets/bin/erlmcp-secrets']);
+  t.equal(copy.status, 0, `copy-self exits 0 under a ${limit} limit (137 would be the OOM killer)${failure(copy)}`);
+  const copied = path.join(bin, 'erlmcp-secrets');
+  t.equal(statSync(copied).mode & 0o777, 0o755, 'the copy is executable');
+  const version = engine.docker(['run', '--rm', '--no-healthcheck', ...AS_KUBERNETES, '--network', 'none', '-v', `${bin}:/erlmcp-secrets/bin:ro`, '--entrypoint', '/erlmcp-secrets/bin/erlmcp-secrets', BINARY_TAG, 'version']);
+  t.equal(version.status, 0, `the copied binary runs${failure(version)}`);
+  t.match(version.stdout, /\d+\.\d+\.\d+/);
+});
 
 t.test('run (the sidecar) in both images at once: probes, uid, capabilities, memory after 60 s idle, docker stop', async (t) => {
   interface Running {
