@@ -20,7 +20,13 @@ export async function copySelf(args: string[], runningAsBinary: () => boolean = 
   const temp = path.join(path.dirname(dest), `.${path.basename(dest)}.${process.pid}.tmp`);
   try {
     await mkdir(path.dirname(dest), { recursive: true, mode: 0o755 });
-    // EXCL: a file or symlink already at the temp name is never written through
+    // in a container this is pid 1 on every restart: a temp left by a killed
+    // attempt would otherwise fail every later one (unlink removes a symlink,
+    // never its target)
+    await unlink(temp).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    // EXCL: a file or symlink put at the temp name since is never written through
     await copyFile(source, temp, constants.COPYFILE_EXCL);
     await chmod(temp, 0o755);
     const fh = await open(temp, 'r');

@@ -21,18 +21,23 @@ t.test('refuses bad arguments and the Node bundle, with exit 2', async (t) => {
   t.same(run.problems, ['copy-self: this is the Node.js bundle, which needs node in the application image; exec mode uses the single-binary image (the -binary tag), whose copy-self copies the binary']);
 });
 
-t.test('a file already at the destination is replaced whole; nothing is written through a planted temp symlink', async (t) => {
+t.test('a file already at the destination is replaced whole; a temp left by a killed attempt (same pid: pid 1 in a container) is replaced, never written through', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'copy-self-'));
   const dest = path.join(dir, 'erlmcp-secrets');
   writeFileSync(dest, 'old');
   await copySelf([dest], () => true);
   t.equal(statSync(dest).size, statSync(process.execPath).size, 'replaced');
   t.same(readdirSync(dir), ['erlmcp-secrets'], 'no temp file left');
+  const temp = path.join(dir, `.erlmcp-secrets.${process.pid}.tmp`);
+  writeFileSync(temp, 'half a binary');
+  await copySelf([dest], () => true);
+  t.same(readdirSync(dir), ['erlmcp-secrets'], 'a stale temp does not fail the copy');
   const victim = path.join(dir, 'victim');
   writeFileSync(victim, 'keep');
-  symlinkSync(victim, path.join(dir, `.erlmcp-secrets.${process.pid}.tmp`));
-  await t.rejects(copySelf([dest], () => true), { code: 'internal', message: /copy-self: cannot copy the agent binary to .*: EEXIST/ });
-  t.equal(readFileSync(victim, 'utf8'), 'keep', 'the symlink target is untouched');
+  symlinkSync(victim, temp);
+  await copySelf([dest], () => true);
+  t.equal(readFileSync(victim, 'utf8'), 'keep', 'a symlink at the temp name: its target is untouched');
+  t.ok(readFileSync(dest).equals(readFileSync(process.execPath)), 'and the copy is whole');
 });
 
 t.test('an unwritable destination is an error naming it', async (t) => {
