@@ -44,14 +44,10 @@ export async function runInit(deps: InitDeps): Promise<InitResult> {
   const now = deps.now ?? Date.now;
   const started = now();
   const { store, reads } = await fetchAndCheck(deps);
-  let files: WrittenFile[];
-  try {
-    files = await renderAndWrite(deps.templates, store, deps.logger);
-  } catch (e) {
-    // the pod does not start on a failed init: no one uses what was fetched
-    await revokeLeases(store.values(), deps, 'as unused: writing the files failed');
-    throw e;
-  }
+  // a failed write is not followed by revocation: files written before it
+  // hold these credentials, and an app already running (a sidecar restarted
+  // in its pod) may read them
+  const files = await renderAndWrite(deps.templates, store, deps.logger);
   deps.logger.info({ secrets: store.names().length, files: files.length, durationMs: now() - started }, 'init complete');
   return { store, files, startupReads: reads };
 }

@@ -69,7 +69,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         if (!allow('GET, HEAD')) return;
         const fresh = freshParam(new URLSearchParams(query).get('fresh'));
         if (fresh === undefined) {
-          send(res, 400, 'text/plain; charset=utf-8', 'fresh takes no value, or true/1 (strict: stale is not ready) or false/0\n');
+          send(res, 400, 'text/plain; charset=utf-8', 'fresh takes no value, or true/1/yes/on (strict: stale is not ready) or false/0/no/off\n');
           return;
         }
         const r = opts.health.readiness({ fresh });
@@ -123,11 +123,13 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-/** ?fresh, ?fresh=true, ?fresh=1: strict; absent, false or 0: not; anything
- * else undefined (a probe written as ?fresh=no must not silently mean strict) */
+/** ?fresh, ?fresh=true|1|yes|on: strict; absent, false|0|no|off: not;
+ * anything else undefined (a typo must not silently pick either answer) */
 export function freshParam(value: string | null): boolean | undefined {
-  if (value === null || value === 'false' || value === '0') return false;
-  if (value === '' || value === 'true' || value === '1') return true;
+  if (value === null) return false;
+  const v = value.toLowerCase();
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  if (['', 'true', '1', 'yes', 'on'].includes(v)) return true;
   return undefined;
 }
 

@@ -65,6 +65,10 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   server.on('tlsClientError', (err: Error) => logger.debug({ reason: err.message }, 'TLS handshake failed'));
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // draining: the API server's kept-alive connections stay pinned to this
+    // pod after it leaves the endpoints; each is retired after its next
+    // answer, so none is cut under a request when the delay ends
+    if (closing) res.setHeader('connection', 'close');
     const url = new URL(req.url ?? '/', 'https://webhook.invalid');
     if (url.pathname === '/healthz') {
       if (method(req, res, 'GET')) send(res, 200, 'text/plain', 'ok\n');

@@ -336,23 +336,38 @@ t.test('images by digest: repository:tag@digest everywhere an image is named, an
   }
 });
 
-t.test('long release and namespace names: CNs within the 64 characters X.509 allows; two releases of one name in two namespaces do not share the cluster-wide object', { skip: missing }, async (t) => {
+t.test('long release and namespace names: every CN within the 64 characters X.509 (and cert-manager) allow', { skip: missing }, async (t) => {
   const release = `r${'x'.repeat(52)}`; // 53, Helm's longest release name
-  const [nsA, nsB] = [`a${'n'.repeat(62)}`, `b${'n'.repeat(62)}`]; // 63, the longest namespace name
-  const [objsA, objsB] = [helmTemplate({}, { release, namespace: nsA }).objects, helmTemplate({}, { release, namespace: nsB }).objects];
-  const decode = (objs: K8sObject[], k: string): string => Buffer.from(one(objs, 'Secret').data[k], 'base64').toString('utf8');
+  const namespace = `a${'n'.repeat(62)}`; // 63, the longest namespace name
+  const objs = helmTemplate({}, { release, namespace }).objects;
+  const decode = (k: string): string => Buffer.from(one(objs, 'Secret').data[k], 'base64').toString('utf8');
   const cn = (pem: string): string => /(?:^|\n)CN=([^\n]*)/.exec(new X509Certificate(pem).subject)?.[1] ?? '';
   for (const k of ['tls.crt', 'ca.crt']) {
-    const name = cn(decode(objsA, k));
-    t.ok(name.length > 0 && name.length <= 64, `${k}: CN "${name}" is ${name.length} characters`);
+    const name = cn(decode(k));
+    t.ok(name.length > 0 && name.length <= 64, `generated ${k}: CN "${name}" is ${name.length} characters`);
   }
-  const cert = new X509Certificate(decode(objsA, 'tls.crt'));
-  const svc = one(objsA, 'Service').metadata.name;
-  t.ok(cert.checkHost(`${svc}.${nsA}.svc`), 'the SANs still name the Service');
-  const [mwcA, mwcB] = [one(objsA, 'MutatingWebhookConfiguration'), one(objsB, 'MutatingWebhookConfiguration')];
-  t.not(mwcA.metadata.name, mwcB.metadata.name, `two names: ${mwcA.metadata.name.slice(0, 20)}... in each namespace`);
-  for (const m of [mwcA, mwcB]) t.same(validateK8s(m, SCHEMA_VERSIONS[0]!), [], 'a valid name (a DNS subdomain up to 253)');
-  t.ok(mwcA.metadata.name.length <= 253);
+  const cert = new X509Certificate(decode('tls.crt'));
+  t.ok(cert.checkHost(`${one(objs, 'Service').metadata.name}.${namespace}.svc`), 'the SANs still name the Service');
+  const managed = helmTemplate({ certificates: { certManager: { enabled: true } } }, { release, namespace }).objects;
+  const certs = managed.filter((o) => o.kind === 'Certificate') as Any[];
+  t.ok(certs.length >= 2, 'cert-manager: a CA and a serving Certificate');
+  for (const c of certs) {
+    const name: string | undefined = c.spec.commonName;
+    if (name !== undefined) t.ok(name.length <= 64, `cert-manager ${c.metadata.name}: commonName is ${name.length} characters (cert-manager refuses more than 64)`);
+  }
+  t.ok(certs.some((c) => c.spec.commonName !== undefined), 'at least one Certificate sets a commonName');
+});
+
+t.test('webhook.shutdownDelaySeconds: in the webhook config when not the default, and the grace period covers it', { skip: missing }, async (t) => {
+  const byDefault = renderedOf('default');
+  t.equal(one(byDefault, 'Deployment').spec.template.spec.terminationGracePeriodSeconds, 25, 'default: 5 s delay + 20');
+  t.notOk('shutdownDelaySeconds' in (parseYaml(one(byDefault, 'ConfigMap').data['webhook.yaml']) as object), "default: left to the webhook's own default (older images refuse the key)");
+  t.equal(webhookConfigOf(byDefault).shutdownDelaySeconds, 5);
+  const longer = helmTemplate({ webhook: { shutdownDelaySeconds: 12 } }).objects;
+  t.equal(webhookConfigOf(longer).shutdownDelaySeconds, 12, 'set: in the config the webhook reads');
+  t.equal(one(longer, 'Deployment').spec.template.spec.terminationGracePeriodSeconds, 32);
+  const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE], { webhook: { shutdownDelaySeconds: 500 } });
+  t.not(r.status, 0, 'over 120: refused by the schema');
 });
 
 t.test('image names: only in values.yaml under image, never in a template', async (t) => {

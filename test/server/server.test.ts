@@ -92,11 +92,11 @@ t.test('/readyz: 503 before the first render, 200 after; stale secrets named (st
   });
   assertNoLeak(t, body, [CANARY_PASSWORD]);
   const statusOf = async (q: string): Promise<number> => (await fetch(`${f.server.url}/readyz${q}`)).status;
-  t.same(await Promise.all(['?fresh=true', '?fresh=1', '?fresh='].map(statusOf)), [503, 503, 503], 'true, 1 and an empty value are the strict answer');
-  t.same(await Promise.all(['?fresh=false', '?fresh=0'].map(statusOf)), [200, 200], 'false and 0 are the default answer, not the strict one');
-  const odd = await fetch(`${f.server.url}/readyz?fresh=no`);
-  t.equal(odd.status, 400, 'another value is refused, not read as strict');
-  t.match(await odd.text(), /fresh takes no value, or true\/1/);
+  t.same(await Promise.all(['?fresh=true', '?fresh=1', '?fresh=', '?fresh=yes', '?fresh=ON'].map(statusOf)), [503, 503, 503, 503, 503], 'true, 1, yes, on and an empty value are the strict answer');
+  t.same(await Promise.all(['?fresh=false', '?fresh=0', '?fresh=no', '?fresh=off'].map(statusOf)), [200, 200, 200, 200], 'false, 0, no and off are the default answer, not the strict one');
+  const odd = await fetch(`${f.server.url}/readyz?fresh=maybe`);
+  t.equal(odd.status, 400, 'another value is refused, not read as either');
+  t.match(await odd.text(), /fresh takes no value, or true\/1\/yes\/on/);
   f.health.markFresh('db', f.clock.now(), 60_000);
   t.equal((await fetch(`${f.server.url}/readyz?fresh`)).status, 200, 'fresh again after a refresh');
   f.health.markFresh('lease', f.clock.now(), 1_000, f.clock.now() + 1_000);

@@ -49,6 +49,7 @@ function publish(mount: string, version: string, cert: string, key: string): voi
 interface Reply {
   status: number;
   body: string;
+  headers: IncomingMessage['headers'];
   fingerprint: string;
   reused: boolean;
   socket: TLSSocket;
@@ -73,7 +74,7 @@ function call(port: number, opts: { ca: string; agent?: Agent; method?: string; 
         const fingerprint = socket.getPeerX509Certificate()?.fingerprint256 ?? '';
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), fingerprint, reused: req.reusedSocket, socket }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers, fingerprint, reused: req.reusedSocket, socket }));
       },
     );
     req.on('error', reject);
@@ -135,7 +136,7 @@ t.test('HTTPS webhook: mutate, health, rotation without dropping connections', a
     const req = request({ host: '127.0.0.1', port, servername: 'localhost', method: 'POST', path: '/mutate', ca: first.ca, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(review) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), fingerprint: (res.socket as TLSSocket).getPeerX509Certificate()?.fingerprint256 ?? '', reused: false, socket: res.socket as TLSSocket }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers, fingerprint: (res.socket as TLSSocket).getPeerX509Certificate()?.fingerprint256 ?? '', reused: false, socket: res.socket as TLSSocket }));
     });
     req.on('error', reject);
     const half = Math.floor(review.length / 2);
@@ -325,13 +326,21 @@ t.test('SIGTERM: not ready but still serving for --shutdown-delay, then gone; a 
   };
 
   const w = await start('4');
-  t.equal((await call(w.port, { ca: a.ca, method: 'GET', path: '/readyz' })).status, 200, 'ready before');
+  // a kept-alive connection opened before SIGTERM, as the API server holds one
+  const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => keepAlive.destroy());
+  const before = await call(w.port, { ca: a.ca, method: 'GET', path: '/readyz', agent: keepAlive });
+  t.equal(before.status, 200, 'ready before');
+  t.not(before.headers.connection, 'close', 'connections are kept alive while serving');
   const termAt = Date.now();
   w.child.kill('SIGTERM');
   await until('the delay line', () => w.stderr().includes('webhook stopping: not ready'), 3_000);
   t.equal((await call(w.port, { ca: a.ca, method: 'GET', path: '/readyz' })).status, 503, 'not ready during the delay: the endpoints drop the pod');
-  const r = await call(w.port, { ca: a.ca, body: review });
+  const r = await call(w.port, { ca: a.ca, body: review, agent: keepAlive });
   t.equal((JSON.parse(r.body) as { response: { allowed: boolean } }).response.allowed, true, 'an AdmissionReview that still arrives is answered, not refused');
+  t.ok(r.reused, 'it came on the connection opened before SIGTERM');
+  t.equal(r.headers.connection, 'close', 'and retires that connection: none is left to be cut when the delay ends');
+  await until('the kept connection to close', () => r.socket.destroyed || r.socket.readyState === 'closed', 3_000);
   t.equal(await w.exit, 0, 'exit 0 after the delay');
   t.ok(Date.now() - termAt >= 3_500, `exited after the delay (${Date.now() - termAt} ms), not at once`);
   t.match(w.stderr(), /"delaySeconds":4/);

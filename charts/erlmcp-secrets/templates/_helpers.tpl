@@ -7,11 +7,6 @@
 {{- end -}}
 {{- end -}}
 
-{{/* The cluster-scoped MutatingWebhookConfiguration: release and namespace (a DNS subdomain, up to 253). */}}
-{{- define "erlmcp-secrets.webhookConfigurationName" -}}
-{{- printf "%s.%s" (include "erlmcp-secrets.fullname" .) .Release.Namespace -}}
-{{- end -}}
-
 {{/* The webhook's Deployment, Service, ServiceAccount and PDB share this name. */}}
 {{- define "erlmcp-secrets.webhookName" -}}
 {{- printf "%s-webhook" (include "erlmcp-secrets.fullname" .) -}}
