@@ -11,7 +11,8 @@
 //   and a chunk only when a provider of that type is configured. A Vault-only
 //   init never parses the AWS, Azure or GCP SDKs.
 // - Dependencies' parts the agent never runs stay off the start-up path
-//   (image/slim-deps.mjs).
+//   (image/slim-deps.mjs), and so does node:fs/promises, which the agent's
+//   own modules get on node:fs's callbacks (image/fs-promises-callbacks.mjs).
 //
 // `--sea` builds the whole program, chunks inline, from image/sea-entry.ts
 // into dist/erlmcp-secrets.cjs: the main script of the single executable
@@ -26,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { slimDeps } from './slim-deps.mjs';
 import { bundleOptions } from './esbuild-options.mjs';
 import { promClientCore } from './prom-client-core.mjs';
+import { fsPromisesCallbacks } from './fs-promises-plugin.mjs';
 import { buildProviderChunks, chunkImports } from './provider-chunks.mjs';
 import { SHARED_MODULES } from '../agent/providers/shared-modules.ts';
 
@@ -43,7 +45,7 @@ const result = await build({
   metafile: true,
   entryPoints: [path.join(root, sea ? 'image/sea-entry.ts' : 'agent/cli/entry.ts')],
   outfile,
-  plugins: [slimDeps({ strict: true }), promClientCore, ...(sea ? [] : [chunkImports])],
+  plugins: [slimDeps({ strict: true }), promClientCore, fsPromisesCallbacks({ strict: true }), ...(sea ? [] : [chunkImports])],
 });
 
 if (!sea) {
