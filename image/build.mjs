@@ -11,7 +11,8 @@
 //   and a chunk only when a provider of that type is configured. A Vault-only
 //   init never parses the AWS, Azure or GCP SDKs.
 // - Dependencies' parts the agent never runs stay off the start-up path
-//   (image/slim-deps.mjs).
+//   (image/slim-deps.mjs), and so does node:fs/promises, which the agent's
+//   own modules get on node:fs's callbacks (agentRedirects below).
 //
 // `--sea` builds the whole program, chunks inline, from image/sea-entry.ts
 // into dist/erlmcp-secrets.cjs: the main script of the single executable
@@ -26,6 +27,8 @@ import { fileURLToPath } from 'node:url';
 import { slimDeps } from './slim-deps.mjs';
 import { bundleOptions } from './esbuild-options.mjs';
 import { promClientCore } from './prom-client-core.mjs';
+import { agentImportRedirect } from './agent-import-redirect.mjs';
+import { createRequire } from 'node:module';
 import { buildProviderChunks, chunkImports } from './provider-chunks.mjs';
 import { SHARED_MODULES } from '../agent/providers/shared-modules.ts';
 
@@ -37,13 +40,25 @@ mkdirSync(path.dirname(outfile), { recursive: true });
 
 const common = bundleOptions;
 
+const agentRedirects = [
+  // node:fs/promises loads eight more builtins that --lite-mode compiles from
+  // source at every start: the agent's own imports get the same functions on
+  // node:fs callbacks (why and what: image/fs-promises-callbacks.mjs)
+  agentImportRedirect({ name: 'fs-promises-callbacks', filter: /^(node:)?fs\/promises$/, to: path.join(root, 'image/fs-promises-callbacks.mjs'), strict: true }),
+  // one mustache: its package gives `import` mustache.mjs and `require`
+  // mustache.js, the same code built twice, and node-vault requires it, so
+  // the bundle held and ran both; the agent (agent/render/parse.ts, with a
+  // Writer of its own) gets the CommonJS file node-vault loads
+  agentImportRedirect({ name: 'one-mustache', filter: /^mustache$/, to: createRequire(import.meta.url).resolve('mustache'), strict: true }),
+];
+
 const result = await build({
   ...common,
   write: sea,
   metafile: true,
   entryPoints: [path.join(root, sea ? 'image/sea-entry.ts' : 'agent/cli/entry.ts')],
   outfile,
-  plugins: [slimDeps({ strict: true }), promClientCore, ...(sea ? [] : [chunkImports])],
+  plugins: [slimDeps({ strict: true }), promClientCore, ...agentRedirects, ...(sea ? [] : [chunkImports])],
 });
 
 if (!sea) {

@@ -3,10 +3,13 @@
 // or an expired certificate would otherwise fail as a handshake error or a
 // bare "invalid certificate" from Vault, and be retried as if Vault were down.
 
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 
 /** undefined when the pair is usable; else a message naming the files (certFile, keyFile absolute) */
 export function checkClientCert(certPem: string, keyPem: string, now = Date.now()): ((certFile: string, keyFile: string) => string) | undefined {
+  // node:crypto on first use: only cert logins come here, and every other
+  // config's init would pay ~10 ms to load it at start-up
+  const { X509Certificate, createPrivateKey } = process.getBuiltinModule('node:crypto');
   if (!certPem.includes('-----BEGIN CERTIFICATE-----')) return (c) => `auth.certFile ${c} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)`;
   let cert: X509Certificate;
   try {
