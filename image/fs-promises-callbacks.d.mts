@@ -12,5 +12,5 @@ export declare const mkdir: typeof fsp.mkdir;
 export declare const rename: typeof fsp.rename;
 export declare const unlink: typeof fsp.unlink;
 export declare const readFile: typeof fsp.readFile;
-export type FileHandle = Pick<fsp.FileHandle, 'fd' | 'stat' | 'read' | 'readFile' | 'writeFile' | 'chmod' | 'chown' | 'sync' | 'close'>;
+export type FileHandle = Pick<fsp.FileHandle, 'fd' | 'stat' | 'read' | 'write' | 'readFile' | 'writeFile' | 'chmod' | 'chown' | 'sync' | 'close'>;
 export declare function open(path: string, flags?: string | number, mode?: number): Promise<FileHandle>;

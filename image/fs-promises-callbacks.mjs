@@ -9,7 +9,9 @@
 //
 // Only what agent/ imports is here, and an import of any other name fails
 // the build ("No matching export"): a new use is added here on purpose, with
-// the semantics of the real one. Dependencies keep the real module. Tests
+// the semantics of the real one. FileHandle methods the build cannot see:
+// test/image/fs-promises-callbacks.test.ts finds every one agent/ calls
+// (from the types) and fails when the class here lacks it. Dependencies keep the real module. Tests
 // that run the agent from source use the real module; the bundle tests
 // (test/cli/, test/image/) run this one.
 
@@ -56,6 +58,12 @@ class FileHandle {
   /** from the current position to the end, as the real one */
   readFile(options) {
     return promised(fs.readFile)(this.#fd, options);
+  }
+  /** { bytesWritten, buffer }, as the real write(buffer, offset, length, position) */
+  write(buffer, offset, length, position) {
+    return new Promise((resolve, reject) =>
+      fs.write(this.#fd, buffer, offset, length, position, (err, bytesWritten, buf) => (err ? reject(err) : resolve({ bytesWritten, buffer: buf }))),
+    );
   }
   /** all of data, from the current position, as the real one */
   writeFile(data, options) {

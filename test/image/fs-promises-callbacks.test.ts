@@ -7,7 +7,7 @@
 
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { closeSync, constants, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as real from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -89,6 +89,50 @@ t.test('FileHandle: the methods the agent uses, as the real ones', async (t) => 
   await fh.close();
   t.same(readFileSync(out), big, 'writeFile writes all of a large buffer');
   t.same(await outcome(shim.open(out, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)), await outcome(real.open(out, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)), 'O_EXCL on an existing file: the same error');
+});
+
+t.test('every FileHandle method agent/ calls (found from the types) is in the shim, and write answers as the real one', async (t) => {
+  const ts = (await import('typescript')).default;
+  const root = path.join(import.meta.dirname, '..', '..');
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(dir, e.name));
+      else if (e.name.endsWith('.ts')) files.push(path.join(dir, e.name));
+    }
+  };
+  walk(path.join(root, 'agent'));
+  const program = ts.createProgram(files, { noEmit: true, allowImportingTsExtensions: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: ['node'] });
+  const checker = program.getTypeChecker();
+  const called = new Map<string, string>();
+  for (const sf of program.getSourceFiles()) {
+    if (!sf.fileName.startsWith(path.join(root, 'agent'))) continue;
+    const visit = (node: import('typescript').Node): void => {
+      if (ts.isPropertyAccessExpression(node)) {
+        const type = checker.getTypeAtLocation(node.expression);
+        const names = [type, ...(type.isUnion() ? type.types : [])].map((x) => x.getSymbol()?.getName());
+        if (names.includes('FileHandle')) called.set(node.name.text, `${path.relative(root, sf.fileName)}:${sf.getLineAndCharacterOfPosition(node.getStart()).line + 1}`);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
+  t.ok(called.size >= 5, `found the FileHandle calls (${[...called.keys()].sort().join(', ')})`);
+  const handle = await shim.open(path.join(work, 'methods.txt'), constants.O_RDWR | constants.O_CREAT, 0o600);
+  for (const [method, where] of called) t.ok(method in handle, `${method} (${where}) is in the shim's FileHandle`);
+  await handle.close();
+
+  const file = path.join(work, 'write.bin');
+  for (const [name, m] of [['shim', shim], ['real', real]] as const) {
+    writeFileSync(file, 'xxxxxxxx');
+    const fh = await m.open(file, constants.O_RDWR);
+    const buf = Buffer.from('abcdef');
+    const w = await fh.write(buf, 1, 3, 2);
+    t.equal(w.bytesWritten, 3, `${name}: write counts its bytes`);
+    t.equal(w.buffer, buf, `${name}: write gives back the buffer`);
+    await fh.close();
+    t.equal(readFileSync(file, 'utf8'), 'xxbcdxxx', `${name}: write puts length bytes from offset at position`);
+  }
 });
 
 t.test('closing twice never closes the number another open was given since', async (t) => {
