@@ -217,3 +217,41 @@ t.test('a header value with a line break never reaches the wire', async (t) => {
   t.equal(s.accepted(), 0, 'refused before any connection');
   assertNoLeak(t, [e.message], [CANARY_TOKEN]);
 });
+
+t.test('the path on the request line is what WHATWG URL makes of the URI, as node:http sent it', async (t) => {
+  const lines: string[] = [];
+  const s = await rawServer(t, (sock) => {
+    let buf = '';
+    sock.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      let i: number;
+      while ((i = buf.indexOf('\r\n\r\n')) !== -1) {
+        lines.push(buf.slice(0, buf.indexOf('\r\n')));
+        buf = buf.slice(i + 4);
+        sock.write(ok('{}'));
+      }
+    });
+  });
+  const tr = transport(t);
+  const paths = [
+    '/v1/secret/metadata/app',
+    '/v1/secret/data/app?version=3',
+    '/v1/secret/data/a%20b',
+    '/v1/secret/./data/../data/app',
+    '/v1/secret/data/%2e%2e/x',
+    "/v1/secret/data/app?q=it's",
+    '/v1/secret/data/a"b',
+    '/v1/secret/data/{x}',
+    '/v1/secret/data/app#frag',
+    '/v1/secret/data/caf\u00e9',
+  ];
+  for (const p of paths) await tr.send({ method: 'GET', uri: `${s.url}${p}` });
+  t.same(
+    lines,
+    paths.map((p) => {
+      const u = new URL(`${s.url}${p}`);
+      return `GET ${u.pathname}${u.search} HTTP/1.1`;
+    }),
+  );
+  t.equal(s.accepted(), 1, 'one kept connection for all of them');
+});

@@ -125,6 +125,7 @@ t.test('on the wire: headers, body, one kept-alive connection for several calls'
   t.same(JSON.parse(seen[0]!.body), { role_id: 'r', secret_id: CANARY });
   t.equal(seen[0]!.headers['x-vault-namespace'], 'team-a');
   t.equal(seen[0]!.headers['x-vault-token'], undefined, 'no token on a login');
+  t.equal(seen[1]!.headers['x-vault-namespace'], 'team-a', 'a read (sent without node-vault) carries the namespace too');
   t.same([seen[1]!.method, seen[1]!.url, seen[1]!.headers['x-vault-token'], seen[1]!.body], ['GET', '/v1/secret/data/a%20b', CANARY_TOKEN, '']);
   t.equal(conns.count(), 1, 'keep-alive: one connection for three calls');
 });
