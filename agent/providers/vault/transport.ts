@@ -17,6 +17,7 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import { BAD_HTTP, ResponseReader, TOO_LARGE, requestHead } from './http1.ts';
+import { RequestTargets, type Target } from './request-target.ts';
 
 export { BAD_HTTP, TOO_LARGE };
 
@@ -111,27 +112,6 @@ export function parseBody(raw: Buffer, contentType: string | undefined): unknown
  * mean Vault closed it while idle (Node's documented retry case) */
 const STALE_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
-/** a URI's origin, as WHATWG URL gives its parts */
-interface Origin {
-  protocol: string;
-  /** host:port, the port left out when it is the scheme's default */
-  host: string;
-  /** [::1] for IPv6 */
-  hostname: string;
-  port: string;
-}
-
-interface Target extends Origin {
-  /** path and query, as sent */
-  path: string;
-  pathname: string;
-}
-
-/** a possible dot segment, which URL resolves: `/.`, or a `.` percent-encoded */
-const DOT_SEGMENT = /\/\.|%2e/i;
-/** characters a path and query may hold as they are, none of which URL re-encodes */
-const PLAIN_PATH = /^\/[A-Za-z0-9\-._~%!$&()*+,;=:@/?]*$/;
-
 /** what a connection tells the exchange it carries */
 interface ExchangeEvents {
   data(chunk: Buffer): void;
@@ -173,7 +153,7 @@ export class VaultTransport {
   /** idle connections by origin, the most recently used last */
   readonly #idle = new Map<string, Connection[]>();
   readonly #all = new Set<Connection>();
-  readonly #origins = new Map<string, Origin>();
+  readonly #targets = new RequestTargets();
   readonly #forget = (c: Connection): void => {
     this.#all.delete(c);
     const idle = this.#idle.get(c.origin);
@@ -197,33 +177,6 @@ export class VaultTransport {
       throw e;
     }
   };
-
-  /**
-   * The parts of a URI the exchange needs. The origin's are parsed once
-   * (a check repeats the same origin every time, and WHATWG URL parsing was
-   * ~6 % of a check's CPU in lite mode); a path of plain characters with no
-   * possible dot segment is used as it is, which is what URL would make of it; any
-   * other path goes through URL, to be sent as node:http sent it.
-   */
-  #target(uri: string): Target {
-    const slash = uri.indexOf('/', uri.indexOf('://') + 3);
-    const originText = slash === -1 ? uri : uri.slice(0, slash);
-    const rest = slash === -1 ? '/' : uri.slice(slash);
-    let origin = this.#origins.get(originText);
-    if (!origin) {
-      const u = new URL(originText);
-      origin = { protocol: u.protocol, host: u.host, hostname: u.hostname, port: u.port };
-      // a handful of origins at most (the address, a login elsewhere in tests): bounded all the same
-      if (this.#origins.size >= 16) this.#origins.clear();
-      this.#origins.set(originText, origin);
-    }
-    if (PLAIN_PATH.test(rest) && !DOT_SEGMENT.test(rest)) {
-      const q = rest.indexOf('?');
-      return { ...origin, path: rest, pathname: q === -1 ? rest : rest.slice(0, q) };
-    }
-    const u = new URL(uri);
-    return { ...origin, path: u.pathname + u.search, pathname: u.pathname };
-  }
 
   /** an idle connection to url's origin, or a new one */
   #connection(url: Target, fresh: boolean): Connection {
@@ -278,7 +231,7 @@ export class VaultTransport {
   #once(req: VaultTransportRequest, fresh: boolean): Promise<VaultTransportResponse> {
     const { signal } = req;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const url = this.#target(req.uri);
+    const url = this.#targets.of(req.uri);
     const payload = req.json !== null && typeof req.json === 'object' ? Buffer.from(JSON.stringify(req.json)) : undefined;
     const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
     // node-vault's update() sets its own (merge-patch) type
