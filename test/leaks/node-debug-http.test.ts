@@ -1,9 +1,12 @@
 // Leak: with NODE_DEBUG=http (what an operator sets to debug connectivity),
 // Node's http agent prints the options of every new connection to stderr,
 // headers included, so the Vault token (X-Vault-Token) was printed in clear.
-// The Vault transport now sets its headers on the request after creating it,
-// which that debug output does not show. (Node prints no bodies, so login
-// credentials in request bodies were never affected.)
+// The Vault transport then set its headers on the request after creating it,
+// which that debug output does not show; it now writes HTTP/1.1 on a node:net
+// socket of its own (agent/providers/vault/http1.ts), and what Node prints for
+// NODE_DEBUG=net/tls (connection options: host, port, socket flags) holds no
+// header either. (Node prints no bodies, so login credentials in request
+// bodies were never affected.)
 
 import t, { type Test } from 'tap';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,7 +51,7 @@ t.test('token auth: the token is not in the http debug output', async (t) => {
   writeFileSync(path.join(dir, 'token'), token);
   const run = await runCli(['init', '-c', writeConfig(dir, vault.url, '{ method: token, tokenFile: ./token }'), '--log-level', 'trace'], { env: { NODE_DEBUG } });
   t.equal(run.code, 0, 'init succeeds');
-  t.match(run.stderr, /^HTTP \d+: /m, 'precondition: Node printed its http debug lines');
+  t.match(run.stderr, /^NET \d+: createConnection/m, "precondition: Node printed its debug lines for the transport's connection");
   t.notMatch(run.stderr, /x-vault-token/i, 'no token header in the output');
   assertNoLeak(t, [run.stdout, run.stderr], [token, ROOT_TOKEN, VALUE]);
 });

@@ -26,7 +26,8 @@ import { startVaultFake } from '../fakes/vault/index.ts';
 import { ROOT } from '../helpers/cli.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 
-const CANARY = 'CANARY-transport-4e71c0d9b2';
+// no word of a source path in it: a stack trace names transport.ts
+const CANARY = 'CANARY-wq7z-4e71c0d9b2';
 const CANARY_TOKEN = 'CANARY-token-hvs-9a8b7c6d5e';
 
 interface Teardown {
@@ -124,6 +125,7 @@ t.test('on the wire: headers, body, one kept-alive connection for several calls'
   t.same(JSON.parse(seen[0]!.body), { role_id: 'r', secret_id: CANARY });
   t.equal(seen[0]!.headers['x-vault-namespace'], 'team-a');
   t.equal(seen[0]!.headers['x-vault-token'], undefined, 'no token on a login');
+  t.equal(seen[1]!.headers['x-vault-namespace'], 'team-a', 'a read (sent without node-vault) carries the namespace too');
   t.same([seen[1]!.method, seen[1]!.url, seen[1]!.headers['x-vault-token'], seen[1]!.body], ['GET', '/v1/secret/data/a%20b', CANARY_TOKEN, '']);
   t.equal(conns.count(), 1, 'keep-alive: one connection for three calls');
 });
@@ -380,9 +382,9 @@ t.test('TLS: ca, servername and rejectUnauthorized as configured; failures keep 
   assertNoLeak(t, [wrong.message, m.message], [CANARY, vault.rootToken]);
 });
 
-t.test('node:https (and so node:tls) is loaded only for an https address', async (t) => {
-  // Built as the bundle builds it (CommonJS): an ESM import of node:http
-  // loads node:tls for its facade, a require() does not. Run in a fresh
+t.test('node:tls is loaded only for an https address, and node:https never', async (t) => {
+  // Built as the bundle builds it (CommonJS), so that only what the
+  // transport itself loads is loaded. Run in a fresh
   // process: the test runner itself has loaded both long ago.
   const dir = mkdtempSync(join(tmpdir(), 'vault-transport-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -406,7 +408,7 @@ t.test('node:https (and so node:tls) is loaded only for an https address', async
   `;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd: dir });
   t.equal(r.status, 0, r.stderr);
-  t.same(JSON.parse(r.stdout), { afterHttp: [], afterHttps: ['https', 'tls'] });
+  t.same(JSON.parse(r.stdout), { afterHttp: [], afterHttps: ['tls'] }, 'the https transport is node:tls itself');
 });
 
 t.test("a 429's Retry-After reaches VaultReply past node-vault, and no other header does", async (t) => {

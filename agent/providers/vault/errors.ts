@@ -7,7 +7,7 @@
 
 import { AgentError } from '../../errors.ts';
 import { notBeforeText } from '../retry-after.ts';
-import { NOT_JSON, TOO_LARGE } from './transport.ts';
+import { BAD_HTTP, NOT_JSON, TOO_LARGE } from './transport.ts';
 
 export interface VaultCallContext {
   /** the provider's name in `providers:` */
@@ -316,6 +316,15 @@ export function transportFailure(c: VaultCallContext, e: unknown): AgentError {
     return new AgentError(
       'unavailable',
       `${prefix(c)}: Vault at ${c.address} answered ${c.action} with more than ${sizeText(limit)}, more than Vault ever sends (its max_request_size): is address Vault's API, not a file server or a stream?`,
+      init(c, { retryable: false, cause }),
+    );
+  }
+  if (code === BAD_HTTP) {
+    // the message names the framing problem in our own words, never the bytes sent
+    const what = e instanceof Error ? e.message.replace(/^.*: /, '') : 'unreadable';
+    return new AgentError(
+      'unavailable',
+      `${prefix(c)}: Vault at ${c.address} answered ${c.action} with something that is not HTTP/1.1 as Vault sends it (${what}): is address Vault's API, not another service on that port?`,
       init(c, { retryable: false, cause }),
     );
   }

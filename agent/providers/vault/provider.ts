@@ -368,12 +368,21 @@ export class VaultProvider implements Provider {
   }
 }
 
+/** specs already validated, by the config's own spec object: a sidecar looks
+ * up the spec on every check, and zod's parse of it was ~5 % of a check's CPU.
+ * A spec object is never changed after the config is loaded (a reload brings
+ * new objects), so the parse of the same object is the same. */
+const parsedSpecs = new WeakMap<object, VaultSecretSpec>();
+
 function specOf(ref: SecretRef): VaultSecretSpec {
+  const known = parsedSpecs.get(ref.spec);
+  if (known) return known;
   const r = secretSpecSchema.safeParse(ref.spec);
   if (!r.success) {
     const lines = issueLines(r.error, ['secrets', ref.name]);
     throw new AgentError('config', lines.join('; '), { where: `secrets.${ref.name}`, problems: lines });
   }
+  parsedSpecs.set(ref.spec, r.data);
   return r.data;
 }
 

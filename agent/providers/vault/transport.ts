@@ -1,14 +1,25 @@
-// One HTTP exchange with Vault over node:http / node:https: the transport
-// node-vault is given (its `request-promise` option) in place of axios, which
-// would cost start-up time and memory for features the agent never uses.
-// node-vault builds the URI and headers and reads the status; this sends
-// JSON, reads JSON, and fails with Node's own error codes (ECONNREFUSED,
-// UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...) plus ETIMEDOUT for the timeout, which
-// errors.ts classifies. Redirects are returned, never followed: a standby's
-// 307 would otherwise carry the token to whatever address it names.
+// One HTTP exchange with Vault: the transport node-vault is given (its
+// `request-promise` option) in place of axios, which would cost start-up time
+// and memory for features the agent never uses. node-vault builds the URI and
+// headers and reads the status; this sends JSON, reads JSON, and fails with
+// Node's own error codes (ECONNREFUSED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...)
+// plus ETIMEDOUT for the timeout, which errors.ts classifies. Redirects are
+// returned, never followed: a standby's 307 would otherwise carry the token to
+// whatever address it names.
+//
+// The exchange is written on a node:net / node:tls socket with HTTP/1.1
+// framing of our own (http1.ts), not through node:http: a sidecar makes one
+// call per secret per interval, and node:http's request object, agent, parser
+// and streams were most of a check's CPU in the image's interpreter-only V8
+// (bench/README.md, "CPU per check cycle"). Connections are kept alive and
+// reused, one exchange at a time each, as node:http's keep-alive agent did.
 
-import http from 'node:http';
-import type https from 'node:https';
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { BAD_HTTP, ResponseReader, TOO_LARGE, requestHead } from './http1.ts';
+import { RequestTargets, type Target } from './request-target.ts';
+
+export { BAD_HTTP, TOO_LARGE };
 
 export interface VaultTransportOptions {
   /** the whole exchange, connect to last body byte */
@@ -50,8 +61,6 @@ export const NOT_JSON = 'ERR_VAULT_NOT_JSON';
  * is larger, and a body read without a bound lets a wrong address (a file
  * server, an endless stream) fill the agent's memory */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
-/** the code of the error for a body over the bound, for errors.ts */
-export const TOO_LARGE = 'ERR_VAULT_BODY_TOO_LARGE';
 
 function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -99,124 +108,193 @@ export function parseBody(raw: Buffer, contentType: string | undefined): unknown
   }
 }
 
+/** the socket errors that, on a kept-alive connection before any answer,
+ * mean Vault closed it while idle (Node's documented retry case) */
+const STALE_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+/** what a connection tells the exchange it carries */
+interface ExchangeEvents {
+  data(chunk: Buffer): void;
+  end(): void;
+  error(e: Error & { code?: string }): void;
+}
+
+/** one connection to Vault, carrying one exchange at a time; its listeners
+ * are set once and pass events to the exchange it carries, if any */
+class Connection {
+  readonly socket: net.Socket;
+  readonly origin: string;
+  /** it carried an exchange before: a failure before any answer may be Vault's idle close */
+  reused = false;
+  exchange: ExchangeEvents | undefined;
+
+  constructor(socket: net.Socket, origin: string, onClose: (c: Connection) => void) {
+    this.socket = socket;
+    this.origin = origin;
+    socket.on('data', (chunk: Buffer) => {
+      // bytes nobody asked for on an idle connection: it is not usable any more
+      if (this.exchange) this.exchange.data(chunk);
+      else socket.destroy();
+    });
+    socket.on('end', () => {
+      if (this.exchange) this.exchange.end();
+      else socket.destroy();
+    });
+    socket.on('error', (e: Error) => this.exchange?.error(e));
+    socket.on('close', () => {
+      this.exchange?.end();
+      onClose(this);
+    });
+  }
+}
+
 export class VaultTransport {
   readonly #opts: VaultTransportOptions;
-  #httpAgent: http.Agent | undefined;
-  #httpsAgent: https.Agent | undefined;
+  /** idle connections by origin, the most recently used last */
+  readonly #idle = new Map<string, Connection[]>();
+  readonly #all = new Set<Connection>();
+  readonly #targets = new RequestTargets();
+  readonly #forget = (c: Connection): void => {
+    this.#all.delete(c);
+    const idle = this.#idle.get(c.origin);
+    const i = idle ? idle.indexOf(c) : -1;
+    if (i !== -1) idle!.splice(i, 1);
+  };
 
   constructor(opts: VaultTransportOptions) {
     this.#opts = opts;
   }
 
-  /** node-vault's request function: one exchange, retried once only when a
-   * kept-alive socket turns out to have been closed by Vault before it read
-   * anything (Node's documented pattern for reused sockets) */
+  /** node-vault's request function: one exchange, retried once, on a new
+   * connection, only when a kept-alive one turns out to have been closed by
+   * Vault before it answered anything (Node's documented pattern for reused
+   * sockets) */
   readonly send = async (req: VaultTransportRequest): Promise<VaultTransportResponse> => {
     try {
-      return await this.#once(req);
+      return await this.#once(req, false);
     } catch (e) {
-      if ((e as { staleSocket?: boolean }).staleSocket && !req.signal?.aborted) return this.#once(req);
+      if ((e as { staleSocket?: boolean }).staleSocket && !req.signal?.aborted) return this.#once(req, true);
       throw e;
     }
   };
 
-  #requestFn(url: URL): { request: typeof http.request; agent: http.Agent } {
-    if (url.protocol === 'http:') {
-      this.#httpAgent ??= new http.Agent({ keepAlive: true });
-      return { request: http.request, agent: this.#httpAgent };
+  /** an idle connection to url's origin, or a new one */
+  #connection(url: Target, fresh: boolean): Connection {
+    const origin = `${url.protocol}//${url.host}`;
+    const idle = fresh ? undefined : this.#idle.get(origin);
+    while (idle && idle.length > 0) {
+      const c = idle.pop()!;
+      if (c.socket.destroyed || !c.socket.writable) continue;
+      c.socket.ref();
+      c.reused = true;
+      return c;
     }
-    if (url.protocol !== 'https:') throw codedError('ERR_INVALID_PROTOCOL', `Vault address must be http or https, not ${url.protocol}`);
-    // loaded on first use, not imported: node:https brings node:tls and its
-    // crypto set-up, which a plain-http or file-only run never needs
-    const h = process.getBuiltinModule('node:https');
-    this.#httpsAgent ??= new h.Agent({
-      keepAlive: true,
-      rejectUnauthorized: this.#opts.rejectUnauthorized,
-      ...(this.#opts.ca !== undefined ? { ca: this.#opts.ca } : {}),
-      ...(this.#opts.servername !== undefined ? { servername: this.#opts.servername } : {}),
-      ...(this.#opts.clientCert !== undefined ? { cert: this.#opts.clientCert.cert, key: this.#opts.clientCert.key } : {}),
-    });
-    return { request: h.request, agent: this.#httpsAgent };
+    const c = new Connection(this.#connect(url), origin, this.#forget);
+    this.#all.add(c);
+    return c;
   }
 
-  #once(req: VaultTransportRequest): Promise<VaultTransportResponse> {
+  #connect(url: Target): net.Socket {
+    // [::1] in a URL, ::1 to connect to
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const net = process.getBuiltinModule('node:net');
+    if (url.protocol === 'http:') return net.connect({ host, port: Number(url.port || 80), noDelay: true, keepAlive: true, keepAliveInitialDelay: 1000 });
+    if (url.protocol !== 'https:') throw codedError('ERR_INVALID_PROTOCOL', `Vault address must be http or https, not ${url.protocol}`);
+    // loaded on first use, not imported: node:tls brings its crypto set-up,
+    // which a plain-http or file-only run never needs
+    const tls = process.getBuiltinModule('node:tls');
+    const o = this.#opts;
+    const options: tls.ConnectionOptions = {
+      host,
+      port: Number(url.port || 443),
+      rejectUnauthorized: o.rejectUnauthorized,
+      // SNI carries a name, never an address (as node:https decides); the
+      // certificate is checked against servername, else against host
+      ...(o.servername !== undefined ? { servername: o.servername } : net.isIP(host) === 0 ? { servername: host } : {}),
+      ...(o.ca !== undefined ? { ca: o.ca } : {}),
+      ...(o.clientCert !== undefined ? { cert: o.clientCert.cert, key: o.clientCert.key } : {}),
+    };
+    const socket = tls.connect(options);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 1000);
+    return socket;
+  }
+
+  /** back to the idle list, not keeping the process alive while it waits */
+  #release(c: Connection): void {
+    c.socket.unref();
+    const idle = this.#idle.get(c.origin);
+    if (idle) idle.push(c);
+    else this.#idle.set(c.origin, [c]);
+  }
+
+  #once(req: VaultTransportRequest, fresh: boolean): Promise<VaultTransportResponse> {
     const { signal } = req;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const url = new URL(req.uri);
-    const { request, agent } = this.#requestFn(url);
+    const url = this.#targets.of(req.uri);
     const payload = req.json !== null && typeof req.json === 'object' ? Buffer.from(JSON.stringify(req.json)) : undefined;
-    const headers: Record<string, string | number> = { accept: 'application/json', ...req.headers };
-    if (payload) {
-      // node-vault's update() sets its own (merge-patch) type
-      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-      headers['content-length'] = payload.length;
-    }
+    const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
+    // node-vault's update() sets its own (merge-patch) type
+    if (payload && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    // a GET has no body; a PUT or POST without one says so, as node:http did
+    const bodyBytes = payload ? payload.length : req.method === 'GET' ? undefined : 0;
+    // throws for a header value or path that would break the framing, before any connection
+    const head = requestHead(req.method, url.path, url.host, headers, bodyBytes);
+    const c = this.#connection(url, fresh);
+    const limit = this.#opts.maxBodyBytes ?? MAX_BODY_BYTES;
 
     return new Promise((resolve, reject) => {
-      let answered = false;
-      // headers go on the request, not into its options: NODE_DEBUG=http
-      // prints a new connection's options, X-Vault-Token included
-      const r = request(url, { method: req.method, agent });
-      try {
-        for (const [name, value] of Object.entries(headers)) r.setHeader(name, value);
-      } catch (e) {
-        // a header value Node refuses (a token file with a line break inside):
-        // give the socket back, fail as http.request itself would have
-        r.on('error', () => {});
-        r.destroy();
-        throw e;
-      }
-      const finish = (fn: () => void): void => {
+      const reader = new ResponseReader(limit);
+      let received = false;
+      const finish = (e: Error | undefined): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        fn();
+        c.exchange = undefined;
+        // on any failure the socket closes, so Vault sees it go and nothing more is buffered
+        if (e) {
+          c.socket.destroy();
+          return reject(e);
+        }
+        if (reader.reusable) this.#release(c);
+        else c.socket.destroy();
+        const h = reader.head!;
+        resolve({
+          statusCode: h.status,
+          body: parseBody(reader.body(), h.contentType),
+          request: { path: url.pathname },
+          headers: h.retryAfter === undefined ? {} : { 'retry-after': h.retryAfter },
+        });
       };
-      // destroy, not just stop waiting: the socket closes, Vault sees it go
-      const onAbort = (): void => {
-        r.destroy();
-        finish(() => reject(signal!.reason));
-      };
-      const timer = setTimeout(() => {
-        const e = codedError('ETIMEDOUT', `no answer from Vault within ${this.#opts.timeoutMs} ms`);
-        r.destroy();
-        finish(() => reject(e));
-      }, this.#opts.timeoutMs);
+      const onAbort = (): void => finish(signal!.reason as Error);
+      const timer = setTimeout(() => finish(codedError('ETIMEDOUT', `no answer from Vault within ${this.#opts.timeoutMs} ms`)), this.#opts.timeoutMs);
       signal?.addEventListener('abort', onAbort, { once: true });
-
-      r.on('error', (e: Error & { code?: string }) => {
-        const stale = r.reusedSocket && !answered && e.code === 'ECONNRESET';
-        finish(() => reject(stale ? Object.assign(e, { staleSocket: true }) : e));
-      });
-      r.on('response', (res) => {
-        answered = true;
-        const limit = this.#opts.maxBodyBytes ?? MAX_BODY_BYTES;
-        // stop reading at once: the socket closes, nothing more is buffered
-        const tooLarge = (): void => {
-          r.destroy();
-          finish(() => reject(Object.assign(codedError(TOO_LARGE, `Vault's answer is larger than ${limit} bytes`), { limit })));
-        };
-        if (Number(res.headers['content-length']) > limit) return tooLarge();
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > limit) tooLarge();
-          else chunks.push(c);
-        });
-        res.on('error', (e) => finish(() => reject(e)));
-        res.on('end', () => {
-          const body = parseBody(Buffer.concat(chunks), res.headers['content-type']);
-          const retryAfter = res.headers['retry-after'];
-          const headers = retryAfter === undefined ? {} : { 'retry-after': retryAfter };
-          finish(() => resolve({ statusCode: res.statusCode ?? 0, body, request: { path: url.pathname }, headers }));
-        });
-      });
-      r.end(payload);
+      const stale = (): boolean => c.reused && !received;
+      c.exchange = {
+        data: (chunk) => {
+          received = true;
+          let complete: boolean;
+          try {
+            complete = reader.push(chunk);
+          } catch (e) {
+            return finish(e as Error);
+          }
+          if (complete) finish(undefined);
+        },
+        end: () => {
+          if (reader.end()) return finish(undefined);
+          // closed before the answer was whole: as node:http says it
+          finish(Object.assign(codedError('ECONNRESET', 'socket hang up'), stale() ? { staleSocket: true } : {}));
+        },
+        error: (e) => finish(stale() && e.code !== undefined && STALE_CODES.has(e.code) ? Object.assign(e, { staleSocket: true }) : e),
+      };
+      if (payload) c.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), payload]));
+      else c.socket.write(head, 'latin1');
     });
   }
 
   close(): void {
-    this.#httpAgent?.destroy();
-    this.#httpsAgent?.destroy();
+    for (const c of this.#all) c.socket.destroy();
+    this.#all.clear();
+    this.#idle.clear();
   }
 }

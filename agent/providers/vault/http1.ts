@@ -1,0 +1,294 @@
+// HTTP/1.1 framing for the Vault transport, pure: the request head we send
+// and an incremental reader of the answer. The agent talks to one kind of
+// server with a handful of requests, so this covers what Vault (Go's
+// net/http) and the proxies in front of it send: a status line, headers, and
+// a body framed by Content-Length, by chunks, or by the connection's close.
+// node:http does the same work through a request object, an agent, a parser
+// and two streams per call, which in the image's interpreter-only V8
+// (--lite-mode) cost about three times the CPU of a whole check.
+//
+// Everything read is hostile until checked: the head is bounded
+// (MAX_HEAD_BYTES), the body by the caller's limit before it is buffered,
+// chunk-size lines by length, and anything that is not plain HTTP/1.x
+// framing (two lengths, an unknown transfer coding, a folded header, an
+// upgrade) fails with BAD_HTTP instead of being guessed at.
+
+/** the code of an answer that is not HTTP/1.x as Vault sends it, for errors.ts */
+export const BAD_HTTP = 'ERR_VAULT_BAD_HTTP';
+/** the code of a body over the caller's bound, for errors.ts */
+export const TOO_LARGE = 'ERR_VAULT_BODY_TOO_LARGE';
+
+/** status line plus headers (and a chunked body's trailers): Go's default
+ * limit for a server's headers is 1 MiB, Vault sends well under 1 KiB; 64 KiB
+ * leaves room for any proxy in front of it */
+export const MAX_HEAD_BYTES = 64 * 1024;
+/** a chunk-size line: hex digits and extensions, which Vault never sends */
+const MAX_CHUNK_LINE = 1024;
+
+function codedError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+const badHttp = (what: string): Error => codedError(BAD_HTTP, `the answer is not HTTP/1.1 as Vault sends it: ${what}`);
+
+// RFC 9110 token characters; a value may hold visible ASCII, spaces, tabs and
+// obs-text, never CR, LF or NUL (which would end the header early and let a
+// token file or a path inject a header of its own)
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const BAD_PATH = /[^\x21-\x7e]/;
+
+/**
+ * The request head, as latin1 text. Throws, as node:http does and with its
+ * codes, for a header name or value or a path that would break the framing;
+ * a value is never quoted in the message (it may be a token).
+ */
+export function requestHead(method: string, path: string, host: string, headers: Record<string, string>, bodyBytes: number | undefined): string {
+  if (BAD_PATH.test(path)) throw Object.assign(new TypeError('Request path contains unescaped characters'), { code: 'ERR_UNESCAPED_CHARACTERS' });
+  let head = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n`;
+  for (const name in headers) {
+    const value = headers[name]!;
+    if (!HEADER_NAME.test(name)) throw Object.assign(new TypeError(`Header name must be a valid HTTP token ["${name.slice(0, 64)}"]`), { code: 'ERR_INVALID_HTTP_TOKEN' });
+    if (BAD_HEADER_VALUE.test(value)) throw Object.assign(new TypeError(`Invalid character in header content ["${name}"]`), { code: 'ERR_INVALID_CHAR' });
+    head += `${name}: ${value}\r\n`;
+  }
+  if (bodyBytes !== undefined) head += `Content-Length: ${bodyBytes}\r\n`;
+  return `${head}\r\n`;
+}
+
+/** what the transport keeps of an answer's head */
+export interface ResponseHead {
+  status: number;
+  contentType: string | undefined;
+  /** a 429's or 503's Retry-After, raw */
+  retryAfter: string | undefined;
+  /** the connection may carry the next request once this answer is read */
+  keepAlive: boolean;
+}
+
+// where the reader is in the answer (plain numbers: type stripping has no enums)
+const State = { Head: 0, Length: 1, ChunkSize: 2, ChunkData: 3, ChunkEnd: 4, Trailers: 5, UntilClose: 6, Done: 7 } as const;
+type State = (typeof State)[keyof typeof State];
+
+const CRLF = Buffer.from('\r\n');
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
+const HEADER_LINE = /^([^:\s]+):[ \t]*(.*?)[ \t]*$/;
+
+/**
+ * Reads one answer from the bytes of a connection, pushed as they arrive.
+ * push() and end() return true once the answer is complete; they throw a
+ * coded error (BAD_HTTP, TOO_LARGE) for an answer that breaks the framing or
+ * the bound, after which the connection must be closed.
+ */
+export class ResponseReader {
+  readonly #limit: number;
+  #state: State = State.Head;
+  /** bytes of an unfinished head, chunk-size line or trailer section */
+  #pending: Buffer | undefined;
+  /** what remains of the body (Length) or of the current chunk (ChunkData) */
+  #remaining = 0;
+  #bodyBytes = 0;
+  readonly #chunks: Buffer[] = [];
+  #head: ResponseHead | undefined;
+  /** bytes came after the end of the answer: the connection is not reused */
+  #extra = false;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  get head(): ResponseHead | undefined {
+    return this.#head;
+  }
+
+  /** the answer is complete and nothing came after it */
+  get reusable(): boolean {
+    return this.#state === State.Done && !this.#extra && this.#head!.keepAlive;
+  }
+
+  body(): Buffer {
+    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#bodyBytes);
+  }
+
+  push(data: Buffer): boolean {
+    let buf = data;
+    while (buf.length > 0) {
+      switch (this.#state) {
+        case State.Head:
+          buf = this.#readHead(buf);
+          break;
+        case State.Length:
+        case State.ChunkData: {
+          const n = Math.min(this.#remaining, buf.length);
+          this.#chunks.push(n === buf.length ? buf : buf.subarray(0, n));
+          this.#remaining -= n;
+          buf = buf.subarray(n);
+          if (this.#remaining === 0) this.#state = this.#state === State.Length ? State.Done : State.ChunkEnd;
+          break;
+        }
+        case State.ChunkSize:
+          buf = this.#readChunkSize(buf);
+          break;
+        case State.ChunkEnd:
+          buf = this.#readChunkEnd(buf);
+          break;
+        case State.Trailers:
+          buf = this.#readTrailers(buf);
+          break;
+        case State.UntilClose:
+          this.#grow(buf.length);
+          this.#chunks.push(buf);
+          buf = buf.subarray(buf.length);
+          break;
+        case State.Done:
+          this.#extra = true;
+          return true;
+      }
+    }
+    return this.#state === State.Done;
+  }
+
+  /** the peer closed its side: completes an answer whose body runs to the close */
+  end(): boolean {
+    if (this.#state === State.UntilClose) this.#state = State.Done;
+    return this.#state === State.Done;
+  }
+
+  /** the unfinished line or section so far, plus buf */
+  #gather(buf: Buffer): Buffer {
+    const all = this.#pending === undefined ? buf : Buffer.concat([this.#pending, buf]);
+    this.#pending = undefined;
+    return all;
+  }
+
+  #grow(n: number): void {
+    this.#bodyBytes += n;
+    if (this.#bodyBytes > this.#limit) throw Object.assign(codedError(TOO_LARGE, `Vault's answer is larger than ${this.#limit} bytes`), { limit: this.#limit });
+  }
+
+  #readHead(buf: Buffer): Buffer {
+    const from = this.#pending === undefined ? 0 : Math.max(0, this.#pending.length - 3);
+    const all = this.#pending === undefined ? buf : Buffer.concat([this.#pending, buf]);
+    const end = all.indexOf(CRLFCRLF, from);
+    if (end === -1) {
+      if (all.length > MAX_HEAD_BYTES) throw badHttp(`headers longer than ${MAX_HEAD_BYTES} bytes`);
+      this.#pending = all;
+      return buf.subarray(buf.length);
+    }
+    if (end > MAX_HEAD_BYTES) throw badHttp(`headers longer than ${MAX_HEAD_BYTES} bytes`);
+    this.#pending = undefined;
+    this.#startBody(all.toString('latin1', 0, end));
+    return all.subarray(end + 4);
+  }
+
+  #startBody(text: string): void {
+    const lines = text.split('\r\n');
+    const status = STATUS_LINE.exec(lines[0]!);
+    if (!status) throw badHttp('no HTTP/1.x status line');
+    const code = Number(status[2]);
+    let length: number | undefined;
+    let chunked = false;
+    let close = status[1] === '0';
+    let contentType: string | undefined;
+    let retryAfter: string | undefined;
+    for (let i = 1; i < lines.length; i++) {
+      const m = HEADER_LINE.exec(lines[i]!);
+      if (!m || !HEADER_NAME.test(m[1]!)) throw badHttp('a header line that is not "name: value"');
+      const value = m[2]!;
+      switch (m[1]!.toLowerCase()) {
+        case 'content-length': {
+          if (!/^\d{1,15}$/.test(value)) throw badHttp('a Content-Length that is not a number');
+          const n = Number(value);
+          if (length !== undefined && length !== n) throw badHttp('two different Content-Length headers');
+          length = n;
+          break;
+        }
+        case 'transfer-encoding':
+          if (value.toLowerCase() !== 'chunked' || chunked) throw badHttp('a transfer coding other than chunked');
+          chunked = true;
+          break;
+        case 'connection':
+          if (/(?:^|,)\s*close\s*(?:,|$)/i.test(value)) close = true;
+          break;
+        case 'content-type':
+          contentType ??= value;
+          break;
+        case 'retry-after':
+          retryAfter ??= value;
+          break;
+      }
+    }
+    // an interim answer (100 Continue, 103 Early Hints): the real one follows
+    if (code < 200) {
+      if (code === 101) throw badHttp('a protocol switch (HTTP 101)');
+      return;
+    }
+    if (chunked && length !== undefined) throw badHttp('both Content-Length and chunked');
+    this.#head = { status: code, contentType, retryAfter, keepAlive: !close };
+    if (code === 204 || code === 304) {
+      this.#state = State.Done;
+    } else if (chunked) {
+      this.#state = State.ChunkSize;
+    } else if (length !== undefined) {
+      this.#grow(length);
+      this.#remaining = length;
+      this.#state = length === 0 ? State.Done : State.Length;
+    } else {
+      // no framing: the body is everything until the server closes
+      this.#head.keepAlive = false;
+      this.#state = State.UntilClose;
+    }
+  }
+
+  #readChunkSize(buf: Buffer): Buffer {
+    const all = this.#gather(buf);
+    const end = all.indexOf(CRLF);
+    if (end > MAX_CHUNK_LINE) throw badHttp(`a chunk-size line longer than ${MAX_CHUNK_LINE} bytes`);
+    if (end === -1) {
+      if (all.length > MAX_CHUNK_LINE) throw badHttp(`a chunk-size line longer than ${MAX_CHUNK_LINE} bytes`);
+      this.#pending = all;
+      return buf.subarray(buf.length);
+    }
+    const m = /^([0-9a-fA-F]{1,8})[ \t]*(?:;.*)?$/.exec(all.toString('latin1', 0, end));
+    if (!m) throw badHttp('a chunk size that is not hexadecimal');
+    const size = parseInt(m[1]!, 16);
+    if (size === 0) {
+      this.#state = State.Trailers;
+    } else {
+      this.#grow(size);
+      this.#remaining = size;
+      this.#state = State.ChunkData;
+    }
+    return all.subarray(end + 2);
+  }
+
+  /** the CRLF after a chunk's data */
+  #readChunkEnd(buf: Buffer): Buffer {
+    const all = this.#gather(buf);
+    if (all.length < 2) {
+      this.#pending = all;
+      return buf.subarray(buf.length);
+    }
+    if (all[0] !== 13 || all[1] !== 10) throw badHttp('chunk data longer than its size');
+    this.#state = State.ChunkSize;
+    return all.subarray(2);
+  }
+
+  /** trailer lines after the last chunk, up to an empty line; read and dropped */
+  #readTrailers(buf: Buffer): Buffer {
+    const all = this.#gather(buf);
+    if (all[0] === 13 && all[1] === 10) {
+      this.#state = State.Done;
+      return all.subarray(2);
+    }
+    const end = all.indexOf(CRLFCRLF);
+    if (end === -1) {
+      if (all.length > MAX_HEAD_BYTES) throw badHttp(`trailers longer than ${MAX_HEAD_BYTES} bytes`);
+      this.#pending = all;
+      return buf.subarray(buf.length);
+    }
+    this.#state = State.Done;
+    return all.subarray(end + 4);
+  }
+}

@@ -1,0 +1,257 @@
+// The Vault transport's own HTTP/1.1 client (transport.ts over http1.ts) on
+// the wire: against a real OpenBao dev server (metadata reads on one kept
+// connection, a chunked answer, 404 and 403, calls in parallel), and against
+// raw sockets that answer as no Vault does: Connection: close, a body that runs
+// to the close, interim 100s, an answer dripped a byte at a time, an endless
+// head, bytes nobody asked for on an idle connection, garbage. Each ends in
+// an answer or in a coded error errors.ts words, within bounded time, without
+// the bytes sent in any message.
+
+import t, { type Test } from 'tap';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { VaultHttp } from '../../agent/providers/vault/client.ts';
+import { type VaultCallContext, transportFailure } from '../../agent/providers/vault/errors.ts';
+import { VaultTransport } from '../../agent/providers/vault/transport.ts';
+import { assertNoLeak } from '../helpers/no-leak.ts';
+import { startDevBao } from '../helpers/openbao.ts';
+
+const CANARY = 'CANARY-wire-5d8c2b7e1f';
+const CANARY_TOKEN = 'CANARY-token-hvs-61ae03f9';
+
+/** a raw TCP server on 127.0.0.1; `accepted()` counts its connections */
+async function rawServer(t: Test, onSocket: (s: net.Socket) => void): Promise<{ url: string; accepted: () => number }> {
+  let n = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    n++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    onSocket(s);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => {
+    for (const s of sockets) s.destroy();
+    server.close(() => r());
+  }));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, accepted: () => n };
+}
+
+/** calls fn for every request head that arrives on s (requests here have no body) */
+function onRequests(s: net.Socket, fn: (n: number) => void): void {
+  let buf = '';
+  let n = 0;
+  s.on('data', (d: Buffer) => {
+    buf += d.toString('latin1');
+    let i: number;
+    while ((i = buf.indexOf('\r\n\r\n')) !== -1) {
+      buf = buf.slice(i + 4);
+      fn(++n);
+    }
+  });
+}
+
+function transport(t: Test, timeoutMs = 5000): VaultTransport {
+  const tr = new VaultTransport({ timeoutMs, rejectUnauthorized: true });
+  t.teardown(() => tr.close());
+  return tr;
+}
+
+const ok = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+
+const rejection = (p: Promise<unknown>): Promise<Error & { code?: string }> =>
+  p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e as Error & { code?: string },
+  );
+
+function context(address: string): VaultCallContext {
+  return { provider: 'vault', address, namespace: undefined, path: 'secret/metadata/app', action: 'reading secret/metadata/app', where: 'secrets.app', capability: 'read', sensitive: [CANARY_TOKEN] };
+}
+
+t.test('a real OpenBao: metadata reads on one kept connection, a chunked answer, 404, 403, calls in parallel', async (t) => {
+  const bao = await startDevBao(t);
+  const big = 'b'.repeat(20_000);
+  await bao.ok('POST', 'secret/data/app', { data: { password: CANARY } });
+  await bao.ok('POST', 'secret/data/app', { data: { password: `${CANARY}-2` } });
+  await bao.ok('POST', 'secret/data/big', { data: { big } });
+  const v = new VaultHttp({ address: bao.url, namespace: undefined, ca: undefined, serverName: undefined, insecureSkipVerify: false, timeoutMs: 10_000 });
+  t.teardown(() => v.close());
+
+  for (let i = 0; i < 50; i++) {
+    const meta = await v.call('GET', 'secret/metadata/app', { token: bao.rootToken });
+    if (meta.status !== 200 || (meta.body as { data: { current_version: number } }).data.current_version !== 2) {
+      t.fail(`metadata read ${i}: ${meta.status}`);
+      return;
+    }
+  }
+  t.pass('50 metadata reads in a row, each current_version 2');
+
+  // precondition: Go's server sends a body this size in chunks, with no length
+  const framing = await new Promise<string | undefined>((resolve, reject) => {
+    http.get(`${bao.url}/v1/secret/data/big`, { headers: { 'X-Vault-Token': bao.rootToken } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.headers['transfer-encoding']));
+    }).on('error', reject);
+  });
+  t.equal(framing, 'chunked', 'precondition: OpenBao answers the big secret chunked');
+  const read = await v.call('GET', 'secret/data/big', { token: bao.rootToken });
+  t.equal((read.body as { data: { data: { big: string } } }).data.data.big, big, 'the chunked answer, whole');
+
+  const missing = await v.call('GET', 'secret/metadata/nothing-here', { token: bao.rootToken });
+  t.equal(missing.status, 404);
+  const denied = await v.call('GET', 'secret/metadata/app', { token: CANARY_TOKEN });
+  t.equal(denied.status, 403, 'a token OpenBao does not know: 403 with its JSON errors');
+  t.match(denied.body, { errors: [/permission denied/] });
+
+  const parallel = await Promise.all([...Array(8).keys()].map(() => v.call('GET', 'secret/metadata/app', { token: bao.rootToken })));
+  t.same(parallel.map((r) => r.status), Array(8).fill(200), '8 calls at once, each on its own connection');
+  const after = await v.call('GET', 'secret/data/app', { token: bao.rootToken });
+  t.equal((after.body as { data: { data: { password: string } } }).data.data.password, `${CANARY}-2`, 'and the kept connections serve the next call');
+});
+
+t.test('Connection: close and a body that runs to the close: read, and the next call opens a new connection', async (t) => {
+  let mode: 'close-header' | 'until-close' = 'close-header';
+  const s = await rawServer(t, (sock) =>
+    onRequests(sock, () => {
+      if (mode === 'close-header') sock.end(ok('{"n":1}', 'Connection: close\r\n'));
+      else sock.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"n":2}');
+    }),
+  );
+  const tr = transport(t);
+  t.same((await tr.send({ method: 'GET', uri: `${s.url}/v1/a` })).body, { n: 1 });
+  t.same((await tr.send({ method: 'GET', uri: `${s.url}/v1/a` })).body, { n: 1 });
+  t.equal(s.accepted(), 2, 'Connection: close: one connection per call');
+  mode = 'until-close';
+  t.same((await tr.send({ method: 'GET', uri: `${s.url}/v1/b` })).body, { n: 2 }, 'no length: the body is what came before the close');
+  t.same((await tr.send({ method: 'GET', uri: `${s.url}/v1/b` })).body, { n: 2 });
+  t.equal(s.accepted(), 4);
+});
+
+t.test('interim 100 Continue, then the answer; an answer dripped a byte at a time', async (t) => {
+  const answer = `HTTP/1.1 100 Continue\r\n\r\n${ok(`{"v":"${'d'.repeat(60)}"}`)}`;
+  const s = await rawServer(t, (sock) =>
+    onRequests(sock, () => {
+      let i = 0;
+      const timer = setInterval(() => {
+        if (sock.destroyed || i >= answer.length) return clearInterval(timer);
+        sock.write(answer[i++]!);
+      }, 2);
+    }),
+  );
+  const tr = transport(t);
+  const r = await tr.send({ method: 'GET', uri: `${s.url}/v1/a` });
+  t.same([r.statusCode, r.body], [200, { v: 'd'.repeat(60) }]);
+  t.equal((await tr.send({ method: 'GET', uri: `${s.url}/v1/a` })).statusCode, 200, 'a second one on the same connection');
+  t.equal(s.accepted(), 1);
+});
+
+t.test('an endless head is cut at its bound, not at the timeout, and the server sees the close', async (t) => {
+  let closed!: () => void;
+  const serverSawClose = new Promise<void>((r) => (closed = r));
+  const s = await rawServer(t, (sock) => {
+    sock.on('close', closed);
+    onRequests(sock, () => {
+      sock.write('HTTP/1.1 200 OK\r\n');
+      const pump = (): void => {
+        while (!sock.destroyed && sock.write(`X-${CANARY}: ${'h'.repeat(1000)}\r\n`));
+        if (!sock.destroyed) sock.once('drain', pump);
+      };
+      pump();
+    });
+  });
+  const started = Date.now();
+  const v = new VaultHttp({ address: s.url, namespace: undefined, ca: undefined, serverName: undefined, insecureSkipVerify: false, timeoutMs: 60_000 });
+  t.teardown(() => v.close());
+  const e = await rejection(v.call('GET', 'secret/metadata/app', { token: CANARY_TOKEN }));
+  t.equal(e.code, 'ERR_VAULT_BAD_HTTP');
+  t.ok(Date.now() - started < 30_000, 'well before the 60 s timeout');
+  await serverSawClose;
+  const m = transportFailure(context(s.url), e);
+  t.same([m.code, m.retryable, m.cause], ['unavailable', false, { code: 'ERR_VAULT_BAD_HTTP' }]);
+  t.equal(
+    m.message,
+    `vault provider "vault": Vault at ${s.url} answered reading secret/metadata/app with something that is not HTTP/1.1 as Vault sends it (headers longer than 65536 bytes): is address Vault's API, not another service on that port?`,
+  );
+  assertNoLeak(t, [e.message, String(e.stack), m.message], [CANARY, CANARY_TOKEN]);
+});
+
+t.test('another service on the port (an SSH banner, garbage): a clear error, never its bytes', async (t) => {
+  const s = await rawServer(t, (sock) => onRequests(sock, () => sock.end(`SSH-2.0-OpenSSH_9.6 ${CANARY}\r\n\r\n`)));
+  const v = new VaultHttp({ address: s.url, namespace: undefined, ca: undefined, serverName: undefined, insecureSkipVerify: false, timeoutMs: 5000 });
+  t.teardown(() => v.close());
+  const e = await rejection(v.call('GET', 'secret/metadata/app', { token: CANARY_TOKEN }));
+  t.equal(e.code, 'ERR_VAULT_BAD_HTTP');
+  const m = transportFailure(context(s.url), e);
+  t.match(m.message, /something that is not HTTP\/1\.1 as Vault sends it \(no HTTP\/1\.x status line\)/);
+  assertNoLeak(t, [e.message, m.message], [CANARY, CANARY_TOKEN]);
+});
+
+t.test('bytes nobody asked for on an idle connection: it is dropped, the next call goes on a new one', async (t) => {
+  const s = await rawServer(t, (sock) =>
+    onRequests(sock, (n) => {
+      if (n > 1) return void sock.write(ok('{"wrong":"connection"}'));
+      sock.write(ok('{"n":1}'));
+      // an answer to nothing, after ours: never to be read as the next call's
+      setTimeout(() => sock.write(ok(`{"forged":"${CANARY}"}`)), 50);
+    }),
+  );
+  const tr = transport(t);
+  t.same((await tr.send({ method: 'GET', uri: `${s.url}/v1/a` })).body, { n: 1 });
+  await new Promise((r) => setTimeout(r, 300));
+  const second = await tr.send({ method: 'GET', uri: `${s.url}/v1/a` });
+  t.same(second.body, { n: 1 }, 'the forged answer was not taken for this call');
+  t.equal(s.accepted(), 2, 'on a new connection');
+});
+
+t.test('a header value with a line break never reaches the wire', async (t) => {
+  const s = await rawServer(t, (sock) => onRequests(sock, () => sock.write(ok('{}'))));
+  const v = new VaultHttp({ address: s.url, namespace: undefined, ca: undefined, serverName: undefined, insecureSkipVerify: false, timeoutMs: 5000 });
+  t.teardown(() => v.close());
+  const e = await rejection(v.call('GET', 'secret/metadata/app', { token: `${CANARY_TOKEN}\r\nX-Evil: 1` }));
+  t.equal(e.code, 'ERR_INVALID_CHAR');
+  t.equal(s.accepted(), 0, 'refused before any connection');
+  assertNoLeak(t, [e.message], [CANARY_TOKEN]);
+});
+
+t.test('the path on the request line is what WHATWG URL makes of the URI, as node:http sent it', async (t) => {
+  const lines: string[] = [];
+  const s = await rawServer(t, (sock) => {
+    let buf = '';
+    sock.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      let i: number;
+      while ((i = buf.indexOf('\r\n\r\n')) !== -1) {
+        lines.push(buf.slice(0, buf.indexOf('\r\n')));
+        buf = buf.slice(i + 4);
+        sock.write(ok('{}'));
+      }
+    });
+  });
+  const tr = transport(t);
+  const paths = [
+    '/v1/secret/metadata/app',
+    '/v1/secret/data/app?version=3',
+    '/v1/secret/data/a%20b',
+    '/v1/secret/./data/../data/app',
+    '/v1/secret/data/%2e%2e/x',
+    "/v1/secret/data/app?q=it's",
+    '/v1/secret/data/a"b',
+    '/v1/secret/data/{x}',
+    '/v1/secret/data/app#frag',
+    '/v1/secret/data/caf\u00e9',
+  ];
+  for (const p of paths) await tr.send({ method: 'GET', uri: `${s.url}${p}` });
+  t.same(
+    lines,
+    paths.map((p) => {
+      const u = new URL(`${s.url}${p}`);
+      return `GET ${u.pathname}${u.search} HTTP/1.1`;
+    }),
+  );
+  t.equal(s.accepted(), 1, 'one kept connection for all of them');
+});
