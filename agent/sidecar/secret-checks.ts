@@ -242,6 +242,12 @@ export class SecretChecks {
    * is there so that nothing can leave a secret parked for good. */
   private park(secret: SecretConfig, kind: CheckKind, st: SecretState): void {
     if (this.d.stopping.aborted) return;
+    // the call the flow parked this behind may have been answered in the
+    // moment since (its recovered() then found nothing parked): go again now
+    if (this.flows.get(secret.provider)?.answering) {
+      this.d.scheduler.schedule(secret.name, this.d.clock.now(), kind);
+      return;
+    }
     st.parkedAt ??= this.d.clock.now();
     this.d.logger.debug({ secret: secret.name, provider: secret.provider }, 'backend not answering: check parked until it answers');
     this.d.scheduler.schedule(secret.name, this.d.clock.now() + this.d.config.refresh.backoff.max, kind);
