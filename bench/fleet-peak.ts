@@ -24,6 +24,11 @@ export interface PeakBreakdown {
   second: number;
   /** answers the agents got in it (secret reads) */
   answers: number;
+  /** reads the agents sent in that same second: far fewer than answers means
+   * the server (or the loaded machine) answered a backlog at once */
+  sentInThatSecond: number;
+  /** answers per second after the resume, the whole window */
+  answersPerSecond: number[];
   /** sent before the stop and still out when it came */
   sentBeforeStop: number;
   /** sent during the stop, the agent's first (second, third or later) such
@@ -84,6 +89,8 @@ export function peakBreakdown(log: readonly ProxiedCall[], stopAt: number, resum
   const b: PeakBreakdown = {
     second,
     answers: inPeak.length,
+    sentInThatSecond: reads.filter((r) => r.sentAt >= from && r.sentAt < from + 1000).length,
+    answersPerSecond: counts,
     sentBeforeStop: 0,
     held: [0, 0, 0],
     probesAfterTimeout: 0,
@@ -140,11 +147,11 @@ export function describeBreakdown(b: PeakBreakdown): string {
     .map(([n, count]) => `${count} agents ${n}`)
     .join(', ');
   return (
-    `busiest second after the stop (second ${b.second}): ${b.answers} answers = ` +
+    `busiest second after the stop (second ${b.second}; the agents sent ${b.sentInThatSecond} reads in it): ${b.answers} answers = ` +
     `${b.sentBeforeStop} sent before the stop, held during it ${b.held[0]} first + ${b.held[1]} second + ${b.held[2]} third or later per agent, ` +
     `${b.probesAfterTimeout} probes right after a timeout, ${b.recoveryRetries} recovery retries, ${b.regular} regular; ` +
     `answers per agent: ${agents}; sent during the stop ${b.sentDuringStop} (${b.sentDuringStopAbandoned} given up before the answer), ` +
-    `${b.abandonedAroundResume} given up around the resume` +
+    `${b.abandonedAroundResume} given up around the resume; answers in the first 3 seconds: ${b.answersPerSecond.slice(0, 3).join(', ')}` +
     (b.serverPeak === undefined ? '' : `; the server's busiest second (audit log, given-up calls included): ${b.serverPeak}`)
   );
 }
