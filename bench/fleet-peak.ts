@@ -29,6 +29,10 @@ export interface PeakBreakdown {
   sentInThatSecond: number;
   /** answers per second after the resume, the whole window */
   answersPerSecond: number[];
+  /** recovery retries (each agent's first read of a secret after the resume,
+   * held calls apart) by the second they were sent in: how evenly the
+   * retries spread over the recovery window */
+  retriesSentPerSecond: number[];
   /** sent before the stop and still out when it came */
   sentBeforeStop: number;
   /** sent during the stop, the agent's first (second, third or later) such
@@ -78,19 +82,25 @@ export function peakBreakdown(log: readonly ProxiedCall[], stopAt: number, resum
   const byAgent = new Map<number, ProxiedCall[]>();
   for (const r of duringStop) if (!isProbe(r)) byAgent.set(r.agent, [...(byAgent.get(r.agent) ?? []), r]);
   for (const list of byAgent.values()) list.sort((a, b) => a.sentAt - b.sentAt).forEach((r, i) => heldRank.set(r, i));
-  // the first read of each (agent, secret) sent after the resume
+  // the first read of each (agent, secret) sent after the resume, unless the
+  // call held for that secret was answered (its next read is a regular one)
+  const keyOf = (r: ProxiedCall): string => `${r.agent} ${r.path.replace('/metadata/', '/data/')}`;
+  const heldAnswered = new Set(duringStop.filter((r) => !r.aborted).map(keyOf));
   const firstAfter = new Map<string, ProxiedCall>();
   for (const r of [...reads].sort((a, b) => a.sentAt - b.sentAt)) {
-    const key = `${r.agent} ${r.path.replace('/metadata/', '/data/')}`;
-    if (r.sentAt >= resumedAt && !firstAfter.has(key)) firstAfter.set(key, r);
+    const key = keyOf(r);
+    if (r.sentAt >= resumedAt && !firstAfter.has(key) && !heldAnswered.has(key)) firstAfter.set(key, r);
   }
   const firsts = new Set(firstAfter.values());
+  const retriesSentPerSecond = new Array<number>(counts.length).fill(0);
+  for (const r of firsts) if (r.sentAt < resumedAt + counts.length * 1000) retriesSentPerSecond[Math.floor((r.sentAt - resumedAt) / 1000)]!++;
 
   const b: PeakBreakdown = {
     second,
     answers: inPeak.length,
     sentInThatSecond: reads.filter((r) => r.sentAt >= from && r.sentAt < from + 1000).length,
     answersPerSecond: counts,
+    retriesSentPerSecond,
     sentBeforeStop: 0,
     held: [0, 0, 0],
     probesAfterTimeout: 0,

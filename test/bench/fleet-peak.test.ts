@@ -30,6 +30,7 @@ t.test('each answer of the busiest second is put down to why it was sent', async
     read(1, 'own0', RESUME + 500, RESUME + 520), // a recovery retry
     read(1, 'own0', RESUME + 700, RESUME + 720), // the same secret again: regular
     read(2, 'own4', RESUME + 900, RESUME + 1_100), // in the next second
+    read(0, 'own2', RESUME + 1_500, RESUME + 1_510), // agent 0's own2 was held and answered: this is a regular check
     { agent: 2, sentAt: RESUME + 100, at: RESUME + 110, path: '/v1/sys/health' }, // not a secret read
   ];
   const b = peakBreakdown(log, STOP, RESUME, 5_000);
@@ -44,7 +45,8 @@ t.test('each answer of the busiest second is put down to why it was sent', async
   t.equal(b.sentDuringStop, 4, 'two of agent 0, the probe, and agent 3');
   t.equal(b.sentDuringStopAbandoned, 1);
   t.equal(b.abandonedAroundResume, 2, 'given up 0.1 s before and 0.1 s after the resume');
-  t.same(b.answersPerSecond, [6, 1, 0, 0, 0]);
+  t.same(b.answersPerSecond, [6, 2, 0, 0, 0]);
+  t.same(b.retriesSentPerSecond, [2, 0, 0, 0, 0], "agent 1's own0 and agent 2's own4, both sent in the first second");
   t.equal(b.sentInThatSecond, 3);
   t.match(describeBreakdown(b), /6 answers = 1 sent before the stop, held during it 1 first \+ 1 second \+ 0 third or later per agent, 1 probes right after a timeout, 1 recovery retries, 1 regular/);
 });
