@@ -426,6 +426,7 @@ async function measure(subject: Subject, o: Options): Promise<Figures> {
     stopped = false;
     const resumedAt = Date.now();
     bao.signal('SIGCONT');
+    const loadAtResume = loadavg()[0]!;
     const unreadyDuringOutage = await during;
     const [readyAfter, freshAfter] = readyUrls.length
       ? await Promise.all([timeUntil200(readyUrls, resumedAt, o.afterS * 1000), timeUntil200(readyUrls.map((u) => `${u}?fresh`), resumedAt, o.afterS * 1000)])
@@ -459,7 +460,7 @@ async function measure(subject: Subject, o: Options): Promise<Figures> {
       quotaRatio: quotaRate / steadyRate,
       outagePeak,
       note:
-        `load average ${load.toFixed(1)} on ${availableParallelism()} cores at the end of the steady phase; quota ${rate}/s: ${throttled} answered 429` +
+        `load average ${load.toFixed(1)} on ${availableParallelism()} cores at the end of the steady phase, ${loadAtResume.toFixed(1)} at the resume; the stop lasted ${((resumedAt - stopAt) / 1000).toFixed(2)} s; quota ${rate}/s: ${throttled} answered 429` +
         (readyAfter && freshAfter
           ? `; /readyz during the stop: ${unreadyDuringOutage} answers 503; after it, until all ready: ${readyAfter.notReady} answers 503, ${readyAfter.noAnswer} polls unanswered within 2 s; until all fresh: ${freshAfter.notReady} answers 503, ${freshAfter.noAnswer} unanswered`
           : ''),
