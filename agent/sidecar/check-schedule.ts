@@ -9,7 +9,7 @@
 // and after a failure (backoff, first step full jitter; a throttled static
 // check waits for its next slot), while its backend does not answer (parked
 // until it answers, or probed), and when it answers again (retried, spread
-// over recoverySpreadMs). Only plans: the checks themselves run in
+// over one interval, a second after the first answer). Only plans: the checks themselves run in
 // secret-checks.ts.
 
 import type { AgentConfig, SecretConfig } from '../config/load.ts';
@@ -20,7 +20,7 @@ import type { Provider } from '../providers/provider.ts';
 import type { Clock } from '../scheduler/clock.ts';
 import { nextReissueAt } from '../scheduler/reissue-timing.ts';
 import type { CheckKind, Scheduler } from '../scheduler/scheduler.ts';
-import { firstStaticSlot, nextLeaseAction, nextStaticSlot, recoverySpreadMs, retryDelay } from '../scheduler/timing.ts';
+import { firstStaticSlot, nextLeaseAction, nextStaticSlot, recoveryRetryAt, retryDelay } from '../scheduler/timing.ts';
 import type { SecretStore } from '../store/store.ts';
 import type { SecretState } from './check-state.ts';
 
@@ -118,7 +118,8 @@ export class CheckSchedule {
   }
 
   /** the backend answers again: what was parked or failing is retried,
-   * spread over recoverySpreadMs (prompt), or back on its own schedule when
+   * spread over the recovery window starting a second after this answer
+   * (prompt; timing.ts recoveryRetryAt), or back on its own schedule when
    * the answer was a throttle. A check parked for less than that (a call
    * that was slow for a second or two on a busy node) is spread over the time
    * it waited instead: it comes back about when it was due, not seconds late */
@@ -132,8 +133,7 @@ export class CheckSchedule {
       const kind = this.kindOf(name);
       if (prompt) {
         st.recoveryRetried = true;
-        const window = Math.min(recoverySpreadMs(this.intervalOf(secret)), st.parkedAt === undefined ? Infinity : now - st.parkedAt);
-        this.d.scheduler.schedule(name, now + Math.round(this.d.rand() * window), kind);
+        this.d.scheduler.schedule(name, recoveryRetryAt(now, this.intervalOf(secret), st.parkedAt === undefined ? Infinity : now - st.parkedAt, this.d.rand), kind);
         retried.push(name);
       } else if (st.parkedAt !== undefined) {
         if (kind === 'static') this.planNext(secret);
