@@ -34,6 +34,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { freePort, startDevBao, type Bao } from '../test/helpers/openbao.ts';
+import { auditPeak, describeBreakdown, peakBreakdown, type PeakBreakdown, type ProxiedCall } from './fleet-peak.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BUNDLE = path.join(ROOT, 'dist/erlmcp-secrets.js');
@@ -83,48 +84,68 @@ function parseArgs(argv: string[]): Options {
 
 // ---- the server and the counting proxy -------------------------------------------
 
-interface Answered {
-  /** when the request reached the proxy (the agent's schedule) */
-  sentAt: number;
-  /** when the server's answer ended (the server's load) */
-  at: number;
+/** one request through the proxy: which agent sent it, when, when it was
+ * answered or given up (fleet-peak.ts) */
+interface Answered extends ProxiedCall {
   status: number;
-  path: string;
 }
 
-/** forwards every request to the server, recording when each was answered */
-async function countingProxy(target: string): Promise<{ url: string; log: Answered[]; close(): Promise<void> }> {
+interface CountingProxy {
+  /** the address agent `a` is given */
+  urlFor(a: number): string;
+  log: Answered[];
+  close(): Promise<void>;
+}
+
+/** forwards every request to the server, recording when each was answered; one
+ * listening port per agent, so that every request is known by its agent */
+async function countingProxy(target: string, agents: number): Promise<CountingProxy> {
   const log: Answered[] = [];
   const upstream = new URL(target);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-  const server = http.createServer((req, res) => {
-    const sentAt = Date.now();
-    const out = http.request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-        r.on('end', () => log.push({ sentAt, at: Date.now(), status: r.statusCode ?? 0, path: (req.url ?? '').split('?')[0]! }));
-      },
-    );
-    out.on('error', () => {
-      if (!res.headersSent) res.writeHead(502).end();
-      else res.destroy();
-    });
-    req.pipe(out);
-    res.on('close', () => out.destroy());
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const port = (server.address() as AddressInfo).port;
+  const servers = [...Array(agents).keys()].map((a) =>
+    http.createServer((req, res) => {
+      const sentAt = Date.now();
+      const reqPath = (req.url ?? '').split('?')[0]!;
+      let answered = false;
+      const out = http.request(
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent },
+        (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+          r.on('end', () => {
+            answered = true;
+            log.push({ agent: a, sentAt, at: Date.now(), status: r.statusCode ?? 0, path: reqPath });
+          });
+        },
+      );
+      out.on('error', () => {
+        if (!res.headersSent) res.writeHead(502).end();
+        else res.destroy();
+      });
+      req.pipe(out);
+      res.on('close', () => {
+        if (!answered && !res.writableFinished) log.push({ agent: a, sentAt, at: Date.now(), status: 0, path: reqPath, aborted: true });
+        out.destroy();
+      });
+    }),
+  );
+  for (const s of servers) await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
   return {
-    url: `http://127.0.0.1:${port}`,
+    urlFor: (a) => `http://127.0.0.1:${(servers[a]!.address() as AddressInfo).port}`,
     log,
-    close: () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-        agent.destroy();
-      }),
+    close: async () => {
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((ok) => {
+              s.closeAllConnections();
+              s.close(() => ok());
+            }),
+        ),
+      );
+      agent.destroy();
+    },
   };
 }
 
@@ -264,7 +285,11 @@ async function status(url: string): Promise<number> {
  * ('at': the server's load, calls a stopped server held included) */
 function perSecond(log: Answered[], from: number, to: number, by: 'sentAt' | 'at'): number[] {
   const buckets = new Array<number>(Math.max(1, Math.floor((to - from) / 1000))).fill(0);
-  for (const r of log) if (r[by] >= from && r[by] < from + buckets.length * 1000 && isSecretRead(r.path)) buckets[Math.floor((r[by] - from) / 1000)]!++;
+  for (const r of log) {
+    // a call the agent gave up on was sent, but never answered
+    if (r.aborted && by === 'at') continue;
+    if (r[by] >= from && r[by] < from + buckets.length * 1000 && isSecretRead(r.path)) buckets[Math.floor((r[by] - from) / 1000)]!++;
+  }
   return buckets;
 }
 
@@ -293,6 +318,8 @@ interface Figures {
   readyAfterS: number | undefined;
   freshAfterS: number | undefined;
   quotaRatio: number;
+  /** what the busiest second after the stop is made of */
+  outagePeak: PeakBreakdown;
   note?: string;
 }
 
@@ -356,13 +383,13 @@ async function measure(subject: Subject, o: Options): Promise<Figures> {
     // OpenBao 2 takes audit devices from its config only
     const bao = await startDevBao(td.t, { config: `audit "file" "fleet" {\n  options {\n    file_path = ${JSON.stringify(path.join(dir, 'audit.log'))}\n  }\n}\n` });
     await seed(bao, o);
-    const proxy = await countingProxy(bao.url);
+    const proxy = await countingProxy(bao.url, o.agents);
     td.t.teardown(() => proxy.close());
     const launches: Launch[] = [];
     for (let a = 0; a < o.agents; a++) {
       const adir = path.join(dir, `a${a}`);
       mkdirSync(adir, { recursive: true });
-      const l = await subject.launch(adir, a, proxy.url, bao.rootToken, o);
+      const l = await subject.launch(adir, a, proxy.urlFor(a), bao.rootToken, o);
       const p = spawn(l.cmd, l.args, { cwd: adir, env: { PATH: process.env.PATH, HOME: adir }, stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       p.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-2000)));
@@ -391,6 +418,7 @@ async function measure(subject: Subject, o: Options): Promise<Figures> {
 
     // outage
     const readyUrls = launches.flatMap((l) => (l.readyUrl ? [l.readyUrl] : []));
+    const stopAt = Date.now();
     bao.signal('SIGSTOP');
     let stopped = true;
     const during = notReadyDuring(readyUrls, () => stopped);
@@ -398,6 +426,7 @@ async function measure(subject: Subject, o: Options): Promise<Figures> {
     stopped = false;
     const resumedAt = Date.now();
     bao.signal('SIGCONT');
+    const loadAtResume = loadavg()[0]!;
     const unreadyDuringOutage = await during;
     const [readyAfter, freshAfter] = readyUrls.length
       ? await Promise.all([timeUntil200(readyUrls, resumedAt, o.afterS * 1000), timeUntil200(readyUrls.map((u) => `${u}?fresh`), resumedAt, o.afterS * 1000)])
@@ -405,6 +434,7 @@ async function measure(subject: Subject, o: Options): Promise<Figures> {
     await sleep(Math.max(0, resumedAt + o.afterS * 1000 - Date.now()));
     const after = perSecond(proxy.log, resumedAt, resumedAt + o.afterS * 1000, 'at');
     const outagePeakRatio = Math.max(...after) / steadyRate;
+    const outagePeak: PeakBreakdown = { ...peakBreakdown(proxy.log, stopAt, resumedAt, o.afterS * 1000), serverPeak: auditPeak(path.join(dir, 'audit.log'), resumedAt, o.afterS * 1000) };
 
     // a rate-limit quota at half the steady rate
     const rate = Math.max(0.5, Math.round((steadyRate / 2) * 10) / 10);
@@ -428,8 +458,9 @@ async function measure(subject: Subject, o: Options): Promise<Figures> {
       readyAfterS: readyAfter?.seconds,
       freshAfterS: freshAfter?.seconds,
       quotaRatio: quotaRate / steadyRate,
+      outagePeak,
       note:
-        `load average ${load.toFixed(1)} on ${availableParallelism()} cores at the end of the steady phase; quota ${rate}/s: ${throttled} answered 429` +
+        `load average ${load.toFixed(1)} on ${availableParallelism()} cores at the end of the steady phase, ${loadAtResume.toFixed(1)} at the resume; the stop lasted ${((resumedAt - stopAt) / 1000).toFixed(2)} s; quota ${rate}/s: ${throttled} answered 429` +
         (readyAfter && freshAfter
           ? `; /readyz during the stop: ${unreadyDuringOutage} answers 503; after it, until all ready: ${readyAfter.notReady} answers 503, ${readyAfter.noAnswer} polls unanswered within 2 s; until all fresh: ${freshAfter.notReady} answers 503, ${freshAfter.noAnswer} unanswered`
           : ''),
@@ -481,6 +512,7 @@ async function main(): Promise<void> {
   if (rows.length === 0) throw new Error(`nothing to measure: ${skipped.join('; ')}`);
   console.log(table(rows, o));
   for (const r of rows) if (r.note) console.log(`- ${r.subject}: ${r.note}`);
+  for (const r of rows) console.log(`- ${r.subject}: ${describeBreakdown(r.outagePeak)}`);
   for (const s of skipped) console.log(`- not measured: ${s}`);
   if (o.json) writeFileSync(o.json, `${JSON.stringify({ options: o, rows, skipped }, null, 2)}\n`);
 }

@@ -7,17 +7,36 @@
 //
 // While the backend answers: at most maxInFlight calls at once, the rest wait
 // their turn (calls take milliseconds, so the wait does not stretch a check's
-// schedule). While a call has had no answer for stallMs, at most
-// STALLED_IN_FLIGHT calls are out (a second may go: the first may be one slow
-// path) and further checks are parked instead of sent, so a hung server holds
-// about two calls of each agent. When a call fails without an answer
-// (refused, reset, timed out) the backend counts as down: checks are parked
-// while anything is in flight. One parked check at a time is sent
-// as a probe when nothing is in flight: after a call that failed fast
-// (refused, 5xx), at a backoff whose first step is full jitter (a fleet that
-// lost its server together does not probe together); after a call that hung
-// until its timeout (at least stallMs and the first backoff step), at once, so that one call is always waiting on a hung
-// server and its first answer after it resumes brings the agent back.
+// schedule).
+//
+// A hung server holds one call per agent. Every call a stopped server has
+// taken in is answered the moment it resumes, all agents' together, and so is
+// every call its clients gave up on meanwhile (a resumed OpenBao reads and
+// answers requests whose connection was closed while it was stopped: its audit
+// log shows them). So a call goes while another is out only on evidence that
+// the backend answers: an answer since that other call was sent. Without it
+// the new call waits for that evidence (a healthy answer takes milliseconds);
+// once the unconfirmed call has had no answer for stallMs, further checks are
+// parked instead of sent. (A second call "in case the first is one slow path"
+// held two calls per agent at a hang: with 50 agents, about 2.9 times the
+// fleet's steady rate landing in one second at the resume.)
+//
+// One slow path must not block the others for good. A call that waits out
+// its timeout (one hung path) marks the backend down; the probe that follows
+// is answered at once when only that path hangs, and from then on one more
+// unconfirmed call may go while one is stalled (two calls held, as a hung
+// server then holds), until two are stalled with no answer (the server, not
+// one path). A stalled call after which the backend did answer others is one
+// slow path: up to STALLED_IN_FLIGHT calls go meanwhile.
+//
+// When a call fails without an answer (refused, reset, timed out) the
+// backend counts as down: checks are parked while anything is in flight. One
+// parked check at a time is sent as a probe when nothing is in flight: after
+// a call that failed fast (refused, 5xx), at a backoff whose first step is
+// full jitter (a fleet that lost its server together does not probe
+// together); after a call that hung until its timeout (at least stallMs and
+// the first backoff step), at once, so that one call is always waiting on a
+// hung server and its first answer after it resumes brings the agent back.
 // The first call that is answered again ends it: `recovered(true)` asks the
 // owner to retry what was parked or failing, promptly (the owner spreads
 // them). A throttled answer (429) shows the server is there but must not
@@ -55,7 +74,8 @@ export interface FlowTicket {
 
 /** the default stallMs: far above a healthy backend's answer, even on a loaded node */
 export const STALL_MS = 1_000;
-/** calls in flight while one of them is stalled */
+/** calls in flight while one of them is stalled on one slow path (the
+ * backend answered others since it was sent) */
 export const STALLED_IN_FLIGHT = 2;
 
 export class BackendFlow {
@@ -71,6 +91,15 @@ export class BackendFlow {
   private parkedAny = false;
   private probes = 0;
   private probeTimer: TimerHandle | undefined;
+  /** wakes waiting checks when an unconfirmed call stalls: they park then */
+  private stallTimer: TimerHandle | undefined;
+  /** when the backend last answered (or throttled): a call sent before then is confirmed */
+  private lastAnswerAt = -Infinity;
+  /** the last call to end waited out its timeout */
+  private lastEndedHung = false;
+  /** a hang turned out to be one path (the probe after it was answered at
+   * once): one more unconfirmed call may go while one is stalled */
+  private onePathSeen = false;
   private stopped = false;
 
   constructor(clock: Clock, rand: Rand, opts: BackendFlowOptions, hooks: BackendFlowHooks) {
@@ -94,21 +123,56 @@ export class BackendFlow {
   /** a ticket to send one call, or undefined when the check should be parked
    * (the backend does not answer and a call is already out). urgent (a
    * lease or issued value on its own clock): one call more than the reduced
-   * bound while the backend does not answer */
+   * bound while the backend does not answer, and no wait for evidence */
   async acquire(urgent = false): Promise<FlowTicket | undefined> {
     for (;;) {
       if (this.stopped) return undefined;
-      const limit = this.down ? 1 : this.stalled() ? Math.min(STALLED_IN_FLIGHT, this.o.maxInFlight) : this.o.maxInFlight;
-      if (this.inFlight.size < limit) return this.issue(); // when down: the probe
-      // a lease to renew runs out while it waits: one call above the reduced
-      // bound, so static checks hung on their paths do not let it expire
-      if (urgent && limit < this.o.maxInFlight && this.inFlight.size < limit + 1) return this.issue();
-      if (limit < this.o.maxInFlight) {
+      const decision = this.decide(urgent);
+      if (decision === 'go') return this.issue(); // when down: the probe
+      if (decision === 'park') {
         this.parkedAny = true;
         return undefined;
       }
+      this.armStallWake();
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
+  }
+
+  private decide(urgent: boolean): 'go' | 'wait' | 'park' {
+    const max = this.o.maxInFlight;
+    const now = this.clock.now();
+    // calls out with no answer from the backend since they were sent
+    const unconfirmed = [...this.inFlight.values()].filter((since) => since > this.lastAnswerAt);
+    const hung = unconfirmed.filter((since) => now - since >= this.o.stallMs).length;
+    // two calls stalled with no answer since: the server, not one path
+    if (hung >= 2) this.onePathSeen = false;
+    const allowance = this.onePathSeen ? 2 : 1;
+    let limit = max;
+    if (this.down) limit = 1;
+    else if (hung > 0) limit = allowance;
+    else if (this.stalled()) limit = STALLED_IN_FLIGHT;
+    // no evidence yet that the backend answers what is out: wait for it
+    // (an answer, or the call stalling: then park)
+    else if (!urgent && unconfirmed.length >= allowance) return 'wait';
+    limit = Math.min(limit, max);
+    if (this.inFlight.size < limit) return 'go';
+    // a lease to renew runs out while it waits: one call above the reduced
+    // bound, so static checks hung on their paths do not let it expire
+    if (urgent && limit < max && this.inFlight.size < limit + 1) return 'go';
+    return limit < max ? 'park' : 'wait';
+  }
+
+  /** a check waits for evidence on an unconfirmed call: re-decide when that
+   * call has been out for stallMs */
+  private armStallWake(): void {
+    if (this.stallTimer) return;
+    const now = this.clock.now();
+    const young = [...this.inFlight.values()].filter((since) => since > this.lastAnswerAt && now - since < this.o.stallMs);
+    if (young.length === 0) return;
+    this.stallTimer = this.clock.setTimeout(() => {
+      this.stallTimer = undefined;
+      for (const wake of this.waiting.splice(0)) wake();
+    }, Math.min(...young) + this.o.stallMs - now);
   }
 
   /** stop the probe timer; checks waiting for a slot, and later ones, get
@@ -117,6 +181,8 @@ export class BackendFlow {
     this.stopped = true;
     if (this.probeTimer) this.clock.clearTimeout(this.probeTimer);
     this.probeTimer = undefined;
+    if (this.stallTimer) this.clock.clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     for (const wake of this.waiting.splice(0)) wake();
   }
 
@@ -140,6 +206,9 @@ export class BackendFlow {
         const took = this.clock.now() - (this.inFlight.get(ticket) ?? Infinity);
         const hung = took >= Math.max(this.o.stallMs, this.o.probeBackoff.initial);
         this.inFlight.delete(ticket);
+        // the call after a hang answered at once: the server works, the hang was one path
+        if (this.lastEndedHung && outcome !== 'unreachable' && took < this.o.stallMs) this.onePathSeen = true;
+        this.lastEndedHung = outcome === 'unreachable' && hung;
         this.settle(outcome, hung);
       },
     };
@@ -151,6 +220,7 @@ export class BackendFlow {
     if (outcome === 'unreachable') {
       this.down = true;
     } else {
+      this.lastAnswerAt = this.clock.now();
       const wasOut = this.down || this.parkedAny;
       this.down = false;
       this.parkedAny = false;

@@ -81,6 +81,7 @@ export class ManualClock implements Clock {
 }
 
 async function settle(): Promise<void> {
-  // a few macrotask-free turns: enough for chains of awaits to run
-  for (let i = 0; i < 20; i++) await Promise.resolve();
+  // macrotask-free turns: enough for chains of awaits to run (two checks one
+  // after the other through a BackendFlow, each a chain of awaits, need more than 20)
+  for (let i = 0; i < 50; i++) await Promise.resolve();
 }

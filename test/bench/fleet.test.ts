@@ -46,10 +46,19 @@ t.test('bench/fleet.ts prints a complete table for erlmcp-secrets and both peers
     t.match(r[2], /^\d+(\.\d+)? s$/, 'ours: seconds until ready');
     t.same(r.slice(3), ['no readiness', 'no readiness'], 'the peers have no readiness endpoint');
   }
-  const saved = JSON.parse(readFileSync(json, 'utf8')) as { rows: Array<{ subject: string; steadyRate: number; quotaRatio: number }> };
+  const saved = JSON.parse(readFileSync(json, 'utf8')) as {
+    rows: Array<{ subject: string; steadyRate: number; quotaRatio: number; outagePeak: { answers: number; answersPerSecond: number[]; sentDuringStop: number; serverPeak?: number } }>;
+  };
   t.same(saved.rows.map((r) => r.subject), ['erlmcp-secrets', 'OpenBao agent', 'consul-template']);
   // 2 agents x 7 secrets, one check each per second: about 14 reads a second
   const ours = saved.rows[0]!;
   t.ok(ours.steadyRate > 5 && ours.steadyRate < 40, `our steady rate is plausible: ${ours.steadyRate}/s`);
   t.ok(saved.rows.every((r) => Number.isFinite(r.quotaRatio) && r.quotaRatio > 0), 'attempts were counted under the quota');
+  // the busiest second after the stop, taken apart for each agent compared
+  t.equal(out.split('\n').filter((l) => l.includes('busiest second after the stop')).length, 3, 'a breakdown line per subject');
+  for (const r of saved.rows) {
+    t.equal(r.outagePeak.answers, Math.max(...r.outagePeak.answersPerSecond), `${r.subject}: the peak is the busiest second`);
+    t.ok(r.outagePeak.sentDuringStop > 0, `${r.subject}: calls sent during the stop were seen (${r.outagePeak.sentDuringStop})`);
+    t.ok(Number.isInteger(r.outagePeak.serverPeak), `${r.subject}: the server's own count from its audit log (${r.outagePeak.serverPeak})`);
+  }
 });

@@ -13,12 +13,18 @@ function flow(clock: ManualClock, maxInFlight = 2, rand = (): number => 0.5) {
   return { f, events };
 }
 
+/** a call answered now: later calls sent at this instant count as confirmed */
+async function answeredNow(f: BackendFlow): Promise<void> {
+  (await f.acquire(true))!.release('answered');
+}
+
 t.test('while the backend answers: at most maxInFlight calls at once, the next waits for a free slot', async (t) => {
   const clock = new ManualClock(0);
   const { f } = flow(clock, 2);
+  await answeredNow(f);
   const a = (await f.acquire())!;
   const b = (await f.acquire())!;
-  t.equal(f.active, 2);
+  t.equal(f.active, 2, 'both go: the backend has just answered');
   let third: FlowTicket | undefined;
   const waiting = f.acquire().then((x) => (third = x));
   await clock.advance(100);
@@ -32,31 +38,125 @@ t.test('while the backend answers: at most maxInFlight calls at once, the next w
   t.equal(f.active, 0);
 });
 
-t.test('a hung server holds two calls and no more: later checks are parked', async (t) => {
+t.test('a call goes while another is out only once the backend has answered since that one was sent', async (t) => {
   const clock = new ManualClock(0);
   const { f, events } = flow(clock, 4);
-  const hung = (await f.acquire())!;
-  await clock.advance(500);
-  const second = (await f.acquire())!;
-  t.ok(second, 'within stallMs another call goes out');
-  await clock.advance(500);
-  t.equal(f.answering, false, 'the first call has had no answer for stallMs (1 s)');
-  for (let i = 0; i < 10; i++) t.equal(await f.acquire(), undefined, `check ${i} parked`);
-  t.equal(f.active, 2, 'two calls held by the hung server, not twelve');
-  hung.release('answered');
-  t.same(events, ['recovered(true)@1000'], 'the first answer ends it: parked checks are retried promptly');
-  t.equal(f.answering, true, 'the second call, out for 0.5 s, is within stallMs');
-  second.release('answered');
-  t.same(events, ['recovered(true)@1000'], 'recovered once');
+  const first = (await f.acquire())!;
+  let second: FlowTicket | undefined;
+  const waiting = f.acquire().then((x) => (second = x));
+  await clock.advance(300);
+  t.equal(second, undefined, 'no answer yet to the first: the second waits for evidence');
+  first.release('answered');
+  await waiting;
+  t.ok(second, 'the first was answered: the second goes');
+  t.equal(f.active, 1);
+  second!.release('answered');
+  t.same(events, [], 'a wait of milliseconds is no outage');
 });
 
-t.test('a stall with only one call out lets a second go, then parks', async (t) => {
+t.test('a hung server holds one call per agent: the next waits for evidence, then is parked', async (t) => {
+  const clock = new ManualClock(0);
+  const { f, events } = flow(clock, 4);
+  await answeredNow(f);
+  await clock.advance(5_000); // the server stops
+  const hung = (await f.acquire())!;
+  await clock.advance(500);
+  let second: FlowTicket | undefined | 'pending' = 'pending';
+  const waiting = f.acquire().then((x) => (second = x));
+  await clock.advance(100);
+  t.equal(second, 'pending', 'within stallMs the next check waits for an answer to the first');
+  await clock.advance(400);
+  await waiting;
+  t.equal(second, undefined, 'the first has had no answer for stallMs: the waiting check is parked, not sent');
+  t.equal(f.answering, false);
+  for (let i = 0; i < 10; i++) t.equal(await f.acquire(), undefined, `check ${i} parked`);
+  t.equal(f.active, 1, 'one call held by the hung server, not two, not twelve');
+  await clock.advance(25_000);
+  hung.release('answered'); // the server resumes and answers the call it held
+  t.same(events, ['recovered(true)@31000'], 'the first answer ends it: parked checks are retried promptly');
+  t.equal(f.answering, true);
+  t.ok(await f.acquire(), 'and calls go again');
+});
+
+t.test('one slow path does not block the others for good', async (t) => {
+  const clock = new ManualClock(0);
+  const { f, events } = flow(clock, 4);
+  await answeredNow(f);
+  await clock.advance(100);
+  // a path that hangs until the call's timeout (30 s) while the server answers everything else
+  const slow = (await f.acquire())!;
+  await clock.advance(1_000);
+  t.equal(await f.acquire(), undefined, 'the first time, nothing tells it from a hung server: parked');
+  await clock.advance(29_000);
+  slow.release('unreachable'); // its timeout
+  await clock.advance(0);
+  t.same(events, ['probe@30100'], 'a probe at once after the hang');
+  const probe = (await f.acquire())!;
+  await clock.advance(5);
+  probe.release('answered');
+  t.same(events.at(-1), 'recovered(true)@30105', 'answered at once: what was parked is retried');
+
+  // the slow path is checked again: from now on the others keep going
+  await clock.advance(10_000);
+  const slowAgain = (await f.acquire())!;
+  await clock.advance(1_000);
+  const other = await f.acquire();
+  t.ok(other, 'a stall after a hang that was one path: a second call goes');
+  await clock.advance(5);
+  other!.release('answered');
+  for (let i = 0; i < 5; i++) {
+    await clock.advance(1_000);
+    const next = await f.acquire();
+    t.ok(next, `check ${i} goes: the backend answers while the slow call is out`);
+    await clock.advance(5);
+    next!.release('answered');
+  }
+  t.equal(f.active, 1, 'only the slow call is out');
+  slowAgain.release('unreachable');
+});
+
+t.test('two calls stalled with no answer in between are the server, not one path: back to one held call', async (t) => {
   const clock = new ManualClock(0);
   const { f } = flow(clock, 4);
-  await f.acquire();
+  // a hang that was one path (as above)
+  const slow = (await f.acquire())!;
+  await clock.advance(30_000);
+  slow.release('unreachable');
+  await clock.advance(0);
+  const probe = (await f.acquire())!;
+  probe.release('answered');
+  // now the whole server hangs
+  await clock.advance(10_000);
+  const a = (await f.acquire())!;
+  await clock.advance(1_000);
+  const b = await f.acquire();
+  t.ok(b, 'one path was seen hanging: a second call goes');
+  await clock.advance(1_000);
+  t.equal(await f.acquire(), undefined, 'two stalled with no answer: a third is parked');
+  a.release('answered');
+  b!.release('answered');
+  await clock.advance(10_000);
+  const c = (await f.acquire())!;
+  await clock.advance(1_000);
+  t.equal(await f.acquire(), undefined, 'the next hang holds one call again');
+  c.release('answered');
+});
+
+t.test('a stalled call after which the backend answered others is one slow path: a second call goes, a third is parked', async (t) => {
+  const clock = new ManualClock(0);
+  const { f } = flow(clock, 4);
+  await answeredNow(f);
+  const slow = (await f.acquire())!;
+  const quick = (await f.acquire())!;
+  t.ok(quick, 'sent at the instant of an answer: both go');
+  await clock.advance(10);
+  quick.release('answered');
   await clock.advance(5_000);
-  t.ok(await f.acquire(), 'a second call: the first may be one slow path');
-  t.equal(await f.acquire(), undefined, 'a third is parked');
+  const second = await f.acquire();
+  t.ok(second, 'the backend answered since the slow call was sent: a second call goes');
+  t.equal(await f.acquire(), undefined, `a third is parked (at most STALLED_IN_FLIGHT)`);
+  second!.release('answered');
+  slow.release('answered');
 });
 
 t.test('no answer at all: one probe at a time, the first after a full-jitter wait, then backing off', async (t) => {
@@ -116,17 +216,22 @@ t.test('an urgent check (a lease to renew) gets one call above the reduced bound
   const clock = new ManualClock(0);
   const { f } = flow(clock, 4);
   const a = (await f.acquire())!;
-  const b = (await f.acquire())!;
+  const quick = await f.acquire(true);
+  t.ok(quick, 'an urgent check does not wait for evidence on the call out');
   await clock.advance(1_000);
-  t.equal(await f.acquire(), undefined, 'stalled: a static check is parked');
+  t.equal(await f.acquire(), undefined, 'two out with no answer, stalled: a static check is parked');
+  t.equal(await f.acquire(true), undefined, 'an urgent one too: the bound (one) plus one are out');
+  quick!.release('answered'); // answered late: a is confirmed by it, one slow path
   const lease = await f.acquire(true);
-  t.ok(lease, 'a lease renewal still goes out');
-  t.equal(await f.acquire(true), undefined, 'a second urgent one is parked: the bound is two plus one');
-  t.equal(f.active, 3);
-  a.release('unreachable');
-  t.equal(await f.acquire(true), undefined, 'down with two out: parked');
-  lease!.release('answered');
-  b.release('answered');
+  t.ok(lease, 'a lease renewal goes out');
+  t.equal(f.active, 2);
+  lease!.release('unreachable'); // the server stops answering
+  t.equal(await f.acquire(), undefined, 'down with a call out: a static check is parked');
+  const urgent = await f.acquire(true);
+  t.ok(urgent, 'down: an urgent check still gets one call above the bound of one');
+  t.equal(await f.acquire(true), undefined, 'and only one');
+  a.release('answered');
+  urgent!.release('answered');
   t.equal(f.active, 0);
 });
 

@@ -1,7 +1,7 @@
 // Per-secret phases, full-jitter retries and the recovery window
 // (agent/scheduler/timing.ts): pure functions swept with a seeded random.
 import t from 'tap';
-import { firstStaticSlot, nextBackoff, nextStaticSlot, recoverySpreadMs, retryDelay } from '../../agent/scheduler/timing.ts';
+import { firstStaticSlot, nextBackoff, nextStaticSlot, RECOVERY_HOLD_OFF_MS, recoveryRetryAt, recoverySpreadMs, retryDelay } from '../../agent/scheduler/timing.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
 
 const I = 10_000;
@@ -62,4 +62,15 @@ t.test('the recovery window: one interval, within 1-30 s', async (t) => {
   t.equal(recoverySpreadMs(10_000), 10_000);
   t.equal(recoverySpreadMs(500), 1_000);
   t.equal(recoverySpreadMs(300_000), 30_000);
+});
+
+t.test('recovery retries: after an outage they start a second after the first answer, out of the burst of held calls', async (t) => {
+  const now = 1_000_000;
+  t.equal(recoveryRetryAt(now, 10_000, Infinity, () => 0), now + RECOVERY_HOLD_OFF_MS, 'a failed check: not in the second the held calls land');
+  t.equal(recoveryRetryAt(now, 10_000, 30_000, () => 1), now + RECOVERY_HOLD_OFF_MS + 10_000, 'parked through an outage: spread over one interval after the hold-off');
+  t.equal(recoveryRetryAt(now, 10_000, 10_000, () => 0.5), now + RECOVERY_HOLD_OFF_MS + 5_000, 'parked as long as the window: an outage too');
+  t.equal(recoveryRetryAt(now, 10_000, 1_500, () => 1), now + 1_500, 'parked behind one slow call: back within the time it waited, no hold-off');
+  t.equal(recoveryRetryAt(now, 10_000, 1_500, () => 0), now);
+  const draws = Array.from({ length: 200 }, (_, i) => recoveryRetryAt(now, 10_000, Infinity, () => i / 199) - now);
+  t.ok(draws.every((d) => d >= RECOVERY_HOLD_OFF_MS && d <= RECOVERY_HOLD_OFF_MS + 10_000), 'all within [hold-off, hold-off + interval]');
 });

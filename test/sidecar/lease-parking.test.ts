@@ -1,5 +1,5 @@
 // A lease's renewal is not parked behind static checks that hang: when only
-// the static paths hang (a slow KV mount) the flow holds two calls and parks
+// the static paths hang (a slow KV mount) the flow holds one call and parks
 // the rest, but a lease due for renewal gets one call above that bound, so it
 // is renewed on its own clock instead of expiring while the statics wait.
 
