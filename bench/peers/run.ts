@@ -17,7 +17,7 @@
 //   schedule   after the window, --busy processes spin (default 2: both
 //              cores) for --schedule-window s: the gaps between two checks
 //              of one secret, from the audit log (p50, p99, max, share over
-//              1.5 intervals), as ratios to the interval
+//              1.5 intervals), as ratios to the interval, median of rounds
 //
 //   npm run bench:peers [-- --rounds 3 --one-shot-rounds 21 --window 10 --settle 3 --changes 6 --busy 2 --schedule-window 20]
 //
@@ -227,7 +227,7 @@ async function sidecarRound(c: Ctx, a: AgentKind, w: Workload, f: RoundFigures, 
       const from = c.audit.mark();
       await sleep(o.scheduleWindowMs);
       if (r.proc.exitCode !== null) throw new Error(`${a.label} exited during the schedule window: ${r.output()}`);
-      f.checkGapsMs.push(...checkGaps(c.audit.readsSince(from)));
+      f.checkGapsMs.push(checkGaps(c.audit.readsSince(from)));
     } finally {
       for (const b of burners) b.kill('SIGKILL');
     }

@@ -101,7 +101,9 @@ t.test('table: medians, ratios to the best peer', async (t) => {
   t.equal(ratio(0, [0, 100]), 1, 'both zero: even');
   const figs = (v: number) => {
     const f = emptyFigures();
-    for (const k of Object.keys(f) as Array<keyof typeof f>) f[k].push(v);
+    for (const k of Object.keys(f) as Array<keyof typeof f>) if (k !== 'checkGapsMs') f[k].push(v);
+    // gaps at v and 2v, over two rounds: p50 v, p99 and max 2v
+    f.checkGapsMs.push([v, 2 * v], [v, v, 2 * v]);
     return f;
   };
   const ctx: TableContext = { intervalMs: 10, busy: 2, cgroup: { source: 'cgroup v2 memory.current' } };
@@ -114,7 +116,7 @@ t.test('table: medians, ratios to the best peer', async (t) => {
   t.equal(table.length, 2 + ROWS.length);
   t.equal(table[0], '| figure | us | a | b | us / best peer |');
   t.match(table[2], /^\| one-shot render, process start to exit \| 10\.0 ms \| 20\.0 ms \| 40\.0 ms \| 0\.50x \|$/);
-  t.ok(table.includes('| check gap p99 / interval, 2 busy processes | 1.00x | 2.00x | 4.00x | 0.50x |'), 'gaps as ratios to the interval');
+  t.ok(table.includes('| check gap p99 / interval, 2 busy processes | 2.00x | 4.00x | 8.00x | 0.50x |'), 'gaps as ratios to the interval, per round, then the median of rounds');
   t.ok(table.includes('| sidecar cgroup memory.current (cgroup v2 memory.current) | 10.0 MB | 20.0 MB | 40.0 MB | 0.50x |'));
   const none = formatTable(columns.map((c) => ({ ...c, figures: { ...c.figures, cgroupMb: [] } })), { ...ctx, cgroup: { notMeasured: 'no memory controller' } }).split('\n');
   t.ok(none.includes('| sidecar cgroup memory.current: not measured (no memory controller) | n/a | n/a | n/a | n/a |'), 'without a cgroup the row says why');
