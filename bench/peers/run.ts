@@ -33,7 +33,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { requireBao, startDevBao, stopProcess, type Bao } from '../../test/helpers/openbao.ts';
 import { AGENTS, BUNDLE, CONSUL_TEMPLATE, CONSUL_TEMPLATE_INSTALL, copyInitCacheForRun, privateBinaries, type AgentKind, type Launch, type Server } from './agents.ts';
-import { checkGaps, startBurners } from '../check-gaps.ts';
+import { checkGaps, gapStats, startBurners } from '../check-gaps.ts';
 import { AuditLog } from './audit-log.ts';
 import { agentCgroup, dropFromPageCache, removeAll, setUpCgroups, type Cgroups } from './cgroup.ts';
 import { cpuMs, memory } from './proc-stats.ts';
@@ -227,7 +227,10 @@ async function sidecarRound(c: Ctx, a: AgentKind, w: Workload, f: RoundFigures, 
       const from = c.audit.mark();
       await sleep(o.scheduleWindowMs);
       if (r.proc.exitCode !== null) throw new Error(`${a.label} exited during the schedule window: ${r.output()}`);
-      f.checkGapsMs.push(checkGaps(c.audit.readsSince(from)));
+      const gaps = checkGaps(c.audit.readsSince(from));
+      f.checkGapsMs.push(gaps);
+      const g = gapStats(gaps, o.intervalMs);
+      process.stderr.write(`  schedule window: load average ${os.loadavg()[0]!.toFixed(1)}, ${g.gaps} gaps, p99 ${g.p99.toFixed(2)}x the interval\n`);
     } finally {
       for (const b of burners) b.kill('SIGKILL');
     }
