@@ -98,8 +98,38 @@ export function cgroupMemoryOf(version: 1 | 2, current: string, stat: string): C
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/** a directory for the bench's agent groups under the bench's own cgroup, or why not */
-export function setUpCgroups(tag: string): CgroupSetup {
+/** the groups a bench run that died left (its process gone): removed, so that
+ * a crash leaves at most its own until the next run */
+function removeStale(parent: string, prefix: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : NaN;
+    if (!Number.isInteger(pid) || alive(pid)) continue;
+    try {
+      removeAll({ root: path.join(parent, name), source: '', version: 1 });
+    } catch {
+      // still holds a process: left alone
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** a directory `${prefix}${process.pid}` for the bench's agent groups under the bench's own cgroup, or why not */
+export function setUpCgroups(prefix: string): CgroupSetup {
+  const tag = `${prefix}${process.pid}`;
   let mounts: Mount[];
   let own: ReturnType<typeof ownCgroups>;
   try {
@@ -120,6 +150,7 @@ export function setUpCgroups(tag: string): CgroupSetup {
         // processes of its own (the root excepted): a bench run from a shell
         // sits in its group, so this fails unless started in a delegated one
         if (!readOr(path.join(mine, 'cgroup.subtree_control')).split(/\s+/).includes('memory')) writeFileSync(path.join(mine, 'cgroup.subtree_control'), '+memory');
+        removeStale(mine, prefix);
         const root = path.join(mine, tag);
         mkdirSync(root);
         writeFileSync(path.join(root, 'cgroup.subtree_control'), '+memory');
@@ -133,6 +164,7 @@ export function setUpCgroups(tag: string): CgroupSetup {
   if (v1 && own.v1memory !== undefined) {
     const root = path.join(under(v1, own.v1memory), tag);
     try {
+      removeStale(path.dirname(root), prefix);
       mkdirSync(root);
       return { ok: true, cgroups: { source: 'cgroup v1 memory.usage_in_bytes', root, version: 1 } };
     } catch (e) {

@@ -278,7 +278,7 @@ async function main(): Promise<void> {
     const secrets = new Secrets(bao);
     const side = sidecarWorkload();
     for (let i = 0; i < side.secrets; i++) await secrets.put(i);
-    const cgroupSetup = setUpCgroups(`erlmcp-bench-peers-${process.pid}`);
+    const cgroupSetup = setUpCgroups('erlmcp-bench-peers-');
     const cgroups = cgroupSetup.ok ? cgroupSetup.cgroups : undefined;
     if (cgroups) cleanups.push(() => removeAll(cgroups));
     const c: Ctx = { o, server, secrets, audit: new AuditLog(auditFile, KV_MOUNT), workDir, outRoot, cgroups };
