@@ -35,6 +35,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { freePort, startDevBao, type Bao } from '../test/helpers/openbao.ts';
 import { auditPeak, describeBreakdown, peakBreakdown, type PeakBreakdown, type ProxiedCall } from './fleet-peak.ts';
+import { checkGaps, rankQuantile, startBurners } from './check-gaps.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const BUNDLE = path.join(ROOT, 'dist/erlmcp-secrets.js');
@@ -295,17 +296,10 @@ function perSecond(log: Answered[], from: number, to: number, by: 'sentAt' | 'at
 
 /** p99 of the gaps between two reads of one agent's own secret sent in [from, to) */
 function p99Gap(log: Answered[], from: number, to: number): number {
-  const byPath = new Map<string, number[]>();
-  for (const r of log) {
-    if (r.sentAt < from || r.sentAt >= to || !/\/own\d$/.test(r.path) || !r.path.includes('/v1/secret/metadata/') && !r.path.includes('/v1/secret/data/')) continue;
-    const key = r.path.replace('/metadata/', '/data/');
-    const list = byPath.get(key) ?? [];
-    // a metadata read and the data read that follows it are one check
-    if (list.length === 0 || r.sentAt - list.at(-1)! > 200) list.push(r.sentAt);
-    byPath.set(key, list);
-  }
-  const gaps = [...byPath.values()].flatMap((at) => at.sort((a, b) => a - b).slice(1).map((x, i) => x - at[i]!)).sort((a, b) => a - b);
-  return gaps.length ? gaps[Math.min(gaps.length - 1, Math.floor(gaps.length * 0.99))]! : Number.NaN;
+  const reads = log
+    .filter((r) => r.sentAt >= from && r.sentAt < to && /\/own\d$/.test(r.path) && (r.path.includes('/v1/secret/metadata/') || r.path.includes('/v1/secret/data/')))
+    .map((r) => ({ secret: r.path.replace('/metadata/', '/data/'), at: r.sentAt }));
+  return rankQuantile(checkGaps(reads), 0.99);
 }
 
 interface Figures {
@@ -405,7 +399,7 @@ async function measure(subject: Subject, o: Options): Promise<Figures> {
     await sleep(o.intervalS * 1000 * 1.5);
 
     // steady, with both cores busy
-    for (let i = 0; i < o.busy; i++) burners.push(spawn(process.execPath, ['-e', `const end = Date.now() + ${o.steadyS * 1000 + 2000}; while (Date.now() < end);`], { stdio: 'ignore' }));
+    burners.push(...startBurners(o.busy, o.steadyS * 1000 + 2000));
     const s0 = Date.now();
     await sleep(o.steadyS * 1000);
     const s1 = Date.now();

@@ -6,6 +6,7 @@
 //   nextLeaseAction(lease, now, opts)                           -> renew | refetch, at
 //   nextTokenAction(token, now, opts)                           -> renew-self | relogin | none, at
 //   nextStaticSlot(slotAt, now, intervalMs, jitter, rand)       -> epoch ms, on the secret's own phase
+//   slotNotBefore(slotAt, now, intervalMs)                      -> epoch ms, how soon that next slot may be
 //   nextBackoff(attempt, initialMs, maxMs, rand)                -> ms (exponential, jittered)
 //   retryDelay(attempt, initialMs, maxMs, rand)                 -> ms (full jitter first, then nextBackoff)
 //   nextDecorrelatedBackoff(previousMs, initialMs, maxMs, rand) -> ms
@@ -127,14 +128,28 @@ export function firstStaticSlot(now: number, intervalMs: number, rand: Rand): nu
 
 /** the regular check after the one planned at `slotAt`: one interval on, spread
  * by ±jitter, then moved by whole intervals until it lies at or after
- * `notBefore` (default: half an interval from now). Counting from the planned
- * time, not from when a check ended, keeps the schedule under load (a late
- * or slow check does not push later ones), and a retry, a push or a recovery
- * in between does not move a secret off its phase. */
-export function nextStaticSlot(slotAt: number, now: number, intervalMs: number, jitter: number, rand: Rand, notBefore = now + intervalMs / 2): number {
+ * `notBefore` (default: slotNotBefore). Counting from the planned time, not
+ * from when a check ended, keeps the schedule under load (a late or slow
+ * check does not push later ones), and a retry, a push or a recovery in
+ * between does not move a secret off its phase. */
+export function nextStaticSlot(slotAt: number, now: number, intervalMs: number, jitter: number, rand: Rand, notBefore = slotNotBefore(slotAt, now, intervalMs)): number {
   let at = nextStaticCheck(slotAt, intervalMs, jitter, rand);
   if (!(at >= notBefore)) at += Math.ceil((notBefore - at) / intervalMs) * intervalMs;
   return Number.isFinite(at) ? at : now + intervalMs;
+}
+
+/** How soon after now the next slot may fall, or it is skipped for the one
+ * after. Within an interval of `slotAt` (the check of that slot just ended,
+ * however late it ran): the static floor (MIN_CHECK_GAP_MS, at most half the
+ * interval). Skipping the next slot whenever it was less than half an
+ * interval away turned a check ending 0.5 s late at a 1 s interval into a
+ * gap of 2 s: the p99 gap in bench/peers with both cores busy. Later than
+ * that (a retry or a recovery after failures, a check more than an interval
+ * late): half an interval, so that a check off the phase is not followed at
+ * once by a regular one. One check per slot either way: a late agent sends
+ * no more than one on time. */
+export function slotNotBefore(slotAt: number, now: number, intervalMs: number): number {
+  return now + (now - slotAt < intervalMs ? Math.min(MIN_CHECK_GAP_MS.static, intervalMs / 2) : intervalMs / 2);
 }
 
 /** checks that failed or were parked while a backend did not answer are retried,

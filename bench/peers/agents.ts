@@ -77,6 +77,8 @@ export interface AgentKind {
   /** writes its config under dir; the outputs go to outDir */
   oneShot(dir: string, outDir: string, w: Workload, s: Server): Launch;
   sidecar(dir: string, outDir: string, w: Workload, s: Server, intervalMs: number): Launch;
+  /** the files of its image it reads at start: its binary, and for ours the bundle and code cache */
+  programFiles(dir: string, s: Server): string[];
   /** before the rounds: fill caches as an image build would */
   prepare?(dir: string, outDir: string, w: Workload, s: Server): Launch[];
 }
@@ -118,6 +120,10 @@ function ours(id: string, label: string, flags: string[]): AgentKind {
     peer: false,
     oneShot: (dir, outDir, w, s) => launch(dir, 'init', oursConfig(dir, outDir, w, s, undefined), s),
     sidecar: (dir, outDir, w, s, intervalMs) => launch(dir, 'run', oursConfig(dir, outDir, w, s, { intervalMs }), s),
+    programFiles: (dir, s) => {
+      const cache = path.join(dir, 'code-cache');
+      return [s.bin.node, BUNDLE, ...(existsSync(cache) ? readdirSync(cache).map((f) => path.join(cache, f)) : [])];
+    },
     // the image's warm stage: `init` fills the cache, and `run` starts from
     // the cache `init` made (see the Dockerfile)
     prepare: (dir, outDir, w, s) => [launch(dir, 'init', oursConfig(dir, outDir, w, s, undefined), s)],
@@ -175,6 +181,7 @@ export const baoAgent: AgentKind = {
   peer: true,
   oneShot: (dir, outDir, w, s) => ({ cmd: s.bin.bao, args: ['agent', `-config=${baoAgentConfig(dir, outDir, w, s, undefined)}`, '-log-level=warn'], env: { ...basePath, HOME: dir } }),
   sidecar: (dir, outDir, w, s, intervalMs) => ({ cmd: s.bin.bao, args: ['agent', `-config=${baoAgentConfig(dir, outDir, w, s, { intervalMs })}`, '-log-level=warn'], env: { ...basePath, HOME: dir } }),
+  programFiles: (_dir, s) => [s.bin.bao],
 };
 
 function consulTemplateConfig(dir: string, outDir: string, w: Workload, s: Server, intervalMs: number): string {
@@ -199,6 +206,7 @@ export const consulTemplate: AgentKind = {
   peer: true,
   oneShot: (dir, outDir, w, s) => ({ cmd: s.bin.consulTemplate, args: ['-once', `-config=${consulTemplateConfig(dir, outDir, w, s, 300_000)}`], env: { ...basePath, HOME: dir } }),
   sidecar: (dir, outDir, w, s, intervalMs) => ({ cmd: s.bin.consulTemplate, args: [`-config=${consulTemplateConfig(dir, outDir, w, s, intervalMs)}`], env: { ...basePath, HOME: dir } }),
+  programFiles: (_dir, s) => [s.bin.consulTemplate],
 };
 
 export const oursImage = ours('ours', 'erlmcp-secrets (image flags, code cache)', IMAGE_FLAGS);

@@ -4,6 +4,7 @@
 // counted alone (agents are measured one at a time).
 
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import type { SecretRead } from '../check-gaps.ts';
 
 export interface RequestCount {
   /** every request the server answered */
@@ -35,6 +36,29 @@ export function countResponses(text: string, kvMount: string): RequestCount {
   return { requests, valueReads };
 }
 
+/** reads of the KV v2 secrets under kvMount (value or metadata: either is a
+ * check), keyed by the secret's data path, at the time the server logged the
+ * request */
+export function secretReads(text: string, kvMount: string): SecretRead[] {
+  const reads: SecretRead[] = [];
+  const kv = new RegExp(`^${kvMount}/(data|metadata)/(.+)$`);
+  for (const line of text.split('\n')) {
+    if (line.length === 0 || line.length > MAX_LINE) continue;
+    let entry: { type?: unknown; time?: unknown; request?: { path?: unknown; operation?: unknown } };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue; // a line still being written
+    }
+    const path = entry.request?.path;
+    if (entry.type !== 'request' || entry.request?.operation !== 'read' || typeof path !== 'string' || typeof entry.time !== 'string') continue;
+    const m = kv.exec(path);
+    const at = Date.parse(entry.time);
+    if (m && Number.isFinite(at)) reads.push({ secret: `${kvMount}/data/${m[2]}`, at });
+  }
+  return reads;
+}
+
 export class AuditLog {
   private readonly file: string;
   private readonly kvMount: string;
@@ -51,14 +75,23 @@ export class AuditLog {
 
   /** the requests answered since `from` (a mark), up to now */
   countSince(from: number): RequestCount {
+    return countResponses(this.textSince(from), this.kvMount);
+  }
+
+  /** the secret reads the server got since `from` (a mark), up to now */
+  readsSince(from: number): SecretRead[] {
+    return secretReads(this.textSince(from), this.kvMount);
+  }
+
+  /** the whole lines appended since `from`: a line cut at the end belongs to the next window */
+  private textSince(from: number): string {
     const to = this.mark();
     const fd = openSync(this.file, 'r');
     try {
       const bytes = Buffer.alloc(Math.max(0, to - from));
       const n = readSync(fd, bytes, 0, bytes.length, from);
       const text = bytes.subarray(0, n).toString('utf8');
-      // a line cut at the end is counted in the next window
-      return countResponses(text.slice(0, text.lastIndexOf('\n') + 1), this.kvMount);
+      return text.slice(0, text.lastIndexOf('\n') + 1);
     } finally {
       closeSync(fd);
     }

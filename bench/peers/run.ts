@@ -11,8 +11,15 @@
 //              (counted in the server's file audit log), then change to file
 //              (a secret written on the server until its new line is in the
 //              rendered file), median and p90
+//   cgroup     each sidecar runs in a memory cgroup of its own (cgroup.ts):
+//              memory.current and memory.stat's anonymous and file parts,
+//              read with smaps_rollup; without one the rows say why
+//   schedule   after the window, --busy processes spin (default 2: both
+//              cores) for --schedule-window s: the gaps between two checks
+//              of one secret, from the audit log (p50, p99, max, share over
+//              1.5 intervals), as ratios to the interval, median of rounds
 //
-//   npm run bench:peers [-- --rounds 3 --one-shot-rounds 21 --window 10 --settle 3 --changes 6]
+//   npm run bench:peers [-- --rounds 3 --one-shot-rounds 21 --window 10 --settle 3 --changes 6 --busy 2 --schedule-window 20]
 //
 // Needs `bao` 2.7.2 (bash test/setup/install-openbao.sh) and consul-template
 // 0.41.1 (bash test/setup/install-consul-template.sh), and `npm run build`
@@ -26,9 +33,11 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { requireBao, startDevBao, stopProcess, type Bao } from '../../test/helpers/openbao.ts';
 import { AGENTS, BUNDLE, CONSUL_TEMPLATE, CONSUL_TEMPLATE_INSTALL, copyInitCacheForRun, privateBinaries, type AgentKind, type Launch, type Server } from './agents.ts';
+import { checkGaps, gapStats, startBurners } from '../check-gaps.ts';
 import { AuditLog } from './audit-log.ts';
+import { agentCgroup, dropFromPageCache, removeAll, setUpCgroups, type Cgroups } from './cgroup.ts';
 import { cpuMs, memory } from './proc-stats.ts';
-import { emptyFigures, formatTable, type RoundFigures } from './table.ts';
+import { emptyFigures, formatTable, type RoundFigures, type TableContext } from './table.ts';
 import { KV_MOUNT, oneShotWorkload, outputFile, outputHeader, outputLine, secretPath, sidecarWorkload, templateOf, type Workload } from './workload.ts';
 
 interface Options {
@@ -37,19 +46,21 @@ interface Options {
   windowMs: number;
   settleMs: number;
   changes: number;
+  busy: number;
+  scheduleWindowMs: number;
   intervalMs: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { rounds: 3, oneShotRounds: 21, windowMs: 10_000, settleMs: 3_000, changes: 6, intervalMs: 1_000 };
-  const seconds = new Set(['window', 'settle']);
+  const o: Options = { rounds: 3, oneShotRounds: 21, windowMs: 10_000, settleMs: 3_000, changes: 6, busy: 2, scheduleWindowMs: 20_000, intervalMs: 1_000 };
+  const seconds = new Set(['window', 'settle', 'schedule-window']);
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]!.replace(/^--/, '');
     const n = Number(argv[i + 1]);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`${argv[i]} needs a positive number, got ${argv[i + 1]}`);
+    if (!Number.isFinite(n) || n < 0 || (n === 0 && key !== 'busy')) throw new Error(`${argv[i]} needs a positive number, got ${argv[i + 1]}`);
     const name = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     const field = seconds.has(key) ? `${name}Ms` : name;
-    if (!(field in o) || field === 'intervalMs') throw new Error(`unknown option ${argv[i]} (known: --rounds --one-shot-rounds --window --settle --changes)`);
+    if (!(field in o) || field === 'intervalMs') throw new Error(`unknown option ${argv[i]} (known: --rounds --one-shot-rounds --window --settle --changes --busy --schedule-window)`);
     (o as unknown as Record<string, number>)[field] = seconds.has(key) ? n * 1000 : Math.round(n);
   }
   return o;
@@ -155,6 +166,8 @@ interface Ctx {
   audit: AuditLog;
   workDir: string;
   outRoot: string;
+  /** a memory cgroup per sidecar, when the machine gives one */
+  cgroups: Cgroups | undefined;
 }
 
 const agentDir = (c: Ctx, a: AgentKind) => path.join(c.workDir, a.id);
@@ -172,10 +185,14 @@ async function oneShot(c: Ctx, a: AgentKind, w: Workload): Promise<number> {
   return ms;
 }
 
-async function sidecarRound(c: Ctx, a: AgentKind, w: Workload, f: RoundFigures): Promise<void> {
+async function sidecarRound(c: Ctx, a: AgentKind, w: Workload, f: RoundFigures, round: number): Promise<void> {
   const { o } = c;
   const out = freshOut(c, a);
-  const r = start(a.sidecar(agentDir(c, a), out, w, c.server, o.intervalMs), agentDir(c, a));
+  const launch = a.sidecar(agentDir(c, a), out, w, c.server, o.intervalMs);
+  const group = c.cgroups && agentCgroup(c.cgroups, `${a.id}-${round}`);
+  // its program's pages are charged to the group only if it is the one that reads them in
+  if (group) dropFromPageCache(a.programFiles(agentDir(c, a), c.server));
+  const r = start(group ? { ...launch, ...group.wrap(launch.cmd, launch.args) } : launch, agentDir(c, a));
   try {
     await waitFor(`${a.label}: every file rendered`, () => outputsCurrent(out, w, c.secrets), 60_000, r);
     await sleep(o.settleMs);
@@ -196,6 +213,27 @@ async function sidecarRound(c: Ctx, a: AgentKind, w: Workload, f: RoundFigures):
     f.rssMb.push(mem.rssMb);
     f.ussMb.push(mem.ussMb);
     f.anonMb.push(mem.anonMb);
+    if (group) {
+      const g = group.read();
+      f.cgroupMb.push(g.currentMb);
+      f.cgroupAnonMb.push(g.anonMb);
+      f.cgroupFileMb.push(g.fileMb);
+      f.cgroupWorkingSetMb.push(g.workingSetMb);
+    }
+
+    // the schedule with every core busy
+    const burners = startBurners(o.busy, o.scheduleWindowMs + 5_000);
+    try {
+      const from = c.audit.mark();
+      await sleep(o.scheduleWindowMs);
+      if (r.proc.exitCode !== null) throw new Error(`${a.label} exited during the schedule window: ${r.output()}`);
+      const gaps = checkGaps(c.audit.readsSince(from));
+      f.checkGapsMs.push(gaps);
+      const g = gapStats(gaps, o.intervalMs);
+      process.stderr.write(`  schedule window: load average ${os.loadavg()[0]!.toFixed(1)}, ${g.gaps} gaps, p99 ${g.p99.toFixed(2)}x the interval\n`);
+    } finally {
+      for (const b of burners) b.kill('SIGKILL');
+    }
 
     for (let n = 0; n < o.changes; n++) {
       // a random phase against the agent's check timers
@@ -216,6 +254,7 @@ async function sidecarRound(c: Ctx, a: AgentKind, w: Workload, f: RoundFigures):
     }
   } finally {
     await stopProcess(r.proc, 'SIGTERM', 5_000);
+    group?.remove();
   }
 }
 
@@ -239,12 +278,16 @@ async function main(): Promise<void> {
     const secrets = new Secrets(bao);
     const side = sidecarWorkload();
     for (let i = 0; i < side.secrets; i++) await secrets.put(i);
-    const c: Ctx = { o, server, secrets, audit: new AuditLog(auditFile, KV_MOUNT), workDir, outRoot };
+    const cgroupSetup = setUpCgroups('erlmcp-bench-peers-');
+    const cgroups = cgroupSetup.ok ? cgroupSetup.cgroups : undefined;
+    if (cgroups) cleanups.push(() => removeAll(cgroups));
+    const c: Ctx = { o, server, secrets, audit: new AuditLog(auditFile, KV_MOUNT), workDir, outRoot, cgroups };
     const figures = new Map(AGENTS.map((a) => [a.id, emptyFigures()]));
     for (const a of AGENTS) mkdirSync(agentDir(c, a));
 
     console.log(`node ${process.version} (ours), ${os.cpus().length} cores, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; outputs on ${tmpfs ? 'tmpfs' : 'the temp dir (no tmpfs found)'}`);
-    console.log(`${o.oneShotRounds} one-shot rounds, ${o.rounds} sidecar rounds (${o.windowMs / 1000} s window after ${o.settleMs / 1000} s settling, ${o.changes} changes each), interleaved\n`);
+    console.log(`${o.oneShotRounds} one-shot rounds, ${o.rounds} sidecar rounds (${o.windowMs / 1000} s window after ${o.settleMs / 1000} s settling, then ${o.scheduleWindowMs / 1000} s with ${o.busy} busy processes, ${o.changes} changes each), interleaved`);
+    console.log(cgroups ? `sidecar memory also from a cgroup per agent: ${cgroups.source} under ${cgroups.root}\n` : `no cgroup memory: ${cgroupSetup.ok ? '' : cgroupSetup.reason}\n`);
 
     // as the image build does: fill our code caches (init; run starts from init's)
     const once = oneShotWorkload();
@@ -263,14 +306,15 @@ async function main(): Promise<void> {
       for (let k = 0; k < AGENTS.length; k++) {
         const a = AGENTS[(r + k) % AGENTS.length]!;
         process.stderr.write(`sidecar round ${r + 1}/${o.rounds}: ${a.label}\n`);
-        await sidecarRound(c, a, side, figures.get(a.id)!);
+        await sidecarRound(c, a, side, figures.get(a.id)!, r);
       }
     }
 
-    console.log(formatTable(AGENTS.map((a) => ({ id: a.id, label: a.label, peer: a.peer, figures: figures.get(a.id)! }))));
+    const table: TableContext = { intervalMs: o.intervalMs, busy: o.busy, cgroup: cgroups ? { source: cgroups.source } : { notMeasured: cgroupSetup.ok ? '' : cgroupSetup.reason } };
+    console.log(formatTable(AGENTS.map((a) => ({ id: a.id, label: a.label, peer: a.peer, figures: figures.get(a.id)! })), table));
     const json = path.resolve(import.meta.dirname, '../results/peers.json');
     mkdirSync(path.dirname(json), { recursive: true });
-    writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, options: o, tmpfs, figures: Object.fromEntries(figures) }, null, 2)}\n`);
+    writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, options: o, tmpfs, cgroup: table.cgroup, figures: Object.fromEntries(figures) }, null, 2)}\n`);
   } finally {
     for (const fn of cleanups.reverse()) await fn();
   }

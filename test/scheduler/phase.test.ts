@@ -1,7 +1,7 @@
 // Per-secret phases, full-jitter retries and the recovery window
 // (agent/scheduler/timing.ts): pure functions swept with a seeded random.
 import t from 'tap';
-import { firstStaticSlot, nextBackoff, nextStaticSlot, RECOVERY_HOLD_OFF_MS, recoveryRetryAt, recoverySpreadMs, retryDelay } from '../../agent/scheduler/timing.ts';
+import { firstStaticSlot, MIN_CHECK_GAP_MS, nextBackoff, nextStaticSlot, RECOVERY_HOLD_OFF_MS, recoveryRetryAt, recoverySpreadMs, retryDelay, slotNotBefore } from '../../agent/scheduler/timing.ts';
 import { seededRandom } from '../helpers/seeded-random.ts';
 
 const I = 10_000;
@@ -36,10 +36,29 @@ t.test('slots keep their phase: a late or slow check does not push the next one'
   t.equal(nextStaticSlot(10_000, 10_000, I, 0, () => 0.5), 20_000, 'jitter 0: exactly one interval');
 });
 
-t.test('after a gap (outage, retry, push) the next slot is on the same phase, at least half an interval ahead', async (t) => {
+t.test('a check that ran late keeps the next slot (a 1 s interval, checks ending up to 0.6 s late): no gap of two intervals', async (t) => {
+  const rand = seededRandom(11);
+  const second = 1_000;
+  let slot = 5_000;
+  const starts: number[] = [];
+  for (let i = 0; i < 500; i++) {
+    const late = rand() * 600; // started late on a busy node, and the call took its time (half an interval would have skipped past 0.4-0.6 s)
+    starts.push(slot + late / 2);
+    slot = nextStaticSlot(slot, slot + late, second, 0.1, rand);
+  }
+  const slotGaps = starts.slice(1).map((x, i) => x - starts[i]!);
+  t.ok(Math.max(...slotGaps) < 1.6 * second, `longest gap between starts ${Math.max(...slotGaps).toFixed(0)} ms: one interval + jitter + lateness, never two intervals`);
+});
+
+t.test('after a gap (outage, retry, push) the next slot is on the same phase; a late check keeps the next slot', async (t) => {
   const mid = () => 0.5;
-  t.equal(nextStaticSlot(10_000, 47_000, I, 0, mid), 60_000, 'whole intervals from the old slot');
-  t.equal(nextStaticSlot(10_000, 16_000, I, 0, mid), 30_000, 'a slot closer than half an interval is skipped');
+  t.equal(slotNotBefore(10_000, 16_000, I), 16_000 + MIN_CHECK_GAP_MS.static, 'within an interval of its slot: the static floor');
+  t.equal(slotNotBefore(1_000, 1_150, 200), 1_250, 'a 200 ms interval: the floor is half of it');
+  t.equal(slotNotBefore(10_000, 47_000, I), 52_000, 'later (a retry, a recovery): half an interval');
+  t.equal(nextStaticSlot(10_000, 47_000, I, 0, mid), 60_000, 'whole intervals from the old slot, at least half an interval ahead');
+  t.equal(nextStaticSlot(10_000, 16_000, I, 0, mid), 20_000, 'the check of a slot ended late: the next slot is kept');
+  t.equal(nextStaticSlot(10_000, 19_900, I, 0, mid), 30_000, 'a slot within the floor is skipped');
+  t.equal(nextStaticSlot(1_000, 1_150, 200, 0, mid), 1_400, 'a 200 ms interval');
   t.equal(nextStaticSlot(10_000, 11_000, I, 0, mid, 45_000), 50_000, 'notBefore (a throttled retry) rounds up to a slot');
   t.equal(nextStaticSlot(Number.NaN, 5_000, I, 0, mid), 15_000, 'a slot that is not a number: one interval from now');
 });
