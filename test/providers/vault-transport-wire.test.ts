@@ -255,3 +255,17 @@ t.test('the path on the request line is what WHATWG URL makes of the URI, as nod
   );
   t.equal(s.accepted(), 1, 'one kept connection for all of them');
 });
+
+t.test('a header line without a colon is named whole in the operator message', async (t) => {
+  const s = await rawServer(t, (sock) => onRequests(sock, () => sock.end(`HTTP/1.1 200 OK\r\n${CANARY}\r\n\r\n{}`)));
+  const v = new VaultHttp({ address: s.url, namespace: undefined, ca: undefined, serverName: undefined, insecureSkipVerify: false, timeoutMs: 5000 });
+  t.teardown(() => v.close());
+  const e = await rejection(v.call('GET', 'secret/metadata/app', { token: CANARY_TOKEN }));
+  t.equal(e.code, 'ERR_VAULT_BAD_HTTP');
+  const m = transportFailure(context(s.url), e);
+  t.equal(
+    m.message,
+    `vault provider "vault": Vault at ${s.url} answered reading secret/metadata/app with something that is not HTTP/1.1 as Vault sends it (a header line that is not "name: value"): is address Vault's API, not another service on that port?`,
+  );
+  assertNoLeak(t, [e.message, m.message], [CANARY, CANARY_TOKEN]);
+});
