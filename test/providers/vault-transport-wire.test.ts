@@ -11,10 +11,12 @@ import t, { type Test } from 'tap';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
+import tls from 'node:tls';
 import { VaultHttp } from '../../agent/providers/vault/client.ts';
 import { type VaultCallContext, transportFailure } from '../../agent/providers/vault/errors.ts';
 import { TRANSPORT_CLOSED, VaultTransport } from '../../agent/providers/vault/transport.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
+import { makeCertificate } from '../helpers/openssl-certs.ts';
 import { startDevBao } from '../helpers/openbao.ts';
 
 const CANARY = 'CANARY-wire-5d8c2b7e1f';
@@ -82,7 +84,15 @@ t.test('a real OpenBao: metadata reads on one kept connection, a chunked answer,
   await bao.ok('POST', 'secret/data/app', { data: { password: CANARY } });
   await bao.ok('POST', 'secret/data/app', { data: { password: `${CANARY}-2` } });
   await bao.ok('POST', 'secret/data/big', { data: { big } });
-  const v = new VaultHttp({ address: bao.url, namespace: undefined, ca: undefined, serverName: undefined, insecureSkipVerify: false, timeoutMs: 10_000 });
+  // the agent talks to OpenBao through a relay that counts its connections
+  const relay = await rawServer(t, (client) => {
+    const upstream = net.connect(Number(new URL(bao.url).port), '127.0.0.1');
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  const v = new VaultHttp({ address: relay.url, namespace: undefined, ca: undefined, serverName: undefined, insecureSkipVerify: false, timeoutMs: 10_000 });
   t.teardown(() => v.close());
 
   for (let i = 0; i < 50; i++) {
@@ -93,6 +103,7 @@ t.test('a real OpenBao: metadata reads on one kept connection, a chunked answer,
     }
   }
   t.pass('50 metadata reads in a row, each current_version 2');
+  t.equal(relay.accepted(), 1, 'all 50 on one kept connection');
 
   // precondition: Go's server sends a body this size in chunks, with no length
   const framing = await new Promise<string | undefined>((resolve, reject) => {
@@ -110,11 +121,14 @@ t.test('a real OpenBao: metadata reads on one kept connection, a chunked answer,
   const denied = await v.call('GET', 'secret/metadata/app', { token: CANARY_TOKEN });
   t.equal(denied.status, 403, 'a token OpenBao does not know: 403 with its JSON errors');
   t.match(denied.body, { errors: [/permission denied/] });
+  t.equal(relay.accepted(), 1, 'the chunked answer, the 404 and the 403 on the same kept connection');
 
   const parallel = await Promise.all([...Array(8).keys()].map(() => v.call('GET', 'secret/metadata/app', { token: bao.rootToken })));
-  t.same(parallel.map((r) => r.status), Array(8).fill(200), '8 calls at once, each on its own connection');
+  t.same(parallel.map((r) => r.status), Array(8).fill(200), '8 calls at once');
+  t.equal(relay.accepted(), 8, 'each on its own connection: the kept one and 7 new');
   const after = await v.call('GET', 'secret/data/app', { token: bao.rootToken });
   t.equal((after.body as { data: { data: { password: string } } }).data.data.password, `${CANARY}-2`, 'and the kept connections serve the next call');
+  t.equal(relay.accepted(), 8, 'on a kept connection, not a new one');
 });
 
 t.test('Connection: close and a body that runs to the close: read, and the next call opens a new connection', async (t) => {
@@ -384,4 +398,34 @@ t.test('at most 4 idle connections per origin are kept; the rest are closed on r
   for (const w of waiting.splice(0)) w.write(ok('{}'));
   await next;
   t.equal(s.accepted(), 8, 'no new connection for them');
+});
+
+t.test('https by host name: SNI carries the name, the certificate is checked against it, one kept connection', async (t) => {
+  const cert = makeCertificate({ days: 1, cn: 'localhost', extensions: ['subjectAltName=DNS:localhost'] });
+  /** the SNI of every handshake the server began, whether or not the client accepted its certificate */
+  const names: string[] = [];
+  const context = tls.createSecureContext({ cert: cert.certPem, key: cert.keyPem });
+  const server = tls.createServer({ cert: cert.certPem, key: cert.keyPem, SNICallback: (name, cb) => (names.push(name), cb(null, context)) }, (sock) => {
+    sock.on('error', () => {});
+    onRequests(sock, () => sock.write(ok('{"tls":true}')));
+  });
+  const sockets = new Set<net.Socket>();
+  server.on('secureConnection', (s) => (sockets.add(s), s.on('close', () => sockets.delete(s))));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => {
+    for (const s of sockets) s.destroy();
+    server.close(() => r());
+  }));
+  const url = `https://localhost:${(server.address() as AddressInfo).port}`;
+  const tr = new VaultTransport({ timeoutMs: 5000, rejectUnauthorized: true, ca: cert.certPem });
+  t.teardown(() => tr.close());
+  t.same((await tr.send({ method: 'GET', uri: `${url}/v1/sys/health` })).body, { tls: true });
+  t.same((await tr.send({ method: 'GET', uri: `${url}/v1/secret/data/app` })).body, { tls: true });
+  t.same(names, ['localhost'], 'one TLS connection for both calls, whose SNI was the host name');
+
+  const wrongName = new VaultTransport({ timeoutMs: 5000, rejectUnauthorized: true, ca: cert.certPem, servername: 'vault.example' });
+  t.teardown(() => wrongName.close());
+  const e = await rejection(wrongName.send({ method: 'GET', uri: `${url}/v1/sys/health` }));
+  t.equal(e.code, 'ERR_TLS_CERT_ALTNAME_INVALID', 'servername wins over the host name, and is checked');
+  t.equal(names.at(-1), 'vault.example', 'and is what SNI carries');
 });
