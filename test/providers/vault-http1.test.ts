@@ -7,6 +7,8 @@
 // value or a path.
 
 import t from 'tap';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { BAD_HTTP, MAX_HEAD_BYTES, ResponseReader, TOO_LARGE, requestHead } from '../../agent/providers/vault/http1.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
 
@@ -191,4 +193,48 @@ t.test('requestHead: the head as sent; a line break in a header value or a path 
     t.equal(refused(() => requestHead('GET', path, 'h', {}, undefined)).code, 'ERR_UNESCAPED_CHARACTERS', `path ${JSON.stringify(path)}`);
   }
   assertNoLeak(t, messages, [CANARY]);
+});
+
+/** heap plus Buffer memory after a full collection */
+function memoryInUse(): number {
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external + m.arrayBuffers;
+}
+
+t.test('a body in a million one-byte pieces costs its bytes, not a Buffer per piece', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const PIECES = 1_000_000;
+  const GENEROUS = 64 * 1024 * 1024;
+  for (const [name, head, piece] of [
+    ['chunked, one byte a chunk', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n', '1\r\nx\r\n'],
+    ['to the close, one byte a read', 'HTTP/1.1 200 OK\r\n\r\n', 'x'],
+    ['a declared length, one byte a read', `HTTP/1.1 200 OK\r\nContent-Length: ${PIECES}\r\n\r\n`, 'x'],
+  ] as const) {
+    const r = new ResponseReader(32 * 1024 * 1024);
+    const before = memoryInUse();
+    r.push(Buffer.from(head, 'latin1'));
+    for (let i = 0; i < PIECES; i++) r.push(Buffer.from(piece, 'latin1'));
+    const done = head.includes('chunked') ? r.push(Buffer.from('0\r\n\r\n')) : head.includes('Length') ? r.reusable : r.end();
+    t.ok(done, `${name}: complete`);
+    const grown = memoryInUse() - before;
+    t.ok(grown < GENEROUS, `${name}: memory grew ${(grown / 1048576).toFixed(1)} MiB for a 1 MB body (bound 64 MiB)`);
+    const body = r.body();
+    t.equal(body.length, PIECES, `${name}: body length`);
+    t.equal(body.indexOf(Buffer.from('y')), -1, `${name}: body is all x`);
+    t.equal(body[0], 0x78);
+    t.equal(body[PIECES - 1], 0x78);
+  }
+});
+
+t.test('chunk sizes with leading zeros are read; more than 8 significant hex digits are not', async (t) => {
+  const answer = (size: string, data: string) => `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${size}\r\n${data}\r\n0000\r\n\r\n`;
+  t.equal(read([Buffer.from(answer('000000010', 'x'.repeat(16)))]).body, 'x'.repeat(16), '000000010 is 16');
+  t.equal(read([Buffer.from(answer(`${'0'.repeat(40)}2`, '{}'))]).body, '{}', 'many leading zeros');
+  t.equal(read([Buffer.from(answer('00000002;ext=1', '{}'))]).body, '{}', 'with an extension');
+  const e = failure([Buffer.from(answer('100000000', ''))]);
+  t.equal(e.code, BAD_HTTP, '9 significant hex digits: refused');
+  t.match(e.message, /not hexadecimal/);
 });

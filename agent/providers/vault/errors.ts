@@ -321,7 +321,8 @@ export function transportFailure(c: VaultCallContext, e: unknown): AgentError {
   }
   if (code === BAD_HTTP) {
     // the message names the framing problem in our own words, never the bytes sent
-    const what = e instanceof Error ? e.message.replace(/^.*: /, '') : 'unreadable';
+    const said = (e as { what?: unknown }).what;
+    const what = typeof said === 'string' ? said : 'unreadable';
     return new AgentError(
       'unavailable',
       `${prefix(c)}: Vault at ${c.address} answered ${c.action} with something that is not HTTP/1.1 as Vault sends it (${what}): is address Vault's API, not another service on that port?`,

@@ -29,7 +29,47 @@ function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-const badHttp = (what: string): Error => codedError(BAD_HTTP, `the answer is not HTTP/1.1 as Vault sends it: ${what}`);
+/** `what` is kept as a property too: errors.ts words the operator's message from it, never by cutting this one apart */
+const badHttp = (what: string): Error => Object.assign(codedError(BAD_HTTP, `the answer is not HTTP/1.1 as Vault sends it: ${what}`), { what });
+
+/** a body's first buffer when its length is not declared; it doubles as it fills */
+const FIRST_BODY_BUFFER = 16 * 1024;
+
+/** The body's bytes in one buffer that grows by doubling, up to the caller's
+ * bound: a server sending a million one-byte chunks (or reads) costs the
+ * bytes, not a Buffer object per piece (~150 bytes each, which made a 32 MiB
+ * bound worth gigabytes). */
+class BodyBuffer {
+  #buf = Buffer.alloc(0);
+  #size = 0;
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** room for a declared length, up front (it is already within the bound) */
+  reserve(n: number): void {
+    if (n > this.#buf.length) this.#resize(n);
+  }
+
+  append(piece: Buffer): void {
+    const need = this.#size + piece.length;
+    if (need > this.#buf.length) this.#resize(Math.min(this.#limit, Math.max(need, this.#buf.length * 2, FIRST_BODY_BUFFER)));
+    piece.copy(this.#buf, this.#size);
+    this.#size = need;
+  }
+
+  bytes(): Buffer {
+    return this.#buf.subarray(0, this.#size);
+  }
+
+  #resize(capacity: number): void {
+    const next = Buffer.allocUnsafe(capacity);
+    this.#buf.copy(next, 0, 0, this.#size);
+    this.#buf = next;
+  }
+}
 
 // RFC 9110 token characters; a value may hold visible ASCII, spaces, tabs and
 // obs-text, never CR, LF or NUL (which would end the header early and let a
@@ -89,13 +129,14 @@ export class ResponseReader {
   /** what remains of the body (Length) or of the current chunk (ChunkData) */
   #remaining = 0;
   #bodyBytes = 0;
-  readonly #chunks: Buffer[] = [];
+  readonly #body: BodyBuffer;
   #head: ResponseHead | undefined;
   /** bytes came after the end of the answer: the connection is not reused */
   #extra = false;
 
   constructor(limit: number) {
     this.#limit = limit;
+    this.#body = new BodyBuffer(limit);
   }
 
   get head(): ResponseHead | undefined {
@@ -108,7 +149,7 @@ export class ResponseReader {
   }
 
   body(): Buffer {
-    return this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#bodyBytes);
+    return this.#body.bytes();
   }
 
   push(data: Buffer): boolean {
@@ -121,7 +162,7 @@ export class ResponseReader {
         case State.Length:
         case State.ChunkData: {
           const n = Math.min(this.#remaining, buf.length);
-          this.#chunks.push(n === buf.length ? buf : buf.subarray(0, n));
+          this.#body.append(n === buf.length ? buf : buf.subarray(0, n));
           this.#remaining -= n;
           buf = buf.subarray(n);
           if (this.#remaining === 0) this.#state = this.#state === State.Length ? State.Done : State.ChunkEnd;
@@ -138,7 +179,7 @@ export class ResponseReader {
           break;
         case State.UntilClose:
           this.#grow(buf.length);
-          this.#chunks.push(buf);
+          this.#body.append(buf);
           buf = buf.subarray(buf.length);
           break;
         case State.Done:
@@ -232,6 +273,7 @@ export class ResponseReader {
       this.#state = State.ChunkSize;
     } else if (length !== undefined) {
       this.#grow(length);
+      this.#body.reserve(length);
       this.#remaining = length;
       this.#state = length === 0 ? State.Done : State.Length;
     } else {
@@ -250,7 +292,8 @@ export class ResponseReader {
       this.#pending = all;
       return buf.subarray(buf.length);
     }
-    const m = /^([0-9a-fA-F]{1,8})[ \t]*(?:;.*)?$/.exec(all.toString('latin1', 0, end));
+    // leading zeros are valid and carry nothing; what follows them must fit 32 bits
+    const m = /^0*([0-9a-fA-F]{1,8})[ \t]*(?:;.*)?$/.exec(all.toString('latin1', 0, end));
     if (!m) throw badHttp('a chunk size that is not hexadecimal');
     const size = parseInt(m[1]!, 16);
     if (size === 0) {

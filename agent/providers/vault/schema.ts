@@ -75,7 +75,19 @@ export const providerConfigSchema = z.strictObject({
   type: z.literal('vault'),
   address: z
     .string()
-    .check(z.refine((s) => /^https?:\/\/[^/\s]+/.test(s) && URL.canParse(s), 'address must be an http:// or https:// URL, e.g. https://vault.vault.svc:8200')),
+    .check(
+      z.refine((s) => /^https?:\/\/[^/\s]+/.test(s) && URL.canParse(s), 'address must be an http:// or https:// URL, e.g. https://vault.vault.svc:8200'),
+      // a user:password@ would be dropped silently (Vault reads a token, not
+      // Basic auth) and would sit in every message that names the address
+      z.refine(
+        (s) => !URL.canParse(s) || (!/^[a-z]+:\/\/[^/?#]*@/i.test(s) && new URL(s).username === '' && new URL(s).password === ''),
+        'address must not carry a user name or password (user:password@): Vault does not read them; give the credential through auth (e.g. auth.method token with tokenFile) instead',
+      ),
+      z.refine(
+        (s) => !URL.canParse(s) || (new URL(s).search === '' && new URL(s).hash === '' && !/[?#]/.test(s)),
+        'address must not have a query (?...) or fragment (#...): give only scheme, host and port, e.g. https://vault.vault.svc:8200',
+      ),
+    ),
   /** Vault Enterprise namespace, sent as X-Vault-Namespace */
   namespace: z.optional(z.string()),
   tls: z.optional(tlsSchema),

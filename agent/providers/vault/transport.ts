@@ -112,11 +112,30 @@ export function parseBody(raw: Buffer, contentType: string | undefined): unknown
  * mean Vault closed it while idle (Node's documented retry case) */
 const STALE_CODES = new Set(['ECONNRESET', 'EPIPE']);
 
+/** the methods sent again after a stale kept-alive socket: reads, which Vault
+ * may see twice without harm; a POST or PUT (a PKI issue, a login, a write)
+ * it acted on before the answer was lost must never be sent twice */
+const RETRIED_METHODS = new Set(['GET', 'LIST']);
+
+/** a request that is not retried takes a kept connection only if it was idle
+ * for less than this: Vault (Go's IdleTimeout) and proxies close idle
+ * connections after seconds, not within one */
+const FRESH_IDLE_MS = 1000;
+
+/** idle connections kept per origin: the agent's calls to one Vault are a
+ * handful at a time; a burst beyond that closes its extra connections */
+const MAX_IDLE_PER_ORIGIN = 4;
+
+/** the code of an exchange ended by close(): never retried */
+export const TRANSPORT_CLOSED = 'ERR_VAULT_TRANSPORT_CLOSED';
+
 /** what a connection tells the exchange it carries */
 interface ExchangeEvents {
   data(chunk: Buffer): void;
   end(): void;
   error(e: Error & { code?: string }): void;
+  /** the transport closed: end the exchange with this error, not as a stale socket */
+  abort(e: Error): void;
 }
 
 /** one connection to Vault, carrying one exchange at a time; its listeners
@@ -126,6 +145,8 @@ class Connection {
   readonly origin: string;
   /** it carried an exchange before: a failure before any answer may be Vault's idle close */
   reused = false;
+  /** when it went back to the idle list (performance.now()) */
+  idleSince = 0;
   exchange: ExchangeEvents | undefined;
 
   constructor(socket: net.Socket, origin: string, onClose: (c: Connection) => void) {
@@ -154,6 +175,7 @@ export class VaultTransport {
   readonly #idle = new Map<string, Connection[]>();
   readonly #all = new Set<Connection>();
   readonly #targets = new RequestTargets();
+  #closed = false;
   readonly #forget = (c: Connection): void => {
     this.#all.delete(c);
     const idle = this.#idle.get(c.origin);
@@ -168,21 +190,28 @@ export class VaultTransport {
   /** node-vault's request function: one exchange, retried once, on a new
    * connection, only when a kept-alive one turns out to have been closed by
    * Vault before it answered anything (Node's documented pattern for reused
-   * sockets) */
+   * sockets) and only for a read (RETRIED_METHODS); the retry shares the
+   * first attempt's timeout, so a call never takes longer than timeoutMs */
   readonly send = async (req: VaultTransportRequest): Promise<VaultTransportResponse> => {
+    const deadline = performance.now() + this.#opts.timeoutMs;
+    const retried = RETRIED_METHODS.has(req.method);
     try {
-      return await this.#once(req, false);
+      return await this.#once(req, false, retried, deadline);
     } catch (e) {
-      if ((e as { staleSocket?: boolean }).staleSocket && !req.signal?.aborted) return this.#once(req, true);
+      if (retried && (e as { staleSocket?: boolean }).staleSocket && !req.signal?.aborted && !this.#closed) return this.#once(req, true, true, deadline);
       throw e;
     }
   };
 
-  /** an idle connection to url's origin, or a new one */
-  #connection(url: Target, fresh: boolean): Connection {
+  /** an idle connection to url's origin, or a new one; a request that is
+   * not retried (`retried` false) reuses only one idle for under FRESH_IDLE_MS */
+  #connection(url: Target, fresh: boolean, retried: boolean): Connection {
+    if (this.#closed) throw codedError(TRANSPORT_CLOSED, 'the Vault connection was closed (the agent is stopping) before this request was sent');
     const origin = `${url.protocol}//${url.host}`;
     const idle = fresh ? undefined : this.#idle.get(origin);
     while (idle && idle.length > 0) {
+      // the most recently used is last: if it is too old for this request, all are
+      if (!retried && performance.now() - idle.at(-1)!.idleSince >= FRESH_IDLE_MS) break;
       const c = idle.pop()!;
       if (c.socket.destroyed || !c.socket.writable) continue;
       c.socket.ref();
@@ -223,12 +252,15 @@ export class VaultTransport {
   /** back to the idle list, not keeping the process alive while it waits */
   #release(c: Connection): void {
     c.socket.unref();
+    c.idleSince = performance.now();
     const idle = this.#idle.get(c.origin);
-    if (idle) idle.push(c);
-    else this.#idle.set(c.origin, [c]);
+    if (!idle) return void this.#idle.set(c.origin, [c]);
+    idle.push(c);
+    // the least recently used go first; their close listener forgets them
+    while (idle.length > MAX_IDLE_PER_ORIGIN) idle.shift()!.socket.destroy();
   }
 
-  #once(req: VaultTransportRequest, fresh: boolean): Promise<VaultTransportResponse> {
+  #once(req: VaultTransportRequest, fresh: boolean, retried: boolean, deadline: number): Promise<VaultTransportResponse> {
     const { signal } = req;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const url = this.#targets.of(req.uri);
@@ -240,7 +272,7 @@ export class VaultTransport {
     const bodyBytes = payload ? payload.length : req.method === 'GET' ? undefined : 0;
     // throws for a header value or path that would break the framing, before any connection
     const head = requestHead(req.method, url.path, url.host, headers, bodyBytes);
-    const c = this.#connection(url, fresh);
+    const c = this.#connection(url, fresh, retried);
     const limit = this.#opts.maxBodyBytes ?? MAX_BODY_BYTES;
 
     return new Promise((resolve, reject) => {
@@ -266,7 +298,10 @@ export class VaultTransport {
         });
       };
       const onAbort = (): void => finish(signal!.reason as Error);
-      const timer = setTimeout(() => finish(codedError('ETIMEDOUT', `no answer from Vault within ${this.#opts.timeoutMs} ms`)), this.#opts.timeoutMs);
+      const timer = setTimeout(
+        () => finish(codedError('ETIMEDOUT', `no answer from Vault within ${this.#opts.timeoutMs} ms`)),
+        Math.max(0, deadline - performance.now()),
+      );
       signal?.addEventListener('abort', onAbort, { once: true });
       const stale = (): boolean => c.reused && !received;
       c.exchange = {
@@ -286,14 +321,21 @@ export class VaultTransport {
           finish(Object.assign(codedError('ECONNRESET', 'socket hang up'), stale() ? { staleSocket: true } : {}));
         },
         error: (e) => finish(stale() && e.code !== undefined && STALE_CODES.has(e.code) ? Object.assign(e, { staleSocket: true }) : e),
+        abort: (e) => finish(e),
       };
       if (payload) c.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), payload]));
       else c.socket.write(head, 'latin1');
     });
   }
 
+  /** closes every connection; an exchange in flight fails with
+   * TRANSPORT_CLOSED (never retried) and no request is sent after */
   close(): void {
-    for (const c of this.#all) c.socket.destroy();
+    this.#closed = true;
+    for (const c of this.#all) {
+      c.exchange?.abort(codedError(TRANSPORT_CLOSED, 'the Vault connection was closed (the agent is stopping) before Vault answered'));
+      c.socket.destroy();
+    }
     this.#all.clear();
     this.#idle.clear();
   }
