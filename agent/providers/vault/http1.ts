@@ -39,6 +39,8 @@ const FIRST_BODY_BUFFER = 16 * 1024;
  * bound: a server sending a million one-byte chunks (or reads) costs the
  * bytes, not a Buffer object per piece (~150 bytes each, which made a 32 MiB
  * bound worth gigabytes). */
+const RESERVE_AT_MOST = 1024 * 1024;
+
 class BodyBuffer {
   #buf = Buffer.alloc(0);
   #size = 0;
@@ -48,9 +50,12 @@ class BodyBuffer {
     this.#limit = limit;
   }
 
-  /** room for a declared length, up front (it is already within the bound) */
+  /** room for a declared length, up front (it is already within the bound),
+   * but no more than RESERVE_AT_MOST: a server that declares 32 MiB and sends
+   * a trickle does not get 32 MiB held for it; a real body grows by doubling */
   reserve(n: number): void {
-    if (n > this.#buf.length) this.#resize(n);
+    const want = Math.min(n, RESERVE_AT_MOST);
+    if (want > this.#buf.length) this.#resize(want);
   }
 
   append(piece: Buffer): void {
