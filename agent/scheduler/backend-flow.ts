@@ -147,6 +147,11 @@ export class BackendFlow {
     // two calls stalled with no answer since: the server, not one path
     if (hung >= 2) this.onePathSeen = false;
     const allowance = this.onePathSeen ? 2 : 1;
+    // the backend does not answer as it should: checks are parked rather than
+    // queued, and a lease gets its slot above the bound (whatever max is:
+    // with init.concurrency 1 a renewal queued behind static checks hung for
+    // their 30 s each would run out)
+    const reduced = this.down || hung > 0 || this.stalled();
     let limit = max;
     if (this.down) limit = 1;
     else if (hung > 0) limit = allowance;
@@ -158,8 +163,8 @@ export class BackendFlow {
     if (this.inFlight.size < limit) return 'go';
     // a lease to renew runs out while it waits: one call above the reduced
     // bound, so static checks hung on their paths do not let it expire
-    if (urgent && limit < max && this.inFlight.size < limit + 1) return 'go';
-    return limit < max ? 'park' : 'wait';
+    if (urgent && reduced && this.inFlight.size < limit + 1) return 'go';
+    return reduced ? 'park' : 'wait';
   }
 
   /** a check waits for evidence on an unconfirmed call: re-decide when that
@@ -217,6 +222,8 @@ export class BackendFlow {
   }
 
   private settle(outcome: CallOutcome, hung: boolean): void {
+    // calls aborted by the stop end here too: no probe or hook after it
+    if (this.stopped) return;
     if (outcome === 'unreachable') {
       this.down = true;
     } else {

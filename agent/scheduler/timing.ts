@@ -169,16 +169,21 @@ export function recoverySpreadMs(intervalMs: number): number {
 export const RECOVERY_HOLD_OFF_MS = 1_000;
 
 /** when a check that was parked for waitedMs (Infinity: it failed) is retried
- * once its backend answers again: after an outage (a wait of at least the
- * recovery window, or a failure), at a random point of the window that starts
+ * once its backend answers again: after an outage (parked longer than
+ * SHORT_PARK_MS, or a failure), at a random point of the window that starts
  * RECOVERY_HOLD_OFF_MS after the answer; a check parked for less (behind one
  * call that was slow for a second or two) within the time it waited, so it
  * comes back about when it was due */
 export function recoveryRetryAt(now: number, intervalMs: number, waitedMs: number, rand: Rand): number {
-  const spread = recoverySpreadMs(intervalMs);
-  if (waitedMs < spread) return now + Math.round(rand() * Math.max(0, waitedMs));
-  return now + RECOVERY_HOLD_OFF_MS + Math.round(rand() * spread);
+  if (waitedMs <= SHORT_PARK_MS) return now + Math.round(rand() * Math.max(0, waitedMs));
+  return now + RECOVERY_HOLD_OFF_MS + Math.round(rand() * recoverySpreadMs(intervalMs));
 }
+
+/** a check parked this long or less waited behind one slow call (twice the
+ * flow's stallMs), not through an outage: anything longer, even an outage
+ * shorter than the interval, ends with every agent's held call answered at
+ * once, and its retry must not land in that second */
+export const SHORT_PARK_MS = 2_000;
 
 /** "decorrelated jitter" (AWS architecture blog): next = min(max, rand in
  * [initial, previous * 3]); spreads retries of many clients better than

@@ -7,6 +7,7 @@
 // 30 s (bench/sidecar.ts).
 
 import { AgentError } from '../errors.ts';
+import { abortable } from '../providers/abortable.ts';
 
 /** one provider call may take this long before it counts as failed */
 export const CALL_TIMEOUT_MS = 30_000;
@@ -18,7 +19,10 @@ export async function withCallSignal<T>(stop: AbortSignal, fn: (signal: AbortSig
   const timer = setTimeout(() => ac.abort(new AgentError('timeout', `a backend call took longer than ${timeoutMs / 1000}s`)), timeoutMs);
   timer.unref();
   try {
-    return await fn(ac.signal);
+    // abortable: a call that ignores its signal (a read on a hung mount
+    // cannot be aborted) still ends at the timeout, so its flow ticket is
+    // released and the backend's other checks are not held behind it for good
+    return await abortable(fn(ac.signal), ac.signal);
   } finally {
     clearTimeout(timer);
     stop.removeEventListener('abort', onStop);

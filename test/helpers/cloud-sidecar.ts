@@ -231,7 +231,9 @@ reload:
     const ceiling = Math.min(BACKOFF.maxMs, BACKOFF.initialMs * 2 ** n);
     const low = INTERVAL_MS * (1 - JITTER);
     const high = ceiling + INTERVAL_MS * (1 + JITTER);
-    t.ok(g >= low - 50 && g <= high + 750, `retry ${n + 1} waited ${g} ms: no sooner than the interval [${low}, ${high}] (+ call time)`);
+    // log lines are written when each call ends, and call times vary on a
+    // loaded machine: two ends can be closer than their slots by that much
+    t.ok(g >= low - 200 && g <= high + 750, `retry ${n + 1} waited ${g} ms: no sooner than the interval [${low}, ${high}] (+ call time)`);
   });
   t.equal(readFileSync(dbFile, 'utf8'), lastGood.db, 'db.conf keeps the last good content');
   t.equal(readFileSync(bothFile, 'utf8'), lastGood.both);

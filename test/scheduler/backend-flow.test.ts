@@ -257,3 +257,51 @@ t.test('answers while healthy do not call recovered; stop() clears the probe tim
   t.equal(await f.acquire(), undefined, 'a stopped flow sends nothing');
   t.throws(() => new BackendFlow(clock, Math.random, { maxInFlight: 0, stallMs: 1, probeBackoff: BACKOFF }, { probe() {}, recovered() {} }), RangeError);
 });
+
+t.test('maxInFlight 1: while the one call hangs, static checks are parked (not queued behind it) and a lease renewal still goes', async (t) => {
+  const clock = new ManualClock(0);
+  const { f } = flow(clock, 1);
+  await answeredNow(f);
+  const hung = (await f.acquire())!;
+  await clock.advance(1_500);
+  const statics = await Promise.all([f.acquire(), f.acquire(), f.acquire()]);
+  t.same(statics, [undefined, undefined, undefined], 'parked at once: with one slot, queueing would hold each 30 s behind the hang');
+  const lease = await f.acquire(true);
+  t.ok(lease, 'the lease renewal gets its slot above the bound at once, not after the static checks');
+  t.equal(f.active, 2);
+  lease!.release('answered');
+  hung.release('unreachable');
+});
+
+t.test('maxInFlight 2 with a confirmed call stalled: a lease still goes, static checks park', async (t) => {
+  const clock = new ManualClock(0);
+  const { f } = flow(clock, 2);
+  await answeredNow(f);
+  const a = (await f.acquire())!;
+  a.release('answered');
+  const slow = (await f.acquire())!;
+  const second = (await f.acquire())!;
+  second.release('answered');
+  await clock.advance(1_500);
+  const other = await f.acquire();
+  t.ok(other, 'one stalled call that was answered since: one slow path, a second call goes');
+  t.equal(await f.acquire(), undefined, 'with both slots out, a static check parks instead of queueing');
+  const lease = await f.acquire(true);
+  t.ok(lease, 'the lease goes, above the bound');
+  t.equal(f.active, 3);
+  lease!.release('answered');
+  other!.release('answered');
+  slow.release('answered');
+});
+
+t.test('calls that end after stop() arm no probe and call no hook', async (t) => {
+  const clock = new ManualClock(0);
+  const { f, events } = flow(clock, 2);
+  await answeredNow(f);
+  const out = (await f.acquire())!;
+  f.stop();
+  out.release('unreachable');
+  await clock.advance(600_000);
+  t.same(events, [], 'no probe after the stop');
+  t.equal(clock.pendingTimers, 0, 'no timer left');
+});

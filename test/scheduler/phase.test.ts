@@ -90,6 +90,12 @@ t.test('recovery retries: after an outage they start a second after the first an
   t.equal(recoveryRetryAt(now, 10_000, 10_000, () => 0.5), now + RECOVERY_HOLD_OFF_MS + 5_000, 'parked as long as the window: an outage too');
   t.equal(recoveryRetryAt(now, 10_000, 1_500, () => 1), now + 1_500, 'parked behind one slow call: back within the time it waited, no hold-off');
   t.equal(recoveryRetryAt(now, 10_000, 1_500, () => 0), now);
+  // an outage shorter than the interval still ends with every agent's held call answered at once
+  t.equal(recoveryRetryAt(now, 10_000, 8_000, () => 0), now + RECOVERY_HOLD_OFF_MS, 'parked 8 s of a 10 s interval: an outage, held off too');
+  t.equal(recoveryRetryAt(now, 30_000, 20_000, () => 1), now + RECOVERY_HOLD_OFF_MS + 30_000, '...spread over the whole window');
+  const short = Array.from({ length: 200 }, (_, i) => recoveryRetryAt(now, 30_000, 1_000 + ((i % 20) * 1_000), () => (i % 10) / 9) - now);
+  const inFirstSecond = short.filter((d) => d < 1_000).length;
+  t.ok(inFirstSecond <= 200 * (1 / 30) * 2 + 20, `checks parked 1-20 s (30 s interval): ${inFirstSecond} of 200 in the first second (only those parked up to 2 s)`);
   const draws = Array.from({ length: 200 }, (_, i) => recoveryRetryAt(now, 10_000, Infinity, () => i / 199) - now);
   t.ok(draws.every((d) => d >= RECOVERY_HOLD_OFF_MS && d <= RECOVERY_HOLD_OFF_MS + 10_000), 'all within [hold-off, hold-off + interval]');
 });
