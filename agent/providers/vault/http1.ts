@@ -25,7 +25,8 @@ export const MAX_HEAD_BYTES = 64 * 1024;
 /** a chunk-size line: hex digits and extensions, which Vault never sends */
 const MAX_CHUNK_LINE = 1024;
 
-function codedError(code: string, message: string): Error {
+/** an Error with a Node-style code, as the transport's callers classify them */
+export function codedError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
@@ -35,12 +36,13 @@ const badHttp = (what: string): Error => Object.assign(codedError(BAD_HTTP, `the
 /** a body's first buffer when its length is not declared; it doubles as it fills */
 const FIRST_BODY_BUFFER = 16 * 1024;
 
+/** the most a declared Content-Length reserves before its bytes arrive */
+const RESERVE_AT_MOST = 1024 * 1024;
+
 /** The body's bytes in one buffer that grows by doubling, up to the caller's
  * bound: a server sending a million one-byte chunks (or reads) costs the
  * bytes, not a Buffer object per piece (~150 bytes each, which made a 32 MiB
  * bound worth gigabytes). */
-const RESERVE_AT_MOST = 1024 * 1024;
-
 class BodyBuffer {
   #buf = Buffer.alloc(0);
   #size = 0;

@@ -16,7 +16,7 @@
 
 import type net from 'node:net';
 import type tls from 'node:tls';
-import { BAD_HTTP, ResponseReader, TOO_LARGE, requestHead } from './http1.ts';
+import { BAD_HTTP, codedError, ResponseReader, TOO_LARGE, requestHead } from './http1.ts';
 import { RequestTargets, type Target } from './request-target.ts';
 
 export { BAD_HTTP, TOO_LARGE };
@@ -61,10 +61,6 @@ export const NOT_JSON = 'ERR_VAULT_NOT_JSON';
  * is larger, and a body read without a bound lets a wrong address (a file
  * server, an endless stream) fill the agent's memory */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
-
-function codedError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
-}
 
 /** what Go's net/http answers (400, text/plain) when plain HTTP reaches its TLS listener */
 const HTTP_TO_HTTPS = 'Client sent an HTTP request to an HTTPS server';
