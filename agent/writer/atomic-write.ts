@@ -5,10 +5,11 @@
 // app see no event when nothing changed.
 
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readlink, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from '../errors.ts';
 import { leadsOutside, realpathOfExisting } from './inside-root.ts';
+import { stepsFor, type WriteSteps } from './write-steps.ts';
 
 export interface WriteOptions {
   mode: number;
@@ -33,46 +34,47 @@ const TEMP_PREFIX = '.erlmcp-secrets-';
 // is checked again: a directory moved out of the root meanwhile does not
 // keep the new file.
 
-export async function writeAtomic(destination: string, bytes: Buffer, opts: WriteOptions): Promise<WriteOutcome> {
+export async function writeAtomic(destination: string, bytes: Buffer, opts: WriteOptions, steps?: WriteSteps): Promise<WriteOutcome> {
   const dir = path.dirname(destination);
   const base = path.basename(destination);
-  let dirFh: FileHandle | undefined;
+  const s = steps ?? (await stepsFor(dir));
+  let dirFd: number | undefined;
   try {
     if (opts.root !== undefined) {
       // before mkdir, which would otherwise create directories out there
-      await refuseOutside(destination, opts.root, await leadsOutside(opts.root, dir));
+      refuseOutside(destination, opts.root, await leadsOutside(opts.root, dir, s.realpath));
     }
-    await mkdir(dir, { recursive: true, mode: 0o755 });
-    dirFh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    const at = (name: string) => `/proc/self/fd/${dirFh!.fd}/${name}`;
-    const realRoot = opts.root !== undefined ? await realpathOfExisting(opts.root) : undefined;
+    await s.mkdirp(dir, 0o755);
+    dirFd = await s.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    const at = (name: string) => `/proc/self/fd/${dirFd}/${name}`;
+    const realRoot = opts.root !== undefined ? await realpathOfExisting(opts.root, s.realpath) : undefined;
     const checkInside = async (): Promise<void> => {
       if (realRoot === undefined) return;
-      const real = await readlink(`/proc/self/fd/${dirFh!.fd}`);
-      await refuseOutside(destination, opts.root!, isInside(realRoot, real) ? undefined : real);
+      const real = await s.readlink(`/proc/self/fd/${dirFd}`);
+      refuseOutside(destination, opts.root!, isInside(realRoot, real) ? undefined : real);
     };
     await checkInside();
-    const current = await readCurrent(at(base), destination, bytes.length);
+    const current = await readCurrent(s, at(base), destination, bytes.length);
     if (current?.bytes && current.bytes.equals(bytes)) {
       try {
         if ((current.mode & 0o777) === opts.mode && ownerMatches(current, opts)) return 'unchanged';
-        await current.fh.chmod(opts.mode);
-        if (opts.uid !== undefined || opts.gid !== undefined) await current.fh.chown(opts.uid ?? current.uid, opts.gid ?? current.gid);
+        await s.fchmod(current.fd, opts.mode);
+        if (opts.uid !== undefined || opts.gid !== undefined) await s.fchown(current.fd, opts.uid ?? current.uid, opts.gid ?? current.gid);
         return 'mode-changed';
       } finally {
-        await current.fh.close();
+        await s.close(current.fd);
       }
     }
-    await current?.fh.close();
-    await replace(at, base, bytes, opts);
+    if (current) await s.close(current.fd);
+    await replace(s, at, base, bytes, opts);
     try {
       await checkInside();
     } catch (e) {
       // moved out of the root while we wrote: the secret does not stay there
-      await unlink(at(base)).catch(() => {});
+      await ignoreFailure(() => s.unlink(at(base)));
       throw e;
     }
-    await dirFh.sync().catch(() => {}); // makes the rename durable; some filesystems refuse fsync on a directory
+    await ignoreFailure(() => s.fsync(dirFd!)); // makes the rename durable; some filesystems refuse fsync on a directory
     return 'written';
   } catch (e) {
     if (e instanceof AgentError) throw e;
@@ -82,11 +84,20 @@ export async function writeAtomic(destination: string, bytes: Buffer, opts: Writ
       cause: e,
     });
   } finally {
-    await dirFh?.close().catch(() => {});
+    if (dirFd !== undefined) await ignoreFailure(() => s.close(dirFd!));
   }
 }
 
-async function refuseOutside(destination: string, root: string, real: string | undefined): Promise<void> {
+/** a step whose failure changes nothing for the caller (a cleanup, a best-effort fsync) */
+async function ignoreFailure(step: () => unknown): Promise<void> {
+  try {
+    await step();
+  } catch {
+    // nothing to do: see the caller
+  }
+}
+
+function refuseOutside(destination: string, root: string, real: string | undefined): void {
   if (real === undefined) return;
   throw new AgentError('config', `${destination} was not written: its directory leads through a symlink to ${real}, outside the output root ${root}; remove the link`, { where: destination });
 }
@@ -97,18 +108,20 @@ function isInside(realRoot: string, real: string): boolean {
 }
 
 /** `at(name)`: the name inside the opened destination directory */
-async function replace(at: (name: string) => string, base: string, bytes: Buffer, opts: WriteOptions): Promise<void> {
-  const { temp, fh } = await createTemp(at, base, opts.mode);
+async function replace(s: WriteSteps, at: (name: string) => string, base: string, bytes: Buffer, opts: WriteOptions): Promise<void> {
+  const { temp, fd } = await createTemp(s, at, base, opts.mode);
+  let open = true;
   try {
-    await fh.writeFile(bytes);
-    await fh.chmod(opts.mode); // the umask may have narrowed the mode given to open
-    if (opts.uid !== undefined || opts.gid !== undefined) await fh.chown(opts.uid ?? -1, opts.gid ?? -1);
-    await fh.sync();
-    await fh.close();
-    await rename(at(temp), at(base));
+    await s.writeAll(fd, bytes);
+    await s.fchmod(fd, opts.mode); // the umask may have narrowed the mode given to open
+    if (opts.uid !== undefined || opts.gid !== undefined) await s.fchown(fd, opts.uid ?? -1, opts.gid ?? -1);
+    await s.fsync(fd);
+    open = false;
+    await s.close(fd);
+    await s.rename(at(temp), at(base));
   } catch (e) {
-    await fh.close().catch(() => {});
-    await unlink(at(temp)).catch(() => {});
+    if (open) await ignoreFailure(() => s.close(fd));
+    await ignoreFailure(() => s.unlink(at(temp)));
     throw e;
   }
 }
@@ -120,38 +133,40 @@ let tempSeq = 0;
  * of a killed process with the same pid) just moves on to the next. The
  * names need no randomness for that, and leaving node:crypto out keeps it
  * off the start-up of every command that writes. */
-async function createTemp(at: (name: string) => string, base: string, mode: number): Promise<{ temp: string; fh: FileHandle }> {
+async function createTemp(s: WriteSteps, at: (name: string) => string, base: string, mode: number): Promise<{ temp: string; fd: number }> {
   for (let attempt = 0; ; attempt++) {
     const temp = `${TEMP_PREFIX}${base}.${process.pid}.${(tempSeq++).toString(36)}`;
     try {
-      return { temp, fh: await open(at(temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode) };
+      return { temp, fd: await s.open(at(temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw e;
     }
   }
 }
 
-/** the destination as it is now, opened (O_NOFOLLOW: a symlink there is
- * replaced, never read or changed through); undefined when there is none */
-/** the file there now; its bytes only when its size equals `expected` (a
- * file of another size differs without being read, so a destination someone
- * replaced with something huge costs a stat, not its size in memory) */
-async function readCurrent(file: string, destination: string, expected: number): Promise<{ fh: FileHandle; bytes: Buffer | undefined; mode: number; uid: number; gid: number } | undefined> {
-  let fh: FileHandle;
+/** The file there now, opened (O_NOFOLLOW: a symlink there is replaced, never
+ * read or changed through; O_NONBLOCK: a FIFO planted there does not hang
+ * the open); undefined when there is none. Its bytes only when its size
+ * equals `expected`: a file of another size differs without being read, so
+ * a destination someone replaced with something huge costs a stat, not its
+ * size in memory. One byte more than expected is asked for, so a file that
+ * grew after the stat reads as different. */
+async function readCurrent(s: WriteSteps, file: string, destination: string, expected: number): Promise<{ fd: number; bytes: Buffer | undefined; mode: number; uid: number; gid: number } | undefined> {
+  let fd: number;
   try {
-    fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = await s.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ELOOP') return undefined;
     throw e;
   }
   try {
-    const st = await fh.stat();
+    const st = await s.fstat(fd);
     if (!st.isFile()) throw new AgentError('config', `${destination} exists and is not a regular file; remove it or choose another destination`, { where: destination });
-    const bytes = st.size === expected ? await fh.readFile() : undefined;
-    return { fh, bytes, mode: st.mode, uid: st.uid, gid: st.gid };
+    const bytes = st.size === expected ? await s.readUpTo(fd, expected + 1) : undefined;
+    return { fd, bytes, mode: st.mode, uid: st.uid, gid: st.gid };
   } catch (e) {
-    await fh.close().catch(() => {});
+    await ignoreFailure(() => s.close(fd));
     throw e;
   }
 }

@@ -8,13 +8,16 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 
+/** how a path is resolved: fs/promises' realpath, or the writer's steps (write-steps.ts) */
+type Realpath = (p: string) => string | Promise<string>;
+
 /** the real path of `p`'s longest existing prefix, with the rest appended as written */
-export async function realpathOfExisting(p: string): Promise<string> {
+export async function realpathOfExisting(p: string, resolve: Realpath = realpath): Promise<string> {
   let existing = p;
   const rest: string[] = [];
   for (;;) {
     try {
-      return path.join(await realpath(existing), ...rest.reverse());
+      return path.join(await resolve(existing), ...rest.reverse());
     } catch {
       const parent = path.dirname(existing);
       if (parent === existing) return p;
@@ -26,8 +29,8 @@ export async function realpathOfExisting(p: string): Promise<string> {
 
 /** where `dir` really leads, when that is outside `root` (itself resolved:
  * a symlinked root is fine); undefined when it stays inside */
-export async function leadsOutside(root: string, dir: string): Promise<string | undefined> {
-  const [realRoot, realDir] = await Promise.all([realpathOfExisting(root), realpathOfExisting(dir)]);
+export async function leadsOutside(root: string, dir: string, resolve: Realpath = realpath): Promise<string | undefined> {
+  const [realRoot, realDir] = await Promise.all([realpathOfExisting(root, resolve), realpathOfExisting(dir, resolve)]);
   const rel = path.relative(realRoot, realDir);
   return rel.startsWith('..') || path.isAbsolute(rel) ? realDir : undefined;
 }

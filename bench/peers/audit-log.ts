@@ -59,6 +59,45 @@ export function secretReads(text: string, kvMount: string): SecretRead[] {
   return reads;
 }
 
+/** Where a change's time went, from the server's side: `writtenAt`, when the
+ * server answered the write of `secret` (a KV v2 path under kvMount, as in
+ * secretPath) with its new version; `checkedAt`, when it answered the first
+ * read of the secret (value or metadata) that returned that version or a
+ * later one. The audit device hides strings, not numbers, so the versions
+ * are there to compare. From the change to that check the agent was waiting
+ * for its schedule; from that check to the new line in the file, it worked.
+ * Undefined when the text holds no such write or no such read. */
+export function changeStages(text: string, kvMount: string, secret: string): { writtenAt: number; checkedAt: number } | undefined {
+  const data = `${kvMount}/data/${secret}`;
+  const metadata = `${kvMount}/metadata/${secret}`;
+  const responses: Array<{ at: number; path: unknown; operation: unknown; data: Record<string, unknown> }> = [];
+  for (const line of text.split('\n')) {
+    if (line.length === 0 || line.length > MAX_LINE) continue;
+    let entry: { type?: unknown; time?: unknown; request?: { path?: unknown; operation?: unknown }; response?: { data?: unknown } };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    const at = typeof entry.time === 'string' ? Date.parse(entry.time) : NaN;
+    const body = entry.response?.data;
+    if (entry.type !== 'response' || !Number.isFinite(at) || typeof body !== 'object' || body === null) continue;
+    responses.push({ at, path: entry.request?.path, operation: entry.request?.operation, data: body as Record<string, unknown> });
+  }
+  // a read that saw the new version can be logged before the write's own answer
+  const write = responses.find((r) => r.path === data && (r.operation === 'create' || r.operation === 'update') && typeof r.data.version === 'number');
+  if (!write) return undefined;
+  const version = write.data.version as number;
+  const seen = (r: (typeof responses)[number]): boolean => {
+    if (r.operation !== 'read') return false;
+    if (r.path === metadata) return typeof r.data.current_version === 'number' && r.data.current_version >= version;
+    const meta = r.data.metadata as { version?: unknown } | undefined;
+    return r.path === data && typeof meta?.version === 'number' && meta.version >= version;
+  };
+  const check = responses.find(seen);
+  return check ? { writtenAt: write.at, checkedAt: check.at } : undefined;
+}
+
 export class AuditLog {
   private readonly file: string;
   private readonly kvMount: string;
@@ -81,6 +120,11 @@ export class AuditLog {
   /** the secret reads the server got since `from` (a mark), up to now */
   readsSince(from: number): SecretRead[] {
     return secretReads(this.textSince(from), this.kvMount);
+  }
+
+  /** changeStages over what was appended since `from` */
+  changeStagesSince(from: number, secret: string): { writtenAt: number; checkedAt: number } | undefined {
+    return changeStages(this.textSince(from), this.kvMount, secret);
   }
 
   /** the whole lines appended since `from`: a line cut at the end belongs to the next window */

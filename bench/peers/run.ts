@@ -47,20 +47,22 @@ interface Options {
   settleMs: number;
   changes: number;
   busy: number;
+  /** busy processes while the changes are made (default none) */
+  changeBusy: number;
   scheduleWindowMs: number;
   intervalMs: number;
 }
 
 function parseOptions(argv: string[]): Options {
-  const o: Options = { rounds: 3, oneShotRounds: 21, windowMs: 10_000, settleMs: 3_000, changes: 6, busy: 2, scheduleWindowMs: 20_000, intervalMs: 1_000 };
+  const o: Options = { rounds: 3, oneShotRounds: 21, windowMs: 10_000, settleMs: 3_000, changes: 6, busy: 2, changeBusy: 0, scheduleWindowMs: 20_000, intervalMs: 1_000 };
   const seconds = new Set(['window', 'settle', 'schedule-window']);
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]!.replace(/^--/, '');
     const n = Number(argv[i + 1]);
-    if (!Number.isFinite(n) || n < 0 || (n === 0 && key !== 'busy')) throw new Error(`${argv[i]} needs a positive number, got ${argv[i + 1]}`);
+    if (!Number.isFinite(n) || n < 0 || (n === 0 && key !== 'busy' && key !== 'change-busy')) throw new Error(`${argv[i]} needs a positive number, got ${argv[i + 1]}`);
     const name = key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     const field = seconds.has(key) ? `${name}Ms` : name;
-    if (!(field in o) || field === 'intervalMs') throw new Error(`unknown option ${argv[i]} (known: --rounds --one-shot-rounds --window --settle --changes --busy --schedule-window)`);
+    if (!(field in o) || field === 'intervalMs') throw new Error(`unknown option ${argv[i]} (known: --rounds --one-shot-rounds --window --settle --changes --busy --change-busy --schedule-window)`);
     (o as unknown as Record<string, number>)[field] = seconds.has(key) ? n * 1000 : Math.round(n);
   }
   return o;
@@ -201,6 +203,7 @@ async function sidecarRound(c: Ctx, a: AgentKind, w: Workload, f: RoundFigures, 
     const mark = c.audit.mark();
     const t0 = performance.now();
     await sleep(o.windowMs);
+    const idleGaps = checkGaps(c.audit.readsSince(mark));
     const cpu1 = cpuMs(pid);
     const elapsed = performance.now() - t0;
     const counted = c.audit.countSince(mark);
@@ -223,11 +226,12 @@ async function sidecarRound(c: Ctx, a: AgentKind, w: Workload, f: RoundFigures, 
 
     // the schedule with every core busy
     const burners = startBurners(o.busy, o.scheduleWindowMs + 5_000);
+    let busyGaps: number[];
     try {
       const from = c.audit.mark();
       await sleep(o.scheduleWindowMs);
       if (r.proc.exitCode !== null) throw new Error(`${a.label} exited during the schedule window: ${r.output()}`);
-      const gaps = checkGaps(c.audit.readsSince(from));
+      const gaps = (busyGaps = checkGaps(c.audit.readsSince(from)));
       f.checkGapsMs.push(gaps);
       const g = gapStats(gaps, o.intervalMs);
       process.stderr.write(`  schedule window: load average ${os.loadavg()[0]!.toFixed(1)}, ${g.gaps} gaps, p99 ${g.p99.toFixed(2)}x the interval\n`);
@@ -235,11 +239,31 @@ async function sidecarRound(c: Ctx, a: AgentKind, w: Workload, f: RoundFigures, 
       for (const b of burners) b.kill('SIGKILL');
     }
 
-    for (let n = 0; n < o.changes; n++) {
+    const changeBurners = startBurners(o.changeBusy, 20 * o.intervalMs * (o.changes + 1));
+    const changesFrom = c.audit.mark();
+    try {
+      await changes(c, a, w, f, r, out);
+      // the schedule the changes met: their own stretch, and the window measured under the same load
+      const alike = o.changeBusy === 0 ? idleGaps : o.changeBusy === o.busy ? busyGaps : [];
+      f.changeGapsMs.push([...checkGaps(c.audit.readsSince(changesFrom)), ...alike].sort((x, y) => x - y));
+    } finally {
+      for (const b of changeBurners) b.kill('SIGKILL');
+    }
+  } finally {
+    await stopProcess(r.proc, 'SIGTERM', 5_000);
+    group?.remove();
+  }
+}
+
+/** o.changes changes, each at a random phase, each until its line is in the file */
+async function changes(c: Ctx, a: AgentKind, w: Workload, f: RoundFigures, r: Running, out: string): Promise<void> {
+  const { o } = c;
+  for (let n = 0; n < o.changes; n++) {
       // a random phase against the agent's check timers
       await sleep(Math.random() * o.intervalMs);
       const i = Math.floor(Math.random() * w.secrets);
       const file = path.join(out, outputFile(templateOf(w, i)));
+      const mark = c.audit.mark();
       const value = await c.secrets.put(i);
       const line = outputLine(i, value);
       const t1 = performance.now();
@@ -250,12 +274,14 @@ async function sidecarRound(c: Ctx, a: AgentKind, w: Workload, f: RoundFigures, 
           return false; // between an agent's unlink and rename
         }
       }, 20 * o.intervalMs, r, 2);
-      f.changeToFileMs.push(performance.now() - t1);
+      const seen = performance.now();
+      f.changeToFileMs.push(seen - t1);
+      const stages = c.audit.changeStagesSince(mark, secretPath(i));
+      if (stages) {
+        f.changeWaitMs.push(Math.max(0, stages.checkedAt - stages.writtenAt));
+        f.checkToFileMs.push(performance.timeOrigin + seen - stages.checkedAt);
+      }
     }
-  } finally {
-    await stopProcess(r.proc, 'SIGTERM', 5_000);
-    group?.remove();
-  }
 }
 
 // ---- main ---------------------------------------------------------------------------

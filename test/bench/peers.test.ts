@@ -11,7 +11,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CONSUL_TEMPLATE, CONSUL_TEMPLATE_INSTALL } from '../../bench/peers/agents.ts';
 import { checkGaps, gapStats, rankQuantile } from '../../bench/check-gaps.ts';
-import { countResponses, secretReads } from '../../bench/peers/audit-log.ts';
+import { changeStages, countResponses, secretReads } from '../../bench/peers/audit-log.ts';
+import { bootstrapMedian, computedMedian, waitCdf } from '../../bench/peers/change-model.ts';
 import { cgroupMemoryOf, cgroupMounts, ownCgroups } from '../../bench/peers/cgroup.ts';
 import { parseSmapsRollup } from '../../bench/peers/proc-stats.ts';
 import { emptyFigures, formatTable, quantile, ratio, rowFigure, ROWS, type TableContext } from '../../bench/peers/table.ts';
@@ -49,6 +50,50 @@ t.test('audit log: secret reads by data path, at the time the server logged the 
     { secret: 'secret/data/bench/s1', at },
     { secret: 'secret/data/bench/s1', at: at + 750 },
   ]);
+});
+
+t.test('audit log: a change waits from the answer to its write to the first read that returned its version', async (t) => {
+  const line = (type: string, op: string, p: string, ms: number, data?: unknown) =>
+    JSON.stringify({ type, time: new Date(Date.parse('2026-12-03T10:00:00Z') + ms).toISOString(), request: { operation: op, path: p }, ...(data ? { response: { data } } : {}) });
+  const at = (ms: number) => Date.parse('2026-12-03T10:00:00Z') + ms;
+  const text = [
+    line('response', 'read', 'secret/metadata/bench/s1', 0, { current_version: 1 }), // before the write
+    line('request', 'update', 'secret/data/bench/s1', 10),
+    line('response', 'read', 'secret/metadata/bench/s1', 11, { current_version: 1 }), // while the write is on its way: the old version
+    line('response', 'update', 'secret/data/bench/s1', 12, { version: 2 }),
+    line('response', 'read', 'secret/metadata/bench/s2', 300, { current_version: 7 }), // another secret
+    line('response', 'read', 'secret/metadata/bench/s10', 350, { current_version: 9 }), // a longer name with the same start
+    line('response', 'read', 'secret/metadata/bench/s1', 480, { current_version: 2 }),
+    line('response', 'read', 'secret/data/bench/s1', 483, { data: { value: 'hmac-sha256:00' }, metadata: { version: 2 } }),
+  ];
+  t.same(changeStages(text.join('\n'), 'secret', 'bench/s1'), { writtenAt: at(12), checkedAt: at(480) }, 'the metadata read that saw version 2');
+  // a peer reads the value itself; and a read that saw the new version may be logged before the write's answer
+  const peer = [text[1]!, line('response', 'read', 'secret/data/bench/s1', 11, { data: {}, metadata: { version: 2 } }), text[3]!];
+  t.same(changeStages(peer.join('\n'), 'secret', 'bench/s1'), { writtenAt: at(12), checkedAt: at(11) });
+  t.equal(changeStages(text.join('\n'), 'secret', 'bench/s3'), undefined, 'no write: no stages');
+  t.equal(changeStages(text.slice(0, 6).join('\n'), 'secret', 'bench/s1'), undefined, 'no read of the new version yet');
+});
+
+t.test('change to file computed: a change at a random time waits into a gap in proportion to its length', async (t) => {
+  const even = waitCdf([1000, 1000]);
+  t.equal(even(0), 0);
+  t.equal(even(250), 0.25);
+  t.equal(even(1000), 1);
+  t.equal(even(5000), 1);
+  // a 100 ms gap and a 900 ms one: 90 % of random times fall into the long one
+  const uneven = waitCdf([100, 900]);
+  t.equal(uneven(100), 0.2, 'by 100 ms: all of the short gap (0.1) and a ninth of the long one (0.1)');
+  t.ok(Math.abs(computedMedian([1000], [10]) - 510) < 0.2, 'gaps of one interval: half of it, plus the time to the file');
+  t.ok(Math.abs(computedMedian([900, 1100], [0]) - 500) < 0.2, '±10 % gaps: still half the mean interval');
+  t.ok(Math.abs(computedMedian([910], [5, 15]) - 465) < 1, "a peer that checks every 0.91 s: half of that, plus the middle of its file times");
+  t.ok(Number.isNaN(computedMedian([], [10])) && Number.isNaN(computedMedian([1000], [])), 'nothing to compute from: NaN');
+  let seed = 1;
+  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const uniform = Array.from({ length: 400 }, () => rand() * 1000);
+  const { low, high } = bootstrapMedian(uniform, rand);
+  t.ok(low < quantile(uniform, 0.5) && quantile(uniform, 0.5) < high, `the sample's median lies in its interval: ${low.toFixed(0)}-${high.toFixed(0)}`);
+  // the standard error of a median of 400 uniform [0, 1000] samples is 25 ms: the 95 % interval is about 100 ms wide
+  t.ok(high - low > 60 && high - low < 150, `the interval's width: ${(high - low).toFixed(0)} ms`);
 });
 
 t.test('check gaps: per secret, a metadata and data read close together are one check', async (t) => {
@@ -101,7 +146,8 @@ t.test('table: medians, ratios to the best peer', async (t) => {
   t.equal(ratio(0, [0, 100]), 1, 'both zero: even');
   const figs = (v: number) => {
     const f = emptyFigures();
-    for (const k of Object.keys(f) as Array<keyof typeof f>) if (k !== 'checkGapsMs') f[k].push(v);
+    for (const k of Object.keys(f) as Array<keyof typeof f>) if (k !== 'checkGapsMs' && k !== 'changeGapsMs') f[k].push(v);
+    f.changeGapsMs.push([1000]);
     // gaps at v and 2v, over two rounds: p50 v, p99 and max 2v
     f.checkGapsMs.push([v, 2 * v], [v, v, 2 * v]);
     return f;

@@ -1,0 +1,71 @@
+// Which way the writer does its file steps, and what that buys: on a memory
+// filesystem a whole write is one turn of the event loop, so a loop busy
+// with checks does not stretch it; elsewhere every step goes to the thread
+// pool, so a slow disk stalls a thread and not the loop.
+
+import t, { type Test } from 'tap';
+import { mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { writeAtomic } from '../../agent/writer/atomic-write.ts';
+import { inMemory, stepsFor, threadPool, type WriteSteps } from '../../agent/writer/write-steps.ts';
+
+const TMPFS_MAGIC = 0x01021994;
+/** a tmpfs directory: /dev/shm on every Linux this runs on (and in CI) */
+function memoryDir(t: Test): string {
+  if (statfsSync('/dev/shm').type !== TMPFS_MAGIC) throw new Error('/dev/shm is not tmpfs here: these tests need a tmpfs directory (mount -t tmpfs tmpfs /dev/shm)');
+  const dir = mkdtempSync('/dev/shm/write-steps-');
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+t.test('a directory on tmpfs gets the in-memory steps, one not there yet those of its nearest parent', async (t) => {
+  const dir = memoryDir(t);
+  t.equal(await stepsFor(dir), inMemory);
+  t.equal(await stepsFor(path.join(dir, 'not/yet')), inMemory, 'created on its parent filesystem');
+  writeFileSync(path.join(dir, 'file'), '');
+  t.equal(await stepsFor(path.join(dir, 'file/sub')), threadPool, 'cannot be told (a file in the way): the thread pool');
+});
+
+t.test('a directory elsewhere gets the thread pool', async (t) => {
+  // /proc is never tmpfs, and the temp dir only when it says so
+  t.equal(await stepsFor('/proc/self'), threadPool);
+  const tmp = mkdtempSync(path.join(tmpdir(), 'write-steps-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  t.equal(await stepsFor(tmp), statfsSync(tmp).type === TMPFS_MAGIC ? inMemory : threadPool);
+});
+
+/** whether a setImmediate queued before the write ran before it resolved: a write that took a turn of the event loop lets it */
+async function loopTurned(write: () => Promise<unknown>): Promise<boolean> {
+  let turned = false;
+  const handle = setImmediate(() => (turned = true));
+  try {
+    await write();
+    return turned;
+  } finally {
+    clearImmediate(handle);
+  }
+}
+
+for (const [steps, turns] of [
+  [inMemory, false],
+  [threadPool, true],
+] as Array<[WriteSteps, boolean]>) {
+  t.test(`${steps.name}: a write ${turns ? 'waits for the event loop' : 'is done in one turn of the event loop'}`, async (t) => {
+    const root = memoryDir(t);
+    const dest = path.join(root, 'conf/app.env');
+    const opts = { mode: 0o600, root };
+    t.equal(await loopTurned(() => writeAtomic(dest, Buffer.from('S=1\n'), opts, steps)), turns, 'a first write, its directory created');
+    t.equal(await loopTurned(() => writeAtomic(dest, Buffer.from('S=2\n'), opts, steps)), turns, 'a change');
+    t.equal(await loopTurned(() => writeAtomic(dest, Buffer.from('S=2\n'), opts, steps)), turns, 'no change');
+    t.equal(readFileSync(dest, 'utf8'), 'S=2\n');
+  });
+}
+
+t.test('writes to tmpfs choose the in-memory steps themselves', async (t) => {
+  const root = memoryDir(t);
+  const dest = path.join(root, 'app.env');
+  await writeAtomic(dest, Buffer.from('S=0\n'), { mode: 0o600, root }); // the first asks statfs (one turn)
+  t.equal(await loopTurned(() => writeAtomic(dest, Buffer.from('S=1\n'), { mode: 0o600, root })), false, 'then a write takes one turn');
+  t.equal(readFileSync(dest, 'utf8'), 'S=1\n');
+});
