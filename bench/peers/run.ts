@@ -10,7 +10,12 @@
 //              check cycle (all threads), requests and value reads per cycle
 //              (counted in the server's file audit log), then change to file
 //              (a secret written on the server until its new line is in the
-//              rendered file), median and p90
+//              rendered file), median and p90; each change split, by the
+//              audit log, into the wait for the check that saw its version
+//              and the time from that check to the file; the median also
+//              computed from every check gap and those times (change-model.ts),
+//              and the sampled median's bootstrap interval. --change-busy N
+//              makes the changes with N busy processes (default none)
 //   cgroup     each sidecar runs in a memory cgroup of its own (cgroup.ts):
 //              memory.current and memory.stat's anonymous and file parts,
 //              read with smaps_rollup; without one the rows say why
@@ -19,7 +24,7 @@
 //              of one secret, from the audit log (p50, p99, max, share over
 //              1.5 intervals), as ratios to the interval, median of rounds
 //
-//   npm run bench:peers [-- --rounds 3 --one-shot-rounds 21 --window 10 --settle 3 --changes 6 --busy 2 --schedule-window 20]
+//   npm run bench:peers [-- --rounds 3 --one-shot-rounds 21 --window 10 --settle 3 --changes 6 --busy 2 --change-busy 0 --schedule-window 20]
 //
 // Needs `bao` 2.7.2 (bash test/setup/install-openbao.sh) and consul-template
 // 0.41.1 (bash test/setup/install-consul-template.sh), and `npm run build`
@@ -35,6 +40,7 @@ import { requireBao, startDevBao, stopProcess, type Bao } from '../../test/helpe
 import { AGENTS, BUNDLE, CONSUL_TEMPLATE, CONSUL_TEMPLATE_INSTALL, copyInitCacheForRun, privateBinaries, type AgentKind, type Launch, type Server } from './agents.ts';
 import { checkGaps, gapStats, startBurners } from '../check-gaps.ts';
 import { AuditLog } from './audit-log.ts';
+import { bootstrapMedian } from './change-model.ts';
 import { agentCgroup, dropFromPageCache, removeAll, setUpCgroups, type Cgroups } from './cgroup.ts';
 import { cpuMs, memory } from './proc-stats.ts';
 import { emptyFigures, formatTable, type RoundFigures, type TableContext } from './table.ts';
@@ -336,8 +342,14 @@ async function main(): Promise<void> {
       }
     }
 
-    const table: TableContext = { intervalMs: o.intervalMs, busy: o.busy, cgroup: cgroups ? { source: cgroups.source } : { notMeasured: cgroupSetup.ok ? '' : cgroupSetup.reason } };
+    const table: TableContext = { intervalMs: o.intervalMs, busy: o.busy, changeBusy: o.changeBusy, cgroup: cgroups ? { source: cgroups.source } : { notMeasured: cgroupSetup.ok ? '' : cgroupSetup.reason } };
     console.log(formatTable(AGENTS.map((a) => ({ id: a.id, label: a.label, peer: a.peer, figures: figures.get(a.id)! })), table));
+    console.log("\nchange to file, the sampled median's 95 % interval (bootstrap):");
+    for (const a of AGENTS) {
+      const ms = figures.get(a.id)!.changeToFileMs;
+      const { low, high } = bootstrapMedian(ms);
+      console.log(`  ${a.label}: ${low.toFixed(0)}-${high.toFixed(0)} ms over ${ms.length} changes`);
+    }
     const json = path.resolve(import.meta.dirname, '../results/peers.json');
     mkdirSync(path.dirname(json), { recursive: true });
     writeFileSync(json, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, options: o, tmpfs, cgroup: table.cgroup, figures: Object.fromEntries(figures) }, null, 2)}\n`);
