@@ -108,10 +108,15 @@ const TMPFS_MAGIC = 0x01021994;
 const RAMFS_MAGIC = 0x858458f6;
 
 const statfs = promisify(fs.statfs);
+const stat = promisify(fs.stat);
 /** per directory: destinations are few and their filesystems do not change
  * under a running agent; the bound keeps a config with very many apart */
 const known = new Map<string, WriteSteps>();
 const KNOWN_MAX = 256;
+/** the devices statfs found to be memory filesystems: a path leads to one
+ * until somebody swaps a directory for a symlink (or mounts over it), so a
+ * write confirms its opened directory is on one of these (confirmedFor) */
+const memoryDevices = new Set<number>();
 
 /** the steps for writes into `dir`: in memory when the nearest existing
  * directory of it (a new one is created on its parent's filesystem) is on
@@ -125,6 +130,10 @@ export async function stepsFor(dir: string): Promise<WriteSteps> {
     try {
       const type = (await statfs(d)).type;
       const steps = type === TMPFS_MAGIC || type === RAMFS_MAGIC ? inMemory : threadPool;
+      if (steps === inMemory) {
+        if (memoryDevices.size >= KNOWN_MAX) memoryDevices.clear();
+        memoryDevices.add((await stat(d)).dev);
+      }
       // a directory not there yet is asked again once it is
       if (d === dir) {
         if (known.size >= KNOWN_MAX) known.clear();
@@ -135,4 +144,19 @@ export async function stepsFor(dir: string): Promise<WriteSteps> {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(d) === d) return threadPool;
     }
   }
+}
+
+/** The steps for the rest of a write whose directory `dir` is open, its
+ * device `dev` (from fstat of the descriptor, which a later swap cannot
+ * change): `chosen` (stepsFor's answer, which looked at the path earlier),
+ * unless that is in memory and the opened directory is not on a device
+ * stepsFor found to be memory. Then the path leads elsewhere now (another
+ * container swapped the directory for a symlink to a disk or a network
+ * volume): the data steps, fsync above all, go through the thread pool, and
+ * `dir` is asked again next time. Until here the write took only path
+ * steps (realpath, mkdir, open), cheap on a local disk. */
+export function confirmedFor(chosen: WriteSteps, dir: string, dev: number): WriteSteps {
+  if (chosen !== inMemory || memoryDevices.has(dev)) return chosen;
+  known.delete(dir);
+  return threadPool;
 }
