@@ -39,6 +39,14 @@ export interface WriteSteps {
   unlink(p: string): Step<void>;
 }
 
+/** the bytes one write(2) took: none for a non-empty write (a broken FUSE
+ * server can answer that) would repeat it forever, on the in-memory path
+ * with the whole event loop stopped */
+function wrote(n: number): number {
+  if (n > 0) return n;
+  throw Object.assign(new Error('write(2) took no bytes'), { code: 'EIO' });
+}
+
 export const inMemory: WriteSteps = {
   name: 'in-memory',
   realpath: (p) => fs.realpathSync.native(p),
@@ -52,7 +60,7 @@ export const inMemory: WriteSteps = {
     return buf.subarray(0, n);
   },
   writeAll(fd, bytes) {
-    for (let n = 0; n < bytes.length; ) n += fs.writeSync(fd, bytes, n, bytes.length - n, n);
+    for (let n = 0; n < bytes.length; ) n += wrote(fs.writeSync(fd, bytes, n, bytes.length - n, n));
   },
   fchmod: (fd, mode) => fs.fchmodSync(fd, mode),
   fchown: (fd, uid, gid) => fs.fchownSync(fd, uid, gid),
@@ -92,7 +100,7 @@ export const threadPool: WriteSteps = {
     return buf.subarray(0, n);
   },
   async writeAll(fd, bytes) {
-    for (let n = 0; n < bytes.length; ) n += (await p.write(fd, bytes, n, bytes.length - n, n)).bytesWritten;
+    for (let n = 0; n < bytes.length; ) n += wrote((await p.write(fd, bytes, n, bytes.length - n, n)).bytesWritten);
   },
   fchmod: (fd, mode) => p.fchmod(fd, mode),
   fchown: (fd, uid, gid) => p.fchown(fd, uid, gid),
