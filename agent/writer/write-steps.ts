@@ -116,7 +116,6 @@ const TMPFS_MAGIC = 0x01021994;
 const RAMFS_MAGIC = 0x858458f6;
 
 const statfs = promisify(fs.statfs);
-const stat = promisify(fs.stat);
 /** per directory: destinations are few and their filesystems do not change
  * under a running agent; the bound keeps a config with very many apart */
 const known = new Map<string, WriteSteps>();
@@ -136,11 +135,11 @@ export async function stepsFor(dir: string): Promise<WriteSteps> {
   if (cached) return cached;
   for (let d = dir; ; d = path.dirname(d)) {
     try {
-      const type = (await statfs(d)).type;
-      const steps = type === TMPFS_MAGIC || type === RAMFS_MAGIC ? inMemory : threadPool;
-      if (steps === inMemory) {
+      const dev = await memoryDevice(d);
+      const steps = dev === undefined ? threadPool : inMemory;
+      if (dev !== undefined) {
         if (memoryDevices.size >= KNOWN_MAX) memoryDevices.clear();
-        memoryDevices.add((await stat(d)).dev);
+        memoryDevices.add(dev);
       }
       // a directory not there yet is asked again once it is
       if (d === dir) {
@@ -151,6 +150,21 @@ export async function stepsFor(dir: string): Promise<WriteSteps> {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(d) === d) return threadPool;
     }
+  }
+}
+
+/** the device of directory `d` when it is on tmpfs or ramfs, undefined when
+ * it is not. Type and device come from one descriptor: asked by path, a swap
+ * of the directory between the two questions could pair a disk's device
+ * with a memory filesystem's type, and confirmedFor would then take that
+ * disk for memory. */
+async function memoryDevice(d: string): Promise<number | undefined> {
+  const fd = await p.open(d, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    const [{ type }, { dev }] = await Promise.all([statfs(`/proc/self/fd/${fd}`), p.fstat(fd)]);
+    return type === TMPFS_MAGIC || type === RAMFS_MAGIC ? dev : undefined;
+  } finally {
+    await p.close(fd).catch(() => {});
   }
 }
 
