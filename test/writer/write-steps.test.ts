@@ -112,3 +112,17 @@ t.test('a tmpfs directory swapped for a symlink to a disk directory: the write n
   t.equal(readFileSync(path.join(disk, 'app.env'), 'utf8'), 'S=1\n');
   t.equal(await stepsFor(conf), threadPool, 'asked again: the thread pool from now on');
 });
+
+t.test('stepsFor leaves no descriptor open, whatever it meets', async (t) => {
+  const shm = memoryDir(t);
+  const disk = diskDir(t);
+  writeFileSync(path.join(shm, 'file'), '');
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+  const before = fds();
+  const asked = [shm, disk, path.join(shm, 'missing/deeper'), path.join(shm, 'file/sub'), path.join(disk, 'new'), '/proc/self'];
+  t.same(
+    (await Promise.all(asked.map((d) => stepsFor(d)))).map((s) => s.name),
+    ['in-memory', 'thread-pool', 'in-memory', 'thread-pool', 'thread-pool', 'thread-pool'],
+  );
+  t.equal(fds(), before, 'every descriptor it opened is closed');
+});
