@@ -102,7 +102,8 @@ t.test('a tmpfs directory swapped for a symlink to a disk directory: the write n
   const disk = diskDir(t);
   const conf = path.join(shm, 'conf');
   const dest = path.join(conf, 'app.env');
-  t.equal(await writeAtomic(dest, Buffer.from('S=0\n'), { mode: 0o600 }), 'written', 'a first write on tmpfs: the directory known as in memory');
+  t.equal(await writeAtomic(dest, Buffer.from('S=0\n'), { mode: 0o600 }), 'written', 'a first write on tmpfs creates the directory');
+  t.equal(await writeAtomic(dest, Buffer.from('S=00\n'), { mode: 0o600 }), 'written', 'the next one finds it there: known as in memory');
   t.equal(await stepsFor(conf), inMemory);
   // another container sharing the volume: the directory steps aside, a symlink to a disk takes its place
   renameSync(conf, `${conf}.aside`);
