@@ -9,7 +9,7 @@ import { readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { AgentError } from '../errors.ts';
 import { leadsOutside, realpathOfExisting } from './inside-root.ts';
-import { stepsFor, type WriteSteps } from './write-steps.ts';
+import { confirmedFor, stepsFor, type WriteSteps } from './write-steps.ts';
 
 export interface WriteOptions {
   mode: number;
@@ -37,7 +37,7 @@ const TEMP_PREFIX = '.erlmcp-secrets-';
 export async function writeAtomic(destination: string, bytes: Buffer, opts: WriteOptions, steps?: WriteSteps): Promise<WriteOutcome> {
   const dir = path.dirname(destination);
   const base = path.basename(destination);
-  const s = steps ?? (await stepsFor(dir));
+  let s = steps ?? (await stepsFor(dir));
   let dirFd: number | undefined;
   try {
     if (opts.root !== undefined) {
@@ -46,6 +46,8 @@ export async function writeAtomic(destination: string, bytes: Buffer, opts: Writ
     }
     await s.mkdirp(dir, 0o755);
     dirFd = await s.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    // steps given by the caller are used as given; chosen ones are checked against the directory opened
+    if (steps === undefined) s = confirmedFor(s, dir, (await s.fstat(dirFd)).dev);
     const at = (name: string) => `/proc/self/fd/${dirFd}/${name}`;
     const realRoot = opts.root !== undefined ? await realpathOfExisting(opts.root, s.realpath) : undefined;
     const checkInside = async (): Promise<void> => {

@@ -39,6 +39,14 @@ export interface WriteSteps {
   unlink(p: string): Step<void>;
 }
 
+/** the bytes one write(2) took: none for a non-empty write (a broken FUSE
+ * server can answer that) would repeat it forever, on the in-memory path
+ * with the whole event loop stopped */
+function wrote(n: number): number {
+  if (n > 0) return n;
+  throw Object.assign(new Error('write(2) took no bytes'), { code: 'EIO' });
+}
+
 export const inMemory: WriteSteps = {
   name: 'in-memory',
   realpath: (p) => fs.realpathSync.native(p),
@@ -52,7 +60,7 @@ export const inMemory: WriteSteps = {
     return buf.subarray(0, n);
   },
   writeAll(fd, bytes) {
-    for (let n = 0; n < bytes.length; ) n += fs.writeSync(fd, bytes, n, bytes.length - n, n);
+    for (let n = 0; n < bytes.length; ) n += wrote(fs.writeSync(fd, bytes, n, bytes.length - n, n));
   },
   fchmod: (fd, mode) => fs.fchmodSync(fd, mode),
   fchown: (fd, uid, gid) => fs.fchownSync(fd, uid, gid),
@@ -92,7 +100,7 @@ export const threadPool: WriteSteps = {
     return buf.subarray(0, n);
   },
   async writeAll(fd, bytes) {
-    for (let n = 0; n < bytes.length; ) n += (await p.write(fd, bytes, n, bytes.length - n, n)).bytesWritten;
+    for (let n = 0; n < bytes.length; ) n += wrote((await p.write(fd, bytes, n, bytes.length - n, n)).bytesWritten);
   },
   fchmod: (fd, mode) => p.fchmod(fd, mode),
   fchown: (fd, uid, gid) => p.fchown(fd, uid, gid),
@@ -112,6 +120,10 @@ const statfs = promisify(fs.statfs);
  * under a running agent; the bound keeps a config with very many apart */
 const known = new Map<string, WriteSteps>();
 const KNOWN_MAX = 256;
+/** the devices statfs found to be memory filesystems: a path leads to one
+ * until somebody swaps a directory for a symlink (or mounts over it), so a
+ * write confirms its opened directory is on one of these (confirmedFor) */
+const memoryDevices = new Set<number>();
 
 /** the steps for writes into `dir`: in memory when the nearest existing
  * directory of it (a new one is created on its parent's filesystem) is on
@@ -123,8 +135,12 @@ export async function stepsFor(dir: string): Promise<WriteSteps> {
   if (cached) return cached;
   for (let d = dir; ; d = path.dirname(d)) {
     try {
-      const type = (await statfs(d)).type;
-      const steps = type === TMPFS_MAGIC || type === RAMFS_MAGIC ? inMemory : threadPool;
+      const dev = await memoryDevice(d);
+      const steps = dev === undefined ? threadPool : inMemory;
+      if (dev !== undefined) {
+        if (memoryDevices.size >= KNOWN_MAX) memoryDevices.clear();
+        memoryDevices.add(dev);
+      }
       // a directory not there yet is asked again once it is
       if (d === dir) {
         if (known.size >= KNOWN_MAX) known.clear();
@@ -135,4 +151,34 @@ export async function stepsFor(dir: string): Promise<WriteSteps> {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || path.dirname(d) === d) return threadPool;
     }
   }
+}
+
+/** the device of directory `d` when it is on tmpfs or ramfs, undefined when
+ * it is not. Type and device come from one descriptor: asked by path, a swap
+ * of the directory between the two questions could pair a disk's device
+ * with a memory filesystem's type, and confirmedFor would then take that
+ * disk for memory. */
+async function memoryDevice(d: string): Promise<number | undefined> {
+  const fd = await p.open(d, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    const [{ type }, { dev }] = await Promise.all([statfs(`/proc/self/fd/${fd}`), p.fstat(fd)]);
+    return type === TMPFS_MAGIC || type === RAMFS_MAGIC ? dev : undefined;
+  } finally {
+    await p.close(fd).catch(() => {});
+  }
+}
+
+/** The steps for the rest of a write whose directory `dir` is open, its
+ * device `dev` (from fstat of the descriptor, which a later swap cannot
+ * change): `chosen` (stepsFor's answer, which looked at the path earlier),
+ * unless that is in memory and the opened directory is not on a device
+ * stepsFor found to be memory. Then the path leads elsewhere now (another
+ * container swapped the directory for a symlink to a disk or a network
+ * volume): the data steps, fsync above all, go through the thread pool, and
+ * `dir` is asked again next time. Until here the write took only path
+ * steps (realpath, mkdir, open), cheap on a local disk. */
+export function confirmedFor(chosen: WriteSteps, dir: string, dev: number): WriteSteps {
+  if (chosen !== inMemory || memoryDevices.has(dev)) return chosen;
+  known.delete(dir);
+  return threadPool;
 }

@@ -4,7 +4,7 @@
 // pool, so a slow disk stalls a thread and not the loop.
 
 import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, readFileSync, renameSync, rmSync, statfsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeAtomic } from '../../agent/writer/atomic-write.ts';
@@ -68,4 +68,62 @@ t.test('writes to tmpfs choose the in-memory steps themselves', async (t) => {
   await writeAtomic(dest, Buffer.from('S=0\n'), { mode: 0o600, root }); // the first asks statfs (one turn)
   t.equal(await loopTurned(() => writeAtomic(dest, Buffer.from('S=1\n'), { mode: 0o600, root })), false, 'then a write takes one turn');
   t.equal(readFileSync(dest, 'utf8'), 'S=1\n');
+});
+
+/** calls of the synchronous fs functions the in-memory steps use, while `run` runs */
+async function syncCalls(run: () => Promise<unknown>): Promise<{ fsyncSync: number; writeSync: number }> {
+  const calls = { fsyncSync: 0, writeSync: 0 };
+  const real = { fsyncSync: fs.fsyncSync, writeSync: fs.writeSync };
+  const mutable = fs as unknown as Record<keyof typeof calls, (...a: unknown[]) => unknown>;
+  for (const k of Object.keys(calls) as Array<keyof typeof calls>) {
+    mutable[k] = (...a: unknown[]) => {
+      calls[k]++;
+      return (real[k] as (...a: unknown[]) => unknown)(...a);
+    };
+  }
+  try {
+    await run();
+  } finally {
+    Object.assign(fs, real);
+  }
+  return calls;
+}
+
+/** a directory on a disk (not tmpfs): the temp dir, here and in CI */
+function diskDir(t: Test): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'write-steps-disk-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  if (statfsSync(dir).type === TMPFS_MAGIC) throw new Error(`${tmpdir()} is tmpfs here: this test needs a temp dir on a disk (set TMPDIR to one)`);
+  return dir;
+}
+
+t.test('a tmpfs directory swapped for a symlink to a disk directory: the write no longer runs its steps synchronously, on the disk', async (t) => {
+  const shm = memoryDir(t);
+  const disk = diskDir(t);
+  const conf = path.join(shm, 'conf');
+  const dest = path.join(conf, 'app.env');
+  t.equal(await writeAtomic(dest, Buffer.from('S=0\n'), { mode: 0o600 }), 'written', 'a first write on tmpfs creates the directory');
+  t.equal(await writeAtomic(dest, Buffer.from('S=00\n'), { mode: 0o600 }), 'written', 'the next one finds it there: known as in memory');
+  t.equal(await stepsFor(conf), inMemory);
+  // another container sharing the volume: the directory steps aside, a symlink to a disk takes its place
+  renameSync(conf, `${conf}.aside`);
+  symlinkSync(disk, conf);
+  const calls = await syncCalls(async () => t.equal(await loopTurned(() => writeAtomic(dest, Buffer.from('S=1\n'), { mode: 0o600 })), true, 'the write on the disk waited for the thread pool'));
+  t.same(calls, { fsyncSync: 0, writeSync: 0 }, 'no synchronous write or fsync on the disk');
+  t.equal(readFileSync(path.join(disk, 'app.env'), 'utf8'), 'S=1\n');
+  t.equal(await stepsFor(conf), threadPool, 'asked again: the thread pool from now on');
+});
+
+t.test('stepsFor leaves no descriptor open, whatever it meets', async (t) => {
+  const shm = memoryDir(t);
+  const disk = diskDir(t);
+  writeFileSync(path.join(shm, 'file'), '');
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+  const before = fds();
+  const asked = [shm, disk, path.join(shm, 'missing/deeper'), path.join(shm, 'file/sub'), path.join(disk, 'new'), '/proc/self'];
+  t.same(
+    (await Promise.all(asked.map((d) => stepsFor(d)))).map((s) => s.name),
+    ['in-memory', 'thread-pool', 'in-memory', 'thread-pool', 'thread-pool', 'thread-pool'],
+  );
+  t.equal(fds(), before, 'every descriptor it opened is closed');
 });
