@@ -5,8 +5,9 @@
 //
 //   node test/run-suite.mjs [tap args...]     TEST_LOG=path overrides the log file
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -16,17 +17,22 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const logPath = path.resolve(process.env.TEST_LOG ?? path.join(root, 'out', 'test-suite.log'));
 mkdirSync(path.dirname(logPath), { recursive: true });
 const log = createWriteStream(logPath);
+// a log that cannot be written (a full disk, say) must not end the run
+// unreported: the tally goes on from the pipe, and the error is said at the end
+let logError;
+log.on('error', (e) => (logError ??= e));
 process.stdout.write(`running npm test; full output (TAP) in ${logPath}\n`);
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const child = spawn(npm, ['test', '--', '--reporter=tap', ...process.argv.slice(2)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-child.stderr.pipe(log, { end: false });
+// read, not piped: a pipe stops reading when the log fails, and the child would block on a full stderr
+child.stderr.on('data', (d) => logError ?? log.write(d));
 
 const tally = new SuiteTally();
 let lineNo = 0;
 const tail = [];
 for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) {
-  log.write(`${line}\n`);
+  if (!logError) log.write(`${line}\n`);
   lineNo++;
   tail.push(line);
   if (tail.length > 40) tail.shift();
@@ -38,7 +44,11 @@ for await (const line of createInterface({ input: child.stdout, crlfDelay: Infin
   }
 }
 const status = await new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
-await new Promise((resolve) => log.end(resolve));
+await new Promise((resolve) => (logError ? resolve() : log.end(resolve)));
+if (logError) {
+  const disk = spawnSync('df', ['-h', path.dirname(logPath), tmpdir()], { encoding: 'utf8' }).stdout ?? '';
+  process.stdout.write(`\nthe log ${logPath} could not be written (${logError.code ?? logError.message}): the failures below are counted from the output itself; free space:\n${disk}`);
+}
 
 const report = tally.report();
 if (report.totals === undefined) {

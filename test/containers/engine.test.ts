@@ -26,6 +26,8 @@ import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { requireEngine, type Engine, type Run } from '../helpers/docker-engine.ts';
 import { importStandins, type Standins } from '../helpers/container-standins.ts';
+// @ts-expect-error: a plain .mjs module (install.sh runs it before npm ci)
+import { collect, imageGarbage, imageNodes, CONTEXT_LABEL } from '../setup/docker-gc.mjs';
 import { freePort } from '../helpers/erlang-node.ts';
 import { ROOT } from '../helpers/image-sandbox.ts';
 import { assertNoLeak } from '../helpers/no-leak.ts';
@@ -91,27 +93,65 @@ function contextHash(target: string): string {
   for (const p of ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'agent', 'image', 'templates', 'examples/local']) walk(p);
   return h.update(JSON.stringify([standins.buildArgs, target])).digest('hex').slice(0, 16);
 }
-const CONTEXT_LABEL = 'org.erlmcp-secrets.test.context';
+
+/**
+ * The stages whose layers outlive a change to the agent's code, built and
+ * tagged before the targets: a tag keeps them (npm ci's layer above all) as
+ * the next build's cache, where untagged they would be what the storage
+ * collection removes. The warm stage is not among them: it holds the bundle,
+ * so any rebuild makes it anew, and tagging it would cost a build of its own
+ * (on vfs each cached `COPY --from=build` still copies the whole build stage,
+ * about 40 s).
+ */
+const STAGES = ['beam', 'build'];
+const stageTag = (stage: string): string => `erlmcp-secrets:test-stage-${stage}`;
+
+/** the images nothing needs any more: the collection's own rule, on the engine's images now */
+const unusedImages = (): string[] => (imageGarbage(imageNodes(), new Set(standins.tags)) as { remove: string[] }).remove;
 
 t.test('both targets build with only the base-image args changed', async (t) => {
-  for (const target of TARGETS) {
-    // vfs storage copies every layer: an image built from the very same
-    // inputs by an earlier run is reused (its build was checked then)
-    const hash = contextHash(target.name);
-    const built = engine.docker(['image', 'inspect', '-f', `{{index .Config.Labels "${CONTEXT_LABEL}"}}`, target.tag]).stdout.trim();
-    if (built === hash) {
-      t.pass(`${target.tag} was built from these same inputs (context ${hash}): reused`);
-      note(t, `docker build --target ${target.name}: reused (same inputs)`);
-      continue;
-    }
-    const started = Date.now();
-    const r = engine.docker(['build', '--network', 'host', ...standins.buildArgs, '--build-arg', 'VERSION=0.1.0-test', '--label', `${CONTEXT_LABEL}=${hash}`, '--target', target.name, '-t', target.tag, '.'], {
+  // what earlier runs left goes before this one builds (see test/setup/docker-gc.mjs)
+  const before = collect(new Set(standins.tags));
+  note(t, `before the builds, ${before.line}`);
+  t.same(before.refused, [], 'the collection before the builds removed everything it meant to');
+  // the legacy builder, whatever the CLI's default: its layers are images, which the collection knows how to free
+  const build = (args: string[]): Run =>
+    engine.docker(['build', '--force-rm', '--network', 'host', ...standins.buildArgs, '--build-arg', 'VERSION=0.1.0-test', ...args, '.'], {
       cwd: ROOT,
       timeoutMs: 50 * 60_000,
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
     });
+  // vfs storage copies every layer: an image built from the very same
+  // inputs by an earlier run is reused (its build was checked then)
+  const stale = TARGETS.filter((target) => {
+    const built = engine.docker(['image', 'inspect', '-f', `{{index .Config.Labels "${CONTEXT_LABEL}"}}`, target.tag]).stdout.trim();
+    return built !== contextHash(target.name);
+  });
+  for (const target of TARGETS.filter((x) => !stale.includes(x))) {
+    t.pass(`${target.tag} was built from these same inputs (context ${contextHash(target.name)}): reused`);
+    note(t, `docker build --target ${target.name}: reused (same inputs)`);
+  }
+  if (stale.length > 0) {
+    for (const stage of STAGES) {
+      const started = Date.now();
+      const r = build(['--target', stage, '-t', stageTag(stage)]);
+      t.equal(r.status, 0, `docker build --target ${stage}${failure(r)}`);
+      note(t, `docker build --target ${stage}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    }
+  }
+  for (const target of stale) {
+    const started = Date.now();
+    const r = build(['--label', `${CONTEXT_LABEL}=${contextHash(target.name)}`, '--target', target.name, '-t', target.tag]);
     t.equal(r.status, 0, `docker build --target ${target.name}${failure(r)}`);
     note(t, `docker build --target ${target.name}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
+  // the images these builds replaced go now, not when the disk is full
+  const dockerfileStages = [...readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').matchAll(/^FROM\s+\S+\s+AS\s+(\S+)\s*$/gim)].map((m) => m[1]);
+  t.ok(STAGES.every((stage) => dockerfileStages.includes(stage)), `the stages tagged for the cache are the Dockerfile's: ${STAGES.join(', ')} of ${dockerfileStages.join(', ')}`);
+  const gc = collect(new Set(standins.tags));
+  note(t, `after the builds, ${gc.line}`);
+  t.same(gc.refused, [], 'the collection removed everything it meant to');
+  t.same(unusedImages(), [], 'no image of an earlier build is left on the engine');
   const labels = (tag: string): Record<string, string> => JSON.parse(engine.must(['image', 'inspect', '-f', '{{json .Config.Labels}}', tag]));
   t.equal(labels(RUNTIME_TAG)['org.opencontainers.image.base.name'], standins.nodejs, 'runtime: base.name names the base really used');
   t.equal(labels(BINARY_TAG)['org.opencontainers.image.base.name'], standins.cc, 'runtime-binary: base.name names the base really used');

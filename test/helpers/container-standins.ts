@@ -28,6 +28,8 @@ export interface Standins {
   vault: string;
   /** the build arguments that select these bases */
   buildArgs: string[];
+  /** every stand-in tag this recipe uses (any other erlmcp-standin/* tag is an older recipe's) */
+  tags: string[];
 }
 
 /** the built cache folder of the current recipe; throws with the install command when missing */
@@ -74,6 +76,7 @@ export function importStandins(engine: Engine): Standins {
   const s = { build, nodejs: tag('nodejs'), cc: tag('cc'), erlang: tag('erlang'), vault: tag('openbao') };
   return {
     ...s,
+    tags: [...Object.values(s), tag('node-build')],
     buildArgs: [`BUILD_IMAGE=${s.build}`, `NODE_RUNTIME_IMAGE=${s.nodejs}`, `BINARY_RUNTIME_IMAGE=${s.cc}`, `ERLANG_IMAGE=${s.erlang}`].flatMap((a) => ['--build-arg', a]),
   };
 }

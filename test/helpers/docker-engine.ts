@@ -11,7 +11,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Test } from 'tap';
 
-export const DOCKERD_ARGS = ['--storage-driver=vfs', '--bridge=none', '--iptables=false'];
+// @ts-expect-error: a plain .mjs module (install.sh runs it before npm ci)
+import { DOCKERD_ARGS as GC_DOCKERD_ARGS, ENGINE_LOCK, TEST_LABEL } from '../setup/docker-gc.mjs';
+
+export const DOCKERD_ARGS: string[] = GC_DOCKERD_ARGS;
 export const ENGINE_INSTALL = 'bash test/setup/install-docker.sh';
 
 export interface Run {
@@ -30,6 +33,38 @@ export interface Engine {
 }
 
 const BUF = 64 * 1024 * 1024;
+
+/**
+ * Everything a test makes on the engine carries TEST_LABEL, so the storage
+ * collection (test/setup/docker-gc.mjs) can tell it from anyone else's.
+ */
+export function labelled(args: string[]): string[] {
+  const label = ['--label', `${TEST_LABEL}=1`];
+  if (args[0] === 'run' || args[0] === 'create') return [args[0], ...label, ...args.slice(1)];
+  if ((args[0] === 'volume' || args[0] === 'container') && args[1] === 'create') return [args[0], args[1], ...label, ...args.slice(2)];
+  return args;
+}
+
+/**
+ * The engine lock, held until the test ends: the storage collection runs
+ * only under it, so it never removes what a running test still uses, and
+ * two runs on one engine (same tags) take turns. `flock` (util-linux) holds
+ * it for us; it is let go when its stdin closes, so a killed test frees it.
+ */
+async function holdEngineLock(t: Test): Promise<void> {
+  const holder = spawn('flock', ['-x', ENGINE_LOCK, 'sh', '-c', 'echo held; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const held = await new Promise<boolean>((resolve) => {
+    holder.stdout.once('data', () => resolve(true));
+    holder.once('exit', () => resolve(false));
+    holder.once('error', () => resolve(false));
+  });
+  if (!held) throw new Error(`cannot take the engine lock ${ENGINE_LOCK} with flock (util-linux): install it with \`bash test/setup/install.sh\``);
+  t.teardown(async () => {
+    const gone = new Promise((r) => holder.once('exit', r));
+    holder.stdin.end();
+    await gone;
+  });
+}
 
 function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Run {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: BUF, timeout: opts.timeoutMs ?? 120_000, input: opts.input, env: opts.env ?? process.env, cwd: opts.cwd });
@@ -83,6 +118,7 @@ async function startDockerd(t: Test): Promise<ChildProcess> {
  * what went wrong and how to fix it; no skip.
  */
 export async function requireEngine(t: Test): Promise<Engine> {
+  await holdEngineLock(t);
   const down = engineDown();
   let started = false;
   if (down !== undefined) {
@@ -97,7 +133,7 @@ export async function requireEngine(t: Test): Promise<Engine> {
     }
     started = true;
   }
-  const docker: Engine['docker'] = (args, opts) => run('docker', args, opts);
+  const docker: Engine['docker'] = (args, opts) => run('docker', labelled(args), opts);
   return {
     started,
     docker,

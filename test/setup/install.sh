@@ -55,6 +55,22 @@ if [ ${#pip_need[@]} -gt 0 ]; then
   PIP_BREAK_SYSTEM_PACKAGES=1 "$PYTHON" -m pip install --quiet --disable-pip-version-check --no-input --root-user-action=ignore "${pip_need[@]}"
 fi
 
+# --- Docker storage that earlier runs left -----------------------------------
+# Before anything else takes disk: on vfs storage every rebuilt test image
+# leaves gigabytes behind, and a machine that keeps its engine between runs
+# fills up (test/setup/docker-gc.mjs says what it removes; only the tests' own).
+# Under the engine lock the engine test holds, so a running test keeps its own.
+if command -v docker >/dev/null 2>&1 && command -v node >/dev/null 2>&1; then
+  lock="${TMPDIR:-/tmp}"; lock="${lock%/}/erlmcp-secrets-docker-engine.lock"
+  gc=0
+  flock -n -E 75 "$lock" node test/setup/docker-gc.mjs || gc=$?
+  case $gc in
+    0) ;;
+    75) say "docker storage not collected: a test run holds the engine ($lock)" ;;
+    *) say "docker storage not collected (the error is above); test/containers/engine.test.ts collects it again" ;;
+  esac
+fi
+
 # --- node_modules ---------------------------------------------------------
 if [ ! -x node_modules/.bin/tap ] || [ ! -d node_modules/node ]; then
   say 'npm ci'
