@@ -6,7 +6,7 @@
 //   node test/run-suite.mjs [tap args...]     TEST_LOG=path overrides the log file
 
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,8 +23,38 @@ let logError;
 log.on('error', (e) => (logError ??= e));
 process.stdout.write(`running npm test; full output (TAP) in ${logPath}\n`);
 
+// Every test's temp files go into one folder for this run, removed when it
+// ends: tests leave theirs in the temp dir (one run left 121 folders, 265 MB,
+// two copies of the 121 MB single binary among them), and a machine that
+// keeps /tmp between runs fills up. A run that was killed leaves its folder;
+// the next run removes it once its owner is gone.
+const SUITE_PREFIX = 'erlmcp-secrets-suite-';
+const baseTmp = tmpdir();
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+};
+for (const name of readdirSync(baseTmp).filter((n) => n.startsWith(SUITE_PREFIX))) {
+  const dir = path.join(baseTmp, name);
+  let owner = NaN;
+  try {
+    owner = Number(readFileSync(path.join(dir, '.owner'), 'utf8'));
+  } catch {}
+  if (!Number.isInteger(owner) || !alive(owner)) rmSync(dir, { recursive: true, force: true });
+}
+const suiteTmp = mkdtempSync(path.join(baseTmp, SUITE_PREFIX));
+// like /tmp itself: tests run the agent as uid 65532 on files under it
+chmodSync(suiteTmp, 0o1777);
+writeFileSync(path.join(suiteTmp, '.owner'), String(process.pid));
+
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-const child = spawn(npm, ['test', '--', '--reporter=tap', ...process.argv.slice(2)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+// ERLMCP_SECRETS_LOCK_DIR: the engine lock stays where every run (and install.sh) finds it
+const env = { ...process.env, TMPDIR: suiteTmp, ERLMCP_SECRETS_LOCK_DIR: baseTmp };
+const child = spawn(npm, ['test', '--', '--reporter=tap', ...process.argv.slice(2)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
 // read, not piped: a pipe stops reading when the log fails, and the child would block on a full stderr
 child.stderr.on('data', (d) => logError ?? log.write(d));
 
@@ -45,6 +75,9 @@ for await (const line of createInterface({ input: child.stdout, crlfDelay: Infin
 }
 const status = await new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
 await new Promise((resolve) => (logError ? resolve() : log.end(resolve)));
+const leftMiB = Number((spawnSync('du', ['-sm', suiteTmp], { encoding: 'utf8' }).stdout ?? '').split('\t')[0]);
+rmSync(suiteTmp, { recursive: true, force: true });
+process.stdout.write(`temp files the tests left: ${Number.isFinite(leftMiB) ? `${leftMiB} MiB` : 'size unknown'}, removed with ${suiteTmp}\n`);
 if (logError) {
   const disk = spawnSync('df', ['-h', path.dirname(logPath), tmpdir()], { encoding: 'utf8' }).stdout ?? '';
   process.stdout.write(`\nthe log ${logPath} could not be written (${logError.code ?? logError.message}): the failures below are counted from the output itself; free space:\n${disk}`);

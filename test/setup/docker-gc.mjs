@@ -21,6 +21,8 @@
 //
 //   flock -n "${TMPDIR:-/tmp}/erlmcp-secrets-docker-engine.lock" node test/setup/docker-gc.mjs
 //
+// (install.sh runs it so; the lock is ENGINE_LOCK below)
+//
 // When no engine runs, it starts dockerd as the tests do (root only) and
 // stops it again; with no docker CLI or no dockerd it does nothing. Quiet
 // when it removed nothing. Plain JavaScript: it runs before npm ci, on
@@ -35,7 +37,8 @@ import { pathToFileURL } from 'node:url';
 export const DOCKERD_ARGS = ['--storage-driver=vfs', '--bridge=none', '--iptables=false'];
 export const CONTEXT_LABEL = 'org.erlmcp-secrets.test.context';
 export const TEST_LABEL = 'org.erlmcp-secrets.test';
-export const ENGINE_LOCK = path.join(tmpdir(), 'erlmcp-secrets-docker-engine.lock');
+// in the temp dir, or the one test/run-suite.mjs names (it gives the tests a temp dir of their own per run)
+export const ENGINE_LOCK = path.join(process.env.ERLMCP_SECRETS_LOCK_DIR || tmpdir(), 'erlmcp-secrets-docker-engine.lock');
 
 const OUR_TAG = /^erlmcp-standin\/[^:]+:|^erlmcp-secrets:test-/;
 const STANDIN_TAG = /^erlmcp-standin\/[^:]+:.+$/;
