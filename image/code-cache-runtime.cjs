@@ -60,14 +60,42 @@
   const CHECKPOINT_MS = 10_000;
   const unsaved = [];
   function saveCaches() {
+    let wrote = false;
     for (const { file, script } of unsaved.splice(0)) {
       try {
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
         const tmp = `${file}.${process.pid}.tmp`;
         fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
         fs.renameSync(tmp, file);
+        wrote = true;
       } catch {}
     }
+    if (wrote) pruneOtherBuilds();
+  }
+  // Every build's caches carry its id, and a replaced build's stay behind:
+  // about 16 MB per build in the temp dir of a machine that updates the
+  // agent or runs its tests. Once this build has written a cache (a new
+  // build does, at its first runs; a warm one never gets here), the caches
+  // of other builds unused for STALE_MS go, and temp files a killed writer
+  // left. Unused: neither written nor read, by the later of mtime and atime
+  // (Linux's default relatime moves atime on a read at least once a day; on
+  // a noatime mount a build in use loses its cache once a week and writes it
+  // again). Only files named as this runtime names them, in a folder it trusts.
+  const STALE_MS = 7 * 24 * 3600_000;
+  const CACHE_FILE = /^([0-9a-f]{16})-[a-z0-9-]+-v\d[\w.-]*\.v8cache(\.\d+\.tmp)?$/;
+  function pruneOtherBuilds() {
+    dirTrusted = undefined;
+    if (!trusted()) return;
+    try {
+      const now = Date.now();
+      for (const name of fs.readdirSync(dir)) {
+        const m = CACHE_FILE.exec(name);
+        if (!m || (m[1] === layout.id && !m[2])) continue;
+        const at = path.join(dir, name);
+        const st = fs.lstatSync(at);
+        if (st.isFile() && now - Math.max(st.mtimeMs, st.atimeMs) > STALE_MS) fs.unlinkSync(at);
+      }
+    } catch {}
   }
   if (dir) {
     process.once('exit', saveCaches);
