@@ -85,17 +85,24 @@
   const CACHE_FILE = /^([0-9a-f]{16})-[a-z0-9-]+-v\d[\w.-]*\.v8cache(\.\d+\.tmp)?$/;
   function pruneOtherBuilds() {
     dirTrusted = undefined;
-    if (!trusted()) return;
+    let names;
     try {
-      const now = Date.now();
-      for (const name of fs.readdirSync(dir)) {
-        const m = CACHE_FILE.exec(name);
-        if (!m || (m[1] === layout.id && !m[2])) continue;
+      // a folder reached through a symlink could be swapped between the check and the deletes
+      if (!trusted() || fs.lstatSync(dir).isSymbolicLink()) return;
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    for (const name of names) {
+      const m = CACHE_FILE.exec(name);
+      if (!m || (m[1] === layout.id && !m[2])) continue;
+      try {
         const at = path.join(dir, name);
         const st = fs.lstatSync(at);
         if (st.isFile() && now - Math.max(st.mtimeMs, st.atimeMs) > STALE_MS) fs.unlinkSync(at);
-      }
-    } catch {}
+      } catch {}
+    }
   }
   if (dir) {
     process.once('exit', saveCaches);

@@ -6,12 +6,13 @@
 //   node test/run-suite.mjs [tap args...]     TEST_LOG=path overrides the log file
 
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseTapLine, SuiteTally } from './setup/tap-tally.mjs';
+import { createSuiteTmp, sweepSuiteTmps } from './setup/suite-tmp.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const logPath = path.resolve(process.env.TEST_LOG ?? path.join(root, 'out', 'test-suite.log'));
@@ -23,33 +24,12 @@ let logError;
 log.on('error', (e) => (logError ??= e));
 process.stdout.write(`running npm test; full output (TAP) in ${logPath}\n`);
 
-// Every test's temp files go into one folder for this run, removed when it
-// ends: tests leave theirs in the temp dir (one run left 121 folders, 265 MB,
-// two copies of the 121 MB single binary among them), and a machine that
-// keeps /tmp between runs fills up. A run that was killed leaves its folder;
-// the next run removes it once its owner is gone.
-const SUITE_PREFIX = 'erlmcp-secrets-suite-';
+// Every test's temp files go into one folder for this run, removed at the
+// end (test/setup/suite-tmp.mjs says why and when a killed run's goes)
 const baseTmp = tmpdir();
-const alive = (pid) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return e.code === 'EPERM';
-  }
-};
-for (const name of readdirSync(baseTmp).filter((n) => n.startsWith(SUITE_PREFIX))) {
-  const dir = path.join(baseTmp, name);
-  let owner = NaN;
-  try {
-    owner = Number(readFileSync(path.join(dir, '.owner'), 'utf8'));
-  } catch {}
-  if (!Number.isInteger(owner) || !alive(owner)) rmSync(dir, { recursive: true, force: true });
-}
-const suiteTmp = mkdtempSync(path.join(baseTmp, SUITE_PREFIX));
-// like /tmp itself: tests run the agent as uid 65532 on files under it
-chmodSync(suiteTmp, 0o1777);
-writeFileSync(path.join(suiteTmp, '.owner'), String(process.pid));
+const swept = sweepSuiteTmps(baseTmp);
+for (const f of swept.failed) process.stdout.write(`could not remove an earlier run's temp folder ${f}\n`);
+const suiteTmp = createSuiteTmp(baseTmp);
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 // ERLMCP_SECRETS_LOCK_DIR: the engine lock stays where every run (and install.sh) finds it
@@ -76,8 +56,12 @@ for await (const line of createInterface({ input: child.stdout, crlfDelay: Infin
 const status = await new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
 await new Promise((resolve) => (logError ? resolve() : log.end(resolve)));
 const leftMiB = Number((spawnSync('du', ['-sm', suiteTmp], { encoding: 'utf8' }).stdout ?? '').split('\t')[0]);
-rmSync(suiteTmp, { recursive: true, force: true });
-process.stdout.write(`temp files the tests left: ${Number.isFinite(leftMiB) ? `${leftMiB} MiB` : 'size unknown'}, removed with ${suiteTmp}\n`);
+try {
+  rmSync(suiteTmp, { recursive: true, force: true, maxRetries: 3 });
+  process.stdout.write(`temp files the tests left: ${Number.isFinite(leftMiB) ? `${leftMiB} MiB` : 'size unknown'}, removed with ${suiteTmp}\n`);
+} catch (e) {
+  process.stdout.write(`temp files the tests left in ${suiteTmp} could not all be removed (${e.code ?? e.message}); the next run tries again\n`);
+}
 if (logError) {
   const disk = spawnSync('df', ['-h', path.dirname(logPath), tmpdir()], { encoding: 'utf8' }).stdout ?? '';
   process.stdout.write(`\nthe log ${logPath} could not be written (${logError.code ?? logError.message}): the failures below are counted from the output itself; free space:\n${disk}`);
