@@ -63,7 +63,7 @@ try {
   process.stdout.write(`temp files the tests left in ${suiteTmp} could not all be removed (${e.code ?? e.message}); the next run tries again\n`);
 }
 if (logError) {
-  const disk = spawnSync('df', ['-h', path.dirname(logPath), tmpdir()], { encoding: 'utf8' }).stdout ?? '';
+  const disk = spawnSync('df', ['-h', path.dirname(logPath), baseTmp], { encoding: 'utf8' }).stdout ?? '';
   process.stdout.write(`\nthe log ${logPath} could not be written (${logError.code ?? logError.message}): the failures below are counted from the output itself; free space:\n${disk}`);
 }
 

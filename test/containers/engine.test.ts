@@ -123,12 +123,13 @@ t.test('both targets build with only the base-image args changed', async (t) => 
     });
   // vfs storage copies every layer: an image built from the very same
   // inputs by an earlier run is reused (its build was checked then)
+  const hashes = new Map(TARGETS.map((target) => [target, contextHash(target.name)]));
   const stale = TARGETS.filter((target) => {
     const built = engine.docker(['image', 'inspect', '-f', `{{index .Config.Labels "${CONTEXT_LABEL}"}}`, target.tag]).stdout.trim();
-    return built !== contextHash(target.name);
+    return built !== hashes.get(target);
   });
   for (const target of TARGETS.filter((x) => !stale.includes(x))) {
-    t.pass(`${target.tag} was built from these same inputs (context ${contextHash(target.name)}): reused`);
+    t.pass(`${target.tag} was built from these same inputs (context ${hashes.get(target)}): reused`);
     note(t, `docker build --target ${target.name}: reused (same inputs)`);
   }
   if (stale.length > 0) {
@@ -141,13 +142,13 @@ t.test('both targets build with only the base-image args changed', async (t) => 
   }
   for (const target of stale) {
     const started = Date.now();
-    const r = build(['--label', `${CONTEXT_LABEL}=${contextHash(target.name)}`, '--target', target.name, '-t', target.tag]);
+    const r = build(['--label', `${CONTEXT_LABEL}=${hashes.get(target)}`, '--target', target.name, '-t', target.tag]);
     t.equal(r.status, 0, `docker build --target ${target.name}${failure(r)}`);
     note(t, `docker build --target ${target.name}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
-  // the images these builds replaced go now, not when the disk is full
   const dockerfileStages = [...readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').matchAll(/^FROM\s+\S+\s+AS\s+(\S+)\s*$/gim)].map((m) => m[1]);
   t.ok(STAGES.every((stage) => dockerfileStages.includes(stage)), `the stages tagged for the cache are the Dockerfile's: ${STAGES.join(', ')} of ${dockerfileStages.join(', ')}`);
+  // the images these builds replaced go now, not when the disk is full
   const gc = collect(new Set(standins.tags));
   note(t, `after the builds, ${gc.line}`);
   t.same(gc.refused, [], 'the collection removed everything it meant to');

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 
 // @ts-expect-error: a plain .mjs module (install.sh runs it before npm ci)
-import { DOCKERD_ARGS as GC_DOCKERD_ARGS, ENGINE_LOCK, TEST_LABEL } from '../setup/docker-gc.mjs';
+import { DOCKERD_ARGS as GC_DOCKERD_ARGS, ENGINE_LOCK, stopDockerd, TEST_LABEL } from '../setup/docker-gc.mjs';
 
 export const DOCKERD_ARGS: string[] = GC_DOCKERD_ARGS;
 export const ENGINE_INSTALL = 'bash test/setup/install-docker.sh';
@@ -101,13 +101,7 @@ async function startDockerd(t: Test): Promise<ChildProcess> {
   }
   t.teardown(async () => {
     // stops what this helper started, and only that
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      await gone;
-      clearTimeout(timer);
-    }
+    await stopDockerd(child);
     rmSync(dir, { recursive: true, force: true });
   });
   return child;

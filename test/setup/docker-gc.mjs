@@ -150,8 +150,8 @@ export function collect(currentStandins) {
     return r.ok;
   };
   const containers = inspectAll('container', lines(must(['ps', '-a', '-q', '--no-trunc'])));
-  let nContainers = 0;
-  for (const c of containers) if (madeByTests(c.Config?.Labels) && attempt(['rm', '-f', '-v', c.Id], `container ${c.Name}`)) nContainers++;
+  const gone = new Set();
+  for (const c of containers) if (madeByTests(c.Config?.Labels) && attempt(['rm', '-f', '-v', c.Id], `container ${c.Name}`)) gone.add(c.Id);
   let nVolumes = 0;
   for (const v of inspectAll('volume', lines(must(['volume', 'ls', '-q'])))) if (madeByTests(v.Labels) && attempt(['volume', 'rm', '-f', v.Name], `volume ${v.Name}`)) nVolumes++;
 
@@ -160,18 +160,28 @@ export function collect(currentStandins) {
   for (const tag of untag) if (attempt(['rmi', '--no-prune', tag], `tag ${tag}`)) nTags++;
   // a stopped container of an image that goes (a build step's, left by a crash) goes first
   const going = new Set(remove);
-  for (const c of inspectAll('container', lines(must(['ps', '-a', '-q', '--no-trunc'])))) {
-    if (going.has(c.Image) && !c.State?.Running && attempt(['rm', '-v', c.Id], `container ${c.Name}`)) nContainers++;
+  for (const c of containers) {
+    if (!gone.has(c.Id) && going.has(c.Image) && !c.State?.Running && attempt(['rm', '-v', c.Id], `container ${c.Name}`)) gone.add(c.Id);
   }
   let nImages = 0;
   for (const id of remove) if (attempt(['rmi', '--no-prune', id], `image ${id.slice(7, 19)}`)) nImages++;
   const after = freeBytes(root);
-  const parts = [`${nContainers} containers`, `${nVolumes} volumes`, `${nTags} old stand-in tags`, `${nImages} unused images`];
+  const parts = [`${gone.size} containers`, `${nVolumes} volumes`, `${nTags} old stand-in tags`, `${nImages} unused images`];
   return {
-    removed: nContainers + nVolumes + nTags + nImages,
+    removed: gone.size + nVolumes + nTags + nImages,
     refused,
     line: `docker storage (${root}): removed ${parts.join(', ')}; free ${gb(before)} -> ${gb(after)}${refused.length ? `; could not remove ${refused.length} (${refused.slice(0, 3).join('; ')})` : ''}`,
   };
+}
+
+/** stops a dockerd this process started: SIGTERM, SIGKILL after a minute; resolves once it has exited */
+export async function stopDockerd(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  await gone;
+  clearTimeout(timer);
 }
 
 const engineUp = () => docker(['version', '--format', '{{.Server.Version}}'], 20_000).ok;
@@ -201,13 +211,7 @@ async function main() {
     }
     report(collect(undefined));
   } finally {
-    if (!exited) {
-      const gone = new Promise((r) => dockerd.once('exit', r));
-      dockerd.kill('SIGTERM');
-      const timer = setTimeout(() => dockerd.kill('SIGKILL'), 60_000);
-      await gone;
-      clearTimeout(timer);
-    }
+    await stopDockerd(dockerd);
   }
 }
 
